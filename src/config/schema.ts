@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Every setting Tessera reads, with its default. config/default.yaml documents the same keys. */
+export const configSchema = z.object({
+  server: z.object({
+    port: z.coerce.number().int().min(1).max(65535).default(8080),
+    host: z.string().min(1).default('0.0.0.0'),
+    trustedProxies: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
+  database: z.object({
+    url: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty').default(''),
+  }).prefault({}),
+  dataDir: z.string().min(1).default('./data'),
+  redis: z.object({
+    url: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty').default(''),
+  }).prefault({}),
+  masterKey: z.string().refine((v) => v === '' || decodeKey(v) !== null, 'must be 32 bytes, base64 or hex').default(''),
+  log: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+  passwordHashing: z.object({
+    memoryCost: z.coerce.number().int().min(8192).default(19456),
+    timeCost: z.coerce.number().int().min(1).default(2),
+    parallelism: z.coerce.number().int().min(1).default(1),
+  }).prefault({}),
+  oidc: z.object({
+    providerCacheSize: z.coerce.number().int().min(1).default(500),
+    cookieKeys: z.array(z.string().min(16)).default([]),
+  }).prefault({}),
+  firstInstance: z.object({
+    name: z.string().min(1).default('Tessera'),
+    domains: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
+    orgName: z.string().min(1).default('Tessera'),
+    admin: z.object({
+      username: z.string().min(1).default('admin'),
+      email: z.email().or(z.string().regex(/^[^@\s]+@[^@\s]+$/)).default('admin@localhost'),
+      password: z.string().default(''),
+    }).prefault({}),
+  }).prefault({}),
+  systemApiKeys: z.array(z.object({ id: z.string().min(1), key: z.string().min(16) })).default([]),
+  roles: z.record(z.string().regex(/^[A-Z_]+$/), z.array(z.string().min(1))).default({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function decodeKey(value: string): Buffer | null {
+  const hex = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : null;
+  if (hex) return hex;
+  const b64 = Buffer.from(value, 'base64');
+  return b64.length === 32 ? b64 : null;
+}

@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+import { migrationSource } from '../../migrations/index.js';
+
+// Return bigint/numeric counts as numbers and keep timestamps as Date.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type DatabaseKind = 'postgres' | 'embedded';
+
+export interface Database {
+  knex: Knex;
+  kind: DatabaseKind;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  dataDir: string;
+  pool?: { min: number; max: number };
+}
+
+/** knex on real PostgreSQL when a URL is given, otherwise on embedded PGlite under dataDir. */
+export function openDatabase(opts: DatabaseOptions): Database {
+  if (opts.url) {
+    const knex = knexFactory({ client: 'pg', connection: opts.url, pool: opts.pool ?? { min: 0, max: 10 } });
+    return { knex, kind: 'postgres', close: () => knex.destroy() };
+  }
+  const dir = path.resolve(opts.dataDir, 'pg');
+  mkdirSync(dir, { recursive: true });
+  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: { filename: dir } });
+  return { knex, kind: 'embedded', close: () => knex.destroy() };
+}
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest({ migrationSource, tableName: 'knex_migrations' });
+  return applied as string[];
+}

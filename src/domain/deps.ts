@@ -1,0 +1,20 @@
+import type { Config } from '../config/schema.js';
+import type { Scope } from '../db/scope.js';
+import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
+import type { ChangeBus } from '../shared/changes.js';
+import type { Principal } from './principal.js';
+
+/** What every service needs, built once at start-up and passed in (no global singletons). */
+export interface ServiceDeps {
+  config: Config;
+  hasher: PasswordHasher;
+  box: SecretBox;
+  changes: ChangeBus;
+}
+
+/** One call's context: the instance it acts in, who acts, and the shared dependencies. */
+export interface ServiceContext {
+  deps: ServiceDeps;
+  scope: Scope;
+  actor: Principal;
+}

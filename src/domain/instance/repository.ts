@@ -1,0 +1,67 @@
+import type { Knex } from 'knex';
+import type { Scope } from '../../db/scope.js';
+
+export interface InstanceRow {
+  id: string;
+  name: string;
+  state: string;
+  default_org_id: string | null;
+  access_token_lifetime_s: number;
+  id_token_lifetime_s: number;
+  refresh_token_idle_s: number;
+  refresh_token_absolute_s: number;
+  smtp_host: string | null;
+  smtp_port: number | null;
+  smtp_tls: boolean;
+  smtp_user: string | null;
+  smtp_password_enc: string | null;
+  smtp_from_address: string | null;
+  smtp_from_name: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface InstanceDomainRow { domain: string; instance_id: string; is_primary: boolean; is_generated: boolean }
+
+/**
+ * Host → instance is the one lookup that cannot be scoped by instance: it is how a request
+ * finds its instance in the first place.
+ */
+export async function findInstanceIdByDomain(knex: Knex, domain: string): Promise<string | undefined> {
+  const row = await knex('instance_domains').where({ domain: domain.toLowerCase() }).first('instance_id');
+  return row?.instance_id;
+}
+
+export async function listInstanceIds(knex: Knex): Promise<string[]> {
+  return (await knex('instances').orderBy('created_at').select('id')).map((r: { id: string }) => r.id);
+}
+
+export async function insertInstance(knex: Knex | Knex.Transaction, row: { id: string; name: string }): Promise<void> {
+  await knex('instances').insert({ ...row, instance_id: row.id });
+}
+
+export async function getInstance(scope: Scope): Promise<InstanceRow | undefined> {
+  return scope.table('instances').first();
+}
+
+export async function updateInstance(scope: Scope, patch: Partial<Omit<InstanceRow, 'id' | 'version'>>): Promise<void> {
+  await scope.table('instances').update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+}
+
+export async function listInstanceDomains(scope: Scope): Promise<InstanceDomainRow[]> {
+  return scope.table('instance_domains').orderBy([{ column: 'is_primary', order: 'desc' }, 'domain']);
+}
+
+export async function insertInstanceDomain(scope: Scope, row: { domain: string; is_primary?: boolean; is_generated?: boolean }): Promise<void> {
+  await scope.insert('instance_domains', { ...row, domain: row.domain.toLowerCase() });
+}
+
+export async function deleteInstanceDomain(scope: Scope, domain: string): Promise<number> {
+  return scope.table('instance_domains').where({ domain: domain.toLowerCase() }).delete();
+}
+
+export async function primaryInstanceDomain(scope: Scope): Promise<string> {
+  const row = await scope.table('instance_domains').where({ is_primary: true }).first('domain');
+  return row?.domain ?? '';
+}

@@ -1,0 +1,33 @@
+import { loadConfig, ConfigError } from './config/load.js';
+import { createRuntime } from './runtime.js';
+import { bootstrapFirstInstance } from './domain/instance/service.js';
+import { createApp } from './http/app.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const rt = await createRuntime(config);
+  const created = await bootstrapFirstInstance(rt.db.knex, rt.deps);
+  if (created) {
+    rt.log.info({ instanceId: created.instanceId, domains: config.firstInstance.domains }, 'first instance created');
+    if (created.generatedPassword) {
+      // Printed once to the console, on purpose not through the logger.
+      process.stdout.write(`\n  First admin: ${config.firstInstance.admin.username}  password: ${created.generatedPassword}\n  (shown once; set TESSERA_ADMIN_PASSWORD to choose it)\n\n`);
+    }
+  }
+  const app = createApp(rt);
+  const server = app.listen(config.server.port, config.server.host, () => {
+    rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
+  });
+  const shutdown = () => server.close(() => void rt.close().then(() => process.exit(0)));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  }
+  process.exit(1);
+});
