@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../domain/deps.js';
-import { listMembershipsOfUser, type MembershipRow } from '../domain/membership/repository.js';
+import { listEffectiveMembershipsOfUser, type MembershipRow } from '../domain/membership/repository.js';
 import { permissionDenied } from '../shared/errors.js';
 import { effectiveRoleTable } from './roles.js';
 
@@ -50,6 +50,6 @@ export async function authorize(ctx: ServiceContext, permission: string, resourc
 
 export async function isAllowed(ctx: ServiceContext, permission: string, resource: Resource): Promise<boolean> {
   if (ctx.actor.type !== 'user') return true;
-  const memberships = await listMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
   return can(memberships, permission, resource, roleTableFor(ctx.deps.config.roles));
 }

@@ -78,3 +78,8 @@ export async function bootstrapFirstInstance(knex: Knex, deps: ServiceDeps): Pro
     admin: { username: first.admin.username, email: first.admin.email, password: first.admin.password || undefined },
   });
 }
+
+export {
+  addInstanceDomain, deleteInstance, getSmtpSettings, removeInstanceDomain, renameInstance, setPrimaryInstanceDomain,
+  setSmtpSettings, updateOidcSettings, type OidcSettings, type SmtpSettings,
+} from './settings.js';

@@ -1,4 +1,5 @@
 import type { Scope } from '../../db/scope.js';
+import { pageQuery, type Page, type PageParams } from '../../db/paging.js';
 
 export interface OrgRow { id: string; name: string; state: 'active' | 'inactive'; version: number; created_at: Date; updated_at: Date }
 export interface OrgDomainRow { org_id: string; domain: string; is_verified: boolean; is_primary: boolean; is_generated: boolean; validation_code: string | null }
@@ -41,4 +42,53 @@ export async function primaryOrgDomain(scope: Scope, orgId: string): Promise<str
 export function orgSlug(name: string): string {
   return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
     .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'org';
+}
+
+export async function listOrgs(scope: Scope, filter: { state?: string; nameContains?: string } = {}): Promise<OrgRow[]> {
+  const q = scope.table('orgs').orderBy('name');
+  if (filter.state) q.where({ state: filter.state });
+  if (filter.nameContains) q.whereILike('name', `%${filter.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
+  return q;
+}
+
+export async function updateOrg(scope: Scope, id: string, patch: Partial<Pick<OrgRow, 'name' | 'state'>>): Promise<number> {
+  return scope.table('orgs').where({ id }).update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+}
+
+export async function deleteOrgRow(scope: Scope, id: string): Promise<number> {
+  return scope.table('orgs').where({ id }).delete();
+}
+
+export async function getOrgDomain(scope: Scope, orgId: string, domain: string): Promise<OrgDomainRow | undefined> {
+  return scope.table('org_domains').where({ org_id: orgId, domain: domain.toLowerCase() }).first();
+}
+
+/** The org (other than `exceptOrgId`) that holds `domain` verified, if any. */
+export async function findVerifiedDomainHolder(scope: Scope, domain: string, exceptOrgId?: string): Promise<string | undefined> {
+  const q = scope.table('org_domains').where({ domain: domain.toLowerCase(), is_verified: true });
+  if (exceptOrgId) q.whereNot({ org_id: exceptOrgId });
+  return (await q.first('org_id'))?.org_id;
+}
+
+export async function updateOrgDomain(scope: Scope, orgId: string, domain: string, patch: Partial<Pick<OrgDomainRow, 'is_verified' | 'is_primary' | 'is_generated' | 'validation_code' | 'domain'>>): Promise<number> {
+  return scope.table('org_domains').where({ org_id: orgId, domain: domain.toLowerCase() }).update(patch);
+}
+
+export async function clearPrimaryOrgDomain(scope: Scope, orgId: string): Promise<void> {
+  await scope.table('org_domains').where({ org_id: orgId, is_primary: true }).update({ is_primary: false });
+}
+
+export async function deleteOrgDomain(scope: Scope, orgId: string, domain: string): Promise<number> {
+  return scope.table('org_domains').where({ org_id: orgId, domain: domain.toLowerCase() }).delete();
+}
+
+/** Sortable API fields of the org list and their columns (a whitelist). */
+export const orgSortColumns = { name: 'name', createdAt: 'created_at', state: 'state' } as const;
+
+/** One page of the instance's orgs with the total over the same filters, paged in the database. */
+export async function pageOrgs(scope: Scope, f: { state?: string; nameContains?: string }, p: PageParams): Promise<Page<OrgRow>> {
+  const q = scope.table('orgs');
+  if (f.state) q.where({ state: f.state });
+  if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
+  return pageQuery<OrgRow>(q, p, orgSortColumns, 'name', 'id');
 }

@@ -1,4 +1,6 @@
 import type { Scope } from '../../db/scope.js';
+import { sha256 } from '../../shared/crypto.js';
+import { pageQuery, type Page, type PageParams } from '../../db/paging.js';
 
 export type UserState = 'initial' | 'active' | 'inactive' | 'locked';
 
@@ -38,4 +40,150 @@ export async function insertUser(scope: Scope, row: NewUser): Promise<void> {
 
 export async function getUser(scope: Scope, id: string): Promise<UserRow | undefined> {
   return scope.table('users').where({ id }).first();
+}
+
+export interface MachineKeyRow { id: string; user_id: string; public_jwk: Record<string, unknown>; expires_at: Date | null; created_at: Date }
+export interface PersonalAccessTokenRow { id: string; user_id: string; scopes: string[]; expires_at: Date | null; created_at: Date }
+
+export interface UserFilter { orgId?: string; type?: 'human' | 'machine'; state?: UserState; usernameContains?: string; limit?: number; offset?: number }
+
+export async function listUsers(scope: Scope, f: UserFilter = {}): Promise<UserRow[]> {
+  const q = scope.table('users').orderBy('username').limit(Math.min(f.limit ?? 100, 1000)).offset(f.offset ?? 0);
+  if (f.orgId) q.where({ org_id: f.orgId });
+  if (f.type) q.where({ type: f.type });
+  if (f.state) q.where({ state: f.state });
+  if (f.usernameContains) q.whereILike('username', `%${f.usernameContains.replace(/[%_\\]/g, '\\$&')}%`);
+  return q;
+}
+
+export async function updateUser(scope: Scope, id: string, patch: Partial<Omit<UserRow, 'id' | 'org_id' | 'type' | 'version' | 'created_at'>>): Promise<number> {
+  return scope.table('users').where({ id }).update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+}
+
+export async function deleteUserRow(scope: Scope, id: string): Promise<number> {
+  return scope.table('users').where({ id }).delete();
+}
+
+/** Users whose username equals `username` (case-insensitively), optionally only within one org. */
+export async function findUsersByUsername(scope: Scope, username: string, orgId?: string): Promise<UserRow[]> {
+  const q = scope.table('users').whereRaw('lower(username) = lower(?)', [username]);
+  if (orgId) q.where({ org_id: orgId });
+  return q;
+}
+
+/** Whether the org's effective domain policy lets its users log in with the bare username. */
+async function bareUsernameAllowed(scope: Scope, orgId: string): Promise<boolean> {
+  const row = (await scope.table('policies').where({ kind: 'domain', org_id: orgId }).first('settings'))
+    ?? (await scope.table('policies').where({ kind: 'domain' }).whereNull('org_id').first('settings'));
+  // The built-in default is userLoginMustBeDomain: true.
+  return row?.settings?.userLoginMustBeDomain === false;
+}
+
+function single<T>(rows: T[]): T | undefined {
+  return rows.length === 1 ? rows[0] : undefined;
+}
+
+/**
+ * Resolves what a person types on the login page, as ZITADEL does: an exact login name across
+ * the instance first (`username@{a verified domain of the user's org}`, or the bare username
+ * where the org's domain policy allows it), then a verified email. An ambiguous answer is no answer.
+ */
+export async function findUserByLoginName(scope: Scope, loginName: string): Promise<UserRow | undefined> {
+  const name = loginName.trim();
+  if (!name) return undefined;
+  const at = name.lastIndexOf('@');
+  if (at > 0 && at < name.length - 1) {
+    const byDomain = await scope.table('users', 'u')
+      .join('org_domains as d', function joinDomains() {
+        this.on('d.instance_id', 'u.instance_id').andOn('d.org_id', 'u.org_id');
+      })
+      .where('d.domain', name.slice(at + 1).toLowerCase()).andWhere('d.is_verified', true)
+      .whereRaw('lower(u.username) = lower(?)', [name.slice(0, at)])
+      .select('u.*');
+    if (byDomain.length) return single(byDomain);
+  }
+  const bare: UserRow[] = [];
+  for (const u of await findUsersByUsername(scope, name)) {
+    if (await bareUsernameAllowed(scope, u.org_id)) bare.push(u);
+  }
+  if (bare.length) return single(bare);
+  const byEmail = await scope.table('users').whereRaw('lower(email) = lower(?)', [name]).andWhere({ email_verified: true });
+  return single(byEmail);
+}
+
+/** Every name the user can log in with. */
+export async function loginNamesOf(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> {
+  const domains = await scope.table('org_domains').where({ org_id: user.org_id, is_verified: true })
+    .orderBy([{ column: 'is_primary', order: 'desc' }, 'domain']).pluck('domain');
+  const names = domains.map((d: string) => `${user.username}@${d}`);
+  if (await bareUsernameAllowed(scope, user.org_id)) names.push(user.username);
+  return names;
+}
+
+/** `username@{primary domain of the user's org}`: the preferred_username claim. */
+export async function preferredLoginName(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string> {
+  const row = await scope.table('org_domains').where({ org_id: user.org_id, is_primary: true }).first('domain');
+  return row ? `${user.username}@${row.domain}` : user.username;
+}
+
+/** The machine user a personal access token belongs to; nothing for unknown or expired tokens or users not active. */
+export async function findUserByPersonalAccessToken(scope: Scope, token: string): Promise<(UserRow & { pat_id: string; pat_scopes: string[] }) | undefined> {
+  const row = await scope.table('personal_access_tokens', 'p')
+    .join('users as u', function joinUsers() {
+      this.on('u.instance_id', 'p.instance_id').andOn('u.id', 'p.user_id');
+    })
+    .join('orgs as o', function joinOrgs() {
+      this.on('o.instance_id', 'u.instance_id').andOn('o.id', 'u.org_id');
+    })
+    .where('p.token_hash', sha256(token))
+    .andWhere('u.state', 'active').andWhere('o.state', 'active')
+    .andWhere((q) => { q.whereNull('p.expires_at').orWhere('p.expires_at', '>', new Date()); })
+    .first('u.*', 'p.id as pat_id', 'p.scopes as pat_scopes');
+  return row;
+}
+
+/**
+ * The machine user authenticating with client_credentials: its client_id is its username, or
+ * one of its login names when two orgs use the same username.
+ */
+export async function getMachineByClientId(scope: Scope, clientId: string): Promise<UserRow | undefined> {
+  const machines = (await findUsersByUsername(scope, clientId)).filter((u) => u.type === 'machine');
+  if (machines.length === 1) return machines[0];
+  const byLogin = await findUserByLoginName(scope, clientId);
+  return byLogin?.type === 'machine' ? byLogin : undefined;
+}
+
+/** A machine user's keys; expired ones count for nothing and are left out unless asked for. */
+export async function listMachineKeys(scope: Scope, userId: string, opts: { includeExpired?: boolean } = {}): Promise<MachineKeyRow[]> {
+  const q = scope.table('machine_keys').where({ user_id: userId }).orderBy('created_at');
+  if (!opts.includeExpired) q.andWhere((w) => { w.whereNull('expires_at').orWhere('expires_at', '>', new Date()); });
+  return q;
+}
+
+export async function getMachineKey(scope: Scope, userId: string, keyId: string): Promise<MachineKeyRow | undefined> {
+  return scope.table('machine_keys').where({ user_id: userId, id: keyId }).first();
+}
+
+export async function listPersonalAccessTokens(scope: Scope, userId: string): Promise<PersonalAccessTokenRow[]> {
+  return scope.table('personal_access_tokens').where({ user_id: userId }).orderBy('created_at')
+    .select('id', 'user_id', 'scopes', 'expires_at', 'created_at');
+}
+
+/** Metadata as key → value. */
+export async function getUserMetadata(scope: Scope, userId: string): Promise<Record<string, string>> {
+  const rows: { key: string; value: string }[] = await scope.table('user_metadata').where({ user_id: userId }).orderBy('key');
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+/** Sortable API fields of the user list and their columns (a whitelist: nothing else reaches ORDER BY). */
+export const userSortColumns = { username: 'username', createdAt: 'created_at', state: 'state', type: 'type' } as const;
+
+/** One page of users with the total over the same filters, paged in the database (no cap on the total). */
+export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'offset'>, p: PageParams): Promise<Page<UserRow>> {
+  const q = scope.table('users');
+  if (f.orgId) q.where({ org_id: f.orgId });
+  if (f.type) q.where({ type: f.type });
+  if (f.state) q.where({ state: f.state });
+  if (f.usernameContains) q.whereILike('username', `%${f.usernameContains.replace(/[%_\\]/g, '\\$&')}%`);
+  return pageQuery<UserRow>(q, p, userSortColumns, 'username', 'id');
 }

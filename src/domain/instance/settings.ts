@@ -1,0 +1,147 @@
+import { authorize } from '../../authz/index.js';
+import type { Scope } from '../../db/scope.js';
+import { isUniqueViolation } from '../../db/scope.js';
+import { alreadyExists, invalidInput, notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';
+import type { SecretBox } from '../../shared/crypto.js';
+import { appendEvent } from '../audit/repository.js';
+import type { ServiceContext } from '../deps.js';
+import { normalizeDomain } from '../org/domain-name.js';
+import {
+  deleteInstanceDomain, getInstance, insertInstanceDomain, listInstanceDomains, updateInstance, type InstanceRow,
+} from './repository.js';
+
+/** Instance domains route traffic for the whole installation, so only the system (System API, CLI) changes them. */
+function requireSystem(ctx: ServiceContext, permission: string): void {
+  if (ctx.actor.type === 'user') throw permissionDenied(permission);
+}
+
+async function publishAfter<R>(ctx: ServiceContext, fn: (scope: Scope) => Promise<R>): Promise<R> {
+  const result = await ctx.scope.transaction(fn);
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
+  return result;
+}
+
+export type OidcSettings = { accessTokenLifetimeS?: number; idTokenLifetimeS?: number; refreshTokenIdleS?: number; refreshTokenAbsoluteS?: number };
+
+const lifetime = (name: string, v: number | undefined, max: number) => {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 60 || v > max) throw invalidInput(`${name} must be a whole number of seconds between 60 and ${max}`);
+  return v;
+};
+
+export async function updateOidcSettings(ctx: ServiceContext, s: OidcSettings): Promise<void> {
+  const year = 366 * 86400;
+  const patch: Partial<InstanceRow> = {};
+  const at = lifetime('accessTokenLifetimeS', s.accessTokenLifetimeS, year); if (at !== undefined) patch.access_token_lifetime_s = at;
+  const it = lifetime('idTokenLifetimeS', s.idTokenLifetimeS, year); if (it !== undefined) patch.id_token_lifetime_s = it;
+  const ri = lifetime('refreshTokenIdleS', s.refreshTokenIdleS, 10 * year); if (ri !== undefined) patch.refresh_token_idle_s = ri;
+  const ra = lifetime('refreshTokenAbsoluteS', s.refreshTokenAbsoluteS, 10 * year); if (ra !== undefined) patch.refresh_token_absolute_s = ra;
+  await authorize(ctx, 'iam.write', {});
+  if (Object.keys(patch).length === 0) return;
+  await publishAfter(ctx, async (scope) => {
+    const cur = (await getInstance(scope))!;
+    if ((patch.refresh_token_idle_s ?? cur.refresh_token_idle_s) > (patch.refresh_token_absolute_s ?? cur.refresh_token_absolute_s)) {
+      throw ruleViolation('instance.refresh_idle_exceeds_absolute', 'the refresh token idle lifetime cannot exceed its absolute lifetime');
+    }
+    await updateInstance(scope, patch);
+    await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.oidc_settings.changed', payload: { ...s } });
+  });
+}
+
+export type SmtpSettings = { host: string; port: number; tls: boolean; user?: string | null; password?: string | null; fromAddress: string; fromName: string };
+
+/** Sets the SMTP transport; the password is encrypted, and left unchanged when not given. */
+export async function setSmtpSettings(ctx: ServiceContext, s: SmtpSettings): Promise<void> {
+  if (!s.host?.trim()) throw invalidInput('smtp host is required');
+  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw invalidInput('smtp port must be 1 to 65535');
+  if (!/^[^\s@]+@[^\s@]+$/.test(s.fromAddress ?? '')) throw invalidInput('smtp fromAddress must be an email address');
+  await authorize(ctx, 'iam.write', {});
+  await publishAfter(ctx, async (scope) => {
+    await updateInstance(scope, {
+      smtp_host: s.host.trim(), smtp_port: s.port, smtp_tls: s.tls, smtp_user: s.user ?? null,
+      ...(s.password !== undefined ? { smtp_password_enc: s.password ? ctx.deps.box.encrypt(s.password) : null } : {}),
+      smtp_from_address: s.fromAddress, smtp_from_name: s.fromName ?? '',
+    });
+    await appendEvent(scope, ctx.actor, {
+      resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.smtp.changed',
+      payload: { host: s.host, port: s.port, tls: s.tls, user: s.user ?? null, fromAddress: s.fromAddress, passwordChanged: s.password !== undefined },
+    });
+  });
+}
+
+/** The SMTP settings with the password decrypted, for the mailer; undefined when none are set. */
+export async function getSmtpSettings(scope: Scope, box: SecretBox): Promise<(SmtpSettings & { password: string | null }) | undefined> {
+  const i = await getInstance(scope);
+  if (!i?.smtp_host) return undefined;
+  return {
+    host: i.smtp_host, port: i.smtp_port ?? 25, tls: i.smtp_tls, user: i.smtp_user,
+    password: i.smtp_password_enc ? box.decrypt(i.smtp_password_enc) : null,
+    fromAddress: i.smtp_from_address ?? '', fromName: i.smtp_from_name ?? '',
+  };
+}
+
+const domainTaken = (domain: string) => alreadyExists('instance_domain.taken', `domain ${domain} is already served by an instance`);
+
+export async function addInstanceDomain(ctx: ServiceContext, domainName: string, opts: { primary?: boolean } = {}): Promise<void> {
+  const domain = normalizeDomain(domainName);
+  requireSystem(ctx, 'system.domain.write');
+  try {
+    await publishAfter(ctx, async (scope) => {
+      // Unique across the installation: this one lookup deliberately looks past the instance.
+      if (await scope.db('instance_domains').where({ domain }).first()) throw domainTaken(domain);
+      if (opts.primary) await scope.table('instance_domains').update({ is_primary: false });
+      await insertInstanceDomain(scope, { domain, is_primary: opts.primary ?? false });
+      await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.added', payload: { domain, primary: opts.primary ?? false } });
+    });
+  } catch (err) {
+    if (isUniqueViolation(err, 'instance_domains_pkey')) throw domainTaken(domain);
+    throw err;
+  }
+}
+
+export async function setPrimaryInstanceDomain(ctx: ServiceContext, domainName: string): Promise<void> {
+  const domain = normalizeDomain(domainName);
+  requireSystem(ctx, 'system.domain.write');
+  await publishAfter(ctx, async (scope) => {
+    const row = (await listInstanceDomains(scope)).find((d) => d.domain === domain);
+    if (!row) throw notFound('instance domain', domain);
+    if (row.is_primary) return;
+    await scope.table('instance_domains').update({ is_primary: false });
+    await scope.table('instance_domains').where({ domain }).update({ is_primary: true });
+    await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.primary_set', payload: { domain } });
+  });
+}
+
+export async function removeInstanceDomain(ctx: ServiceContext, domainName: string): Promise<void> {
+  const domain = normalizeDomain(domainName);
+  requireSystem(ctx, 'system.domain.write');
+  await publishAfter(ctx, async (scope) => {
+    const row = (await listInstanceDomains(scope)).find((d) => d.domain === domain);
+    if (!row) throw notFound('instance domain', domain);
+    if (row.is_primary) throw ruleViolation('instance_domain.primary', 'the primary domain cannot be removed; make another domain primary first');
+    await deleteInstanceDomain(scope, domain);
+    await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.removed', payload: { domain } });
+  });
+}
+
+export async function renameInstance(ctx: ServiceContext, name: string): Promise<void> {
+  if (!name.trim()) throw invalidInput('an instance needs a name');
+  await authorize(ctx, 'iam.write', {});
+  await publishAfter(ctx, async (scope) => {
+    await updateInstance(scope, { name: name.trim() });
+    await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.renamed', payload: { name } });
+  });
+}
+
+/**
+ * Deletes the instance and, by cascade, everything in it, its audit trail included. System only.
+ */
+export async function deleteInstance(ctx: ServiceContext): Promise<void> {
+  if (ctx.actor.type !== 'system') throw permissionDenied('system.instance.delete');
+  const instanceId = ctx.scope.instanceId;
+  await ctx.scope.transaction(async (scope) => {
+    if (!(await getInstance(scope))) throw notFound('instance', instanceId);
+    await scope.table('instances').where({ id: instanceId }).delete();
+  });
+  await ctx.deps.changes.publish(instanceId);
+}

@@ -1,0 +1,277 @@
+import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
+import type { Scope } from '../../src/db/scope.js';
+import { systemPrincipal } from '../../src/domain/principal.js';
+import type { ServiceContext } from '../../src/domain/deps.js';
+import * as instanceRepo from '../../src/domain/instance/repository.js';
+import * as orgRepo from '../../src/domain/org/repository.js';
+import * as userRepo from '../../src/domain/user/repository.js';
+import * as memberRepo from '../../src/domain/membership/repository.js';
+import * as policyRepo from '../../src/domain/policy/repository.js';
+import * as idpRepo from '../../src/domain/idp/repository.js';
+import * as auditRepo from '../../src/domain/audit/repository.js';
+import * as projectRepo from '../../src/domain/project/repository.js';
+import * as grantRepo from '../../src/domain/project-grant/repository.js';
+import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
+import * as userGrantQueries from '../../src/domain/user-grant/queries.js';
+import * as mfaRepo from '../../src/domain/mfa/repository.js';
+import * as oidcRepo from '../../src/oidc/repository.js';
+import { getEffectivePolicy, getOrgPolicyOverride } from '../../src/domain/policy/service.js';
+import { getIdpWithSecret } from '../../src/domain/idp/service.js';
+import { getSmtpSettings, setSmtpSettings } from '../../src/domain/instance/service.js';
+import { addOrgDomain, createOrg } from '../../src/domain/org/service.js';
+import {
+  addMachineKey, addPersonalAccessToken, createHumanUser, createMachineUser, generateMachineSecret, setUserMetadata,
+} from '../../src/domain/user/service.js';
+import { setOrgPolicy } from '../../src/domain/policy/service.js';
+import { createIdp, linkUserToIdp } from '../../src/domain/idp/service.js';
+import { addMember } from '../../src/domain/membership/service.js';
+import { createProject } from '../../src/domain/project/service.js';
+import { addProjectRoles } from '../../src/domain/project/roles.js';
+import { createApplication } from '../../src/domain/project/applications.js';
+import { grantProject } from '../../src/domain/project-grant/service.js';
+import { addUserGrant } from '../../src/domain/user-grant/service.js';
+
+/**
+ * Instance isolation: every repository function, called with instance B's Scope and the ids of
+ * instance A's rows, reads nothing of A and changes nothing of A. Adding a repository function
+ * is one line in `reads` or `writes`.
+ */
+let rt: Runtime;
+let A: TestInstance;
+let B: TestInstance;
+let a: Awaited<ReturnType<typeof buildFixture>>;
+
+const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'user_totp', 'user_recovery_codes',
+  'projects', 'project_roles', 'applications', 'project_grants', 'user_grants', 'memberships', 'policies', 'label_assets', 'idps',
+  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains'];
+
+/** A digest of every row of instance A, table by table. */
+async function fingerprint(instanceId: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of [...tables, 'instances']) {
+    const col = t === 'instances' ? 'id' : 'instance_id';
+    const { rows } = await rt.db.knex.raw(
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${t} t WHERE ${col} = ?`, [instanceId]);
+    out[t] = `${rows[0].n}:${rows[0].h}`;
+  }
+  return out;
+}
+
+async function buildFixture(inst: TestInstance) {
+  const ctx: ServiceContext = { deps: rt.deps, scope: inst.scope, actor: systemPrincipal };
+  const orgId = (await createOrg(ctx, { name: 'Isolated Owner Org' })).id;
+  const grantedOrgId = (await createOrg(ctx, { name: 'Isolated Granted Org' })).id;
+  await addOrgDomain(ctx, orgId, 'isolated-a.example', { verified: true });
+  const userId = (await createHumanUser(ctx, { orgId, username: 'isolated-human', email: 'isolated@a.example', emailVerified: true, password: 'Passw0rd!' })).id;
+  const machineId = (await createMachineUser(ctx, { orgId, username: 'isolated-machine', name: 'M' })).id;
+  await generateMachineSecret(ctx, machineId);
+  const key = await addMachineKey(ctx, machineId);
+  const pat = await addPersonalAccessToken(ctx, machineId);
+  await setUserMetadata(ctx, userId, 'k', 'v');
+  await setOrgPolicy(ctx, orgId, 'lockout', { maxPasswordAttempts: 2 });
+  const idpId = (await createIdp(ctx, { orgId, name: 'I', issuer: 'https://idp.a.example', clientId: 'c', clientSecret: 'isolated-secret' })).id;
+  await linkUserToIdp(ctx, { idpId, externalUserId: 'ext-a', userId });
+  const projectId = (await createProject(ctx, { orgId, name: 'Isolated Project' })).id;
+  await addProjectRoles(ctx, projectId, [{ key: 'iso-role', displayName: 'R' }]);
+  const app = await createApplication(ctx, projectId, { name: 'Isolated App', appType: 'web', authMethod: 'client_secret_basic', redirectUris: ['https://app.a.example/cb'] });
+  const grantId = (await grantProject(ctx, { projectId, grantedOrgId, roleKeys: ['iso-role'] })).id;
+  const userGrantId = (await addUserGrant(ctx, { userId, projectId, orgId, roleKeys: ['iso-role'] })).id;
+  const membershipId = (await addMember(ctx, { userId, level: 'org', orgId, roles: ['ORG_OWNER'] })).id;
+  await setSmtpSettings(ctx, { host: 'smtp.a.example', port: 25, tls: false, password: 'isolated-smtp', fromAddress: 'a@a.example', fromName: 'A' });
+  await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
+  await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
+  const appRow = (await projectRepo.listApplications(inst.scope, projectId))[0];
+  return {
+    instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
+    appId: appRow.id, clientId: appRow.client_id, grantId, userGrantId, membershipId, app,
+  };
+}
+
+beforeAll(async () => {
+  rt = await testRuntime();
+  A = await testInstance(rt, 'Isolation A');
+  B = await testInstance(rt, 'Isolation B');
+  a = await buildFixture(A);
+}, 60_000);
+afterAll(async () => { await rt.close(); });
+
+/** Anything of A's that must never show up in B's answers. */
+function mentionsA(value: unknown): boolean {
+  const text = JSON.stringify(value ?? null);
+  const secrets = [a.instanceId, a.orgId, a.grantedOrgId, a.userId, a.machineId, a.keyId, a.pat.id, a.idpId, a.projectId, a.appId,
+    a.clientId, a.grantId, a.userGrantId, a.membershipId, a.domain, 'isolated-a.example', 'isolated-secret', 'isolated-smtp', 'isolated-code-hash', 'Isolated'];
+  return secrets.some((s) => text.includes(s));
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === 0 || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return false;
+}
+
+/** `ownInstance`: the call answers with the calling instance's own data, which must simply not be A's. */
+type Read = [name: string, call: (s: Scope) => Promise<unknown>, ownInstance?: 'ownInstance'];
+
+/** Each read, with A's own Scope, finds A's data (so the check is not vacuous); with B's it finds none. */
+const reads: Read[] = [
+  ['instance.getInstance', (s) => instanceRepo.getInstance(s), 'ownInstance'],
+  ['instance.listInstanceDomains', (s) => instanceRepo.listInstanceDomains(s), 'ownInstance'],
+  ['instance.primaryInstanceDomain', (s) => instanceRepo.primaryInstanceDomain(s), 'ownInstance'],
+  ['instance.getSmtpSettings', (s) => getSmtpSettings(s, rt.deps.box)],
+  ['org.getOrg', (s) => orgRepo.getOrg(s, a.orgId)],
+  ['org.findOrgByName', (s) => orgRepo.findOrgByName(s, 'Isolated Owner Org')],
+  ['org.listOrgs', (s) => orgRepo.listOrgs(s), 'ownInstance'],
+  ['org.listOrgDomains', (s) => orgRepo.listOrgDomains(s, a.orgId)],
+  ['org.getOrgDomain', (s) => orgRepo.getOrgDomain(s, a.orgId, 'isolated-a.example')],
+  ['org.findOrgByVerifiedDomain', (s) => orgRepo.findOrgByVerifiedDomain(s, 'isolated-a.example')],
+  ['org.findVerifiedDomainHolder', (s) => orgRepo.findVerifiedDomainHolder(s, 'isolated-a.example')],
+  ['org.primaryOrgDomain', (s) => orgRepo.primaryOrgDomain(s, a.orgId)],
+  ['user.getUser', (s) => userRepo.getUser(s, a.userId)],
+  ['user.listUsers', (s) => userRepo.listUsers(s, { orgId: a.orgId })],
+  ['user.findUsersByUsername', (s) => userRepo.findUsersByUsername(s, 'isolated-human')],
+  ['user.findUserByLoginName (domain)', (s) => userRepo.findUserByLoginName(s, 'isolated-human@isolated-a.example')],
+  ['user.findUserByLoginName (email)', (s) => userRepo.findUserByLoginName(s, 'isolated@a.example')],
+  ['user.loginNamesOf', async (s) => (await userRepo.loginNamesOf(s, { username: 'u', org_id: a.orgId })).filter((n) => n !== 'u')],
+  ['user.findUserByPersonalAccessToken', (s) => userRepo.findUserByPersonalAccessToken(s, a.pat.token)],
+  ['user.getMachineByClientId', (s) => userRepo.getMachineByClientId(s, 'isolated-machine')],
+  ['user.listMachineKeys', (s) => userRepo.listMachineKeys(s, a.machineId, { includeExpired: true })],
+  ['user.getMachineKey', (s) => userRepo.getMachineKey(s, a.machineId, a.keyId)],
+  ['user.listPersonalAccessTokens', (s) => userRepo.listPersonalAccessTokens(s, a.machineId)],
+  ['user.getUserMetadata', async (s) => Object.keys(await userRepo.getUserMetadata(s, a.userId)).length],
+  ['membership.listMembershipsOfUser', (s) => memberRepo.listMembershipsOfUser(s, a.userId)],
+  ['membership.getMembership', (s) => memberRepo.getMembership(s, a.membershipId)],
+  ['membership.listMemberships', (s) => memberRepo.listMemberships(s, { orgId: a.orgId })],
+  ['membership.projectOwnerOrg', (s) => memberRepo.projectOwnerOrg(s, a.projectId)],
+  ['membership.projectGrantRef', (s) => memberRepo.projectGrantRef(s, a.grantId)],
+  ['policy.getPolicyRow', (s) => policyRepo.getPolicyRow(s, 'lockout', a.orgId)],
+  ['policy.listOrgPolicyOverrides', (s) => policyRepo.listOrgPolicyOverrides(s, a.orgId)],
+  ['policy.getOrgPolicyOverride', (s) => getOrgPolicyOverride(s, a.orgId, 'lockout')],
+  ['policy.getEffectivePolicy', async (s) => (await getEffectivePolicy(s, 'lockout', a.orgId)).maxPasswordAttempts === 2],
+  ['idp.getIdp', (s) => idpRepo.getIdp(s, a.idpId)],
+  ['idp.getIdpSecretEnc', (s) => idpRepo.getIdpSecretEnc(s, a.idpId)],
+  ['idp.getIdpWithSecret', (s) => getIdpWithSecret(s, a.idpId, rt.deps.box)],
+  ['idp.listIdps', (s) => idpRepo.listIdps(s, { orgId: a.orgId })],
+  ['idp.findUserByIdpLink', (s) => idpRepo.findUserByIdpLink(s, a.idpId, 'ext-a')],
+  ['idp.listIdpLinksOfUser', (s) => idpRepo.listIdpLinksOfUser(s, a.userId)],
+  ['audit.listEvents', (s) => auditRepo.listEvents(s, { resourceId: a.orgId })],
+  ['project.getProject', (s) => projectRepo.getProject(s, a.projectId)],
+  ['project.listProjects', (s) => projectRepo.listProjects(s, { orgId: a.orgId })],
+  ['project.findProjectByName', (s) => projectRepo.findProjectByName(s, a.orgId, 'Isolated Project')],
+  ['project.listProjectRoles', (s) => projectRepo.listProjectRoles(s, a.projectId)],
+  ['project.getProjectRole', async (s) => !!(await projectRepo.getProjectRole(s, a.projectId, 'iso-role'))],
+  ['project.getApplication', (s) => projectRepo.getApplication(s, a.appId)],
+  ['project.findApplicationByClientId', (s) => projectRepo.findApplicationByClientId(s, a.clientId)],
+  ['project.listApplications', (s) => projectRepo.listApplications(s, a.projectId)],
+  ['projectGrant.getProjectGrant', (s) => grantRepo.getProjectGrant(s, a.grantId)],
+  ['projectGrant.findProjectGrant', (s) => grantRepo.findProjectGrant(s, a.projectId, a.grantedOrgId)],
+  ['projectGrant.listProjectGrants', (s) => grantRepo.listProjectGrants(s, { projectId: a.projectId })],
+  ['projectGrant.listGrantedProjects', (s) => grantRepo.listGrantedProjects(s, a.grantedOrgId)],
+  ['userGrant.getUserGrant', (s) => userGrantRepo.getUserGrant(s, a.userGrantId)],
+  ['userGrant.findUserGrant', (s) => userGrantRepo.findUserGrant(s, a.userId, a.projectId, a.orgId)],
+  ['userGrant.listUserGrants', (s) => userGrantRepo.listUserGrants(s, { userId: a.userId })],
+  ['userGrant.activeRoleGrants', (s) => userGrantQueries.activeRoleGrants(s, a.userId, [a.projectId])],
+  ['userGrant.userHasProjectAccess', (s) => userGrantQueries.userHasProjectAccess(s, { userId: a.userId, projectId: a.projectId })],
+  ['membership.listEffectiveMembershipsOfUser', (s) => memberRepo.listEffectiveMembershipsOfUser(s, a.userId)],
+  ['membership.countOtherIamOwners', (s) => memberRepo.countOtherIamOwners(s, a.userId), 'ownInstance'],
+  ['user.preferredLoginName', async (s) => { const n = await userRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId }); return n === 'u' ? null : n; }],
+  ['userGrant.activeRoleGrantsQuery', async (s) => userGrantQueries.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
+  ['mfa.getTotp', (s) => mfaRepo.getTotp(s, a.userId)],
+  ['mfa.countUnusedRecoveryCodes', (s) => mfaRepo.countUnusedRecoveryCodes(s, a.userId)],
+  ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
+  ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
+  ['oidc.machineByClientId (user id)', (s) => oidcRepo.machineByClientId(s, a.machineId)],
+  ['oidc.machineKeys', (s) => oidcRepo.machineKeys(s, a.machineId)],
+  ['oidc.projectSettings', (s) => oidcRepo.projectSettings(s, a.projectId)],
+  ['oidc.userById', (s) => oidcRepo.userById(s, a.userId)],
+  ['oidc.userByLoginName', (s) => oidcRepo.userByLoginName(s, 'isolated-human@isolated-a.example')],
+  ['oidc.orgSummary', (s) => oidcRepo.orgSummary(s, a.orgId)],
+  ['oidc.userWithRoleGrants', async (s) => { const r = await oidcRepo.userWithRoleGrants(s, a.userId, [a.projectId]); return [r.user, ...r.grants].filter(Boolean); }],
+  ['oidc.orgHasProject', (s) => oidcRepo.orgHasProject(s, { id: a.userId, org_id: a.orgId }, a.projectId)],
+  ['oidc.userMetadata', async (s) => Object.keys(await oidcRepo.userMetadata(s, a.userId)).length],
+];
+
+type Write = [name: string, call: (s: Scope) => Promise<unknown>];
+
+/**
+ * Each write, with B's Scope and A's ids, touches no row of A: it affects nothing or the database
+ * refuses it. (findInstanceIdByDomain, listInstanceIds and insertInstance take the bare knex on
+ * purpose: they are how a request finds its instance, and how one is created.)
+ */
+const writes: Write[] = [
+  ['instance.updateInstance', (s) => instanceRepo.updateInstance(s, { name: 'hijacked' }).then(() => 0)],
+  ['instance.deleteInstanceDomain', (s) => instanceRepo.deleteInstanceDomain(s, a.domain)],
+  ['org.updateOrg', (s) => orgRepo.updateOrg(s, a.orgId, { name: 'hijacked' })],
+  ['org.updateOrgDomain', (s) => orgRepo.updateOrgDomain(s, a.orgId, 'isolated-a.example', { is_verified: false })],
+  ['org.clearPrimaryOrgDomain', (s) => orgRepo.clearPrimaryOrgDomain(s, a.orgId).then(() => 0)],
+  ['org.deleteOrgDomain', (s) => orgRepo.deleteOrgDomain(s, a.orgId, 'isolated-a.example')],
+  ['org.insertOrgDomain', (s) => orgRepo.insertOrgDomain(s, { org_id: a.orgId, domain: 'x.example', is_verified: true, is_primary: false, is_generated: false })],
+  ['user.insertUser', (s) => userRepo.insertUser(s, { id: 'iso-new', org_id: a.orgId, type: 'human', username: 'intruder' })],
+  ['user.updateUser', (s) => userRepo.updateUser(s, a.userId, { state: 'locked' })],
+  ['membership.insertMembership', (s) => memberRepo.insertMembership(s, { user_id: a.userId, level: 'instance', org_id: null, project_id: null, project_grant_id: null, roles: ['IAM_OWNER'] })],
+  ['membership.updateMembershipRoles', (s) => memberRepo.updateMembershipRoles(s, a.membershipId, ['ORG_OWNER_VIEWER'])],
+  ['membership.deleteMembership', (s) => memberRepo.deleteMembership(s, a.membershipId)],
+  ['policy.upsertPolicyRow', (s) => policyRepo.upsertPolicyRow(s, 'lockout', a.orgId, { maxPasswordAttempts: 0 })],
+  ['policy.deletePolicyRow', (s) => policyRepo.deletePolicyRow(s, 'lockout', a.orgId)],
+  ['idp.updateIdpRow', (s) => idpRepo.updateIdpRow(s, a.idpId, { issuer: 'https://evil.example' })],
+  ['idp.deleteIdpRow', (s) => idpRepo.deleteIdpRow(s, a.idpId)],
+  ['project.insertProjectRole', (s) => projectRepo.insertProjectRole(s, { project_id: a.projectId, key: 'evil', display_name: 'Evil' })],
+  ['project.updateProjectRow', (s) => projectRepo.updateProjectRow(s, a.projectId, { name: 'hijacked' })],
+  ['project.updateProjectRoleRow', (s) => projectRepo.updateProjectRoleRow(s, a.projectId, 'iso-role', { display_name: 'hijacked' })],
+  ['project.stripRolesFromProjectGrants', (s) => projectRepo.stripRolesFromProjectGrants(s, a.projectId, ['iso-role'])],
+  ['project.stripRolesFromUserGrants', (s) => projectRepo.stripRolesFromUserGrants(s, a.projectId, ['iso-role'])],
+  ['project.updateApplicationRow', (s) => projectRepo.updateApplicationRow(s, a.appId, { name: 'hijacked' })],
+  ['project.deleteApplicationRow', (s) => projectRepo.deleteApplicationRow(s, a.appId)],
+  ['project.deleteProjectRoleRow', (s) => projectRepo.deleteProjectRoleRow(s, a.projectId, 'iso-role')],
+  ['projectGrant.insertProjectGrant', (s) => grantRepo.insertProjectGrant(s, { id: 'iso-g', project_id: a.projectId, granted_org_id: a.orgId, role_keys: [] })],
+  ['projectGrant.updateProjectGrantRow', (s) => grantRepo.updateProjectGrantRow(s, a.grantId, { state: 'inactive' })],
+  ['userGrant.insertUserGrant', (s) => userGrantRepo.insertUserGrant(s, { id: 'iso-ug', user_id: a.userId, project_id: a.projectId, org_id: a.orgId, project_grant_id: null, role_keys: [] })],
+  ['userGrant.updateUserGrantRow', (s) => userGrantRepo.updateUserGrantRow(s, a.userGrantId, { state: 'inactive' })],
+  ['userGrant.deleteUserGrantsOfProjectGrant', (s) => userGrantRepo.deleteUserGrantsOfProjectGrant(s, a.grantId)],
+  ['userGrant.deleteUserGrantRow', (s) => userGrantRepo.deleteUserGrantRow(s, a.userGrantId)],
+  ['projectGrant.deleteProjectGrantRow', (s) => grantRepo.deleteProjectGrantRow(s, a.grantId)],
+  ['project.deleteProjectRow', (s) => projectRepo.deleteProjectRow(s, a.projectId)],
+  ['audit.appendEvent', (s) => auditRepo.appendEvent(s, systemPrincipal, { orgId: a.orgId, resourceType: 'org', resourceId: a.orgId, type: 'org.probe' })],
+  ['instance.insertInstanceDomain', (s) => instanceRepo.insertInstanceDomain(s, { domain: a.domain })],
+  ['org.insertOrg', (s) => orgRepo.insertOrg(s, { id: 'iso-org', name: 'Isolated Owner Org' })],
+  ['idp.insertIdp', (s) => idpRepo.insertIdp(s, { id: 'iso-idp', org_id: a.orgId, name: 'x', issuer: 'https://x', client_id: 'x', client_secret_enc: null, scopes: [],
+    is_linking_allowed: true, is_creation_allowed: true, is_auto_creation: false, is_auto_update: false, auto_linking: 'none' })],
+  ['project.insertProject', (s) => projectRepo.insertProject(s, { id: 'iso-p', org_id: a.orgId, name: 'x' })],
+  ['project.insertApplication', (s) => projectRepo.insertApplication(s, { id: 'iso-app', project_id: a.projectId, name: 'x', client_id: 'iso-x', app_type: 'web', auth_method: 'none' })],
+  ['mfa.putUnverifiedTotp', (s) => mfaRepo.putUnverifiedTotp(s, a.userId, 'x')],
+  ['mfa.claimTotpStep', (s) => mfaRepo.claimTotpStep(s, a.userId, 1, { verify: true })],
+  ['mfa.recordTotpFailure', (s) => mfaRepo.recordTotpFailure(s, a.userId, 1, 60_000)],
+  ['mfa.resetTotpFailures', (s) => mfaRepo.resetTotpFailures(s, a.userId)],
+  ['mfa.useRecoveryCode', (s) => mfaRepo.useRecoveryCode(s, a.userId, 'isolated-code-hash')],
+  ['mfa.replaceRecoveryCodes', (s) => mfaRepo.replaceRecoveryCodes(s, a.userId, ['x'])],
+  ['mfa.deleteTotp', (s) => mfaRepo.deleteTotp(s, a.userId)],
+  ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
+  ['org.deleteOrgRow', (s) => orgRepo.deleteOrgRow(s, a.orgId)],
+];
+
+describe('reads with another instance\'s Scope find nothing', () => {
+  // A rest parameter, because jest reads a third declared parameter as a `done` callback.
+  test.each(reads)('%s', async (...[, call, ownInstance]: Read) => {
+    expect(isEmpty(await call(A.scope))).toBe(false); // A's own Scope finds the row, so the check below means something
+    const foreign = await call(B.scope);
+    expect(mentionsA(foreign)).toBe(false);
+    if (!ownInstance) expect(isEmpty(foreign)).toBe(true);
+  });
+});
+
+describe('writes with another instance\'s Scope change nothing of it', () => {
+  test.each(writes)('%s', async (_name, call) => {
+    const before = await fingerprint(A.instanceId);
+    let result: unknown;
+    try {
+      result = await call(B.scope);
+    } catch (err) {
+      // The composite foreign keys refuse a row of B pointing at A's rows (23503); an
+      // installation-wide key such as an instance domain refuses a duplicate (23505).
+      expect(['23503', '23505']).toContain((err as { code?: string }).code);
+      result = 0;
+    }
+    expect(isEmpty(result)).toBe(true);
+    expect(await fingerprint(A.instanceId)).toEqual(before);
+  });
+});
