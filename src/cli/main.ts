@@ -1,12 +1,19 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { migrateLatest, openDatabase } from '../db/database.js';
+import { applyCommand, exportCommand, isOperatorError, isUsageError } from './commands.js';
+import { keysCommand } from '../oidc/keys-command.js';
 
 /** `tessera <command>`: operating an installation from the shell. */
 const usage = `usage: tessera <command>
 
 commands:
   migrate                 apply database migrations
+  apply FILE [--dry-run]  create or update what FILE describes (YAML); --dry-run prints the plan only
+  export [--instance ID] [--out FILE]
+                          write the current state in the apply format (secrets as env references)
+  keys rotate [--instance ID] [--alg RS256|ES256]
+                          publish the next signing key, or (when one is published) make it sign
 `;
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -24,13 +31,22 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'apply':
+      return applyCommand(config, rest);
+    case 'export':
+      return exportCommand(config, rest);
+    case 'keys':
+      return keysCommand(config, rest);
     default:
       process.stderr.write(usage);
       return command ? 2 : 0;
   }
 }
 
+// `tessera export | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); else throw err; });
+
 runCli(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? err}\n`);
-  process.exit(1);
+  process.stderr.write(err instanceof ConfigError || isOperatorError(err) ? `${(err as Error).message}\n` : `${(err as Error).stack ?? err}\n`);
+  process.exit(isUsageError(err) ? 2 : 1);
 });

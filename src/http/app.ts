@@ -3,11 +3,14 @@ import Router from '@koa/router';
 import type { Runtime } from '../runtime.js';
 import { renderErrors } from './errors.js';
 import { resolveInstance } from './instance-resolution.js';
+import { installationApiRoutes, instanceApiRoutes } from '../api/index.js';
 import { onlyTrustedProxies } from './trusted-proxies.js';
+import { mountOidc } from '../oidc/mount.js';
 
 /**
- * The Koa app. Order matters: health answers for any host; everything after it belongs to
- * the instance found by the request's host.
+ * The Koa app. Order matters: health and the installation-wide APIs answer on any host;
+ * everything after resolveInstance belongs to the instance found by the request's host,
+ * and the OpenID Provider (with the login pages) comes last.
  */
 export function createApp(rt: Runtime): Koa {
   const trusted = rt.config.server.trustedProxies;
@@ -24,7 +27,10 @@ export function createApp(rt: Runtime): Koa {
   if (trusted.length) app.use(onlyTrustedProxies(trusted));
   app.use(renderErrors);
   app.use(health.routes());
+  app.use(installationApiRoutes(rt)); // System API and /openapi.json: not tied to the host's instance
   app.use(resolveInstance(rt.db.knex, rt.deps.changes));
-  // Instance routes are mounted here: the API routers (src/api) and the OpenID Provider (src/oidc, src/login).
+  const oidc = mountOidc(rt);
+  app.use(instanceApiRoutes(rt, oidc.pool)); // the pool: opaque access tokens live in the provider's storage
+  app.use(oidc); // last: the provider answers every path the routers above leave
   return app;
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 
 /** AES-256-GCM under the installation's master key, for secrets that must be read back (SMTP, IdP, keys). */
@@ -12,6 +12,11 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+  }
+
+  /** A stable key derived from the master key for one purpose (e.g. cookie signing), never the master key itself. */
+  derive(label: string): string {
+    return createHmac('sha256', this.key).update(`tessera:${label}`).digest('base64url');
   }
 
   decrypt(sealed: string): string {

@@ -19,6 +19,9 @@ export class RedisChangeBus implements ChangeBus {
 
   async publish(instanceId: string): Promise<void> {
     await this.ready;
+    // This process drops its caches at once (read-your-writes); its own copy of the message
+    // arrives later through Redis and drops them again, which is harmless.
+    this.listeners.forEach((l) => l(instanceId));
     await this.pub.publish(CHANNEL, instanceId);
   }
 

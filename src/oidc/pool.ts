@@ -1,0 +1,87 @@
+import { LRUCache } from 'lru-cache';
+import { Redis } from 'ioredis';
+import { Scope } from '../db/scope.js';
+import { getInstance } from '../domain/instance/repository.js';
+import type { ChangeBus } from '../shared/changes.js';
+import { notFound } from '../shared/errors.js';
+import { sweepExpiredPayloads } from './adapter.js';
+import { DurableCache } from './durable-cache.js';
+import { publishedSigningKeys } from './keys.js';
+import { buildProvider, type InstanceProvider, type ProviderDeps } from './provider.js';
+
+/**
+ * The providers of all instances, built on first use and kept in a bounded LRU keyed by
+ * instance and origin (the issuer is the origin a client sees). A change notice for an
+ * instance, from this process or any other through the ChangeBus, drops its providers; the
+ * next request builds a fresh one from the database, so settings, apps and keys apply at once.
+ */
+export class ProviderPool {
+  private readonly cache: LRUCache<string, Promise<InstanceProvider>>;
+  private readonly keysByInstance = new Map<string, Set<string>>();
+  private readonly sweep?: NodeJS.Timeout;
+  readonly redis?: Redis;
+  readonly durableCache: DurableCache;
+  private readonly deps: ProviderDeps;
+
+  constructor(base: Omit<ProviderDeps, 'redis'>, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {
+    this.redis = base.config.redis.url ? new Redis(base.config.redis.url, { maxRetriesPerRequest: 3 }) : undefined;
+    // One cache of sessions and grants per process, shared by all providers (keys carry the instance).
+    this.durableCache = new DurableCache(this.redis, base.config.redis.url ? new Redis(base.config.redis.url) : undefined);
+    this.deps = { ...base, redis: this.redis, durableCache: this.durableCache };
+    this.cache = new LRUCache({
+      max: base.config.oidc.providerCacheSize,
+      dispose: (_value, key) => this.untrack(key),
+    });
+    changes.subscribe((instanceId) => this.invalidate(instanceId));
+    // Expired rows in oidc_payloads (all models without Redis; durable ones always) are swept here.
+    this.sweep = setInterval(() => {
+      sweepExpiredPayloads(base.knex).catch((err) => base.log.warn({ err }, 'oidc payload sweep failed'));
+    }, opts.sweepEveryMs ?? 5 * 60_000);
+    this.sweep.unref();
+  }
+
+  get(instanceId: string, origin: string): Promise<InstanceProvider> {
+    const key = `${instanceId}|${origin}`;
+    let entry = this.cache.get(key);
+    if (!entry) {
+      entry = this.build(instanceId, origin);
+      // A failed build must not stay cached.
+      entry.catch(() => { if (this.cache.get(key) === entry) this.cache.delete(key); });
+      this.cache.set(key, entry);
+      let keys = this.keysByInstance.get(instanceId);
+      if (!keys) this.keysByInstance.set(instanceId, keys = new Set());
+      keys.add(key);
+    }
+    return entry;
+  }
+
+  invalidate(instanceId: string): void {
+    for (const key of [...(this.keysByInstance.get(instanceId) ?? [])]) this.cache.delete(key);
+    this.keysByInstance.delete(instanceId);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private untrack(key: string): void {
+    const instanceId = key.slice(0, key.indexOf('|'));
+    const keys = this.keysByInstance.get(instanceId);
+    keys?.delete(key);
+    if (keys && keys.size === 0) this.keysByInstance.delete(instanceId);
+  }
+
+  private async build(instanceId: string, origin: string): Promise<InstanceProvider> {
+    const scope = new Scope(this.deps.knex, instanceId);
+    const [instance, keys] = await Promise.all([getInstance(scope), publishedSigningKeys(scope)]);
+    if (!instance) throw notFound('instance', instanceId);
+    return buildProvider(this.deps, instance, keys, origin);
+  }
+
+  async close(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    this.cache.clear();
+    this.durableCache.close();
+    this.redis?.disconnect();
+  }
+}
