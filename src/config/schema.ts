@@ -27,6 +27,15 @@ export const configSchema = z.object({
     providerCacheSize: z.coerce.number().int().min(1).default(500),
     cookieKeys: z.array(z.string().min(16)).default([]),
   }).prefault({}),
+  login: z.object({
+    // Failed logins counted before argon2 runs (src/login/throttle.ts); a key over its limit is refused for blockS.
+    throttle: z.object({
+      perAccount: z.coerce.number().int().min(1).default(10),
+      perAddress: z.coerce.number().int().min(1).default(100),
+      windowS: z.coerce.number().int().min(1).default(15 * 60),
+      blockS: z.coerce.number().int().min(1).default(5 * 60),
+    }).prefault({}),
+  }).prefault({}),
   firstInstance: z.object({
     name: z.string().min(1).default('Tessera'),
     domains: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),

@@ -1,0 +1,137 @@
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { Scope } from '../db/scope.js';
+import { getEffectivePolicy } from '../domain/policy/service.js';
+import type { PolicySettings } from '../domain/policy/schemas.js';
+import { getOrg } from '../domain/org/repository.js';
+import { getInstance } from '../domain/instance/repository.js';
+import { assetKinds, getLabelAsset, type AssetKind, type LabelAssetRow } from '../domain/policy/label-assets.js';
+
+/**
+ * The look of the login pages and mails: the label policy of the org whose rules apply
+ * (see org-context.ts), turned into CSS custom properties for light and dark, plus the logo,
+ * icon and font uploaded into label_assets. An org without its own asset shows the instance's.
+ */
+export type LabelPolicy = PolicySettings<'label'>;
+export type PrivacyPolicy = PolicySettings<'privacy'>;
+
+// The uploaded assets are domain data (validated, authorized, audited) in src/domain/policy/label-assets.ts.
+export { assetKinds, MAX_ASSET_BYTES, getLabelAsset, putLabelAsset, setLabelAsset, removeLabelAsset, type AssetKind } from '../domain/policy/label-assets.js';
+
+export interface Branding {
+  /** the org whose label policy applies; null: the instance default */
+  orgId: string | null;
+  orgName: string;
+  label: LabelPolicy;
+  privacy: PrivacyPolicy;
+  /** path of the stylesheet with this branding's custom properties */
+  themeUrl: string;
+  /** paths of uploaded assets, by kind (only the ones that exist) */
+  assets: Partial<Record<AssetKind, string>>;
+}
+
+/** Font names come from admins, but end up in CSS: keep only what a font-family name needs. */
+function cssFontName(name: string): string {
+  return name.replace(/[^\p{L}\p{N} _-]/gu, '').trim();
+}
+
+/** The label policy as CSS custom properties, light by default and dark under prefers-color-scheme. Pure. */
+export function labelCss(label: LabelPolicy, fontUrl?: string): string {
+  const font = cssFontName(label.fontFamily);
+  const family = fontUrl ? "'TesseraBrandFont', system-ui, sans-serif" : font ? `'${font}', system-ui, sans-serif` : 'system-ui, sans-serif';
+  const vars = (p: string, b: string, w: string, f: string) =>
+    `  --color-primary: ${p};\n  --color-background: ${b};\n  --color-warn: ${w};\n  --color-text: ${f};\n`;
+  return [
+    fontUrl ? `@font-face { font-family: 'TesseraBrandFont'; src: url('${fontUrl}'); font-display: swap; }\n` : '',
+    `:root {\n${vars(label.primaryColor, label.backgroundColor, label.warnColor, label.fontColor)}  --font-family: ${family};\n  color-scheme: light dark;\n}\n`,
+    `@media (prefers-color-scheme: dark) {\n:root {\n${vars(label.primaryColorDark, label.backgroundColorDark, label.warnColorDark, label.fontColorDark)}}\n}\n`,
+  ].join('');
+}
+
+/** Laid over views/assets/login.css: the page's colours and font come from the custom properties. */
+export const themeRules = `body { background: var(--color-background); color: var(--color-text); font-family: var(--font-family); }
+.card { background: color-mix(in srgb, var(--color-background) 85%, #ffffff); color: var(--color-text); }
+button, .button { background: var(--color-primary); color: #ffffff; }
+button.secondary { background: transparent; color: var(--color-text); border: 1px solid var(--color-primary); }
+a { color: var(--color-primary); }
+.error { color: var(--color-warn); }
+.card p, .card li { overflow-wrap: anywhere; }
+.logo { display: block; max-height: 48px; max-width: 100%; margin: 0 auto 16px; }
+.legal { margin-top: 24px; font-size: 0.8em; display: flex; flex-wrap: wrap; gap: 12px; }
+.legal .watermark { width: 100%; opacity: 0.7; margin: 0; }
+.idps { display: grid; gap: 8px; margin-top: 16px; }
+.idps a { display: block; text-align: center; padding: 10px; border: 1px solid var(--color-primary); border-radius: 4px; text-decoration: none; }
+.codes { font-family: ui-monospace, monospace; columns: 2; }
+.qr { display: block; margin: 12px auto; }
+input.inline, label.inline { display: inline; width: auto; }
+.accounts { list-style: none; padding: 0; }
+button.account { text-align: left; }
+button.account .muted { display: block; color: inherit; opacity: 0.8; font-size: 0.85em; }
+input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--color-primary); outline-offset: 2px; }
+`;
+
+/** The login name as shown: without the org's domain suffix when the label policy hides it. */
+export function displayLoginName(loginName: string, label: Pick<LabelPolicy, 'hideLoginNameSuffix'>): string {
+  if (!label.hideLoginNameSuffix) return loginName;
+  const at = loginName.lastIndexOf('@');
+  return at > 0 ? loginName.slice(0, at) : loginName;
+}
+
+async function assetStamps(scope: Scope, orgId: string | null): Promise<Map<AssetKind, { owner: string; v: number }>> {
+  const q = scope.table('label_assets').select('org_id', 'kind', 'updated_at');
+  const rows: Pick<LabelAssetRow, 'org_id' | 'kind' | 'updated_at'>[] = orgId
+    ? await q.where((w) => { w.whereNull('org_id').orWhere('org_id', orgId); })
+    : await q.whereNull('org_id');
+  const out = new Map<AssetKind, { owner: string; v: number }>();
+  // The org's own asset wins over the instance's.
+  for (const r of rows.sort((a, b) => (a.org_id ? 1 : 0) - (b.org_id ? 1 : 0))) {
+    out.set(r.kind, { owner: r.org_id ?? 'instance', v: new Date(r.updated_at).getTime() });
+  }
+  return out;
+}
+
+const assetPath = (owner: string, kind: string, v: number) => `/ui/login/branding/${owner}/${kind}?v=${v}`;
+
+export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
+  const [label, privacy, stamps] = await Promise.all([
+    getEffectivePolicy(scope, 'label', orgId), getEffectivePolicy(scope, 'privacy', orgId), assetStamps(scope, orgId),
+  ]);
+  const orgName = orgId ? (await getOrg(scope, orgId))?.name ?? '' : (await getInstance(scope))?.name ?? '';
+  const assets: Partial<Record<AssetKind, string>> = {};
+  for (const [kind, s] of stamps) assets[kind] = assetPath(s.owner, kind, s.v);
+  // The theme's URL changes with the policy and the font, so it can be cached for long.
+  const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0])).toString('base64url').slice(-16);
+  return { orgId, orgName, label, privacy, assets, themeUrl: `/ui/login/branding/${orgId ?? 'instance'}/theme.css?v=${themeVersion}` };
+}
+
+/** GET /ui/login/branding/{orgId|instance}/{kind} and …/theme.css, for the instance of the request's host. */
+export function brandingRouter(knex: Knex, prefix = '/ui/login/branding'): Router {
+  const router = new Router({ prefix });
+  const scopeOf = (ctx: { state: { instanceId: string } }) => new Scope(knex, ctx.state.instanceId);
+  const owner = (p: string) => (p === 'instance' ? null : /^\d{1,30}$/.test(p) ? p : undefined);
+
+  router.get('/:owner/theme.css', async (ctx) => {
+    const orgId = owner(ctx.params.owner);
+    if (orgId === undefined) { ctx.status = 404; return; }
+    const scope = scopeOf(ctx);
+    const branding = await loadBranding(scope, orgId);
+    ctx.type = 'text/css; charset=utf-8';
+    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
+    ctx.body = labelCss(branding.label, branding.assets.font) + themeRules;
+  });
+
+  router.get('/:owner/:kind', async (ctx) => {
+    const orgId = owner(ctx.params.owner);
+    const kind = ctx.params.kind as AssetKind;
+    if (orgId === undefined || !assetKinds.includes(kind)) { ctx.status = 404; return; }
+    const row = await getLabelAsset(scopeOf(ctx), orgId, kind);
+    if (!row) { ctx.status = 404; return; }
+    ctx.type = row.content_type;
+    // An uploaded SVG must not run script in our origin.
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400, immutable' : 'no-cache');
+    ctx.body = row.data;
+  });
+  return router;
+}

@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The message catalogue of the login pages and mails. Locales are JSON files in
+ * src/login/locales; a key missing in one language falls back to English, so a half-finished
+ * translation never shows a raw key.
+ */
+export const supportedLocales = ['en', 'de'] as const;
+export type Locale = (typeof supportedLocales)[number];
+export type Messages = Record<string, string>;
+
+/** The project root: found by walking up, so the same code runs from src/ (tsx, jest) and dist/. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+export const rootDir = projectRoot();
+
+const catalogues = new Map<Locale, Messages>();
+function catalogue(locale: Locale): Messages {
+  let c = catalogues.get(locale);
+  if (!c) {
+    c = JSON.parse(readFileSync(path.join(rootDir, 'src/login/locales', `${locale}.json`), 'utf8')) as Messages;
+    catalogues.set(locale, c);
+  }
+  return c;
+}
+
+function supported(tag: string): Locale | undefined {
+  const base = tag.trim().toLowerCase().split(/[-_]/)[0];
+  return (supportedLocales as readonly string[]).includes(base) ? (base as Locale) : undefined;
+}
+
+/** Accept-Language tags ordered by their q weight (stable for equal weights). */
+export function parseAcceptLanguage(header: string | undefined): string[] {
+  if (!header) return [];
+  return header.split(',').map((part, i) => {
+    const [tag, ...params] = part.trim().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return { tag: tag.trim(), q: q ? Number(q.slice(2)) || 0 : 1, i };
+  }).filter((e) => e.tag && e.tag !== '*' && e.q > 0).sort((a, b) => b.q - a.q || a.i - b.i).map((e) => e.tag);
+}
+
+/** ui_locales (space-separated, in preference order) first, then Accept-Language, then the user's preferred language, else English. */
+export function pickLocale(opts: { uiLocales?: string | null; acceptLanguage?: string; preferred?: string | null }): Locale {
+  for (const tag of (opts.uiLocales ?? '').split(/\s+/).filter(Boolean)) {
+    const l = supported(tag);
+    if (l) return l;
+  }
+  for (const tag of parseAcceptLanguage(opts.acceptLanguage)) {
+    const l = supported(tag);
+    if (l) return l;
+  }
+  // A user's own preference: what a mail, which has no request, goes by.
+  return (opts.preferred && supported(opts.preferred)) || 'en';
+}
+
+export type Translate = (key: string, vars?: Record<string, string | number>) => string;
+
+/** A translate function for one locale; {name} placeholders are replaced (values are not escaped: ejs does that). */
+export function translator(locale: Locale): Translate {
+  const own = catalogue(locale);
+  const en = catalogue('en');
+  return (key, vars) => {
+    const template = own[key] ?? en[key] ?? key;
+    return vars ? template.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m)) : template;
+  };
+}

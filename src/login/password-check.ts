@@ -1,0 +1,77 @@
+import type { Scope } from '../db/scope.js';
+import { appendEvent } from '../domain/audit/repository.js';
+import type { ServiceDeps } from '../domain/deps.js';
+import { getEffectivePolicy } from '../domain/policy/service.js';
+import { MAX_PASSWORD_LENGTH } from '../domain/policy/password.js';
+import { systemPrincipal } from '../domain/principal.js';
+import type { UserRow } from '../domain/user/repository.js';
+import type { LoginThrottle } from './throttle.js';
+
+/**
+ * The password step of a login. Every failure looks the same to the person typing
+ * ('invalid_credentials'): unknown user, wrong password, locked, inactive. Only the throttle
+ * answers differently, because it must tell the client to wait.
+ */
+export type PasswordCheckResult =
+  | { ok: true; user: UserRow }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'throttled'; retryAfterS: number };
+
+export interface PasswordCheckInput {
+  /** the user the login name resolved to, if any */
+  user: UserRow | undefined;
+  /** what was typed: the throttle key when no user matched */
+  loginName: string;
+  password: string;
+  /** the client's address */
+  address: string;
+}
+
+const invalid = { ok: false, reason: 'invalid_credentials' } as const;
+
+export async function checkPassword(
+  env: { scope: Scope; deps: ServiceDeps; throttle: LoginThrottle }, input: PasswordCheckInput,
+): Promise<PasswordCheckResult> {
+  const { scope, deps, throttle } = env;
+  const key = { instanceId: scope.instanceId, account: input.user?.id ?? input.loginName.trim(), address: input.address };
+  // Before argon2: a flood is refused at the price of a counter lookup.
+  const verdict = await throttle.check(key);
+  if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAfterS: verdict.retryAfterS };
+  if (input.password.length > MAX_PASSWORD_LENGTH || input.password.length === 0) {
+    await throttle.fail(key);
+    return invalid;
+  }
+  const user = input.user?.type === 'human' ? input.user : undefined;
+  // Unknown, machine and password-less users still cost one hash, so timing does not tell them apart.
+  const matches = await deps.hasher.verify(user?.password_hash, input.password);
+  if (!user || !matches || user.state !== 'active') {
+    await throttle.fail(key);
+    // A locked user's right password must not count: it would look different only by the counter.
+    if (user && !matches && (user.state === 'active' || user.state === 'initial')) await recordPasswordFailure(scope, user);
+    return invalid;
+  }
+  await throttle.succeed(key);
+  if (user.failed_password_attempts > 0) {
+    await scope.table('users').where({ id: user.id }).update({ failed_password_attempts: 0 });
+  }
+  return { ok: true, user };
+}
+
+/** Counts a wrong password; at the lockout policy's maxPasswordAttempts the user is locked until an admin unlocks them. */
+export async function recordPasswordFailure(scope: Scope, user: Pick<UserRow, 'id' | 'org_id'>): Promise<{ locked: boolean }> {
+  const policy = await getEffectivePolicy(scope, 'lockout', user.org_id);
+  return scope.transaction(async (tx) => {
+    const [row] = await tx.table('users').where({ id: user.id })
+      .update({ failed_password_attempts: tx.db.raw('failed_password_attempts + 1') })
+      .returning(['failed_password_attempts', 'state']);
+    if (!row || policy.maxPasswordAttempts === 0 || row.failed_password_attempts < policy.maxPasswordAttempts || row.state === 'locked') {
+      return { locked: false };
+    }
+    await tx.table('users').where({ id: user.id }).update({ state: 'locked', updated_at: new Date(), version: tx.db.raw('version + 1') });
+    await appendEvent(tx, systemPrincipal, {
+      orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.locked',
+      payload: { reason: 'max_password_attempts', attempts: row.failed_password_attempts },
+    });
+    return { locked: true };
+  });
+}

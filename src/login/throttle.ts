@@ -1,0 +1,93 @@
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
+
+/**
+ * Failed-login throttling per account and per client address. It is consulted before any
+ * password hashing, so a flood of wrong passwords costs a Redis round trip, not argon2 time.
+ * Keys start with the instance id: one instance's (or org's) flood never counts against another.
+ * With Redis the counters are shared by every process; without it they live in this process.
+ */
+export interface ThrottleLimits {
+  /** failures per account within the window before it is refused */
+  perAccount: number;
+  /** failures per client address within the window */
+  perAddress: number;
+  windowS: number;
+  /** how long a key stays refused once it hit its limit */
+  blockS: number;
+}
+
+/** The same defaults as `login.throttle` in src/config/schema.ts, for a throttle built without configuration. */
+export const defaultThrottleLimits: ThrottleLimits = { perAccount: 10, perAddress: 100, windowS: 15 * 60, blockS: 5 * 60 };
+
+export interface AttemptKey {
+  instanceId: string;
+  /** the user id, or the typed login name when no user matched */
+  account: string;
+  address: string;
+}
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterS: number };
+
+type Limiter = RateLimiterAbstract | RateLimiterStoreAbstract;
+
+export class LoginThrottle {
+  private readonly redis?: Redis;
+  private readonly byAccount: Limiter;
+  private readonly byAddress: Limiter;
+
+  constructor(opts: { redisUrl?: string; limits?: Partial<ThrottleLimits>; prefix?: string } = {}) {
+    const l = { ...defaultThrottleLimits, ...opts.limits };
+    const prefix = opts.prefix ?? 'tessera:login';
+    const make = (name: string, points: number): Limiter => {
+      const common = { keyPrefix: `${prefix}:${name}`, points, duration: l.windowS, blockDuration: l.blockS };
+      // Should Redis fail, this process keeps counting on its own rather than letting logins error out.
+      return this.redis ? new RateLimiterRedis({ ...common, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(common) }) : new RateLimiterMemory(common);
+    };
+    // One retry per command: while Redis is unreachable a login waits a moment, then the insurance limiter counts.
+    if (opts.redisUrl) {
+      this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+      // Connection errors surface as failed commands, which the insurance limiter absorbs.
+      this.redis.on('error', () => undefined);
+    }
+    this.byAccount = make('acct', l.perAccount);
+    this.byAddress = make('addr', l.perAddress);
+  }
+
+  private static keys(k: AttemptKey): { account: string; address: string } {
+    return { account: `${k.instanceId}:${k.account.toLowerCase()}`, address: `${k.instanceId}:${k.address}` };
+  }
+
+  /** Whether another attempt may be checked at all; reads only, consumes nothing. */
+  async check(k: AttemptKey): Promise<ThrottleVerdict> {
+    const keys = LoginThrottle.keys(k);
+    const [acct, addr] = await Promise.all([
+      this.byAccount.get(keys.account), this.byAddress.get(keys.address),
+    ]);
+    const over = [[acct, this.byAccount.points], [addr, this.byAddress.points]] as const;
+    let retryAfterMs = 0;
+    for (const [res, points] of over) {
+      if (res && res.consumedPoints >= points) retryAfterMs = Math.max(retryAfterMs, res.msBeforeNext);
+    }
+    return retryAfterMs > 0 ? { allowed: false, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : { allowed: true };
+  }
+
+  /** Counts one failed attempt against the account and the address. */
+  async fail(k: AttemptKey): Promise<void> {
+    const keys = LoginThrottle.keys(k);
+    // consume() starts the block once the limit is crossed; its rejection then is expected, a store error is not.
+    const count = (limiter: Limiter, key: string) => limiter.consume(key).catch((e: unknown) => {
+      if (e instanceof Error) throw e;
+    });
+    await Promise.all([count(this.byAccount, keys.account), count(this.byAddress, keys.address)]);
+  }
+
+  /** A successful login clears the account's count; the address keeps its own. */
+  async succeed(k: AttemptKey): Promise<void> {
+    await this.byAccount.delete(LoginThrottle.keys(k).account);
+  }
+
+  async close(): Promise<void> {
+    this.redis?.disconnect();
+  }
+}

@@ -1,0 +1,71 @@
+import type { Scope } from '../db/scope.js';
+import { primaryInstanceDomain } from '../domain/instance/repository.js';
+import { getEffectivePolicy } from '../domain/policy/service.js';
+import { preferredLoginName, type UserRow } from '../domain/user/repository.js';
+import { DomainError } from '../shared/errors.js';
+import { loadBranding } from '../login/branding.js';
+import { pickLocale } from '../login/i18n.js';
+import { renderMail, type MailMessage } from './render.js';
+import type { MailTransports } from './transport.js';
+
+export interface SendOptions {
+  /** the origin links and the logo point at; default https://{primary instance domain} */
+  origin?: string;
+  /** whose branding to use; default the user's own org */
+  brandingOrgId?: string | null;
+  /** another address than the user's (a new, unverified one) */
+  to?: string;
+  /** the page's locale, when the mail follows a page (registration); default the user's preferred language */
+  locale?: string;
+}
+
+export interface SentMail { messageId: string; to: string; subject: string }
+
+type CodeMail = { code: string; link: string; expiresMin: number };
+
+/**
+ * The account mails, each sent through the SMTP server of the user's instance, in the user's
+ * language, with the branding of their org (or of the org the login ran under).
+ */
+export class Mailer {
+  constructor(private readonly transports: MailTransports) {}
+
+  async send(scope: Scope, user: Pick<UserRow, 'org_id' | 'username' | 'email' | 'display_name' | 'given_name' | 'preferred_language'>, message: MailMessage, opts: SendOptions = {}): Promise<SentMail> {
+    const transport = await this.transports.forInstance(scope.instanceId);
+    if (!transport) throw new DomainError('precondition_failed', 'the instance has no SMTP settings', 'mail.smtp_not_configured');
+    const to = opts.to ?? user.email;
+    if (!to) throw new DomainError('precondition_failed', 'the user has no email address', 'mail.no_recipient');
+    const branding = await loadBranding(scope, opts.brandingOrgId === undefined ? user.org_id : opts.brandingOrgId);
+    const origin = opts.origin ?? `https://${await primaryInstanceDomain(scope)}`;
+    const rendered = await renderMail(message, {
+      locale: pickLocale({ uiLocales: opts.locale, preferred: user.preferred_language }),
+      branding, origin,
+      recipientName: user.given_name || user.display_name || user.username,
+      loginName: await preferredLoginName(scope, user),
+    });
+    const info = await transport.transporter.sendMail({
+      from: { name: transport.from.name || branding.orgName, address: transport.from.address },
+      to, subject: rendered.subject, text: rendered.text, html: rendered.html,
+    });
+    return { messageId: info.messageId, to, subject: rendered.subject };
+  }
+
+  sendEmailVerification(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
+    return this.send(scope, user, { kind: 'verifyEmail', ...m }, opts);
+  }
+
+  sendPasswordReset(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
+    return this.send(scope, user, { kind: 'passwordReset', ...m }, opts);
+  }
+
+  sendInitialPassword(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
+    return this.send(scope, user, { kind: 'initialPassword', ...m }, opts);
+  }
+
+  /** Only where the notification policy of the user's org asks for it; undefined when it does not. */
+  async sendPasswordChanged(scope: Scope, user: UserRow, opts?: SendOptions): Promise<SentMail | undefined> {
+    const policy = await getEffectivePolicy(scope, 'notification', user.org_id);
+    if (!policy.passwordChange) return undefined;
+    return this.send(scope, user, { kind: 'passwordChanged' }, opts);
+  }
+}

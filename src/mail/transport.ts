@@ -1,0 +1,68 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Knex } from 'knex';
+import { Scope } from '../db/scope.js';
+import { getSmtpSettings, type SmtpSettings } from '../domain/instance/settings.js';
+import type { ChangeBus } from '../shared/changes.js';
+import type { SecretBox } from '../shared/crypto.js';
+
+export interface InstanceTransport {
+  transporter: Transporter;
+  from: { name: string; address: string };
+}
+
+/**
+ * The one reading of an instance's SMTP settings, for account mails and the Admin API's test
+ * mail alike, so a passing test mail means real mail goes out the same way: `tls` on port 465 is
+ * implicit TLS; `tls` on any other port requires STARTTLS (a server without it is refused, never
+ * silently used in plain text); `tls` off is plain SMTP, as configured (e.g. a local relay).
+ */
+export function createSmtpTransport(s: Pick<SmtpSettings, 'host' | 'port' | 'tls' | 'user' | 'password'>, opts: { pool?: boolean } = {}): Transporter {
+  const implicitTls = s.tls && s.port === 465;
+  const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+  const base = {
+    host: s.host, port: s.port, secure: implicitTls, requireTLS: s.tls && !implicitTls, ignoreTLS: !s.tls,
+    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined, ...timeouts,
+  };
+  return opts.pool ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 2 }) : nodemailer.createTransport(base);
+}
+
+/**
+ * One nodemailer transport per instance, built from that instance's SMTP settings: each
+ * customer's mail leaves through its own server. Transports are cached and dropped on any
+ * change notice for the instance, so new settings apply on the next mail in every process.
+ */
+export class MailTransports {
+  private readonly cache = new Map<string, Promise<InstanceTransport | undefined>>();
+
+  constructor(private readonly knex: Knex, private readonly box: SecretBox, changes: ChangeBus) {
+    changes.subscribe((instanceId) => this.drop(instanceId));
+  }
+
+  /** The instance's transport, or undefined when it has no SMTP settings. */
+  forInstance(instanceId: string): Promise<InstanceTransport | undefined> {
+    let hit = this.cache.get(instanceId);
+    if (!hit) {
+      hit = this.build(instanceId);
+      this.cache.set(instanceId, hit);
+      hit.catch(() => this.cache.delete(instanceId));
+    }
+    return hit;
+  }
+
+  private async build(instanceId: string): Promise<InstanceTransport | undefined> {
+    const s = await getSmtpSettings(new Scope(this.knex, instanceId), this.box);
+    if (!s) return undefined;
+    const transporter = createSmtpTransport(s, { pool: true });
+    return { transporter, from: { name: s.fromName, address: s.fromAddress } };
+  }
+
+  drop(instanceId: string): void {
+    const hit = this.cache.get(instanceId);
+    this.cache.delete(instanceId);
+    hit?.then((t) => t?.transporter.close()).catch(() => undefined);
+  }
+
+  close(): void {
+    for (const id of [...this.cache.keys()]) this.drop(id);
+  }
+}
