@@ -1,0 +1,79 @@
+import type { Context, Middleware, Next } from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import type { Runtime } from '../runtime.js';
+import { openApiDocument, referencePage } from './openapi.js';
+import type { ApiGroup } from './route.js';
+import { useOpaqueTokenSource } from './authenticate.js';
+import type { OpaqueTokenSource } from './oidc-tokens.js';
+import { DomainError } from '../shared/errors.js';
+import { Mailer } from '../mail/mailer.js';
+import { MailTransports } from '../mail/transport.js';
+import { systemApi } from './system.js';
+import { adminApi } from './admin.js';
+import { managementApi } from './management/index.js';
+import { authApi } from './auth.js';
+
+const instanceGroups: ApiGroup[] = [adminApi, managementApi, authApi];
+export const allGroups: ApiGroup[] = [systemApi, ...instanceGroups];
+
+const prefixes = allGroups.map((g) => g.prefix);
+
+/** Runs middleware in order, as one (koa-compose without depending on it directly). */
+function compose(list: Middleware[]): Middleware {
+  return (ctx, next) => {
+    const run = (i: number): Promise<unknown> => (i === list.length ? next() : Promise.resolve(list[i](ctx, () => run(i + 1))));
+    return run(0);
+  };
+}
+
+function apiBodies(): Middleware {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
+  return async (ctx: Context, next: Next) => {
+    if (prefixes.some((p) => ctx.path.startsWith(p + '/'))) return parse(ctx, next);
+    return next();
+  };
+}
+
+/**
+ * Installation-wide routes, mounted before instance resolution: the System API (it names the
+ * instance in its paths) and the API document with its reference page, the same for every host.
+ */
+export function installationApiRoutes(rt: Runtime): Middleware {
+  let doc: Record<string, any> | undefined;
+  let html: string | undefined;
+  const docs: Middleware = async (ctx, next) => {
+    if (ctx.method !== 'GET') return next();
+    if (ctx.path === '/openapi.json') {
+      ctx.body = (doc ??= openApiDocument(allGroups));
+    } else if (ctx.path === '/docs/api') {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = (html ??= referencePage((doc ??= openApiDocument(allGroups))));
+    } else {
+      return next();
+    }
+  };
+  return compose([docs, apiBodies(), systemApi.router(rt).routes() as Middleware]);
+}
+
+/**
+ * The Admin, Management and Auth APIs of the request's instance; mounted after instance
+ * resolution. `tokens` is the OIDC provider pool, for opaque access tokens and the opaque twins
+ * of JWT access tokens.
+ */
+export function instanceApiRoutes(rt: Runtime, tokens?: OpaqueTokenSource): Middleware {
+  if (tokens) useOpaqueTokenSource(rt, tokens);
+  // Mails about admin actions (initial password, password changed) leave through each instance's
+  // own SMTP server; the transports are dropped on change notices and released with the runtime.
+  const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
+  const mailer = new Mailer(transports);
+  const closeRuntime = rt.close.bind(rt);
+  rt.close = async () => { transports.close(); await closeRuntime(); };
+  const unknownApiPath: Middleware = async (ctx, next) => {
+    // Under an API prefix nothing falls through to the OpenID Provider: an unknown path is a problem+json 404.
+    if (instanceGroups.some((g) => ctx.path.startsWith(g.prefix + '/'))) {
+      throw new DomainError('not_found', `no API route ${ctx.method} ${ctx.path}`, 'route.not_found');
+    }
+    return next();
+  };
+  return compose([...instanceGroups.map((g) => g.router(rt, { mailer }).routes() as Middleware), unknownApiPath]);
+}

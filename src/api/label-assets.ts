@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import {
+  assetContentTypes, assetKinds, getLabelAsset, MAX_ASSET_BYTES, removeLabelAsset, setLabelAsset, type AssetKind,
+} from '../domain/policy/label-assets.js';
+import { requirePermission } from './common.js';
+import type { ApiGroup, Call } from './route.js';
+import { iso, timestamp } from './schemas.js';
+
+/**
+ * The label policy's logo, icon (light and dark) and font, for an org (Management API) or as
+ * the instance default (Admin API). Uploads are the file itself as the request body with its
+ * Content-Type; the login pages and mails of the org show them at once (they are read per page).
+ */
+const kindParams = z.object({ kind: z.enum(assetKinds).meta({ description: 'logo_light, logo_dark, icon_light, icon_dark or font' }) });
+const allTypes = [...new Set(Object.values(assetContentTypes).flat())];
+const assetSchema = z.object({
+  kind: z.enum(assetKinds), contentType: z.string(), bytes: z.number().int(), updatedAt: timestamp,
+  url: z.string().meta({ description: 'where the login pages serve it (path on the instance\'s domains)' }),
+}).meta({ id: 'LabelAsset' });
+
+export function labelAssetRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
+  const tag = 'Policies';
+  const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
+  const view = async (call: Call, kind: AssetKind) => {
+    const orgId = orgOf(call);
+    const row = await getLabelAsset(call.svc.scope, orgId, kind);
+    if (!row) return undefined;
+    const updatedAt = iso(row.updated_at)!;
+    return {
+      kind, contentType: row.content_type, bytes: row.data.length, updatedAt,
+      url: `/ui/login/branding/${orgId ?? 'instance'}/${kind}?v=${new Date(row.updated_at).getTime()}`,
+    };
+  };
+  const readPermission = level === 'org' ? 'policy.read' : 'iam.policy.read';
+  const which = level === 'org' ? 'the org\'s' : 'the instance default';
+
+  group.route({
+    method: 'get', path: '/policies/label/assets', tag, summary: `The uploaded logos, icons and font of ${which} label policy`,
+    permission: readPermission, response: z.object({ result: z.array(assetSchema) }),
+    handler: async ({ call }) => {
+      await requirePermission(call, readPermission, level === 'org' ? { orgId: call.orgId } : {});
+      const result = [];
+      for (const kind of assetKinds) {
+        const v = await view(call, kind);
+        if (v) result.push(v);
+      }
+      return { result };
+    },
+  });
+
+  group.route({
+    method: 'put', path: '/policies/label/assets/{kind}', tag, status: 200,
+    summary: `Upload (or replace) a logo, icon or font of ${which} label policy`,
+    description: `The body is the file itself. Logos: ${assetContentTypes.logo_light.join(', ')}; icons also image/x-icon; `
+      + `font: ${assetContentTypes.font.join(', ')}. At most ${MAX_ASSET_BYTES / 1024} KiB. SVGs are served sandboxed.`,
+    permission: level === 'org' ? 'policy.write' : 'iam.policy.write',
+    params: kindParams, rawBody: { contentTypes: allTypes, maxBytes: MAX_ASSET_BYTES }, response: assetSchema,
+    handler: async ({ params, raw, call }) => {
+      await setLabelAsset(call.svc, orgOf(call), params.kind, raw!.contentType, raw!.data);
+      return (await view(call, params.kind))!;
+    },
+  });
+
+  group.route({
+    method: 'delete', path: '/policies/label/assets/{kind}', tag,
+    summary: level === 'org' ? 'Remove an org asset (the instance default shows again)' : 'Remove an instance default asset',
+    permission: level === 'org' ? 'policy.delete' : 'iam.policy.write', params: kindParams,
+    handler: async ({ params, call }) => { await removeLabelAsset(call.svc, orgOf(call), params.kind); },
+  });
+}

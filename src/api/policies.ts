@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { getPolicyRow } from '../domain/policy/repository.js';
+import { policyKinds, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
+import * as policies from '../domain/policy/service.js';
+import { requirePermission } from './common.js';
+import type { ApiGroup, Call } from './route.js';
+
+/**
+ * One GET/PUT (and, for orgs, DELETE = reset) per policy kind, each with the kind's own zod
+ * schema, so the document shows every field and its default.
+ */
+const response = (kind: PolicyKind) => z.object({
+  kind: z.literal(kind), isDefault: z.boolean().meta({ description: 'true: the org follows the instance default' }),
+  settings: policySchemas[kind], version: z.number().int().nullable(),
+});
+
+export function policyRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
+  const tag = 'Policies';
+  for (const kind of policyKinds) {
+    const path = `/policies/${kind}`;
+    const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
+    const read = async (call: Call) => {
+      const row = await getPolicyRow(call.svc.scope, kind, orgOf(call));
+      if (row) call.etag(row.version);
+      return { kind, isDefault: level === 'org' ? !row : true, settings: await policies.getEffectivePolicy(call.svc.scope, kind, orgOf(call)), version: row?.version ?? null };
+    };
+    group.route({
+      method: 'get', path, tag, summary: `The ${level === 'org' ? 'org\'s effective' : 'instance default'} ${kind} policy`,
+      permission: level === 'org' ? 'policy.read' : 'iam.policy.read', response: response(kind),
+      handler: async ({ call }) => {
+        await requirePermission(call, level === 'org' ? 'policy.read' : 'iam.policy.read', level === 'org' ? { orgId: call.orgId } : {});
+        return read(call);
+      },
+    });
+    group.route({
+      method: 'put', path, tag, ifMatch: true, publishes: true,
+      summary: level === 'org' ? `Override the ${kind} policy for this org (whole object; left-out fields take built-in defaults)` : `Set the instance default ${kind} policy`,
+      permission: level === 'org' ? 'policy.write' : 'iam.policy.write', body: policySchemas[kind], response: response(kind),
+      handler: async ({ body, call }) => {
+        if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
+          await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
+        }
+        if (level === 'org') await policies.setOrgPolicy(call.svc, call.orgId, kind, body);
+        else await policies.setInstancePolicy(call.svc, kind, body);
+        return read(call);
+      },
+    });
+    if (level === 'org') {
+      group.route({
+        method: 'delete', path, tag, summary: `Reset the org's ${kind} policy to the instance default`, permission: 'policy.delete', publishes: true,
+        handler: async ({ call }) => { await policies.resetOrgPolicy(call.svc, call.orgId, kind); },
+      });
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import type { Context } from 'koa';
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject } from 'zod-openapi';
+import type { Runtime } from '../runtime.js';
+import type { ServiceContext } from '../domain/deps.js';
+import type { Principal } from '../domain/principal.js';
+import { Scope } from '../db/scope.js';
+import type { Mailer } from '../mail/mailer.js';
+import { problemSchema } from './schemas.js';
+import { DomainError } from '../shared/errors.js';
+import { checkIfMatch, setEtag } from './concurrency.js';
+
+/**
+ * One route = one zod description. The same object validates the request, shapes the
+ * response and becomes an OpenAPI operation, so the document cannot drift from the code.
+ */
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface Call {
+  koa: Context;
+  rt: Runtime;
+  /** The service context for this request (inside a transaction for writes). */
+  svc: ServiceContext;
+  principal: Principal;
+  /** Management API: the org the call acts in (header or the caller's org). */
+  orgId: string;
+  /** Fails with 412 unless If-Match (when sent) names the row's current version; then echoes ETag. */
+  ifMatch(table: string, where: Record<string, unknown>): Promise<void>;
+  /** Sends ETag for a single resource. */
+  etag(version: number): void;
+  /** The account mailer (the instance's own SMTP server); absent on installation-wide routes. */
+  mailer?: Mailer;
+  /**
+   * Work for after the change committed (and was published), e.g. a mail about it: never sent for
+   * a change that rolled back, and no SMTP round trip holds the transaction open. It gets a scope
+   * outside the transaction. A failure is logged; the change itself stands.
+   */
+  afterCommit(work: (scope: Scope) => Promise<unknown>): void;
+}
+
+/** What the API routes get from the app beyond the runtime. */
+export interface ApiServices { mailer?: Mailer }
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject | undefined, B extends z.ZodType | undefined, R extends z.ZodType | undefined> {
+  method: Method;
+  /** OpenAPI style, e.g. /projects/{projectId} */
+  path: string;
+  summary: string;
+  description?: string;
+  /** The permission the service checks; shown in the document as x-permission. */
+  permission?: string;
+  tag?: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response?: R;
+  status?: number;
+  /** The route accepts If-Match with the resource version. */
+  ifMatch?: boolean;
+  /** The change touches something OIDC caches: publish again once the outer transaction commits. */
+  publishes?: boolean;
+  /**
+   * The body is raw bytes (an upload), not JSON: one of these content types, at most maxBytes.
+   * The handler gets it as `raw`; the document lists the types as binary request bodies.
+   */
+  rawBody?: { contentTypes: readonly string[]; maxBytes: number };
+  /** A write that talks to the outside world (e.g. an SMTP server) must not hold a transaction open meanwhile. */
+  noTransaction?: boolean;
+  handler: (input: { params: Out<P>; query: Out<Q>; body: Out<B>; raw: RawBody | undefined; call: Call }) => Promise<R extends z.ZodType ? z.input<R> : void>;
+}
+
+export interface RawBody { contentType: string; data: Buffer }
+
+export type AnyRoute = RouteSpec<any, any, any, any>;
+
+export interface Authenticated { principal: Principal; orgId: string }
+
+/** A set of routes under one prefix sharing one way to authenticate callers. */
+export class ApiGroup {
+  readonly routes: AnyRoute[] = [];
+  constructor(
+    readonly prefix: string,
+    readonly tag: string,
+    readonly securityScheme: 'bearer' | 'systemKey',
+    readonly authenticate: (koa: Context, rt: Runtime) => Promise<Authenticated>,
+  ) {}
+
+  route<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined,
+    B extends z.ZodType | undefined = undefined, R extends z.ZodType | undefined = undefined>(spec: RouteSpec<P, Q, B, R>): void {
+    this.routes.push(spec as AnyRoute);
+  }
+
+  /** The Koa router; the instance comes from ctx.state.instanceId unless the group is installation-wide. */
+  router(rt: Runtime, services: ApiServices = {}): Router {
+    const router = new Router({ prefix: this.prefix });
+    // Literal segments (e.g. /users/_by_login_name) must win over /users/{userId}: register them first.
+    const ordered = [...this.routes].sort((a, b) => specificity(b.path) - specificity(a.path));
+    for (const spec of ordered) {
+      router[spec.method](koaPath(spec.path), async (koa) => {
+        await this.run(spec, koa, rt, services);
+      });
+    }
+    return router;
+  }
+
+  private async run(spec: AnyRoute, koa: Context, rt: Runtime, services: ApiServices): Promise<void> {
+    const { principal, orgId } = await this.authenticate(koa, rt);
+    const params = spec.params ? spec.params.parse(koa.params) : undefined;
+    const query = spec.query ? spec.query.parse(koa.query) : undefined;
+    const body = spec.body ? spec.body.parse((koa.request as { body?: unknown }).body ?? {}) : undefined;
+    // Read before any transaction opens: a slow upload must not hold a database connection.
+    const raw = spec.rawBody ? await readRawBody(koa, spec.rawBody) : undefined;
+    const instanceId: string = koa.state.instanceId ?? '';
+    const scope = new Scope(rt.db.knex, instanceId);
+    const write = spec.method !== 'get';
+    const inTransaction = write && !spec.noTransaction && instanceId !== '';
+    const after: ((scope: Scope) => Promise<unknown>)[] = [];
+
+    const invoke = async (s: Scope) => {
+      const call: Call = {
+        koa, rt, principal, orgId, svc: { deps: rt.deps, scope: s, actor: principal },
+        ifMatch: async (table, where) => {
+          const version = await checkIfMatch(s, koa.get('if-match'), table, where);
+          // The write about to happen bumps the version by one.
+          setEtag(koa, version + 1);
+        },
+        etag: (version) => setEtag(koa, version),
+        mailer: services.mailer,
+        afterCommit: (work) => { after.push(work); },
+      };
+      return spec.handler({ params, query, body, raw, call });
+    };
+    // Writes run in one transaction so an If-Match check and the change it guards cannot interleave.
+    const result = inTransaction ? await scope.transaction(invoke) : await invoke(scope);
+    if (write && spec.publishes && instanceId) await rt.deps.changes.publish(instanceId);
+    for (const work of after) {
+      await work(scope).catch((err) => rt.log.warn({ err, route: `${spec.method} ${this.prefix}${spec.path}` }, 'work after commit failed'));
+    }
+
+    koa.status = spec.status ?? (spec.method === 'post' ? 201 : 200);
+    if (spec.response) koa.body = spec.response.parse(result);
+    else if (koa.status === 200 || koa.status === 201) koa.status = 204;
+  }
+
+  /** The OpenAPI path items of this group. */
+  openApiPaths(): Record<string, Record<string, ZodOpenApiOperationObject>> {
+    const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
+    for (const spec of this.routes) {
+      const status = String(spec.status ?? (spec.method === 'post' ? 201 : 200));
+      const op: ZodOpenApiOperationObject = {
+        summary: spec.summary,
+        ...(spec.description ? { description: spec.description } : {}),
+        tags: [spec.tag ?? this.tag],
+        operationId: operationId(spec.method, this.prefix + spec.path),
+        security: [{ [this.securityScheme]: [] }],
+        requestParams: {
+          ...(spec.params ? { path: spec.params } : {}),
+          ...(spec.query ? { query: spec.query } : {}),
+          ...(spec.ifMatch ? { header: z.object({ 'if-match': z.string().optional().meta({ description: 'the version from ETag; 412 when the resource changed since' }) }) } : {}),
+        },
+        ...(spec.body ? { requestBody: { content: { 'application/json': { schema: spec.body } } } } : {}),
+        ...(spec.rawBody ? {
+          requestBody: {
+            required: true, description: `the file itself, at most ${spec.rawBody.maxBytes} bytes`,
+            content: Object.fromEntries(spec.rawBody.contentTypes.map((t) => [t, { schema: binary }])),
+          },
+        } : {}),
+        responses: {
+          [spec.response ? status : '204']: {
+            description: spec.response ? 'OK' : 'Done',
+            ...(spec.response ? { content: { 'application/json': { schema: spec.response } } } : {}),
+          },
+          default: { description: 'An error, as application/problem+json', content: { 'application/problem+json': { schema: problemSchema } } },
+        },
+        ...(spec.permission ? { 'x-permission': spec.permission } : {}),
+      };
+      (paths[this.prefix + spec.path] ??= {})[spec.method] = op;
+    }
+    return paths;
+  }
+}
+
+const binary = z.string().meta({ format: 'binary' });
+
+/** The request's bytes, when its Content-Type is one of `contentTypes` and it is within maxBytes. */
+async function readRawBody(koa: Context, opts: { contentTypes: readonly string[]; maxBytes: number }): Promise<RawBody> {
+  const contentType = (koa.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  if (!opts.contentTypes.includes(contentType)) {
+    throw new DomainError('invalid_input', `Content-Type must be one of ${opts.contentTypes.join(', ')}`, 'upload.unsupported_type', { allowed: opts.contentTypes });
+  }
+  const tooLarge = () => new DomainError('invalid_input', `the upload exceeds ${opts.maxBytes} bytes`, 'upload.too_large', { maxBytes: opts.maxBytes });
+  // Refuse by the announced length first, so an oversized upload is never read.
+  if (Number(koa.get('content-length') || 0) > opts.maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of koa.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > opts.maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return { contentType, data: Buffer.concat(chunks) };
+}
+
+function koaPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ':$1');
+}
+
+function specificity(path: string): number {
+  // More literal segments first; among equals, keep declaration order (sort is stable).
+  return path.split('/').filter((s) => s && !s.startsWith('{')).length * 10 - (path.match(/\{/g)?.length ?? 0);
+}
+
+function operationId(method: string, path: string): string {
+  return method + path.replace(/\{(\w+)\}/g, 'By_$1').split(/[^A-Za-z0-9]+/).filter(Boolean)
+    .map((s) => s[0].toUpperCase() + s.slice(1)).join('');
+}
