@@ -1,0 +1,29 @@
+/**
+ * The load generator, run as its own process so it never competes with the server's event loop.
+ * Input: one JSON argument (a LoadSpec). It first runs a discarded warm-up of the same requests
+ * (JIT, connection pools and caches settle), then the measured run. Output: one JSON line (LoadResult).
+ */
+import autocannon from 'autocannon';
+import type { LoadResult, LoadSpec } from './report.js';
+
+const spec = JSON.parse(process.argv[2]) as LoadSpec;
+
+function once(duration: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: spec.url, method: (spec.method ?? 'GET') as autocannon.Request['method'], headers: spec.headers ?? {}, body: spec.body,
+    connections: spec.connections, duration,
+  });
+}
+
+const warm = spec.warmup > 0 ? await once(spec.warmup) : undefined;
+const result = await once(spec.duration);
+const out: LoadResult = {
+  warmupTotal: warm?.requests.total ?? 0,
+  rps: result.requests.average,
+  total: result.requests.total,
+  p50: result.latency.p50,
+  p99: result.latency.p99,
+  non2xx: result.non2xx,
+  errors: result.errors, // timeouts included
+};
+process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -1,0 +1,96 @@
+/**
+ * Child processes of the benchmark: every server and load generator is its own process, run on
+ * this same Node through tsx, and every one still alive is killed when the run ends, however it ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+const children = new Set<ChildProcess>();
+
+export interface Child {
+  child: ChildProcess;
+  /** the last 64 KiB of stdout and stderr, for error messages */
+  output(): string;
+  /** resolves with the first stdout line matching, rejects if the process exits first or time runs out */
+  waitFor(match: RegExp, timeoutMs: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Runs a TypeScript file with this Node and tsx, in its own process. */
+export function startTs(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let out = '';
+  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-65536); };
+  // Always drained: a full pipe would block the server mid-benchmark.
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+
+  const waitFor = (match: RegExp, timeoutMs: number) => new Promise<string>((resolve, reject) => {
+    let pending = '';
+    const onData = (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      const hit = lines.find((l) => match.test(l));
+      if (hit !== undefined) { cleanup(); resolve(hit); }
+    };
+    const onExit = (code: number | null) => { cleanup(); reject(new Error(`${file} exited (${code}) before ${match}:\n${out}`)); };
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`${file}: no ${match} within ${timeoutMs} ms:\n${out}`)); }, timeoutMs);
+    const cleanup = () => { clearTimeout(timer); child.stdout!.off('data', onData); child.off('exit', onExit); };
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
+
+  return { child, output: () => out, waitFor, stop: () => stopChild(child) };
+}
+
+/** Runs a TypeScript file to completion; its stdout, or an error with its output. */
+export async function runTs(file: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
+  const c = startTs(file, args, env);
+  let stdout = '';
+  c.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const timer = setTimeout(() => void c.stop(), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => c.child.once('close', resolve));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code}:\n${c.output()}`);
+  return stdout;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    // Still there after 5 s (a keep-alive connection, a stuck shutdown): SIGKILL.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stopChild));
+}
+
+/** Ctrl-C or a crash of the runner must not leave servers behind. */
+export function stopAllOnExit(): void {
+  const bail = (signal: string) => { void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)); };
+  process.once('SIGINT', () => bail('SIGINT'));
+  process.once('SIGTERM', () => bail('SIGTERM'));
+  process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+}
+
+/** A free TCP port on loopback, for children that must be told their port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
