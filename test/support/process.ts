@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import http from 'node:http';
+import path from 'node:path';
+
+// Children run on the Node pinned in devDependencies, whatever launched the test runner.
+const PATH = `${path.resolve('node_modules/.bin')}:${process.env.PATH ?? ''}`;
 
 /** A free TCP port on loopback, for child processes that must be told their port. */
 export async function freePort(): Promise<number> {
@@ -19,7 +23,7 @@ export interface Started { child: ChildProcess; output: () => string; stop: () =
 /** Starts `tsx src/main.ts` with the given environment and waits until it listens. */
 export async function startTessera(env: Record<string, string>, timeoutMs = 60_000): Promise<Started> {
   const child = spawn('node_modules/.bin/tsx', ['src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH, HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
@@ -42,7 +46,7 @@ export async function startTessera(env: Record<string, string>, timeoutMs = 60_0
 
 /** Runs a command to completion and returns its exit code and output. */
 export async function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  const child = spawn(cmd, args, { env: { PATH, HOME: process.env.HOME ?? '', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
