@@ -3,7 +3,6 @@
  * this same Node through tsx, and every one still alive is killed when the run ends, however it ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
 const children = new Set<ChildProcess>();
 
@@ -83,14 +82,4 @@ export function stopAllOnExit(): void {
   process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 }
 
-/** A free TCP port on loopback, for children that must be told their port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { freePort } from '../test/support/process.js';

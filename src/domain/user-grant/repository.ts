@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Scope } from '../../db/scope.js';
 import { pageQuery, type Page, type PageParams } from '../../db/paging.js';
 
@@ -47,8 +48,8 @@ export async function findUserGrant(scope: Scope, userId: string, projectId: str
   return scope.table('user_grants').where({ user_id: userId, project_id: projectId, org_id: orgId }).first();
 }
 
-export async function listUserGrants(scope: Scope, f: UserGrantFilter = {}): Promise<UserGrantRow[]> {
-  const q = scope.table('user_grants', 'ug').select('ug.*').orderBy('ug.created_at').orderBy('ug.id');
+/** The list filters, on a query over `user_grants as ug`. */
+function applyUserGrantFilter(q: Knex.QueryBuilder, f: Omit<UserGrantFilter, 'limit' | 'offset'>): void {
   if (f.userId) q.where('ug.user_id', f.userId);
   if (f.projectId) q.where('ug.project_id', f.projectId);
   if (f.orgId) q.where('ug.org_id', f.orgId);
@@ -59,6 +60,11 @@ export async function listUserGrants(scope: Scope, f: UserGrantFilter = {}): Pro
     q.join('users as u', function joinUser() { this.on('u.instance_id', 'ug.instance_id').andOn('u.id', 'ug.user_id'); })
       .where('u.org_id', f.userOrgId);
   }
+}
+
+export async function listUserGrants(scope: Scope, f: UserGrantFilter = {}): Promise<UserGrantRow[]> {
+  const q = scope.table('user_grants', 'ug').select('ug.*').orderBy('ug.created_at').orderBy('ug.id');
+  applyUserGrantFilter(q, f);
   if (f.limit) q.limit(Math.min(f.limit, 1000));
   if (f.offset) q.offset(f.offset);
   return q;
@@ -88,16 +94,7 @@ export const userGrantSortColumns = { createdAt: 'ug.created_at', userId: 'ug.us
 export async function pageUserGrants(scope: Scope, f: Omit<UserGrantFilter, 'limit' | 'offset'>,
   visibleTo: { projectIds: string[]; projectGrantIds: string[] } | undefined, p: PageParams): Promise<Page<UserGrantRow>> {
   const q = scope.table('user_grants', 'ug').select('ug.*');
-  if (f.userId) q.where('ug.user_id', f.userId);
-  if (f.projectId) q.where('ug.project_id', f.projectId);
-  if (f.orgId) q.where('ug.org_id', f.orgId);
-  if (f.projectGrantId) q.where('ug.project_grant_id', f.projectGrantId);
-  if (f.state) q.where('ug.state', f.state);
-  if (f.roleKey) q.whereRaw('? = ANY(ug.role_keys)', [f.roleKey]);
-  if (f.userOrgId) {
-    q.join('users as u', function joinUser() { this.on('u.instance_id', 'ug.instance_id').andOn('u.id', 'ug.user_id'); })
-      .where('u.org_id', f.userOrgId);
-  }
+  applyUserGrantFilter(q, f);
   if (visibleTo) {
     q.where((w) => {
       w.where((own) => { own.whereNull('ug.project_grant_id').whereIn('ug.project_id', visibleTo.projectIds); })
