@@ -46,7 +46,15 @@ export async function runCli(argv: string[]): Promise<number> {
 // `tessera export | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); else throw err; });
 
-runCli(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+/** Exits once stdout and stderr have drained: process.exit alone cuts off a large export written to a pipe. */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+runCli(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
   process.stderr.write(err instanceof ConfigError || isOperatorError(err) ? `${(err as Error).message}\n` : `${(err as Error).stack ?? err}\n`);
-  process.exit(isUsageError(err) ? 2 : 1);
+  exitWhenFlushed(isUsageError(err) ? 2 : 1);
 });
