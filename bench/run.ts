@@ -12,7 +12,8 @@
  * Settings (environment): BENCH_CONNECTIONS (20), BENCH_DURATION (10 s), BENCH_WARMUP (2 s),
  * BENCH_ROUNDS (1; with more, each figure is the median over the rounds),
  * BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/tessera_bench), BENCH_REDIS_URL,
- * BENCH_PROFILE=1 (a CPU profile of Tessera into bench/results/profile/).
+ * BENCH_PROFILE=1 (a CPU profile of Tessera into bench/results/profile/),
+ * BENCH_ONLY (comma-separated endpoints, e.g. `userinfo`, to measure only those).
  * All traffic goes to 127.0.0.1.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ const settings = {
   duration: Number(process.env.BENCH_DURATION ?? 10),
   warmup: Number(process.env.BENCH_WARMUP ?? 2),
   rounds: Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1)),
+  scenarios: SCENARIOS.filter((s) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(s)),
 };
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tessera_bench';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -82,8 +84,10 @@ async function checkOnce(server: Server, reqs: Requests): Promise<void> {
     const r = reqs[scenario];
     const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body });
     const body = await res.json().catch(() => ({})) as Record<string, unknown>;
+    // Tessera's userinfo must carry the roles claim: figures for a response without it would flatter us.
+    const roles = server === 'bare' || Boolean(body['urn:zitadel:iam:org:project:roles']);
     const ok = res.status === 200 && (scenario === 'client_credentials' ? Boolean(body.access_token)
-      : scenario === 'userinfo' ? Boolean(body.sub) : body.active === true);
+      : scenario === 'userinfo' ? Boolean(body.sub) && roles : body.active === true);
     if (!ok) throw new Error(`${server} ${scenario}: ${res.status} ${JSON.stringify(body)}`);
   }
 }
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
     // Endpoint by endpoint, both servers back to back, so they meet the same background load as
     // closely as possible; every other round Tessera goes first, so drift favours neither.
     const order = round % 2 ? (['tessera', 'bare'] as const) : (['bare', 'tessera'] as const);
-    for (const scenario of SCENARIOS) for (const server of order) {
+    for (const scenario of settings.scenarios) for (const server of order) {
       process.stdout.write(`bench: round ${round + 1}/${settings.rounds}: ${scenario} against ${server}, ${connections} connections, ${warmup} s warm-up + ${duration} s\n`);
       const { requests: reqs, pid } = running[server];
       const before = server === 'tessera' ? await dbTransactions() : 0;

@@ -16,6 +16,7 @@ import { authApi } from './auth.js';
 const instanceGroups: ApiGroup[] = [adminApi, managementApi, authApi];
 export const allGroups: ApiGroup[] = [systemApi, ...instanceGroups];
 
+const isUnder = (path: string, prefix: string) => path === prefix || path.startsWith(prefix + '/');
 const prefixes = allGroups.map((g) => g.prefix);
 
 /** Runs middleware in order, as one (koa-compose without depending on it directly). */
@@ -29,9 +30,18 @@ function compose(list: Middleware[]): Middleware {
 function apiBodies(): Middleware {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   return async (ctx: Context, next: Next) => {
-    if (prefixes.some((p) => ctx.path.startsWith(p + '/'))) return parse(ctx, next);
+    if (prefixes.some((p) => isUnder(ctx.path, p))) return parse(ctx, next);
     return next();
   };
+}
+
+/**
+ * A group's routes, consulted only for paths under its prefix: the OpenID Provider's requests
+ * (the hot ones: token, userinfo, introspection) skip matching against every API route.
+ */
+function mounted(group: ApiGroup, rt: Runtime, services?: Parameters<ApiGroup['router']>[1]): Middleware {
+  const routes = group.router(rt, services).routes() as Middleware;
+  return (ctx, next) => (isUnder(ctx.path, group.prefix) ? routes(ctx, next) : next());
 }
 
 /**
@@ -52,7 +62,7 @@ export function installationApiRoutes(rt: Runtime): Middleware {
       return next();
     }
   };
-  return compose([docs, apiBodies(), systemApi.router(rt).routes() as Middleware]);
+  return compose([docs, apiBodies(), mounted(systemApi, rt)]);
 }
 
 /**
@@ -70,10 +80,10 @@ export function instanceApiRoutes(rt: Runtime, tokens?: OpaqueTokenSource): Midd
   rt.close = async () => { transports.close(); await closeRuntime(); };
   const unknownApiPath: Middleware = async (ctx, next) => {
     // Under an API prefix nothing falls through to the OpenID Provider: an unknown path is a problem+json 404.
-    if (instanceGroups.some((g) => ctx.path.startsWith(g.prefix + '/'))) {
+    if (instanceGroups.some((g) => isUnder(ctx.path, g.prefix))) {
       throw new DomainError('not_found', `no API route ${ctx.method} ${ctx.path}`, 'route.not_found');
     }
     return next();
   };
-  return compose([...instanceGroups.map((g) => g.router(rt, { mailer }).routes() as Middleware), unknownApiPath]);
+  return compose([...instanceGroups.map((g) => mounted(g, rt, { mailer })), unknownApiPath]);
 }

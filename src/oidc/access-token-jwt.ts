@@ -55,6 +55,8 @@ export class AccessTokenJwts {
    * a value that matches nothing, so it is inactive or invalid as usual.
    */
   async resolve(presented: string): Promise<string> {
+    // Opaque tokens have no dots: no JWT parse (and no thrown error) on the hot path.
+    if (!presented.includes('.')) return presented;
     try {
       decodeProtectedHeader(presented);
     } catch {

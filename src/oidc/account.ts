@@ -12,7 +12,8 @@ import { directReads, type SettingsReads } from './settings-cache.js';
 /**
  * The bridge between oidc-provider's account model and our data: loads what claims.ts needs,
  * and decides whether a user may finish a login for a client (project checks, org scopes).
- * Everything is read when a token or userinfo response is made, so roles are always current.
+ * Everything is read when a token is made, so roles are always current; userinfo reads the user
+ * and their grants through a cache that PostgreSQL invalidates on every write (claims-cache.ts).
  */
 
 export interface ClientInfo {

@@ -88,21 +88,28 @@ export class RedisAdapter implements OidcAdapter {
 
   async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
     const key = this.key(id);
+    const value = JSON.stringify(payload);
+    const bound = Boolean(payload.grantId && GRANT_BOUND.includes(this.model));
+    const lookups = ([['userCode', payload.userCode], ['uid', payload.uid]] as const).filter(([, v]) => v);
+    // The common case (a client_credentials token: no grant, no lookups) is one plain SET, no MULTI.
+    if (!bound && lookups.length === 0) {
+      await (expiresIn ? this.redis.set(key, value, 'EX', expiresIn) : this.redis.set(key, value));
+      return;
+    }
     const multi = this.redis.multi();
-    if (expiresIn) multi.set(key, JSON.stringify(payload), 'EX', expiresIn);
-    else multi.set(key, JSON.stringify(payload));
+    if (expiresIn) multi.set(key, value, 'EX', expiresIn);
+    else multi.set(key, value);
     // Only tokens go with their grant: an Interaction carries a grantId too, but a revocation during
     // an account switch (logout of the old session) must not delete the login in progress.
-    if (payload.grantId && GRANT_BOUND.includes(this.model)) {
-      const grantKey = this.grantKey(payload.grantId);
+    if (bound) {
+      const grantKey = this.grantKey(payload.grantId!);
       multi.rpush(grantKey, key);
       // The grant list must outlive every token in it.
       if (expiresIn) multi.expire(grantKey, expiresIn, 'GT').expire(grantKey, expiresIn, 'NX');
     }
-    for (const [kind, value] of [['userCode', payload.userCode], ['uid', payload.uid]] as const) {
-      if (!value) continue;
-      if (expiresIn) multi.set(`${this.prefix}${kind}:${value}`, id, 'EX', expiresIn);
-      else multi.set(`${this.prefix}${kind}:${value}`, id);
+    for (const [kind, lookup] of lookups) {
+      if (expiresIn) multi.set(`${this.prefix}${kind}:${lookup}`, id, 'EX', expiresIn);
+      else multi.set(`${this.prefix}${kind}:${lookup}`, id);
     }
     await multi.exec();
   }

@@ -5,6 +5,7 @@ import { getInstance } from '../domain/instance/repository.js';
 import type { ChangeBus } from '../shared/changes.js';
 import { notFound } from '../shared/errors.js';
 import { sweepExpiredPayloads } from './adapter.js';
+import { ClaimsCache } from './claims-cache.js';
 import { DurableCache } from './durable-cache.js';
 import { publishedSigningKeys } from './keys.js';
 import { buildProvider, type InstanceProvider, type ProviderDeps } from './provider.js';
@@ -21,13 +22,16 @@ export class ProviderPool {
   private readonly sweep?: NodeJS.Timeout;
   readonly redis?: Redis;
   readonly durableCache: DurableCache;
+  readonly claimsCache: ClaimsCache;
   private readonly deps: ProviderDeps;
 
   constructor(base: Omit<ProviderDeps, 'redis'>, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {
     this.redis = base.config.redis.url ? new Redis(base.config.redis.url, { maxRetriesPerRequest: 3 }) : undefined;
     // One cache of sessions and grants per process, shared by all providers (keys carry the instance).
     this.durableCache = new DurableCache(this.redis, base.config.redis.url ? new Redis(base.config.redis.url) : undefined);
-    this.deps = { ...base, redis: this.redis, durableCache: this.durableCache };
+    // Userinfo's user and roles, per process; needs PostgreSQL's LISTEN (off in embedded mode).
+    this.claimsCache = new ClaimsCache(base.config.database.url || undefined, base.log);
+    this.deps = { ...base, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache };
     this.cache = new LRUCache({
       max: base.config.oidc.providerCacheSize,
       dispose: (_value, key) => this.untrack(key),
@@ -82,6 +86,7 @@ export class ProviderPool {
     if (this.sweep) clearInterval(this.sweep);
     this.cache.clear();
     this.durableCache.close();
+    await this.claimsCache.close();
     this.redis?.disconnect();
   }
 }

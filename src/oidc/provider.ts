@@ -1,4 +1,4 @@
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,8 +10,11 @@ import { renderPage } from '../login/render.js';
 import { loginInteractionPolicy } from '../login/account-chooser.js';
 import { AccessTokenJwts } from './access-token-jwt.js';
 import { adapterFactory } from './adapter.js';
+import type { ClaimsCache } from './claims-cache.js';
 import type { DurableCache } from './durable-cache.js';
-import { accountClaims, clientInfo, isLoginable, loginRefusal, machineClaims, rolesToPrefetch, userById } from './account.js';
+import {
+  accountClaims, clientInfo, isLoginable, loginRefusal, machineClaims, refusalMessages, rolesToPrefetch, userById,
+} from './account.js';
 import { isReservedScope, METADATA_SCOPE, PROJECTS_ROLES_SCOPE, RESOURCE_OWNER_SCOPE } from './claims.js';
 import { CLIENT_EXTRA, ClientDirectory } from './clients.js';
 import { SettingsCache } from './settings-cache.js';
@@ -26,7 +29,9 @@ import { machineByClientId, userWithRoleGrants } from './repository.js';
  * is off (no relying party of ours uses it yet) and PAR is on (harmless, and FAPI-ready).
  */
 
-export interface ProviderDeps { knex: Knex; redis?: Redis; box: SecretBox; hasher: PasswordHasher; config: Config; log: Logger; durableCache?: DurableCache }
+export interface ProviderDeps {
+  knex: Knex; redis?: Redis; box: SecretBox; hasher: PasswordHasher; config: Config; log: Logger; durableCache?: DurableCache; claimsCache?: ClaimsCache;
+}
 
 export interface InstanceProvider {
   instanceId: string;
@@ -61,10 +66,13 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     adapter: adapterFactory(deps.knex, deps.redis, instanceId, (id) => clients.find(id), deps.durableCache),
     clients: [],
     async findAccount(ctx: any, sub: string, token: any) {
-      // On userinfo, the roles the response needs are read in the same statement as the user.
-      const projectIds = ctx?.oidc?.route === 'userinfo' && token?.scope
+      // On userinfo, the roles the response needs are read in the same statement as the user,
+      // through the claims cache (invalidated by PostgreSQL on every relevant write).
+      const userinfo = ctx?.oidc?.route === 'userinfo';
+      const projectIds = userinfo && token?.scope
         ? await rolesToPrefetch(settings, clientInfo(ctx.oidc.client), String(token.scope).split(' ')) : undefined;
-      const { user, grants } = projectIds ? await userWithRoleGrants(scope, sub, projectIds) : { user: await userById(scope, sub), grants: [] };
+      const load = () => userWithRoleGrants(scope, sub, projectIds ?? []);
+      const { user, grants } = userinfo && deps.claimsCache ? await deps.claimsCache.read(instanceId, sub, projectIds ?? [], load) : await load();
       if (!isLoginable(user)) return undefined;
       const prefetched = projectIds ? { projectIds, grants } : undefined;
       return {
@@ -134,7 +142,14 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
       let grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
       const info = clientInfo(client);
       const user = await userById(scope, session.accountId);
-      if (!user || await loginRefusal(scope, user, info, [...ctx.oidc.requestParamScopes])) return undefined;
+      if (!user) return undefined;
+      const refusal = await loginRefusal(scope, user, info, [...ctx.oidc.requestParamScopes]);
+      if (refusal) {
+        // Silent authentication cannot show the refusal page: the client hears access_denied
+        // (an inactive user's session just counts for nothing: login_required, as for no session).
+        if (ctx.oidc.prompts.has('none') && refusal !== 'login.user_inactive') throw new errors.AccessDenied(refusalMessages[refusal]);
+        return undefined;
+      }
       if (!grant && !info.skipConsent) return undefined;
       grant ??= new ctx.oidc.provider.Grant({ accountId: session.accountId, clientId: client.clientId });
       // First-party apps skip consent; reserved scopes are dynamic, so they are granted here.

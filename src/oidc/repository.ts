@@ -3,6 +3,7 @@ import {
   findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow,
 } from '../domain/user/repository.js';
 import { findApplicationByClientId, type ApplicationRow } from '../domain/project/repository.js';
+import type { AccountReads } from './claims-cache.js';
 import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/queries.js';
 
 /**
@@ -68,17 +69,21 @@ export function activeRoleGrants(scope: Scope, userId: string, projectIds: strin
 /**
  * The user and their active role grants on these projects in one statement (one round trip
  * instead of two on userinfo): the grants are activeRoleGrants' own query, as a subquery.
+ * validUntil is when the earliest of those grants expires, for whoever keeps the answer.
  */
-export async function userWithRoleGrants(scope: Scope, id: string, projectIds: string[]): Promise<{ user?: UserRow; grants: RoleGrant[] }> {
+export async function userWithRoleGrants(scope: Scope, id: string, projectIds: string[]): Promise<AccountReads> {
   if (projectIds.length === 0) return { user: await userById(scope, id), grants: [] };
   const sub = activeRoleGrantsQuery(scope, id, projectIds);
   const row = await scope.table('users').where('users.id', id)
     .first('users.*', scope.db.raw(`(SELECT coalesce(json_agg(g), '[]'::json) FROM (?) g) AS tessera_role_grants`, [sub]));
   if (!row) return { user: undefined, grants: [] };
-  const { tessera_role_grants: raw, ...user } = row as UserRow & { tessera_role_grants: { project_id: string; org_id: string; domain: string | null; role_keys: string[] }[] };
+  type Raw = { project_id: string; org_id: string; domain: string | null; role_keys: string[]; expires_at: string | null };
+  const { tessera_role_grants: raw, ...user } = row as UserRow & { tessera_role_grants: Raw[] };
+  const expiries = raw.filter((r) => r.expires_at).map((r) => Date.parse(r.expires_at!));
   return {
     user: user as UserRow,
     grants: raw.map((r) => ({ projectId: r.project_id, orgId: r.org_id, orgPrimaryDomain: r.domain ?? '', roleKeys: r.role_keys })),
+    validUntil: expiries.length ? Math.min(...expiries) : undefined,
   };
 }
 

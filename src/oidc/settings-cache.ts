@@ -18,8 +18,8 @@ export function directReads(scope: Scope): SettingsReads {
  * Org summaries (name, primary domain) and project settings, kept for the life of one provider.
  * Every change to them (org rename, primary domain, org state, project settings and state)
  * publishes a change notice, which drops the provider and this cache in every process. The TTL
- * only bounds staleness should a notice be lost or a write bypass the services. Users and their role grants are
- * never cached here: they are read for every token and userinfo response.
+ * only bounds staleness should a notice be lost or a write bypass the services. Users and their
+ * role grants are not kept here: tokens read them fresh, userinfo through claims-cache.ts.
  */
 export class SettingsCache implements SettingsReads {
   private readonly orgs = new LRUCache<string, Promise<OrgSummary | undefined>>({ max: 5000, ttl: 60_000 });

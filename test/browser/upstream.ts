@@ -34,6 +34,8 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     cookies: { keys: ['upstream-cookie-key-0123456789abcdef'] },
+    // Explicit, so oidc-provider does not print a notice for each default it falls back to.
+    ttl: { AccessToken: 3600, AuthorizationCode: 60, Grant: 3600, IdToken: 3600, Interaction: 3600, Session: 3600 },
   } as any);
   (provider as any).on('server_error', (_ctx: unknown, err: Error) => { console.error('upstream error', err); });
   server.on('request', provider.callback());

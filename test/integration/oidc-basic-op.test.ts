@@ -233,6 +233,30 @@ describe('PKCE', () => {
   });
 });
 
+describe('response modes', () => {
+  test('form_post answers with a page that posts code, state and iss to the redirect URI, and the code is redeemable', async () => {
+    const first = await login(config, rp, creds());
+    const codeVerifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: rp.redirectUri, scope: 'openid', state, response_mode: 'form_post',
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+    });
+    const page = await first.browser.navigate(url, {}, rp.redirectUri);
+    // A page, never a redirect carrying the code in the URL.
+    if ('redirectedTo' in page) throw new Error(`expected the form_post page, got a redirect to ${page.redirectedTo}`);
+    expect(page.status).toBe(200);
+    const form = formsOf(page).find((f) => f.action.href === rp.redirectUri)!;
+    expect(form.method.toLowerCase()).toBe('post');
+    expect(form.fields).toEqual({ code: expect.any(String), state, iss: issuer });
+    const posted = new Request(rp.redirectUri, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form.fields).toString(),
+    });
+    const tokens = await client.authorizationCodeGrant(config, posted, { pkceCodeVerifier: codeVerifier, expectedState: state, idTokenExpected: true });
+    expect(tokens.claims()!.sub).toBe(user.userId);
+  });
+});
+
 describe('logout', () => {
   test('with an id_token_hint ends the session and returns to the registered post_logout_redirect_uri', async () => {
     const first = await login(config, rp, creds());

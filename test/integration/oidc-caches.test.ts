@@ -9,6 +9,7 @@ import { createMachineUser, lockUser, unlockUser, deleteUser } from '../../src/d
 import { generateMachineSecret } from '../../src/domain/user/credentials.js';
 import { removeUserGrant } from '../../src/domain/user-grant/service.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
+import { eventually } from '../support/eventually.js';
 import {
   addApp, addHuman, addProject, client, discover, grantRoles, listen, localRequest, login,
 } from '../support/rp.js';
@@ -17,7 +18,8 @@ import {
  * The provider caches clients (applications and machine users, misses included) and the org and
  * project settings behind claims. These tests run two runtimes, as two processes would: writes go
  * through process A's services, requests go to process B, which must see every change at once
- * (through the Redis change bus), while role grants stay uncached.
+ * (through the Redis change bus). Userinfo's users and role grants have a cache of their own,
+ * invalidated by PostgreSQL (oidc-claims-cache.test.ts).
  */
 
 const ROLES = 'urn:zitadel:iam:org:project:roles';
@@ -39,16 +41,6 @@ beforeAll(async () => {
   issuerB = `http://${inst.domain}:${serverB.port}`;
 });
 afterAll(async () => { await serverB.close(); await rtB.close(); await rtA.close(); });
-
-/** The notice crosses Redis pub/sub, so the other process sees it a moment after the write commits. */
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function clientCredentials(clientId: string, secret: string) {
   return localRequest(new URL(`${issuerB}/token`), {
@@ -94,7 +86,7 @@ describe('machine clients are cached and follow every change', () => {
   });
 });
 
-describe('claims settings are cached, roles are not', () => {
+describe('claims settings are cached and follow every change', () => {
   test('org rename and project settings show in userinfo at once; a removed grant disappears at once', async () => {
     const project = await addProject(inst.scope, inst.orgId, { roles: ['viewer'] });
     const app = await addApp(rtA, inst.scope, project.projectId, { auth: 'none' });
@@ -119,9 +111,9 @@ describe('claims settings are cached, roles are not', () => {
     const withRoles = await eventually(userinfo, (u) => u[ROLES] !== undefined);
     expect(withRoles[ROLES]).toEqual({ viewer: { [inst.orgId]: expect.any(String) } });
 
-    // Role grants are read on every response: no notice is needed, the very next call is current.
+    // Role grants reach B's claims cache through PostgreSQL's own notice (oidc-claims-cache.test.ts).
     await removeUserGrant(ctx, grantId);
-    expect((await userinfo())[ROLES]).toBeUndefined();
+    expect((await eventually(userinfo, (u) => u[ROLES] === undefined))[ROLES]).toBeUndefined();
   });
 });
 

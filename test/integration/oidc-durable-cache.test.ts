@@ -5,6 +5,7 @@ import { cachedAdapter, DurableCache } from '../../src/oidc/durable-cache.js';
 import { newId } from '../../src/shared/ids.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * Sessions and grants are cached per process in front of PostgreSQL. Two caches here stand for
@@ -29,15 +30,6 @@ afterAll(async () => {
   for (const c of caches) { c.close(); (c as unknown as { pub: Redis }).pub.disconnect(); }
   await rt.close();
 });
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Waits until both subscriptions are live, so the caches store what they read. */
 async function twoProcesses(model: string): Promise<[OidcAdapter, OidcAdapter]> {

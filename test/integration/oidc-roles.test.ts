@@ -8,6 +8,7 @@ import { createHumanUser, createMachineUser, setUserMetadata } from '../../src/d
 import { addMachineKey, generateMachineSecret } from '../../src/domain/user/credentials.js';
 import { exportJWK, generateKeyPair, importPKCS8, SignJWT } from 'jose';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
+import { refusalMessages } from '../../src/oidc/account.js';
 import { seedScenario, SEED_PASSWORD, type SeedScenario, type SeedProject, type SeedUser } from '../support/seed.js';
 import { authorize, client, discover, listen, localFetch, localRequest, login, type RpClient } from '../support/rp.js';
 
@@ -129,6 +130,26 @@ describe('project settings', () => {
     await addUserGrant(s.ctx, { userId: id, projectId: s.projects.timeTracking.id, orgId: s.orgs.acme.id, roleKeys: ['Developer'] });
     const carol = await authorize(config, rp, { loginName: `carol@${s.orgs.acme.domain}`, password: SEED_PASSWORD });
     expect(carol.callback!.searchParams.get('code')).toBeTruthy();
+  });
+
+  test('a refused login with prompt=none answers access_denied to the client, never a code', async () => {
+    const local = await testInstance(rt, 'SilentRefusal');
+    const s = await seedScenario(rt, local);
+    const { id } = await createHumanUser(s.ctx, { orgId: s.orgs.acme.id, username: 'dave', email: `dave@${s.orgs.acme.domain}`, emailVerified: true, givenName: 'Dave', familyName: 'ACME', password: SEED_PASSWORD });
+    const rp = { issuer: `http://${local.domain}:${server.port}`, clientId: s.projects.timeTracking.app.clientId, redirectUri: s.projects.timeTracking.app.redirectUri, auth: 'none' as const };
+    const config = await discover(rp);
+    // Dave signs in while the project does not check roles, so he has a session.
+    const first = await authorize(config, rp, { loginName: `dave@${s.orgs.acme.domain}`, password: SEED_PASSWORD });
+    expect(first.callback!.searchParams.get('code')).toBeTruthy();
+    await updateProject(s.ctx, s.projects.timeTracking.id, { projectRoleCheck: true });
+    const silent = await authorize(config, rp, { browser: first.browser, params: { prompt: 'none' } });
+    expect(silent.callback!.searchParams.get('error')).toBe('access_denied');
+    expect(silent.callback!.searchParams.get('error_description')).toBe(refusalMessages['login.project_role_check_failed']);
+    expect(silent.callback!.searchParams.get('code')).toBeNull();
+    // With a grant, the same silent request succeeds.
+    await addUserGrant(s.ctx, { userId: id, projectId: s.projects.timeTracking.id, orgId: s.orgs.acme.id, roleKeys: ['Developer'] });
+    const granted = await authorize(config, rp, { browser: first.browser, params: { prompt: 'none' } });
+    expect(granted.callback!.searchParams.get('code')).toBeTruthy();
   });
 
   test('hasProjectCheck refuses a user whose org neither owns nor holds a grant of the project', async () => {

@@ -60,7 +60,7 @@ export function activeRoleGrantsQuery(scope: Scope, userId: string, projectIds: 
       .where((own) => own.whereNull('ug.project_grant_id').whereRaw('ug.org_id = p.org_id'))
       .orWhere((via) => via.where('pg.state', 'active').whereRaw('pg.granted_org_id = ug.org_id').whereRaw('pg.project_id = ug.project_id')))
     .orderBy('ug.project_id').orderBy('ug.created_at')
-    .select('ug.id', 'ug.project_id', 'ug.org_id', 'ug.project_grant_id', 'od.domain', raw(`ARRAY(
+    .select('ug.id', 'ug.project_id', 'ug.org_id', 'ug.project_grant_id', 'ug.expires_at', 'od.domain', raw(`ARRAY(
       SELECT k FROM unnest(ug.role_keys) WITH ORDINALITY AS t(k, n)
       WHERE EXISTS (SELECT 1 FROM project_roles pr WHERE pr.instance_id = ug.instance_id AND pr.project_id = ug.project_id AND pr.key = t.k)
         AND (ug.project_grant_id IS NULL OR t.k = ANY(pg.role_keys))

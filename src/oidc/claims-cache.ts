@@ -1,0 +1,135 @@
+import { LRUCache } from 'lru-cache';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { UserRow } from '../domain/user/repository.js';
+import type { RoleGrant } from './repository.js';
+
+/**
+ * What userinfo's claims are built from (the user and their active role grants on the client's
+ * projects), kept per process so the hottest endpoint needs no database round trip.
+ *
+ * Invalidation comes from PostgreSQL itself: triggers on every table the claims are read from
+ * (migrations/006_claims_notify.ts) send a notice on commit, whichever code path wrote, and a
+ * dedicated LISTEN connection of this process drops what the notice names (one user, or the
+ * whole instance). So a removed grant stops appearing in userinfo as soon as the notice is
+ * delivered, milliseconds after the commit, in every process.
+ *
+ * Races and gaps: a read that started before a notice is not stored (a generation counter);
+ * nothing is stored while the LISTEN connection is down, and everything is dropped when it
+ * (re)connects, since notices sent meanwhile are lost. Entries also expire with the earliest
+ * expiry among their grants (an expired grant drops out without any write) and after TTL_MS.
+ * Without a PostgreSQL URL (embedded mode) the cache stays off and every read goes through.
+ * ID and access tokens never use it: they are always built from a fresh read.
+ */
+
+const CHANNEL = 'tessera_claims';
+const TTL_MS = 60_000;
+const RECONNECT_MS = 1_000;
+/** How the LISTEN connection shows in pg_stat_activity. */
+export const LISTENER_NAME = 'tessera claims listener';
+
+export interface AccountReads { user?: UserRow; grants: RoleGrant[]; /** epoch ms when the earliest grant expires */ validUntil?: number }
+
+interface Cached { value: AccountReads; expiresAt: number }
+interface UserEntry { instanceGeneration: number; byProjects: Map<string, Cached> }
+
+/** Secrets never sit in the cache; claims do not need them. */
+function withoutSecrets(user: UserRow): UserRow {
+  const { password_hash: _p, client_secret_hash: _c, ...rest } = user as UserRow & { password_hash?: unknown; client_secret_hash?: unknown };
+  return rest as UserRow;
+}
+
+export class ClaimsCache {
+  private readonly entries = new LRUCache<string, UserEntry>({ max: 20_000 });
+  /** Bumped per instance by an instance-wide notice: older entries of that instance no longer count. */
+  private readonly instanceGenerations = new Map<string, number>();
+  /** Bumped by every notice: a read that started before one is not stored. */
+  private generation = 0;
+  private live = false;
+  private client?: pg.Client;
+  private closed = false;
+  private retry?: NodeJS.Timeout;
+
+  constructor(private readonly databaseUrl: string | undefined, private readonly log?: Logger) {
+    if (databaseUrl) void this.listen();
+  }
+
+  /** Resolves once notices are being received (at once when the cache is off). */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.databaseUrl && !this.live && !this.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: LISTENER_NAME });
+    this.client = client;
+    const lost = () => {
+      if (this.client !== client) return;
+      this.live = false;
+      this.clear();
+      this.client = undefined;
+      client.end().catch(() => undefined);
+      if (!this.closed) this.retry = setTimeout(() => void this.listen(), RECONNECT_MS);
+    };
+    client.on('error', (err) => { this.log?.warn({ err }, 'claims cache: LISTEN connection lost'); lost(); });
+    client.on('end', lost);
+    client.on('notification', (msg) => { if (msg.channel === CHANNEL) this.drop(msg.payload ?? ''); });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      if (this.client !== client || this.closed) return;
+      this.clear();
+      this.live = true;
+    } catch (err) {
+      this.log?.warn({ err }, 'claims cache: cannot LISTEN, reading through');
+      lost();
+    }
+  }
+
+  private drop(payload: string): void {
+    this.generation++;
+    const space = payload.indexOf(' ');
+    if (space < 0) this.instanceGenerations.set(payload, (this.instanceGenerations.get(payload) ?? 0) + 1);
+    else this.entries.delete(payload);
+  }
+
+  private clear(): void {
+    this.generation++;
+    this.entries.clear();
+    this.instanceGenerations.clear();
+  }
+
+  /** The user and grants for these projects: from the cache when it holds them, else from load(). */
+  async read(instanceId: string, userId: string, projectIds: string[], load: () => Promise<AccountReads>): Promise<AccountReads> {
+    if (!this.live) return load();
+    const key = `${instanceId} ${userId}`;
+    const projectsKey = [...projectIds].sort().join(' ');
+    const instanceGeneration = this.instanceGenerations.get(instanceId) ?? 0;
+    const entry = this.entries.get(key);
+    const hit = entry?.instanceGeneration === instanceGeneration ? entry.byProjects.get(projectsKey) : undefined;
+    if (hit && hit.expiresAt > Date.now()) return hit.value;
+
+    const before = this.generation;
+    const value = await load();
+    // Misses are not stored: the user may be created a moment later.
+    if (value.user && this.live && before === this.generation) {
+      const fresh = entry?.instanceGeneration === instanceGeneration ? entry : { instanceGeneration, byProjects: new Map<string, Cached>() };
+      fresh.byProjects.set(projectsKey, {
+        value: { ...value, user: withoutSecrets(value.user) },
+        expiresAt: Math.min(Date.now() + TTL_MS, value.validUntil ?? Infinity),
+      });
+      this.entries.set(key, fresh);
+    }
+    return value;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.live = false;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    this.clear();
+    await client?.end().catch(() => undefined);
+  }
+}
