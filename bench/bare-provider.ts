@@ -3,44 +3,15 @@
  * own process by bench/run.ts. Prints one JSON line with a userinfo-capable access token.
  */
 import Provider from 'oidc-provider';
+import { MemoryAdapter } from '../test/support/memory-adapter.js';
 
 const port = Number(process.argv[2] ?? 0);
 const issuer = `http://127.0.0.1:${port}`;
 
-/**
- * oidc-provider's own memory adapter is an LRU of 1000 entries: the client_credentials run
- * would evict the userinfo token within a second, and the bare figures would then be for 401s
- * and `active: false`. A plain Map with expiry keeps every token for the whole run.
- */
-const store = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
-class MapAdapter {
-  constructor(private readonly model: string) {}
-  private key(id: string) { return `${this.model}:${id}`; }
-  async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
-    store.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-  }
-  async find(id: string) {
-    const hit = store.get(this.key(id));
-    if (!hit || hit.expiresAt <= Date.now()) return undefined;
-    return hit.payload;
-  }
-  async findByUid(uid: string) {
-    for (const { payload } of store.values()) if (payload.uid === uid) return payload;
-    return undefined;
-  }
-  async findByUserCode() { return undefined; }
-  async consume(id: string) {
-    const hit = store.get(this.key(id));
-    if (hit) hit.payload.consumed = Math.floor(Date.now() / 1000);
-  }
-  async destroy(id: string) { store.delete(this.key(id)); }
-  async revokeByGrantId(grantId: string) {
-    for (const [k, { payload }] of store) if (payload.grantId === grantId) store.delete(k);
-  }
-}
-
+// oidc-provider's own memory adapter is an LRU of 1000 entries: the client_credentials run would
+// evict the userinfo token within a second, and the bare figures would then be for 401s.
 const provider = new Provider(issuer, {
-  adapter: MapAdapter,
+  adapter: MemoryAdapter,
   clients: [{
     client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret',
     grant_types: ['client_credentials', 'authorization_code'], redirect_uris: ['http://127.0.0.1/cb'], response_types: ['code'],

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { exportJWK, generateKeyPair } from 'jose';
+import { MemoryAdapter } from '../support/memory-adapter.js';
 
 /**
  * A customer's identity provider for tests ("their Azure AD"): a plain oidc-provider on
@@ -22,7 +24,11 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
   const accounts = new Map<string, Record<string, unknown>>();
   const clientId = 'tessera';
   const clientSecret = 'upstream-client-secret-0123456789';
+  // Its own signing key and storage, so oidc-provider prints no development-only warnings.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
+    adapter: MemoryAdapter,
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'upstream', alg: 'RS256', use: 'sig' }] },
     clients: [{
       client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris,
       grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
