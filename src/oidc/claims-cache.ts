@@ -54,12 +54,6 @@ export class ClaimsCache {
     if (databaseUrl) void this.listen();
   }
 
-  /** Resolves once notices are being received (at once when the cache is off). */
-  async ready(timeoutMs = 10_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (this.databaseUrl && !this.live && !this.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  }
-
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.databaseUrl, application_name: LISTENER_NAME });
     this.client = client;

@@ -22,7 +22,7 @@ export class ProviderPool {
   private readonly sweep?: NodeJS.Timeout;
   readonly redis?: Redis;
   readonly durableCache: DurableCache;
-  readonly claimsCache: ClaimsCache;
+  private readonly claimsCache: ClaimsCache;
   private readonly deps: ProviderDeps;
 
   constructor(base: Omit<ProviderDeps, 'redis'>, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {
