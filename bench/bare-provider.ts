@@ -3,7 +3,7 @@
  * own process by bench/run.ts. Prints one JSON line with a userinfo-capable access token.
  */
 import Provider from 'oidc-provider';
-import { MemoryAdapter } from '../test/support/memory-adapter.js';
+import { memoryAdapter } from '../test/support/memory-adapter.js';
 
 const port = Number(process.argv[2] ?? 0);
 const issuer = `http://127.0.0.1:${port}`;
@@ -11,7 +11,7 @@ const issuer = `http://127.0.0.1:${port}`;
 // oidc-provider's own memory adapter is an LRU of 1000 entries: the client_credentials run would
 // evict the userinfo token within a second, and the bare figures would then be for 401s.
 const provider = new Provider(issuer, {
-  adapter: MemoryAdapter,
+  adapter: memoryAdapter(),
   clients: [{
     client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret',
     grant_types: ['client_credentials', 'authorization_code'], redirect_uris: ['http://127.0.0.1/cb'], response_types: ['code'],

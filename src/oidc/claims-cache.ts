@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { UserRow } from '../domain/user/repository.js';
-import type { RoleGrant } from './repository.js';
+import type { AccountReads } from './repository.js';
 
 /**
  * What userinfo's claims are built from (the user and their active role grants on the client's
@@ -27,8 +27,6 @@ const TTL_MS = 60_000;
 const RECONNECT_MS = 1_000;
 /** How the LISTEN connection shows in pg_stat_activity. */
 export const LISTENER_NAME = 'tessera claims listener';
-
-export interface AccountReads { user?: UserRow; grants: RoleGrant[]; /** epoch ms when the earliest grant expires */ validUntil?: number }
 
 interface Cached { value: AccountReads; expiresAt: number }
 interface UserEntry { instanceGeneration: number; byProjects: Map<string, Cached> }

@@ -3,7 +3,6 @@ import {
   findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow,
 } from '../domain/user/repository.js';
 import { findApplicationByClientId, type ApplicationRow } from '../domain/project/repository.js';
-import type { AccountReads } from './claims-cache.js';
 import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/queries.js';
 
 /**
@@ -60,6 +59,9 @@ export async function orgSummary(scope: Scope, orgId: string): Promise<{ id: str
 }
 
 export interface RoleGrant { projectId: string; orgId: string; orgPrimaryDomain: string; roleKeys: string[] }
+
+/** A user with their role grants, as userinfo reads them (and the claims cache keeps them). */
+export interface AccountReads { user?: UserRow; grants: RoleGrant[]; /** epoch ms when the earliest grant expires */ validUntil?: number }
 
 /** The user's active, unexpired grants on these projects (index-backed: cost follows the user's own grants). */
 export function activeRoleGrants(scope: Scope, userId: string, projectIds: string[]): Promise<RoleGrant[]> {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
-import { MemoryAdapter } from '../support/memory-adapter.js';
+import { memoryAdapter } from '../support/memory-adapter.js';
 
 /**
  * A customer's identity provider for tests ("their Azure AD"): a plain oidc-provider on
@@ -27,7 +27,7 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
   // Its own signing key and storage, so oidc-provider prints no development-only warnings.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
-    adapter: MemoryAdapter,
+    adapter: memoryAdapter(),
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'upstream', alg: 'RS256', use: 'sig' }] },
     clients: [{
       client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris,

@@ -8,6 +8,7 @@ import { testInstance, testRuntime, type TestInstance } from '../support/runtime
 import { addApp, addHuman, addOrg, addProject, client, discover, grantRoles, listen, login } from '../support/rp.js';
 import { newId } from '../../src/shared/ids.js';
 import { eventually } from '../support/eventually.js';
+import { LISTENER_NAME as LISTENER } from '../../src/oidc/claims-cache.js';
 
 /**
  * Userinfo reads the user and their role grants through a per-process cache that PostgreSQL
@@ -17,7 +18,6 @@ import { eventually } from '../support/eventually.js';
  */
 
 const ROLES = 'urn:zitadel:iam:org:project:roles';
-const LISTENER = 'tessera claims listener';
 
 let rtA: Runtime;
 let rtB: Runtime;
@@ -118,7 +118,7 @@ describe('userinfo through the claims cache', () => {
     expect((await userinfo())[ROLES]).toBeUndefined();
   });
 
-  test('a deactivated user is refused at once by userinfo', async () => {
+  test('a deactivated user is refused by userinfo', async () => {
     const { user, userinfo } = await signedIn();
     await inst.scope.table('users').where({ id: user.userId }).update({ state: 'inactive' });
     const refused = await eventually(() => userinfo().then(() => 'ok', (e: Error) => e.message), (r) => r !== 'ok');
