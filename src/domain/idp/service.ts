@@ -6,6 +6,7 @@ import { newId } from '../../shared/ids.js';
 import type { SecretBox } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
+import { authorizeActingAs } from '../membership/service.js';
 import { getOrg } from '../org/repository.js';
 import { getUser } from '../user/repository.js';
 import {
@@ -138,6 +139,8 @@ export async function linkUserToIdp(ctx: ServiceContext, input: { idpId: string;
   const user = await getUser(ctx.scope, input.userId);
   if (!user) throw notFound('user', input.userId);
   await authorize(ctx, 'user.write', { orgId: user.org_id });
+  // Whoever controls the external account signs in as the user.
+  await authorizeActingAs(ctx, user.id);
   const idp = await requireIdp(ctx.scope, input.idpId);
   if (idp.org_id !== null && idp.org_id !== user.org_id) throw ruleViolation('idp.not_available', 'this IdP belongs to another organization');
   try {

@@ -1,14 +1,15 @@
-import { authorize, roleTableFor, type Resource } from '../../authz/index.js';
+import { authorize, can, roleTableFor, type Resource } from '../../authz/index.js';
 import { roleLevels } from '../../authz/roles.js';
 import type { Scope } from '../../db/scope.js';
 import { isUniqueViolation } from '../../db/scope.js';
-import { alreadyExists, invalidInput, notFound, ruleViolation } from '../../shared/errors.js';
+import { alreadyExists, invalidInput, notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { getOrg } from '../org/repository.js';
 import { getUser } from '../user/repository.js';
 import {
-  countOtherIamOwners, deleteMembership, getMembership, insertMembership, listMemberships, projectGrantRef, projectOwnerOrg,
+  countOtherIamOwners, deleteMembership, getMembership, insertMembership, listEffectiveMembershipsOfUser, listMemberships,
+  listMembershipsOfUser, projectGrantRef, projectOwnerOrg,
   updateMembershipRoles, type MembershipFilter, type MembershipLevel, type MembershipRow,
 } from './repository.js';
 
@@ -145,4 +146,27 @@ export async function findMember(scope: Scope, userId: string, t: MemberTarget):
   if (t.projectId) f.projectId = t.projectId;
   if (t.projectGrantId) f.projectGrantId = t.projectGrantId;
   return (await listMemberships(scope, f))[0];
+}
+
+/**
+ * Refuses unless the acting user holds every permission `userId`'s own memberships grant, on
+ * the resources they grant it on. Whoever sets a user's credentials (password, secret, key,
+ * token, second factor, external login, the address resets go to) can act as that user, so a
+ * user manager must not do it for a user who holds more than the manager does: an IAM_OWNER
+ * machine user, or the org's owner. Users acting on themselves, the system and the CLI pass.
+ */
+export async function authorizeActingAs(ctx: ServiceContext, userId: string): Promise<void> {
+  if (ctx.actor.type !== 'user' || ctx.actor.userId === userId) return;
+  const theirs = await listMembershipsOfUser(ctx.scope, userId);
+  if (theirs.length === 0) return;
+  const mine = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const table = roleTableFor(ctx.deps.config.roles);
+  for (const m of theirs) {
+    const { resource } = await resolveTarget(ctx.scope, { level: m.level, orgId: m.org_id, projectId: m.project_id, projectGrantId: m.project_grant_id });
+    // A grant-level membership acts on the owner's side (its members) and the granted org's (its user grants).
+    const places = m.level === 'project_grant' ? [resource, { ...resource, orgId: m.org_id! }] : [resource];
+    for (const permission of new Set(m.roles.flatMap((role) => [...(table[role] ?? [])]))) {
+      if (!places.some((r) => can(mine, permission, r, table))) throw permissionDenied(permission);
+    }
+  }
 }

@@ -6,6 +6,7 @@ import { DomainError, notFound, ruleViolation } from '../../shared/errors.js';
 import { constantTimeEqual, sha256 } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
+import { authorizeActingAs } from '../membership/service.js';
 import { getUser, type UserRow } from '../user/repository.js';
 import {
   claimTotpStep, countUnusedRecoveryCodes, deleteTotp, getTotp, putUnverifiedTotp, recordTotpFailure,
@@ -37,10 +38,14 @@ async function requireHuman(ctx: ServiceContext, userId: string): Promise<UserRo
   return user;
 }
 
-/** Users manage their own factors; managers need user.credential.write on the user's org. */
+/**
+ * Users manage their own factors; managers need user.credential.write on the user's org and every
+ * permission the user holds (removing a factor opens the account to whoever has the password).
+ */
 async function authorizeFactorChange(ctx: ServiceContext, user: UserRow): Promise<void> {
   if (ctx.actor.type === 'user' && ctx.actor.userId === user.id) return;
   await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
+  await authorizeActingAs(ctx, user.id);
 }
 
 export const currentStep = (nowMs = Date.now()) => Math.floor(nowMs / 1000 / PERIOD_S);

@@ -5,13 +5,19 @@ import { sha256 } from '../../shared/crypto.js';
 import { newId, newSecret } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
+import { authorizeActingAs } from '../membership/service.js';
 import { getUser, updateUser, type UserRow } from './repository.js';
 
-/** Machine credentials: client secret, key pairs and personal access tokens. Each secret is shown once. */
-async function requireMachine(ctx: ServiceContext, userId: string): Promise<UserRow> {
+/**
+ * Machine credentials: client secret, key pairs and personal access tokens. Each secret is shown
+ * once. Creating one makes the caller the machine user, so it needs all of that user's permissions
+ * too (authorizeActingAs); removing one takes nothing away from anybody but the user.
+ */
+async function requireMachine(ctx: ServiceContext, userId: string, opts: { creates?: boolean } = {}): Promise<UserRow> {
   const user = await getUser(ctx.scope, userId);
   if (!user) throw notFound('user', userId);
   await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
+  if (opts.creates) await authorizeActingAs(ctx, userId);
   if (user.type !== 'machine') throw ruleViolation('user.not_machine', 'only machine users have client secrets, keys and personal access tokens');
   return user;
 }
@@ -27,7 +33,7 @@ function futureDate(expiresAt: Date | string | undefined): Date | null {
 export async function generateMachineSecret(ctx: ServiceContext, userId: string, secret?: string): Promise<{ clientId: string; clientSecret: string }> {
   // A chosen secret is for configuration as code (taken from the environment); otherwise one is generated.
   if (secret !== undefined && (secret.length < 16 || secret.length > 256)) throw invalidInput('a machine secret must be 16 to 256 characters');
-  const user = await requireMachine(ctx, userId);
+  const user = await requireMachine(ctx, userId, { creates: true });
   const clientSecret = secret ?? newSecret(32);
   const hash = await ctx.deps.hasher.hash(clientSecret);
   await ctx.scope.transaction(async (scope) => {
@@ -61,7 +67,7 @@ export interface MachineKey {
 /** An RS256 key pair for the JWT profile grant; only the public half is stored. */
 export async function addMachineKey(ctx: ServiceContext, userId: string, opts: { expiresAt?: Date | string } = {}): Promise<MachineKey> {
   const expiresAt = futureDate(opts.expiresAt);
-  const user = await requireMachine(ctx, userId);
+  const user = await requireMachine(ctx, userId, { creates: true });
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
   const keyId = newId();
   const publicJwk = { ...(await exportJWK(publicKey)), kid: keyId, alg: 'RS256', use: 'sig' };
@@ -87,7 +93,7 @@ export async function removeMachineKey(ctx: ServiceContext, userId: string, keyI
 /** A bearer token for the APIs; its SHA-256 is stored, so a leaked table yields nothing usable. */
 export async function addPersonalAccessToken(ctx: ServiceContext, userId: string, opts: { expiresAt?: Date | string; scopes?: string[] } = {}): Promise<{ id: string; token: string; expiresAt: Date | null }> {
   const expiresAt = futureDate(opts.expiresAt);
-  const user = await requireMachine(ctx, userId);
+  const user = await requireMachine(ctx, userId, { creates: true });
   const id = newId();
   const token = newSecret(32);
   await ctx.scope.transaction(async (scope) => {

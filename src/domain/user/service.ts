@@ -6,6 +6,7 @@ import { newId } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { countOtherIamOwners, listMembershipsOfUser } from '../membership/repository.js';
+import { authorizeActingAs } from '../membership/service.js';
 import { getOrg } from '../org/repository.js';
 import { checkPasswordComplexity, getEffectivePolicy } from '../policy/service.js';
 import {
@@ -150,7 +151,11 @@ export async function updateUserProfile(ctx: ServiceContext, userId: string, pat
   const username = patch.username !== undefined ? checkUsername(patch.username) : undefined;
   if (username !== undefined && username !== user.username) row.username = username;
   if (user.type === 'human') {
-    if (patch.email !== undefined && patch.email !== user.email) { row.email = checkEmail(patch.email); row.email_verified = patch.emailVerified ?? false; }
+    if (patch.email !== undefined && patch.email !== user.email) {
+      // Password resets go to this address: moving it is as good as setting the password.
+      await authorizeActingAs(ctx, userId);
+      row.email = checkEmail(patch.email); row.email_verified = patch.emailVerified ?? false;
+    }
     else if (patch.emailVerified !== undefined) row.email_verified = patch.emailVerified;
     if (patch.phone !== undefined) { row.phone = patch.phone; row.phone_verified = patch.phoneVerified ?? false; }
     if (patch.givenName !== undefined) row.given_name = patch.givenName;
@@ -184,7 +189,10 @@ export async function updateUserProfile(ctx: ServiceContext, userId: string, pat
 export async function setPassword(ctx: ServiceContext, userId: string, password: string, opts: { currentPassword?: string; changeRequired?: boolean } = {}): Promise<void> {
   const user = await requireUser(ctx.scope, userId);
   const self = ctx.actor.type === 'user' && ctx.actor.userId === userId;
-  if (!(self && opts.currentPassword !== undefined)) await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
+  if (!(self && opts.currentPassword !== undefined)) {
+    await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
+    await authorizeActingAs(ctx, userId);
+  }
   if (user.type !== 'human') throw ruleViolation('user.not_human', 'only human users have passwords');
   if (self && opts.currentPassword !== undefined && !(await ctx.deps.hasher.verify(user.password_hash, opts.currentPassword))) {
     throw ruleViolation('user.password_mismatch', 'the current password is wrong');
