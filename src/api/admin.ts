@@ -164,8 +164,8 @@ policyRoutes(adminApi, 'instance');
 labelAssetRoutes(adminApi, 'instance');
 idpRoutes(adminApi, 'instance');
 memberRoutes(adminApi, '/members', 'Members', z.object({}), async () => ({
-  target: { level: 'instance' }, readPermission: 'iam.member.read', resource: {},
-}), 'iam.member.write');
+  target: { level: 'instance' }, resource: {},
+}), { read: 'iam.member.read', write: 'iam.member.write' });
 
 // ---- the audit trail ----
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { can, isAllowed, roleTableFor, type Resource } from '../authz/index.js';
-import { listMembershipsOfUser } from '../domain/membership/repository.js';
+import type { Permission, Resource, Visibility } from '../authz/index.js';
+import { isAllowed, visibleIn } from '../domain/authorization.js';
 import { listEvents } from '../domain/audit/repository.js';
 import { getProject, type ProjectRow } from '../domain/project/repository.js';
 import { getUser, type UserRow } from '../domain/user/repository.js';
@@ -25,19 +25,8 @@ export async function requireOrgProject(call: Call, projectId: string): Promise<
 }
 
 /** Reads check their permission here; writes leave it to the service they call. */
-export async function requirePermission(call: Call, permission: string, resource: Parameters<typeof isAllowed>[2]): Promise<void> {
+export async function requirePermission(call: Call, permission: Permission, resource: Resource): Promise<void> {
   if (!(await isAllowed(call.svc, permission, resource))) throw permissionDenied(permission);
-}
-
-/**
- * For filtering lists item by item: the caller's memberships are read once, then every check
- * is the pure can() of src/authz, so a list of n items costs one query, not n.
- */
-export async function permissionChecker(call: Call): Promise<(permission: string, resource: Resource) => boolean> {
-  if (call.principal.type !== 'user') return () => true;
-  const memberships = await listMembershipsOfUser(call.svc.scope, call.principal.userId);
-  const table = roleTableFor(call.rt.deps.config.roles);
-  return (permission, resource) => can(memberships, permission, resource, table);
 }
 
 export const eventSchema = z.object({
@@ -78,22 +67,5 @@ export const historyFilter = (q: z.infer<typeof historyQuery>) => ({
   from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined,
 });
 
-/**
- * Which rows of the call's org a list may show, as a condition the repository puts in its query
- * (so paging and totalResult only ever see visible rows): everything when the permission holds
- * org-wide, else only the projects and project grants the caller's memberships give it on.
- */
-export type Visibility = { all: true } | { all: false; projectIds: string[]; projectGrantIds: string[] };
-
-export async function visibility(call: Call, permission: string): Promise<Visibility> {
-  if (call.principal.type !== 'user') return { all: true };
-  const memberships = await listMembershipsOfUser(call.svc.scope, call.principal.userId);
-  const table = roleTableFor(call.rt.deps.config.roles);
-  if (can(memberships, permission, { orgId: call.orgId }, table)) return { all: true };
-  const grants = (m: (typeof memberships)[number]) => m.roles.some((role) => table[role]?.has(permission));
-  return {
-    all: false,
-    projectIds: memberships.filter((m) => m.level === 'project' && m.project_id && grants(m)).map((m) => m.project_id!),
-    projectGrantIds: memberships.filter((m) => m.level === 'project_grant' && m.project_grant_id && grants(m)).map((m) => m.project_grant_id!),
-  };
-}
+export type { Visibility };
+export const visibility = (call: Call, permission: Permission): Promise<Visibility> => visibleIn(call.svc, permission, call.orgId);

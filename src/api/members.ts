@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Resource } from '../authz/index.js';
+import type { Permission, Resource } from '../authz/index.js';
 import * as members from '../domain/membership/service.js';
 import { notFound } from '../shared/errors.js';
 import { requirePermission } from './common.js';
@@ -14,8 +14,7 @@ import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
  */
 export interface MemberPlace {
   target: members.MemberTarget;
-  /** What reading the member list needs, and on which resource. */
-  readPermission: string;
+  /** Where reading the member list is authorized. */
   resource: Resource;
 }
 
@@ -27,7 +26,8 @@ const memberSchema = z.object({
 const rolesBody = z.object({ roles: z.array(z.string().regex(/^[A-Z_]+$/)).min(1).max(20) });
 
 export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: ApiGroup, base: string, tag: string, params: P,
-  place: (call: Call, params: z.output<P>) => Promise<MemberPlace>, writePermission: string): void {
+  place: (call: Call, params: z.output<P>) => Promise<MemberPlace>, permissions: { read: Permission; write: Permission }): void {
+  const writePermission = permissions.write;
   const withUser = params.extend({ userId: id });
 
   const find = async (call: Call, p: z.output<P>, userId: string) => {
@@ -38,12 +38,12 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: ApiGro
   };
 
   group.route({
-    method: 'get', path: base, tag, summary: 'List managers and their roles', permission: writePermission.replace('.write', '.read'),
+    method: 'get', path: base, tag, summary: 'List managers and their roles', permission: permissions.read,
     params, query: listQuery(['createdAt', 'userId'] as const, { userId: id.optional(), role: z.string().optional() }),
     response: listOf(memberSchema),
     handler: async ({ params: p, query, call }) => {
       const where = await place(call, p as z.output<P>);
-      await requirePermission(call, where.readPermission, where.resource);
+      await requirePermission(call, permissions.read, where.resource);
       const t = where.target;
       const { total, rows } = await pageMemberships(call.svc.scope, {
         level: t.level, ...(t.level === 'org' && t.orgId ? { orgId: t.orgId } : {}),

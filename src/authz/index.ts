@@ -1,7 +1,11 @@
-import type { ServiceContext } from '../domain/deps.js';
-import { listEffectiveMembershipsOfUser, type MembershipRow } from '../domain/membership/repository.js';
-import { permissionDenied } from '../shared/errors.js';
-import { effectiveRoleTable } from './roles.js';
+import { effectiveRoleTable, type MembershipLevel, type Permission } from './roles.js';
+
+export { isPermission, levelOfRole, permissionNames, type MembershipLevel, type Permission } from './roles.js';
+
+/**
+ * The one authorization rule, pure: what a holder of some memberships may do. It knows nothing
+ * of the database; src/domain/authorization.ts loads the acting user's memberships and asks here.
+ */
 
 /**
  * What a permission is checked against. Services describe the resource they touch:
@@ -16,9 +20,18 @@ export interface Resource {
   projectGrantId?: string;
 }
 
+/** A manager's membership as authorization sees it. */
+export interface Membership {
+  level: MembershipLevel;
+  org_id: string | null;
+  project_id: string | null;
+  project_grant_id: string | null;
+  roles: string[];
+}
+
 export type RoleTable = Record<string, Set<string>>;
 
-function membershipCovers(m: Pick<MembershipRow, 'level' | 'org_id' | 'project_id' | 'project_grant_id'>, r: Resource): boolean {
+function membershipCovers(m: Membership, r: Resource): boolean {
   switch (m.level) {
     case 'instance': return true;
     case 'org': return r.orgId !== undefined && r.orgId === m.org_id;
@@ -28,12 +41,30 @@ function membershipCovers(m: Pick<MembershipRow, 'level' | 'org_id' | 'project_i
   }
 }
 
+const grants = (m: Membership, permission: string, table: RoleTable) => m.roles.some((role) => table[role]?.has(permission));
+
 /** May a holder of these memberships use `permission` on `resource`? Pure: the table is unit-tested. */
-export function can(
-  memberships: Pick<MembershipRow, 'level' | 'org_id' | 'project_id' | 'project_grant_id' | 'roles'>[],
-  permission: string, resource: Resource, table: RoleTable,
-): boolean {
-  return memberships.some((m) => membershipCovers(m, resource) && m.roles.some((role) => table[role]?.has(permission)));
+export function can(memberships: Membership[], permission: string, resource: Resource, table: RoleTable): boolean {
+  return memberships.some((m) => membershipCovers(m, resource) && grants(m, permission, table));
+}
+
+/**
+ * Which rows of an org a list may show: everything when the permission holds org-wide, else only
+ * the projects and project grants the memberships give it on. Repositories apply it as a
+ * condition of their query, so paging and totals only ever see visible rows.
+ */
+export type Visibility = { all: true } | { all: false; projectIds: string[]; projectGrantIds: string[] };
+
+export const everything: Visibility = { all: true };
+
+export function visibility(memberships: Membership[], permission: string, orgId: string, table: RoleTable): Visibility {
+  if (can(memberships, permission, { orgId }, table)) return everything;
+  return {
+    all: false,
+    projectIds: memberships.filter((m) => m.level === 'project' && m.project_id && grants(m, permission, table)).map((m) => m.project_id!),
+    projectGrantIds: memberships.filter((m) => m.level === 'project_grant' && m.project_grant_id && grants(m, permission, table))
+      .map((m) => m.project_grant_id!),
+  };
 }
 
 const tableCache = new WeakMap<object, RoleTable>();
@@ -43,13 +74,5 @@ export function roleTableFor(overrides: Record<string, string[]>): RoleTable {
   return t;
 }
 
-/** Throws permission_denied unless the acting principal may do this. System and CLI callers may do anything. */
-export async function authorize(ctx: ServiceContext, permission: string, resource: Resource): Promise<void> {
-  if (!(await isAllowed(ctx, permission, resource))) throw permissionDenied(permission);
-}
-
-export async function isAllowed(ctx: ServiceContext, permission: string, resource: Resource): Promise<boolean> {
-  if (ctx.actor.type !== 'user') return true;
-  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
-  return can(memberships, permission, resource, roleTableFor(ctx.deps.config.roles));
-}
+/** A permission or a list of permissions of which any one will do. */
+export type PermissionSpec = Permission | readonly Permission[];

@@ -1,3 +1,4 @@
+import type { Permission } from '../authz/index.js';
 import type { Config } from '../config/schema.js';
 import type { Scope } from '../db/scope.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
@@ -17,4 +18,9 @@ export interface ServiceContext {
   deps: ServiceDeps;
   scope: Scope;
   actor: Principal;
+  /**
+   * When set, every permission the call's services consult is added here (see
+   * src/domain/authorization.ts); the API checks it against the permission a route documents.
+   */
+  checked?: Set<Permission>;
 }

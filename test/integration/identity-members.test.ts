@@ -6,7 +6,7 @@ import { addMember, changeMemberRoles, listMembers, removeMember } from '../../s
 import { createProject } from '../../src/domain/project/service.js';
 import { addProjectRoles } from '../../src/domain/project/roles.js';
 import { grantProject } from '../../src/domain/project-grant/service.js';
-import { isAllowed } from '../../src/authz/index.js';
+import { isAllowed } from '../../src/domain/authorization.js';
 import { contexts, lastEvent, snapshot } from './identity-support.js';
 
 let rt: Runtime;

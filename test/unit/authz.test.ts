@@ -1,6 +1,5 @@
 import { can, roleTableFor, type Resource } from '../../src/authz/index.js';
-import { defaultRoleTable, roleLevels } from '../../src/authz/roles.js';
-import type { MembershipLevel } from '../../src/domain/membership/repository.js';
+import { defaultRoleTable, permissionNames, roleLevels, type MembershipLevel } from '../../src/authz/roles.js';
 
 // Org A owns projects P1 and P2; P1 is granted to org B by grant G1, and to org C by grant G2.
 const A = 'org-a', B = 'org-b', P1 = 'p1', P2 = 'p2', G1 = 'g1', G2 = 'g2';
@@ -119,6 +118,11 @@ test('every manager role of the seed has a level and at least one row above', ()
     expect(roleLevels[role]).toBeDefined();
     expect(tested.has(role)).toBe(true);
   }
+});
+
+test('every permission some service may check is granted by some built-in role', () => {
+  const granted = new Set(Object.values(defaultRoleTable).flat());
+  expect(permissionNames.filter((p) => !granted.has(p))).toEqual([]);
 });
 
 test('no memberships allow nothing', () => {

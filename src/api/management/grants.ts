@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAllowed } from '../../authz/index.js';
+import { isAllowed } from '../../domain/authorization.js';
 import { getProjectGrant, listGrantedProjects, pageGrantedProjects, pageProjectGrants, type ProjectGrantRow } from '../../domain/project-grant/repository.js';
 import * as projectGrants from '../../domain/project-grant/service.js';
 import { getUserGrant, pageUserGrants, type UserGrantRow } from '../../domain/user-grant/repository.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAllowed } from '../../authz/index.js';
+import { isAllowed } from '../../domain/authorization.js';
 import {
   findUserByLoginName, getUserMetadata, listMachineKeys, listPersonalAccessTokens, pageUsers, preferredLoginName, loginNamesOf,
   type UserRow,

@@ -1,4 +1,4 @@
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import type { Scope } from '../../db/scope.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import { alreadyExists, invalidInput, notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';

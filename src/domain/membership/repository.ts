@@ -2,7 +2,9 @@ import type { Scope } from '../../db/scope.js';
 import { newId } from '../../shared/ids.js';
 import { pageQuery, type Page, type PageParams } from '../../db/paging.js';
 
-export type MembershipLevel = 'instance' | 'org' | 'project' | 'project_grant';
+import type { MembershipLevel } from '../../authz/index.js';
+
+export type { MembershipLevel };
 
 export interface MembershipRow {
   id: string;

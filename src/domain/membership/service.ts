@@ -1,5 +1,5 @@
-import { authorize, can, roleTableFor, type Resource } from '../../authz/index.js';
-import { roleLevels } from '../../authz/roles.js';
+import { can, levelOfRole, roleTableFor, type Permission, type Resource } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import type { Scope } from '../../db/scope.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import { alreadyExists, invalidInput, notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';
@@ -16,7 +16,7 @@ import {
 export { listMemberships as listMembers } from './repository.js';
 export type { MembershipFilter, MembershipRow } from './repository.js';
 
-const writePermission: Record<MembershipLevel, string> = {
+const writePermission: Record<MembershipLevel, Permission> = {
   instance: 'iam.member.write',
   org: 'org.member.write',
   project: 'project.member.write',
@@ -28,16 +28,6 @@ export interface MemberTarget {
   orgId?: string | null;
   projectId?: string | null;
   projectGrantId?: string | null;
-}
-
-/** The level a role belongs to: the built-in table, else its name's prefix (for roles added in configuration). */
-export function levelOfRole(role: string): MembershipLevel | undefined {
-  if (roleLevels[role]) return roleLevels[role];
-  if (role.startsWith('IAM_')) return 'instance';
-  if (role.startsWith('ORG_')) return 'org';
-  if (role.startsWith('PROJECT_GRANT_')) return 'project_grant';
-  if (role.startsWith('PROJECT_')) return 'project';
-  return undefined;
 }
 
 function checkRoles(ctx: ServiceContext, level: MembershipLevel, roles: string[]): string[] {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import QRCode from 'qrcode';
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { DomainError, notFound, ruleViolation } from '../../shared/errors.js';
 import { constantTimeEqual, sha256 } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';

@@ -1,5 +1,5 @@
 import { resolveTxt } from 'node:dns/promises';
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import type { Scope } from '../../db/scope.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import { alreadyExists, DomainError, invalidInput, notFound, ruleViolation } from '../../shared/errors.js';

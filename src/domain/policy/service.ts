@@ -1,5 +1,5 @@
 import type { Scope } from '../../db/scope.js';
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { invalidInput, notFound } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';

@@ -1,4 +1,5 @@
-import { authorize, type Resource } from '../../authz/index.js';
+import type { Resource } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { isUniqueViolation, type Scope } from '../../db/scope.js';
 import { alreadyExists, DomainError, invalidInput, notFound, ruleViolation } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';

@@ -1,4 +1,5 @@
-import { authorize } from '../../authz/index.js';
+import type { Permission } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import type { PasswordHasher } from '../../shared/crypto.js';
 import { alreadyExists, DomainError, invalidInput, notFound } from '../../shared/errors.js';
@@ -178,7 +179,7 @@ export async function createApplication(ctx: ServiceContext, projectId: string, 
   return { id, clientId: draft.client_id, ...(clientSecret ? { clientSecret } : {}) };
 }
 
-async function requireApplication(ctx: ServiceContext, appId: string, permission: string) {
+async function requireApplication(ctx: ServiceContext, appId: string, permission: Permission) {
   const app = await getApplication(ctx.scope, appId);
   if (!app) throw notFound('application', appId);
   const p = await requireProject(ctx.scope, app.project_id, 'share');

@@ -1,4 +1,4 @@
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import { alreadyExists, invalidInput, notFound } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';

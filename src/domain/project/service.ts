@@ -1,4 +1,5 @@
-import { authorize, isAllowed, type Resource } from '../../authz/index.js';
+import type { Resource } from '../../authz/index.js';
+import { authorize, isAllowed } from '../authorization.js';
 import { isUniqueViolation, type Scope } from '../../db/scope.js';
 import { alreadyExists, DomainError, invalidInput, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';

@@ -1,4 +1,5 @@
-import { authorize, type Resource } from '../../authz/index.js';
+import type { Permission, Resource } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { isUniqueViolation, type Scope } from '../../db/scope.js';
 import { alreadyExists, DomainError, invalidInput, notFound, ruleViolation } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -89,7 +90,7 @@ export async function addUserGrant(ctx: ServiceContext, input: NewUserGrant): Pr
   return { id };
 }
 
-async function requireUserGrant(ctx: ServiceContext, id: string, permission: string): Promise<UserGrantRow> {
+async function requireUserGrant(ctx: ServiceContext, id: string, permission: Permission): Promise<UserGrantRow> {
   // Project, then project grant, then user grant: the lock order every access writer follows.
   const seen = await getUserGrant(ctx.scope, id);
   if (!seen) throw notFound('user grant', id);

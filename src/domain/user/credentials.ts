@@ -1,5 +1,5 @@
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { invalidInput, notFound, ruleViolation } from '../../shared/errors.js';
 import { sha256 } from '../../shared/crypto.js';
 import { newId, newSecret } from '../../shared/ids.js';

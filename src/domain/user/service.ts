@@ -1,4 +1,4 @@
-import { authorize, isAllowed } from '../../authz/index.js';
+import { authorize, isAllowed } from '../authorization.js';
 import type { Scope } from '../../db/scope.js';
 import { isUniqueViolation } from '../../db/scope.js';
 import { alreadyExists, invalidInput, notFound, ruleViolation } from '../../shared/errors.js';
