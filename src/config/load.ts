@@ -1,12 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import YAML from 'yaml';
+import { paths } from '../shared/paths.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {}
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 type Json = Record<string, unknown>;
 
@@ -62,7 +61,7 @@ function readYaml(file: string): Json {
  * A bad value throws a ConfigError whose message is one line naming the key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Config {
-  let raw = readYaml(path.join(repoRoot, 'config/default.yaml'));
+  let raw = readYaml(path.join(paths.config, 'default.yaml'));
   if (env.TESSERA_CONFIG) {
     if (!existsSync(env.TESSERA_CONFIG)) throw new ConfigError(`config error: TESSERA_CONFIG: file ${env.TESSERA_CONFIG} does not exist`);
     raw = deepMerge(raw, readYaml(env.TESSERA_CONFIG));

@@ -3,7 +3,8 @@ import type { PasswordHasher } from '../shared/crypto.js';
 import { clientInfo, isLoginable, loginRefusal, refusalMessages } from '../oidc/account.js';
 import { isReservedScope } from '../oidc/claims.js';
 import { userById } from '../oidc/repository.js';
-import { sendErrorPage, sendPage } from './render.js';
+import { sendPage } from '../ui/render.js';
+import { sendErrorPage } from './pages.js';
 import type { Step } from './routes.js';
 import { beginTenantLogin, submitLoginName, submitPassword } from './tenant-flow.js';
 

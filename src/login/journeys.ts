@@ -11,10 +11,10 @@ import { createHumanUser, setPassword } from '../domain/user/service.js';
 import { DomainError } from '../shared/errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import { consumeCode, issueCode, issuedWithin } from './codes.js';
-import type { Translate } from './i18n.js';
-import { translator } from './i18n.js';
+import type { Translate } from '../ui/i18n.js';
+import { translator } from '../ui/i18n.js';
 import { errorPage, loginState, lookFor, saveLoginState, sendBranded, withLook, type Look } from './pages.js';
-import { sendPage } from './render.js';
+import { sendPage } from '../ui/render.js';
 import type { Step } from './routes.js';
 import { afterFirstFactor, finishLogin, identify } from './tenant-flow.js';
 

@@ -2,10 +2,10 @@ import type { Context } from 'koa';
 import { getEffectivePolicy } from '../domain/policy/service.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
 import { listIdps } from '../domain/idp/repository.js';
-import { loadBranding, type Branding } from './branding.js';
-import { pickLocale, translator, type Locale, type Translate } from './i18n.js';
+import { loadBranding, type Branding } from '../ui/branding.js';
+import { pickLocale, translator, type Locale, type Translate } from '../ui/i18n.js';
 import { resolveOrgContext, UnknownOrgError, type OrgContext } from './org-context.js';
-import { renderPage } from './render.js';
+import { brandedFrame, renderPage, sendPage, type HtmlTarget } from '../ui/render.js';
 import type { Step } from './routes.js';
 
 /**
@@ -84,10 +84,7 @@ export async function sendBranded(ctx: Context, look: Look, view: string, titleK
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await renderPage(view, t(titleKey), { t, look, ...data }, {
-    lang: look.locale, themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light ?? '', logoDarkUrl: branding.assets.logo_dark ?? '', iconUrl: branding.assets.icon_light ?? '',
-    orgName: branding.orgName, privacy: branding.privacy, watermark: !branding.label.disableWatermark, t,
-  });
+  ctx.body = await renderPage(view, t(titleKey), { t, look, ...data }, brandedFrame(branding, look.locale, t));
 }
 
 /** An error page in the visitor's language: the catalogue's `error.{code}`, else the English text given. */
@@ -99,6 +96,11 @@ export async function errorPage(ctx: Context, step: Step | undefined, status: nu
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = await renderPage('error', t('error.title'), { heading: t('error.title'), code, message: t(key) === key ? english : t(key), details }, { lang: locale, t });
+}
+
+/** An error page before any look is known (English, unbranded), e.g. for an expired interaction. */
+export function sendErrorPage(ctx: HtmlTarget, status: number, code: string, message: string, details?: string): Promise<void> {
+  return sendPage(ctx, 'error', 'Sign-in error', { heading: 'We could not sign you in', code, message, details: details ?? '' }, status);
 }
 
 /** Runs a page handler, turning an unknown org scope into its error page. */

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
@@ -7,7 +5,7 @@ import { z } from 'zod';
 import type { PasswordHasher } from '../shared/crypto.js';
 import type { InstanceProvider } from '../oidc/provider.js';
 import { csrfToken, csrfValid } from './csrf.js';
-import { sendErrorPage, viewsDir } from './render.js';
+import { sendErrorPage } from './pages.js';
 import { beginLogin, checkLoginName, checkPassword, giveConsent } from './flow.js';
 
 /**
@@ -32,12 +30,6 @@ export interface LoginDeps { hasher: PasswordHasher }
 
 export function loginRouter(deps: LoginDeps): Router {
   const router = new Router({ prefix: '/ui/login' });
-
-  router.get('/assets/login.css', async (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = await readFile(path.join(viewsDir, 'assets', 'login.css'));
-  });
 
   router.get('/:uid', async (ctx) => {
     const step = await loadInteraction(ctx);

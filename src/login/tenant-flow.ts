@@ -7,7 +7,7 @@ import { DomainError } from '../shared/errors.js';
 import { clientInfo, loginRefusal, refusalMessages } from '../oidc/account.js';
 import { userById, userByLoginName } from '../oidc/repository.js';
 import { chooseAccount, rememberAccount, showAccountChooser } from './account-chooser.js';
-import { displayLoginName } from './branding.js';
+import { displayLoginName } from '../ui/branding.js';
 import { completeLoginName, userFitsContext, type OrgContext } from './org-context.js';
 import { checkPassword } from './password-check.js';
 import { requireVerifiedEmail } from './journeys.js';

@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { brandingRouter } from './branding.js';
 import {
   codePaths, confirmPasswordReset, passwordByCodePage, requestPasswordReset, showPasswordReset, showRegistration,
   submitRegistration, submitVerification, verifyByLink,
@@ -36,7 +35,6 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 export function tenantLoginRouter(knex: Knex): Router {
   const router = new Router({ prefix: '/ui/login' });
-  router.use(brandingRouter(knex, '/branding').routes());
 
   // Outside any interaction: links from mails, and the fixed redirect URI registered at upstream IdPs.
   router.get('/verify-email', (ctx) => verifyByLink(ctx, String(ctx.query.user ?? ''), String(ctx.query.code ?? '')));

@@ -3,8 +3,8 @@ import { primaryInstanceDomain } from '../domain/instance/repository.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
 import { preferredLoginName, type UserRow } from '../domain/user/repository.js';
 import { DomainError } from '../shared/errors.js';
-import { loadBranding } from '../login/branding.js';
-import { pickLocale } from '../login/i18n.js';
+import { loadBranding } from '../ui/branding.js';
+import { pickLocale } from '../ui/i18n.js';
 import { renderMail, type MailMessage } from './render.js';
 import type { MailTransports } from './transport.js';
 

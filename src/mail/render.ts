@@ -1,7 +1,8 @@
 import path from 'node:path';
 import ejs from 'ejs';
-import { rootDir, translator, type Locale } from '../login/i18n.js';
-import type { Branding } from '../login/branding.js';
+import { paths } from '../shared/paths.js';
+import { translator, type Locale } from '../ui/i18n.js';
+import type { Branding } from '../ui/branding.js';
 
 /**
  * Renders a mail as subject, plain text and HTML from views/mail/layout.{text,html}.ejs. Each
@@ -25,7 +26,7 @@ export interface MailContext {
 
 export interface RenderedMail { subject: string; text: string; html: string }
 
-const mailDir = path.join(rootDir, 'views', 'mail');
+const mailDir = path.join(paths.views, 'mail');
 
 function blocks(m: MailMessage, t: ReturnType<typeof translator>, c: MailContext) {
   const codeExpiry = 'expiresMin' in m ? t('mail.codeExpires', { minutes: m.expiresMin }) : '';

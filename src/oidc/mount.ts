@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.js';
 import { loginRouter } from '../login/routes.js';
 import { createLoginServices, loginSecurityHeaders } from '../login/services.js';
 import { tenantLoginRouter } from '../login/tenant-routes.js';
+import { uiAssetRoutes } from '../ui/assets.js';
 import { ProviderPool } from './pool.js';
 import { prepareProviderRequest } from './requests.js';
 
@@ -20,6 +21,7 @@ export function mountOidc(rt: Runtime) {
   rt.close = async () => { await pool.close(); await loginServices.close(); await closeRuntime(); };
   const login = loginRouter({ hasher: rt.deps.hasher }).routes();
   const tenantLogin = tenantLoginRouter(rt.db.knex).routes();
+  const assets = uiAssetRoutes(rt.db.knex).routes();
 
   const middleware = async function openIdProvider(ctx: Context, next: Next): Promise<void> {
     const oidc = await pool.get(ctx.state.instanceId, ctx.state.origin);
@@ -35,7 +37,7 @@ export function mountOidc(rt: Runtime) {
     if (ctx.path === '/ui/login' || ctx.path.startsWith('/ui/login/')) {
       ctx.state.login = loginServices;
       // The tenant-aware routes (MFA, registration, reset, IdPs, branding) first, then the first login's.
-      await loginSecurityHeaders(ctx, () => tenantLogin(ctx as any, () => login(ctx as any, next)));
+      await loginSecurityHeaders(ctx, () => assets(ctx as any, () => tenantLogin(ctx as any, () => login(ctx as any, next))));
       return;
     }
     if (ctx.method === 'GET' && ctx.path === '/auth') askConsentForOfflineAccess(ctx);

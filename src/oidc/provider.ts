@@ -6,7 +6,7 @@ import { Scope } from '../db/scope.js';
 import type { InstanceRow } from '../domain/instance/repository.js';
 import type { Config } from '../config/schema.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
-import { renderPage } from '../login/render.js';
+import { renderPage } from '../ui/render.js';
 import { loginInteractionPolicy } from '../login/account-chooser.js';
 import { AccessTokenJwts } from './access-token-jwt.js';
 import { adapterFactory } from './adapter.js';

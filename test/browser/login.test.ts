@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { setOrgPolicy } from '../../src/domain/policy/service.js';
 import { builtInDefault } from '../../src/domain/policy/schemas.js';
 import { createIdp } from '../../src/domain/idp/service.js';
-import { putLabelAsset } from '../../src/login/branding.js';
+import { putLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { getUser } from '../../src/domain/user/repository.js';
 import { unlockUser } from '../../src/domain/user/service.js';
 import { currentStep, totpCodeAt } from '../../src/domain/mfa/service.js';

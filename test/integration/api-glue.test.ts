@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { buildAuthorizationUrl, calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-client';
-import { loadBranding } from '../../src/login/branding.js';
+import { loadBranding } from '../../src/ui/branding.js';
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
 import type { Runtime } from '../../src/runtime.js';
 import { MailCatcher } from '../browser/mail-catcher.js';

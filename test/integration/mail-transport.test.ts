@@ -8,7 +8,7 @@ import { createHumanUser } from '../../src/domain/user/service.js';
 import { getUser, type UserRow } from '../../src/domain/user/repository.js';
 import { setOrgPolicy } from '../../src/domain/policy/service.js';
 import { createOrg } from '../../src/domain/org/service.js';
-import { putLabelAsset } from '../../src/login/branding.js';
+import { putLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { createSmtpTransport, MailTransports } from '../../src/mail/transport.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { newId } from '../../src/shared/ids.js';

@@ -8,7 +8,7 @@ import { DomainError, invalidInput, notFound } from '../../shared/errors.js';
 /**
  * The label policy's uploaded assets (logo and icon, light and dark, and a font), per org or
  * for the instance default (org_id null). The login pages and mails show them
- * (src/login/branding.ts); the Management and Admin APIs and the CLI change them here, so the
+ * (src/ui/branding.ts); the Management and Admin APIs and the CLI change them here, so the
  * rules (kinds, content types, size) and the audit live in one place.
  */
 export const assetKinds = ['logo_light', 'logo_dark', 'icon_light', 'icon_dark', 'font'] as const;
@@ -68,4 +68,17 @@ export async function removeLabelAsset(ctx: ServiceContext, orgId: string | null
 export async function getLabelAsset(scope: Scope, orgId: string | null, kind: AssetKind): Promise<LabelAssetRow | undefined> {
   const q = scope.table('label_assets').where({ kind });
   return (orgId ? q.where({ org_id: orgId }) : q.whereNull('org_id')).first();
+}
+
+/** When each kind was last uploaded for this org or the instance (orgId null), with whose asset applies: the org's own wins. */
+export async function labelAssetStamps(scope: Scope, orgId: string | null): Promise<Map<AssetKind, { owner: string; v: number }>> {
+  const q = scope.table('label_assets').select('org_id', 'kind', 'updated_at');
+  const rows: Pick<LabelAssetRow, 'org_id' | 'kind' | 'updated_at'>[] = orgId
+    ? await q.where((w) => { w.whereNull('org_id').orWhere('org_id', orgId); })
+    : await q.whereNull('org_id');
+  const out = new Map<AssetKind, { owner: string; v: number }>();
+  for (const r of rows.sort((a, b) => (a.org_id ? 1 : 0) - (b.org_id ? 1 : 0))) {
+    out.set(r.kind, { owner: r.org_id ?? 'instance', v: new Date(r.updated_at).getTime() });
+  }
+  return out;
 }

@@ -1,22 +1,18 @@
-import Router from '@koa/router';
-import type { Knex } from 'knex';
-import { Scope } from '../db/scope.js';
+import type { Scope } from '../db/scope.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
 import { getOrg } from '../domain/org/repository.js';
 import { getInstance } from '../domain/instance/repository.js';
-import { assetKinds, getLabelAsset, type AssetKind, type LabelAssetRow } from '../domain/policy/label-assets.js';
+import { labelAssetStamps, type AssetKind } from '../domain/policy/label-assets.js';
 
 /**
- * The look of the login pages and mails: the label policy of the org whose rules apply
- * (see org-context.ts), turned into CSS custom properties for light and dark, plus the logo,
- * icon and font uploaded into label_assets. An org without its own asset shows the instance's.
+ * The look of every page and mail: the label policy of the org whose rules apply (for a login,
+ * see src/login/org-context.ts), turned into CSS custom properties for light and dark, plus the
+ * logo, icon and font uploaded into label_assets (src/domain/policy/label-assets.ts, which owns
+ * their rules). An org without its own asset shows the instance's.
  */
 export type LabelPolicy = PolicySettings<'label'>;
 export type PrivacyPolicy = PolicySettings<'privacy'>;
-
-// The uploaded assets are domain data (validated, authorized, audited) in src/domain/policy/label-assets.ts.
-export { assetKinds, MAX_ASSET_BYTES, getLabelAsset, putLabelAsset, setLabelAsset, removeLabelAsset, type AssetKind } from '../domain/policy/label-assets.js';
 
 export interface Branding {
   /** the org whose label policy applies; null: the instance default */
@@ -77,61 +73,19 @@ export function displayLoginName(loginName: string, label: Pick<LabelPolicy, 'hi
   return at > 0 ? loginName.slice(0, at) : loginName;
 }
 
-async function assetStamps(scope: Scope, orgId: string | null): Promise<Map<AssetKind, { owner: string; v: number }>> {
-  const q = scope.table('label_assets').select('org_id', 'kind', 'updated_at');
-  const rows: Pick<LabelAssetRow, 'org_id' | 'kind' | 'updated_at'>[] = orgId
-    ? await q.where((w) => { w.whereNull('org_id').orWhere('org_id', orgId); })
-    : await q.whereNull('org_id');
-  const out = new Map<AssetKind, { owner: string; v: number }>();
-  // The org's own asset wins over the instance's.
-  for (const r of rows.sort((a, b) => (a.org_id ? 1 : 0) - (b.org_id ? 1 : 0))) {
-    out.set(r.kind, { owner: r.org_id ?? 'instance', v: new Date(r.updated_at).getTime() });
-  }
-  return out;
-}
+/** Where the theme stylesheet and the uploaded assets are served (src/ui/assets.ts). */
+export const BRANDING_PATH = '/ui/login/branding';
 
-const assetPath = (owner: string, kind: string, v: number) => `/ui/login/branding/${owner}/${kind}?v=${v}`;
+const assetPath = (owner: string, kind: string, v: number) => `${BRANDING_PATH}/${owner}/${kind}?v=${v}`;
 
 export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
   const [label, privacy, stamps] = await Promise.all([
-    getEffectivePolicy(scope, 'label', orgId), getEffectivePolicy(scope, 'privacy', orgId), assetStamps(scope, orgId),
+    getEffectivePolicy(scope, 'label', orgId), getEffectivePolicy(scope, 'privacy', orgId), labelAssetStamps(scope, orgId),
   ]);
   const orgName = orgId ? (await getOrg(scope, orgId))?.name ?? '' : (await getInstance(scope))?.name ?? '';
   const assets: Partial<Record<AssetKind, string>> = {};
   for (const [kind, s] of stamps) assets[kind] = assetPath(s.owner, kind, s.v);
   // The theme's URL changes with the policy and the font, so it can be cached for long.
   const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0])).toString('base64url').slice(-16);
-  return { orgId, orgName, label, privacy, assets, themeUrl: `/ui/login/branding/${orgId ?? 'instance'}/theme.css?v=${themeVersion}` };
-}
-
-/** GET /ui/login/branding/{orgId|instance}/{kind} and …/theme.css, for the instance of the request's host. */
-export function brandingRouter(knex: Knex, prefix = '/ui/login/branding'): Router {
-  const router = new Router({ prefix });
-  const scopeOf = (ctx: { state: { instanceId: string } }) => new Scope(knex, ctx.state.instanceId);
-  const owner = (p: string) => (p === 'instance' ? null : /^\d{1,30}$/.test(p) ? p : undefined);
-
-  router.get('/:owner/theme.css', async (ctx) => {
-    const orgId = owner(ctx.params.owner);
-    if (orgId === undefined) { ctx.status = 404; return; }
-    const scope = scopeOf(ctx);
-    const branding = await loadBranding(scope, orgId);
-    ctx.type = 'text/css; charset=utf-8';
-    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
-    ctx.body = labelCss(branding.label, branding.assets.font) + themeRules;
-  });
-
-  router.get('/:owner/:kind', async (ctx) => {
-    const orgId = owner(ctx.params.owner);
-    const kind = ctx.params.kind as AssetKind;
-    if (orgId === undefined || !assetKinds.includes(kind)) { ctx.status = 404; return; }
-    const row = await getLabelAsset(scopeOf(ctx), orgId, kind);
-    if (!row) { ctx.status = 404; return; }
-    ctx.type = row.content_type;
-    // An uploaded SVG must not run script in our origin.
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400, immutable' : 'no-cache');
-    ctx.body = row.data;
-  });
-  return router;
+  return { orgId, orgName, label, privacy, assets, themeUrl: `${BRANDING_PATH}/${orgId ?? 'instance'}/theme.css?v=${themeVersion}` };
 }

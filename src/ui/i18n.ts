@@ -1,32 +1,44 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { paths } from '../shared/paths.js';
 
 /**
- * The message catalogue of the login pages and mails. Locales are JSON files in
- * src/login/locales; a key missing in one language falls back to English, so a half-finished
- * translation never shows a raw key.
+ * The message catalogues of every page and mail (login, mail, console, account). A language is a
+ * folder locales/<lang>/ with one JSON file per area (login.json, mail.json, ui.json…): an area
+ * adds its keys in its own file, and a key defined by two files is refused at load. A key missing
+ * in one language falls back to English, so a half-finished translation never shows a raw key.
  */
 export const supportedLocales = ['en', 'de'] as const;
 export type Locale = (typeof supportedLocales)[number];
 export type Messages = Record<string, string>;
 
-/** The project root: found by walking up, so the same code runs from src/ (tsx, jest) and dist/. */
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
+/** The area files of one language and their keys, as stored (for loading and for the completeness test). */
+export function catalogueFiles(locale: Locale): Map<string, Messages> {
+  const dir = path.join(paths.locales, locale);
+  const files = new Map<string, Messages>();
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    files.set(name, JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Messages);
+  }
+  return files;
 }
 
-export const rootDir = projectRoot();
+function loadCatalogue(locale: Locale): Messages {
+  const merged: Messages = {};
+  const origin = new Map<string, string>();
+  for (const [file, messages] of catalogueFiles(locale)) {
+    for (const [key, text] of Object.entries(messages)) {
+      if (origin.has(key)) throw new Error(`locales/${locale}: "${key}" is defined in both ${origin.get(key)} and ${file}`);
+      origin.set(key, file);
+      merged[key] = text;
+    }
+  }
+  return merged;
+}
 
 const catalogues = new Map<Locale, Messages>();
 function catalogue(locale: Locale): Messages {
   let c = catalogues.get(locale);
-  if (!c) {
-    c = JSON.parse(readFileSync(path.join(rootDir, 'src/login/locales', `${locale}.json`), 'utf8')) as Messages;
-    catalogues.set(locale, c);
-  }
+  if (!c) catalogues.set(locale, (c = loadCatalogue(locale)));
   return c;
 }
 

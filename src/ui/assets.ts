@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { Scope } from '../db/scope.js';
+import { assetKinds, getLabelAsset, type AssetKind } from '../domain/policy/label-assets.js';
+import { BRANDING_PATH, labelCss, loadBranding, themeRules } from './branding.js';
+import { viewsDir } from './render.js';
+
+/** The stylesheet every page links (views/layout.ejs). */
+export const STYLESHEET_PATH = '/ui/login/assets/login.css';
+
+/**
+ * What every page loads besides itself, for the instance of the request's host: the base
+ * stylesheet, the branding's theme (GET {BRANDING_PATH}/{orgId|instance}/theme.css) and the
+ * uploaded logos, icons and font (GET {BRANDING_PATH}/{orgId|instance}/{kind}).
+ */
+export function uiAssetRoutes(knex: Knex): Router {
+  const router = new Router();
+  const scopeOf = (ctx: { state: { instanceId: string } }) => new Scope(knex, ctx.state.instanceId);
+  const owner = (p: string) => (p === 'instance' ? null : /^\d{1,30}$/.test(p) ? p : undefined);
+
+  router.get(STYLESHEET_PATH, async (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = await readFile(path.join(viewsDir, 'assets', 'login.css'));
+  });
+
+  router.get(`${BRANDING_PATH}/:owner/theme.css`, async (ctx) => {
+    const orgId = owner(ctx.params.owner);
+    if (orgId === undefined) { ctx.status = 404; return; }
+    const branding = await loadBranding(scopeOf(ctx), orgId);
+    ctx.type = 'text/css; charset=utf-8';
+    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
+    ctx.body = labelCss(branding.label, branding.assets.font) + themeRules;
+  });
+
+  router.get(`${BRANDING_PATH}/:owner/:kind`, async (ctx) => {
+    const orgId = owner(ctx.params.owner);
+    const kind = ctx.params.kind as AssetKind;
+    if (orgId === undefined || !assetKinds.includes(kind)) { ctx.status = 404; return; }
+    const row = await getLabelAsset(scopeOf(ctx), orgId, kind);
+    if (!row) { ctx.status = 404; return; }
+    ctx.type = row.content_type;
+    // An uploaded SVG must not run script in our origin.
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400, immutable' : 'no-cache');
+    ctx.body = row.data;
+  });
+  return router;
+}

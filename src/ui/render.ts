@@ -1,0 +1,48 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import { paths } from '../shared/paths.js';
+import type { Branding } from './branding.js';
+import type { Locale, Translate } from './i18n.js';
+
+/**
+ * Server-rendered pages: a view (views/<area>/<name>.ejs) rendered into views/layout.ejs.
+ * Values are escaped by `<%= %>`. Every UI (login, console, account) renders through here, so
+ * they share the layout, its branding and its footer.
+ */
+export const viewsDir = paths.views;
+
+/** What views/layout.ejs shows around a page: language, theme, logo, icon, privacy links, watermark. */
+export interface LayoutFrame {
+  lang?: Locale;
+  themeUrl?: string;
+  logoUrl?: string;
+  logoDarkUrl?: string;
+  iconUrl?: string;
+  orgName?: string;
+  privacy?: Branding['privacy'];
+  watermark?: boolean;
+  t?: Translate;
+}
+
+/** The layout frame of a branded page (see ui/branding.ts for where the branding comes from). */
+export function brandedFrame(branding: Branding, locale: Locale, t: Translate): LayoutFrame {
+  return {
+    lang: locale, themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light ?? '', logoDarkUrl: branding.assets.logo_dark ?? '',
+    iconUrl: branding.assets.icon_light ?? '', orgName: branding.orgName, privacy: branding.privacy, watermark: !branding.label.disableWatermark, t,
+  };
+}
+
+export async function renderPage(view: string, title: string, data: Record<string, unknown>, frame: LayoutFrame = {}): Promise<string> {
+  const body = await ejs.renderFile(path.join(viewsDir, `${view}.ejs`), data, { async: true });
+  return ejs.renderFile(path.join(viewsDir, 'layout.ejs'), { title, body, frame }, { async: true });
+}
+
+/** Where a page goes: a Koa context, or anything shaped like one (oidc-provider's page hooks). */
+export interface HtmlTarget { status: number; type: string; body: unknown; set(field: string, value: string): void }
+
+export async function sendPage(ctx: HtmlTarget, view: string, title: string, data: Record<string, unknown>, status = 200, frame: LayoutFrame = {}): Promise<void> {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = await renderPage(view, title, data, frame);
+}
