@@ -35,7 +35,8 @@ export function policyRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
     group.route({
       method: 'put', path, tag, ifMatch: true, publishes: true,
       summary: level === 'org' ? `Override the ${kind} policy for this org (whole object; left-out fields take built-in defaults)` : `Set the instance default ${kind} policy`,
-      permission: level === 'org' ? 'policy.write' : 'iam.policy.write', body: policySchemas[kind], response: response(kind),
+      ...(level === 'org' && kind === 'domain' ? { description: 'An instance administrator\'s setting (iam.policy.write), as in ZITADEL: whether the org\'s domains need proof is not the org\'s own choice.' } : {}),
+      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write', body: policySchemas[kind], response: response(kind),
       handler: async ({ body, call }) => {
         if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
           await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
@@ -47,7 +48,8 @@ export function policyRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
     });
     if (level === 'org') {
       group.route({
-        method: 'delete', path, tag, summary: `Reset the org's ${kind} policy to the instance default`, permission: 'policy.delete', publishes: true,
+        method: 'delete', path, tag, summary: `Reset the org's ${kind} policy to the instance default`,
+        permission: kind === 'domain' ? 'iam.policy.write' : 'policy.delete', publishes: true,
         handler: async ({ call }) => { await policies.resetOrgPolicy(call.svc, call.orgId, kind); },
       });
     }

@@ -42,10 +42,21 @@ export async function setInstancePolicy<K extends PolicyKind>(ctx: ServiceContex
   return parsed;
 }
 
+/**
+ * Who may change an org's policy of this kind. The domain policy decides whether the org's
+ * domains need proof and how far its usernames must be unique: an org that switched validation
+ * off could claim any domain, and with it domain discovery across the instance. As in ZITADEL,
+ * it is an instance administrator's setting, for every org.
+ */
+async function authorizeOrgPolicyChange(ctx: ServiceContext, orgId: string, kind: PolicyKind, permission: 'policy.write' | 'policy.delete'): Promise<void> {
+  if (kind === 'domain') await authorize(ctx, 'iam.policy.write', {});
+  else await authorize(ctx, permission, { orgId });
+}
+
 /** Replaces the org's override as a whole object (fields left out take their defaults, not the instance's). */
 export async function setOrgPolicy<K extends PolicyKind>(ctx: ServiceContext, orgId: string, kind: K, settings: unknown): Promise<PolicySettings<K>> {
   const parsed = parseSettings(kind, settings);
-  await authorize(ctx, 'policy.write', { orgId });
+  await authorizeOrgPolicyChange(ctx, orgId, kind, 'policy.write');
   await ctx.scope.transaction(async (scope) => {
     if (!(await getOrg(scope, orgId))) throw notFound('org', orgId);
     await upsertPolicyRow(scope, kind, orgId, parsed);
@@ -57,7 +68,7 @@ export async function setOrgPolicy<K extends PolicyKind>(ctx: ServiceContext, or
 
 /** Removes the org's override, so the instance default applies again. */
 export async function resetOrgPolicy(ctx: ServiceContext, orgId: string, kind: PolicyKind): Promise<void> {
-  await authorize(ctx, 'policy.delete', { orgId });
+  await authorizeOrgPolicyChange(ctx, orgId, kind, 'policy.delete');
   await ctx.scope.transaction(async (scope) => {
     if (!(await getOrg(scope, orgId))) throw notFound('org', orgId);
     if ((await deletePolicyRow(scope, kind, orgId)) === 0) return;
