@@ -2,12 +2,14 @@ import type { Knex } from 'knex';
 import * as m001 from './001_initial.js';
 import * as m005 from './005_login.js';
 import * as m006 from './006_claims_notify.js';
+import * as m007 from './007_policy_http_urls.js';
 
 /** Migrations are listed here, in order, so they load the same way under tsx, jest and a build. */
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '005_login': m005,
   '006_claims_notify': m006,
+  '007_policy_http_urls': m007,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,7 +5,12 @@ import { z } from 'zod';
  * for each kind; an org may store a whole-object override, and resetting it removes the row.
  */
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour');
-const url = z.url().or(z.literal(''));
+/**
+ * Links the pages show and addresses a browser is sent on to: http(s) only, never javascript:,
+ * data: or the like (z.url() alone takes any scheme).
+ */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const url = httpUrl.or(z.literal(''));
 
 export const secondFactors = ['totp'] as const;
 
