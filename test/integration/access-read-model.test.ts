@@ -158,7 +158,6 @@ describe('activeRoleGrants', () => {
     const started = process.hrtime.bigint();
     for (let i = 0; i < 100; i++) await activeRoleGrants(scope, s.users.bob.id, [tt]);
     const meanMs = Number(process.hrtime.bigint() - started) / 1e6 / 100;
-    // eslint-disable-next-line no-console
     console.log(`activeRoleGrants with 20,000 other grants in the instance: ${meanMs.toFixed(2)} ms mean over 100 calls (round trip); `
       + `database ${plan.match(/Execution Time: [\d.]+ ms/)?.[0]}`);
     expect(await claim(scope, s.users.bob.id, tt)).toEqual({ Developer: { [s.orgs.beta.id]: s.orgs.beta.domain } });

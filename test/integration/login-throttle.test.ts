@@ -18,7 +18,7 @@ import { newId } from '../../src/shared/ids.js';
 
 let rt: Runtime;
 let inst: TestInstance;
-let throttles: LoginThrottle[] = [];
+const throttles: LoginThrottle[] = [];
 beforeAll(async () => { rt = await testRuntime(); inst = await testInstance(rt, 'Throttle'); });
 afterAll(async () => { await Promise.all(throttles.map((t) => t.close())); await rt.close(); });
 
