@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { getPolicyRow } from '../domain/policy/repository.js';
-import { policyKinds, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
+import { policyKinds, policyPatchSchema, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
 import * as policies from '../domain/policy/service.js';
 import { requirePermission } from './common.js';
 import type { ApiGroup, Call } from './route.js';
 
 /**
- * One GET/PUT (and, for orgs, DELETE = reset) per policy kind, each with the kind's own zod
- * schema, so the document shows every field and its default.
+ * One GET/PUT/PATCH (and, for orgs, DELETE = reset) per policy kind, each with the kind's own
+ * zod schema, so the document shows every field and its default. PUT replaces the whole policy
+ * (fields left out take their built-in defaults); PATCH changes only the fields sent.
  */
 const response = (kind: PolicyKind) => z.object({
   kind: z.literal(kind), isDefault: z.boolean().meta({ description: 'true: the org follows the instance default' }),
@@ -43,6 +44,19 @@ export function policyRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
         }
         if (level === 'org') await policies.setOrgPolicy(call.svc, call.orgId, kind, body);
         else await policies.setInstancePolicy(call.svc, kind, body);
+        return read(call);
+      },
+    });
+    group.route({
+      method: 'patch', path, tag, ifMatch: true, publishes: true,
+      summary: level === 'org' ? `Change some fields of the org's ${kind} policy (the others keep their current values)` : `Change some fields of the instance default ${kind} policy`,
+      description: 'Fields not sent keep their current values; for an org that follows the instance default, the default\'s values, and the org gets its own policy from them.',
+      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write', body: policyPatchSchema(kind), response: response(kind),
+      handler: async ({ body, call }) => {
+        if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
+          await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
+        }
+        await policies.patchPolicy(call.svc, orgOf(call), kind, body);
         return read(call);
       },
     });

@@ -40,10 +40,11 @@ describe('whether an org\'s domains need proof is the instance managers\' settin
     expect((await owner.get('/management/v1/orgs/me/domains')).body.find((d: { domain: string }) => d.domain === victim).isVerified).toBe(false);
   });
 
-  test('an org owner cannot reset the org\'s domain policy either', async () => {
+  test('an org owner cannot reset or patch the org\'s domain policy either', async () => {
     const { owner, admin } = await orgWithOwner();
     expect((await admin.put('/management/v1/policies/domain', { validateOrgDomains: true, userLoginMustBeDomain: true })).status).toBe(200);
     expect(await owner.delete('/management/v1/policies/domain')).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect(await owner.patch('/management/v1/policies/domain', { validateOrgDomains: false })).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
     expect((await owner.get('/management/v1/policies/domain')).body.isDefault).toBe(false);
   });
 

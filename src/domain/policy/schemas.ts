@@ -95,3 +95,13 @@ export type PolicySettings<K extends PolicyKind> = z.infer<(typeof policySchemas
 export function builtInDefault<K extends PolicyKind>(kind: K): PolicySettings<K> {
   return policySchemas[kind].parse({}) as PolicySettings<K>;
 }
+
+/**
+ * A partial update's body: the kind's fields, each optional and without its default, so a field
+ * left out keeps its current value instead of falling back to the built-in one.
+ */
+export function policyPatchSchema<K extends PolicyKind>(kind: K) {
+  const shape = policySchemas[kind].shape as Record<string, z.ZodType>;
+  const optional = (schema: z.ZodType) => (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema).optional();
+  return z.object(Object.fromEntries(Object.entries(shape).map(([field, schema]) => [field, optional(schema)]))).strict();
+}

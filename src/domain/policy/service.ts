@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Scope } from '../../db/scope.js';
 import { authorize } from '../authorization.js';
 import { invalidInput, notFound } from '../../shared/errors.js';
@@ -5,12 +6,12 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { getOrg } from '../org/repository.js';
 import { deletePolicyRow, getPolicyRow, upsertPolicyRow } from './repository.js';
-import { builtInDefault, policySchemas, type PolicyKind, type PolicySettings } from './schemas.js';
+import { builtInDefault, policyPatchSchema, policySchemas, type PolicyKind, type PolicySettings } from './schemas.js';
 
 export { checkPasswordComplexity, MAX_PASSWORD_LENGTH } from './password.js';
 
-function parseSettings<K extends PolicyKind>(kind: K, settings: unknown): PolicySettings<K> {
-  const parsed = policySchemas[kind].safeParse(settings);
+function parseSettings<K extends PolicyKind>(kind: K, settings: unknown, schema: z.ZodType = policySchemas[kind]): PolicySettings<K> {
+  const parsed = schema.safeParse(settings);
   if (!parsed.success) {
     throw invalidInput(`invalid ${kind} policy: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
       { issues: parsed.error.issues });
@@ -64,6 +65,31 @@ export async function setOrgPolicy<K extends PolicyKind>(ctx: ServiceContext, or
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
   return parsed;
+}
+
+/**
+ * Changes only the fields in `patch`; the others keep their current values. For an org that
+ * follows the instance default, the current values are the default's, and the org gets its own
+ * policy from them. The read and the write are serialised, so concurrent patches of different
+ * fields all take effect.
+ */
+export async function patchPolicy<K extends PolicyKind>(ctx: ServiceContext, orgId: string | null, kind: K, patch: unknown): Promise<PolicySettings<K>> {
+  const fields = parseSettings(kind, patch, policyPatchSchema(kind)) as Record<string, unknown>;
+  if (orgId) await authorizeOrgPolicyChange(ctx, orgId, kind, 'policy.write');
+  else await authorize(ctx, 'iam.policy.write', {});
+  const merged = await ctx.scope.transaction(async (scope) => {
+    await scope.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`tessera:policy:${scope.instanceId}:${orgId ?? ''}:${kind}`]);
+    if (orgId && !(await getOrg(scope, orgId))) throw notFound('org', orgId);
+    const settings = parseSettings(kind, { ...(await getEffectivePolicy(scope, kind, orgId)), ...fields });
+    await upsertPolicyRow(scope, kind, orgId, settings);
+    await appendEvent(scope, ctx.actor, {
+      orgId, resourceType: 'policy', resourceId: orgId ? `${orgId}:${kind}` : kind, type: `${orgId ? 'org' : 'instance'}.policy.${kind}.changed`,
+      payload: { fields: Object.keys(fields), settings },
+    });
+    return settings;
+  });
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
+  return merged;
 }
 
 /** Removes the org's override, so the instance default applies again. */
