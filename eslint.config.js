@@ -61,6 +61,12 @@ export default defineConfig(
     rules: { 'import-x/no-cycle': 'off' },
   },
   {
+    // tenantLoginRouter's `knex` parameter went unused when src/ui moved out of login/; issue 10
+    // (items 5 and 8) rewrites this module. Remove this block then.
+    files: ['src/login/tenant-routes.ts'],
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { args: 'none', varsIgnorePattern: '^_', ignoreRestSiblings: true }] },
+  },
+  {
     // Two imports of one module; issue 10 (item 7) rewrites this test to find the repository
     // exports itself. Remove this block then.
     files: ['test/integration/isolation.test.ts'],
