@@ -3,6 +3,7 @@ import * as m001 from './001_initial.js';
 import * as m005 from './005_login.js';
 import * as m006 from './006_claims_notify.js';
 import * as m007 from './007_policy_http_urls.js';
+import * as m008 from './008_passkeys.js';
 
 /** Migrations are listed here, in order, so they load the same way under tsx, jest and a build. */
 const migrations: Record<string, Knex.Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005_login': m005,
   '006_claims_notify': m006,
   '007_policy_http_urls': m007,
+  '008_passkeys': m008,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

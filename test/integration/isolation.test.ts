@@ -15,6 +15,7 @@ import * as grantRepo from '../../src/domain/project-grant/repository.js';
 import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
 import * as userGrantQueries from '../../src/domain/user-grant/queries.js';
 import * as mfaRepo from '../../src/domain/mfa/repository.js';
+import * as passkeyRepo from '../../src/domain/passkey/repository.js';
 import * as oidcRepo from '../../src/oidc/repository.js';
 import { getEffectivePolicy, getOrgPolicyOverride } from '../../src/domain/policy/service.js';
 import { getIdpWithSecret } from '../../src/domain/idp/service.js';
@@ -44,7 +45,7 @@ let a: Awaited<ReturnType<typeof buildFixture>>;
 
 const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'user_totp', 'user_recovery_codes',
   'projects', 'project_roles', 'applications', 'project_grants', 'user_grants', 'memberships', 'policies', 'label_assets', 'idps',
-  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains'];
+  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'user_passkeys', 'webauthn_challenges'];
 
 /** A digest of every row of instance A, table by table. */
 async function fingerprint(instanceId: string): Promise<Record<string, string>> {
@@ -82,9 +83,19 @@ async function buildFixture(inst: TestInstance) {
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
   const appRow = (await projectRepo.listApplications(inst.scope, projectId))[0];
+  const passkeyId = 'iso-passkey';
+  await passkeyRepo.insertPasskey(inst.scope, {
+    id: passkeyId, user_id: userId, credential_id: 'isolated-cred', public_key: Buffer.from('isolated-key'), sign_count: 0,
+    backup_eligible: false, backed_up: false, transports: [], aaguid: null, rp_id: inst.domain, name: 'Isolated passkey',
+  });
+  const challengeId = '777';
+  await passkeyRepo.insertChallenge(inst.scope, {
+    id: challengeId, purpose: 'authentication', user_id: null, binding: 'isolated-binding', challenge: 'isolated-challenge',
+    rp_id: inst.domain, origin: `https://${inst.domain}`, user_verification: true, expires_at: new Date(Date.now() + 3600_000),
+  });
   return {
     instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
-    appId: appRow.id, clientId: appRow.client_id, grantId, userGrantId, membershipId, app,
+    appId: appRow.id, clientId: appRow.client_id, grantId, userGrantId, membershipId, app, passkeyId, challengeId,
   };
 }
 
@@ -178,6 +189,11 @@ const reads: Read[] = [
   ['userGrant.activeRoleGrantsQuery', async (s) => userGrantQueries.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
   ['mfa.getTotp', (s) => mfaRepo.getTotp(s, a.userId)],
   ['mfa.countUnusedRecoveryCodes', (s) => mfaRepo.countUnusedRecoveryCodes(s, a.userId)],
+  ['passkey.listPasskeysOfUser', (s) => passkeyRepo.listPasskeysOfUser(s, a.userId)],
+  ['passkey.getPasskey', (s) => passkeyRepo.getPasskey(s, a.userId, a.passkeyId)],
+  ['passkey.findPasskeyByCredentialId', (s) => passkeyRepo.findPasskeyByCredentialId(s, 'isolated-cred')],
+  ['passkey.countPasskeysOfUser', (s) => passkeyRepo.countPasskeysOfUser(s, a.userId)],
+  ['passkey.instanceServesDomain', (s) => passkeyRepo.instanceServesDomain(s, a.domain)],
   ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
   ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
   ['oidc.machineByClientId (user id)', (s) => oidcRepo.machineByClientId(s, a.machineId)],
@@ -245,6 +261,18 @@ const writes: Write[] = [
   ['mfa.useRecoveryCode', (s) => mfaRepo.useRecoveryCode(s, a.userId, 'isolated-code-hash')],
   ['mfa.replaceRecoveryCodes', (s) => mfaRepo.replaceRecoveryCodes(s, a.userId, ['x'])],
   ['mfa.deleteTotp', (s) => mfaRepo.deleteTotp(s, a.userId)],
+  ['passkey.insertPasskey', (s) => passkeyRepo.insertPasskey(s, {
+    id: 'iso-pk2', user_id: a.userId, credential_id: 'isolated-cred', public_key: Buffer.from('x'), sign_count: 0,
+    backup_eligible: false, backed_up: false, transports: [], aaguid: null, rp_id: a.domain, name: 'x',
+  })],
+  ['passkey.renamePasskeyRow', (s) => passkeyRepo.renamePasskeyRow(s, a.userId, a.passkeyId, 'hijacked')],
+  ['passkey.recordPasskeyUse', (s) => passkeyRepo.recordPasskeyUse(s, a.passkeyId, 0, 99, true)],
+  ['passkey.insertChallenge', (s) => passkeyRepo.insertChallenge(s, {
+    id: '778', purpose: 'authentication', user_id: null, binding: 'x', challenge: 'x', rp_id: a.domain, origin: 'x', user_verification: true,
+    expires_at: new Date(Date.now() + 60_000),
+  })],
+  ['passkey.takeChallenge', (s) => passkeyRepo.takeChallenge(s, a.challengeId)],
+  ['passkey.deletePasskeyRow', (s) => passkeyRepo.deletePasskeyRow(s, a.userId, a.passkeyId)],
   ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
   ['org.deleteOrgRow', (s) => orgRepo.deleteOrgRow(s, a.orgId)],
 ];

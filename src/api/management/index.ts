@@ -1,6 +1,7 @@
 // Each module registers its routes on the group when imported.
 import './org.js';
 import './users.js';
+import './passkeys.js';
 import './projects.js';
 import './apps.js';
 import './grants.js';

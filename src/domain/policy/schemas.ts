@@ -12,7 +12,10 @@ const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour');
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const url = httpUrl.or(z.literal(''));
 
-export const secondFactors = ['totp'] as const;
+/** ZITADEL's second factor types: otp (here `totp`, the name Tessera's API has always used) and u2f (a passkey after the password). */
+export const secondFactors = ['totp', 'u2f'] as const;
+/** ZITADEL's passwordlessType: whether a passkey alone signs in. */
+export const passwordlessTypes = ['allowed', 'not_allowed'] as const;
 
 export const loginPolicySchema = z.object({
   allowUsernamePassword: z.boolean().default(true),
@@ -27,7 +30,10 @@ export const loginPolicySchema = z.object({
   allowDomainDiscovery: z.boolean().default(true),
   disableLoginWithEmail: z.boolean().default(false),
   disableLoginWithPhone: z.boolean().default(true),
-  secondFactors: z.array(z.enum(secondFactors)).default(['totp']),
+  secondFactors: z.array(z.enum(secondFactors)).default(['totp', 'u2f']),
+  passwordlessType: z.enum(passwordlessTypes).default('allowed'),
+  /** After a password sign-in, users without a passkey are asked to add one (they may skip). */
+  promptPasskeyAfterPassword: z.boolean().default(false),
   passwordCheckLifetimeS: z.number().int().min(0).default(240 * 3600),
   secondFactorCheckLifetimeS: z.number().int().min(0).default(18 * 3600),
   defaultRedirectUri: url.default(''),
