@@ -1,4 +1,4 @@
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
 import { getUser } from '../user/repository.js';

@@ -3,11 +3,12 @@ import {
   type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { authorize } from '../../authz/index.js';
+import { authorize } from '../authorization.js';
 import { notFound, ruleViolation, invalidInput } from '../../shared/errors.js';
 import { newId, newSecret } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
+import { authorizeActingAs } from '../membership/service.js';
 import type { Principal } from '../principal.js';
 import { getUser, preferredLoginName, type UserRow } from '../user/repository.js';
 import {
@@ -47,10 +48,14 @@ async function requireHuman(ctx: Pick<ServiceContext, 'scope'>, userId: string):
   return user;
 }
 
-/** Users manage their own passkeys; managers need user.credential.write on the user's org. */
+/**
+ * Users manage their own passkeys; managers need user.credential.write on the user's org and, as
+ * for every credential, every permission the user holds (a passkey signs in as its owner).
+ */
 async function authorizeChange(ctx: ServiceContext, user: UserRow): Promise<void> {
   if (ctx.actor.type === 'user' && ctx.actor.userId === user.id) return;
   await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
+  await authorizeActingAs(ctx, user.id);
 }
 
 async function newChallenge(ctx: Pick<ServiceContext, 'scope'>, rp: RelyingParty, row: Omit<ChallengeRow, 'id' | 'challenge' | 'rp_id' | 'origin' | 'expires_at'>): Promise<{ id: string; challenge: string }> {
