@@ -2,6 +2,7 @@
 import './org.js';
 import './users.js';
 import './passkeys.js';
+import './auth-factors.js';
 import './projects.js';
 import './apps.js';
 import './grants.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { generateSecret, generateSync, generateURI } from 'otplib';
 import QRCode from 'qrcode';
-import { authorize } from '../authorization.js';
-import { DomainError, notFound, ruleViolation } from '../../shared/errors.js';
+import { authorize, isAllowed } from '../authorization.js';
+import { DomainError, notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';
 import { constantTimeEqual, sha256 } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
@@ -177,5 +177,42 @@ export async function removeTotp(ctx: ServiceContext, userId: string): Promise<v
     if ((await deleteTotp(scope, userId)) === 0) throw notFound('totp', userId);
     await replaceRecoveryCodes(scope, userId, []);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.totp.removed' });
+  });
+}
+
+/** One second factor as its user's managers see it (no secret). */
+export interface AuthFactor {
+  type: 'totp';
+  /** not_ready: enrolment started but never confirmed with a code */
+  state: 'ready' | 'not_ready';
+  createdAt: Date;
+  /** unused recovery codes that go with the authenticator */
+  recoveryCodesLeft: number;
+}
+
+/** The user's second factors: for the user, and for managers who may read the user. */
+export async function listAuthFactors(ctx: ServiceContext, userId: string): Promise<AuthFactor[]> {
+  const user = await getUser(ctx.scope, userId);
+  if (!user) throw notFound('user', userId);
+  const self = ctx.actor.type === 'user' && ctx.actor.userId === userId;
+  if (!self && !(await isAllowed(ctx, 'user.read', { orgId: user.org_id }))) throw permissionDenied('user.read');
+  const totp = await getTotp(ctx.scope, userId);
+  if (!totp) return [];
+  return [{ type: 'totp', state: totp.verified ? 'ready' : 'not_ready', createdAt: totp.created_at, recoveryCodesLeft: await countUnusedRecoveryCodes(ctx.scope, userId) }];
+}
+
+/**
+ * Removes every second factor of the user, e.g. after a lost phone: with a policy that asks for
+ * one, they enrol again at their next login. Audited (user.mfa.reset, naming what was removed)
+ * even when there was nothing to remove. Managers need what removeTotp needs.
+ */
+export async function resetAuthFactors(ctx: ServiceContext, userId: string): Promise<{ removed: AuthFactor['type'][] }> {
+  const user = await requireHuman(ctx, userId);
+  await authorizeFactorChange(ctx, user);
+  return ctx.scope.transaction(async (scope) => {
+    const removed: AuthFactor['type'][] = (await deleteTotp(scope, userId)) > 0 ? ['totp'] : [];
+    await replaceRecoveryCodes(scope, userId, []);
+    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.reset', payload: { removed } });
+    return { removed };
   });
 }

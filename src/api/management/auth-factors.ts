@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { listAuthFactors, removeTotp, resetAuthFactors } from '../../domain/mfa/service.js';
+import { requireOrgUser } from '../common.js';
+import { id, iso, timestamp } from '../schemas.js';
+import { managementApi as api } from './group.js';
+
+/**
+ * A user's second factors, for their managers: see them, and reset them when the user lost their
+ * device (ZITADEL: ListHumanAuthFactors, RemoveHumanAuthFactorOTP). Removing needs
+ * user.credential.write and every permission the user holds; each removal is audited.
+ */
+const tag = 'Users';
+const userParams = z.object({ userId: id });
+const factorSchema = z.object({
+  type: z.enum(['totp']), state: z.enum(['ready', 'not_ready']).meta({ description: 'not_ready: enrolment was started but never confirmed' }),
+  createdAt: timestamp, recoveryCodesLeft: z.number().int(),
+}).meta({ id: 'AuthFactor' });
+
+api.route({
+  method: 'get', path: '/users/{userId}/auth_factors', tag, summary: 'A user\'s second factors (no secrets)', permission: 'user.read',
+  params: userParams, response: z.object({ result: z.array(factorSchema) }),
+  handler: async ({ params, call }) => {
+    await requireOrgUser(call, params.userId);
+    const factors = await listAuthFactors(call.svc, params.userId);
+    return { result: factors.map((f) => ({ ...f, createdAt: iso(f.createdAt)! })) };
+  },
+});
+
+api.route({
+  method: 'delete', path: '/users/{userId}/auth_factors', tag, summary: 'Reset a user\'s second factors: remove them all',
+  description: 'With a login policy that asks for a second factor, the user enrols again at their next login. Audited as user.mfa.reset.',
+  permission: 'user.credential.write', params: userParams, response: z.object({ removed: z.array(z.enum(['totp'])) }), status: 200,
+  handler: async ({ params, call }) => {
+    await requireOrgUser(call, params.userId);
+    return resetAuthFactors(call.svc, params.userId);
+  },
+});
+
+api.route({
+  method: 'delete', path: '/users/{userId}/auth_factors/otp', tag, summary: 'Remove a user\'s authenticator app (TOTP) and its recovery codes',
+  permission: 'user.credential.write', params: userParams,
+  handler: async ({ params, call }) => {
+    await requireOrgUser(call, params.userId);
+    await removeTotp(call.svc, params.userId);
+  },
+});
