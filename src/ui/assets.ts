@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
@@ -9,6 +10,18 @@ import { viewsDir } from './render.js';
 
 /** The stylesheet every page links (views/layout.ejs). */
 export const STYLESHEET_PATH = '/ui/login/assets/login.css';
+
+/**
+ * The passkey ceremonies' scripts, linked by the pages that offer passkeys (never inline):
+ * @simplewebauthn/browser's bundle, as published, and ours that drives the forms.
+ */
+export const WEBAUTHN_SCRIPT_PATH = '/ui/login/assets/webauthn.js';
+export const PASSKEY_SCRIPT_PATH = '/ui/login/assets/passkey.js';
+const scripts: Record<string, string> = {
+  // The package exports only its entry points; the bundle sits beside them (wherever npm put the package).
+  [WEBAUTHN_SCRIPT_PATH]: path.resolve(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'),
+  [PASSKEY_SCRIPT_PATH]: path.join(viewsDir, 'assets', 'passkey.js'),
+};
 
 /**
  * What every page loads besides itself, for the instance of the request's host: the base
@@ -25,6 +38,15 @@ export function uiAssetRoutes(knex: Knex): Router {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = await readFile(path.join(viewsDir, 'assets', 'login.css'));
   });
+
+  for (const [url, file] of Object.entries(scripts)) {
+    router.get(url, async (ctx) => {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.body = await readFile(file);
+    });
+  }
 
   router.get(`${BRANDING_PATH}/:owner/theme.css`, async (ctx) => {
     const orgId = owner(ctx.params.owner);

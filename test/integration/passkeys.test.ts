@@ -8,6 +8,7 @@ import {
 } from '../../src/domain/passkey/service.js';
 import { listPasskeys } from '../../src/domain/passkey/queries.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
+import { createIdp, linkUserToIdp, unlinkUser } from '../../src/domain/idp/service.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { contexts } from './identity-support.js';
 
@@ -183,4 +184,18 @@ test('a removed passkey stops working; renaming and removing are the user\'s or 
   await expect(removePasskey(u.self, u.id, id)).rejects.toMatchObject({ code: 'not_found' });
   const removed = (await listEvents(A.scope, { resourceId: u.id, limit: 1000 })).find((e) => e.type === 'user.passkey.removed')!;
   expect(removed.actor_id).toBe(manager.id);
+});
+
+test('users cannot unlink their last way to sign in; a passkey or a password counts as another way', async () => {
+  const c = contexts(rt, A);
+  const { id } = await createHumanUser(c.system(), { orgId: A.orgId, username: `nopw${++n}`, email: `nopw${n}@${A.domain}` }); // no password
+  const self = c.as(id, A.orgId);
+  const idp = (await createIdp(c.system(), { name: `Corp ${n}`, issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' })).id;
+  await linkUserToIdp(c.system(), { idpId: idp, externalUserId: `ext-${n}-1`, userId: id });
+  await linkUserToIdp(c.system(), { idpId: idp, externalUserId: `ext-${n}-2`, userId: id });
+  await unlinkUser(self, { idpId: idp, externalUserId: `ext-${n}-1` }); // another link remains
+  await expect(unlinkUser(self, { idpId: idp, externalUserId: `ext-${n}-2` })).rejects.toMatchObject({ reason: 'user.last_sign_in_method' });
+  await register(A, { id, self }, new SoftAuthenticator());
+  await unlinkUser(self, { idpId: idp, externalUserId: `ext-${n}-2` }); // the passkey remains
+  expect(await A.scope.table('user_idp_links').where({ user_id: id })).toEqual([]);
 });

@@ -24,9 +24,12 @@ export interface TestInstance extends CreatedInstance {
   adminPassword: string;
 }
 
-/** A fresh instance on its own domain: tests never share rows with each other. */
-export async function testInstance(rt: Runtime, name = 'Test'): Promise<TestInstance> {
-  const domain = `i${newId()}.test`;
+/**
+ * A fresh instance on its own domain: tests never share rows with each other. Browsers treat
+ * http://*.localhost as a secure context (WebAuthn needs one), *.test not: passkey tests take `localhost`.
+ */
+export async function testInstance(rt: Runtime, name = 'Test', opts: { tld?: 'test' | 'localhost' } = {}): Promise<TestInstance> {
+  const domain = `i${newId()}.${opts.tld ?? 'test'}`;
   const adminPassword = 'Admin-Passw0rd!';
   const created = await createInstance(rt.db.knex, rt.deps, {
     name, domains: [domain], orgName: `${name} Org`, admin: { username: 'admin', email: `admin@${domain}`, password: adminPassword },

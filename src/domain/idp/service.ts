@@ -8,6 +8,7 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
 import { getOrg } from '../org/repository.js';
+import { countPasskeysOfUser } from '../passkey/repository.js';
 import { getUser } from '../user/repository.js';
 import {
   deleteIdpRow, getIdp, getIdpSecretEnc, insertIdp, updateIdpRow, type AutoLinking, type IdpRow, type IdpWithSecret,
@@ -158,9 +159,15 @@ export async function unlinkUser(ctx: ServiceContext, input: { idpId: string; ex
   const link = await ctx.scope.table('user_idp_links').where({ idp_id: input.idpId, external_user_id: input.externalUserId }).first();
   if (!link) throw notFound('idp link', input.externalUserId);
   const user = await getUser(ctx.scope, link.user_id);
-  const allowed = ctx.actor.type === 'user' && ctx.actor.userId === link.user_id;
-  if (!allowed) await authorize(ctx, 'user.write', { orgId: user!.org_id });
+  const self = ctx.actor.type === 'user' && ctx.actor.userId === link.user_id;
+  if (!self) await authorize(ctx, 'user.write', { orgId: user!.org_id });
   await ctx.scope.transaction(async (scope) => {
+    // Users cannot lock themselves out: another link, a password or a passkey must remain.
+    // (A manager may remove the last one: they can set a password or send a reset.)
+    const links = await scope.table('user_idp_links').where({ user_id: link.user_id }).count<{ n: string }[]>('* as n').first();
+    if (self && !user!.password_hash && Number(links?.n ?? 0) <= 1 && (await countPasskeysOfUser(scope, link.user_id)) === 0) {
+      throw ruleViolation('user.last_sign_in_method', 'this is your only way to sign in: add a password or a passkey first');
+    }
     await scope.table('user_idp_links').where({ idp_id: input.idpId, external_user_id: input.externalUserId }).delete();
     await appendEvent(scope, ctx.actor, { orgId: user!.org_id, resourceType: 'user', resourceId: link.user_id, type: 'user.idp.unlinked', payload: input });
   });
