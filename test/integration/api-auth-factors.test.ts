@@ -4,6 +4,7 @@ import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { confirmTotpEnrolment, currentStep, startTotpEnrolment, totpCodeAt } from '../../src/domain/mfa/service.js';
 import { insertMembership } from '../../src/domain/membership/repository.js';
+import { insertPasskey } from '../../src/domain/passkey/repository.js';
 import { newId } from '../../src/shared/ids.js';
 import { client, machineCaller, serve, systemCtx, type Caller, type Served } from './api-client.js';
 
@@ -25,7 +26,10 @@ beforeAll(async () => {
   viewer = await machineCaller(rt, inst, org, [{ level: 'org', roles: ['ORG_OWNER_VIEWER'] }]);
   iamOwner = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 const as = (caller: Caller) => client(srv.port, inst.domain, caller.token, { 'x-org-id': org });
 
@@ -39,18 +43,41 @@ async function userWithTotp(roles?: string[]): Promise<string> {
   return id;
 }
 
-test('a user manager lists a user\'s factors, resets them, and the reset is audited', async () => {
+test("a user manager lists a user's factors, resets them, and the reset is audited", async () => {
   const user = await userWithTotp();
+  await insertPasskey(inst.scope, {
+    id: newId(),
+    user_id: user,
+    credential_id: `cred-${newId()}`,
+    public_key: Buffer.from('not a real key'),
+    sign_count: 0,
+    backup_eligible: true,
+    backed_up: true,
+    transports: ['internal'],
+    aaguid: null,
+    rp_id: inst.domain,
+    name: 'Phone',
+  });
   const listed = await as(userManager).get(`/management/v1/users/${user}/auth_factors`);
-  expect(listed).toMatchObject({ status: 200, body: { result: [{ type: 'totp', state: 'ready', recoveryCodesLeft: 10 }] } });
-  expect(JSON.stringify(listed.body)).not.toMatch(/secret/i);
+  expect(listed).toMatchObject({
+    status: 200,
+    body: {
+      result: [
+        { type: 'totp', state: 'ready', recoveryCodesLeft: 10 },
+        { type: 'passkey', name: 'Phone' },
+      ],
+    },
+  });
+  expect(JSON.stringify(listed.body)).not.toMatch(/secret|public_?key|cred-/i);
 
   const reset = await as(userManager).delete(`/management/v1/users/${user}/auth_factors`);
-  expect(reset).toMatchObject({ status: 200, body: { removed: ['totp'] } });
+  expect(reset).toMatchObject({ status: 200, body: { removed: { totp: true, passkeys: 1 } } });
   expect((await as(userManager).get(`/management/v1/users/${user}/auth_factors`)).body.result).toEqual([]);
 
   const history = (await as(iamOwner).get(`/management/v1/users/${user}/history?type=user.mfa.reset`)).body.result;
-  expect(history).toEqual([expect.objectContaining({ type: 'user.mfa.reset', actorId: userManager.userId, payload: { removed: ['totp'] } })]);
+  expect(history).toEqual([
+    expect.objectContaining({ type: 'user.mfa.reset', actorId: userManager.userId, payload: { removed: { totp: true, passkeys: 1 } } }),
+  ]);
 });
 
 test('one factor can be removed by itself; removing one the user does not have answers 404', async () => {
@@ -60,7 +87,7 @@ test('one factor can be removed by itself; removing one the user does not have a
   expect((await as(userManager).delete(`/management/v1/users/${user}/auth_factors/otp`)).status).toBe(404);
 });
 
-test('a viewer may list but not reset; a user manager may not reset the org owner\'s factors', async () => {
+test("a viewer may list but not reset; a user manager may not reset the org owner's factors", async () => {
   const user = await userWithTotp();
   expect((await as(viewer).get(`/management/v1/users/${user}/auth_factors`)).status).toBe(200);
   expect(await as(viewer).delete(`/management/v1/users/${user}/auth_factors`)).toMatchObject({ status: 403, body: { code: 'permission_denied' } });

@@ -16,7 +16,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Patch');
   admin = client(srv.port, inst.domain, (await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }])).token);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 async function orgOwner() {
   const org = (await createOrg(systemCtx(inst, rt), { name: `Org ${newId()}` })).id;
@@ -30,7 +33,7 @@ test('an instance default changed by PATCH keeps every field not sent', async ()
   expect((await admin.get('/admin/v1/policies/password_complexity')).body.settings).toEqual(patched.body.settings);
 });
 
-test('an org that follows the instance default gets its own policy from the default\'s values and the patch', async () => {
+test("an org that follows the instance default gets its own policy from the default's values and the patch", async () => {
   expect((await admin.put('/admin/v1/policies/lockout', { maxPasswordAttempts: 4, showLockoutFailures: true })).status).toBe(200);
   const owner = await orgOwner();
   expect((await owner.get('/management/v1/policies/lockout')).body.isDefault).toBe(true);
@@ -38,7 +41,7 @@ test('an org that follows the instance default gets its own policy from the defa
   expect(patched).toMatchObject({ status: 200, body: { isDefault: false, settings: { maxPasswordAttempts: 7, showLockoutFailures: true } } });
 });
 
-test('an org\'s login policy: PATCH keeps the rest, PUT resets what it does not send', async () => {
+test("an org's login policy: PATCH keeps the rest, PUT resets what it does not send", async () => {
   const owner = await orgOwner();
   await owner.put('/management/v1/policies/login', { allowRegister: true, forceMfa: true, defaultRedirectUri: 'https://app.example.com/' });
   const patched = await owner.patch('/management/v1/policies/login', { hidePasswordReset: true });

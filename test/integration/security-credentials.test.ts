@@ -30,7 +30,10 @@ beforeAll(async () => {
   orgOwner = await machineCaller(rt, inst, org, [{ level: 'org', roles: ['ORG_OWNER'] }]);
   iamOwner = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 const as = (caller: Caller) => client(srv.port, inst.domain, caller.token, { 'x-org-id': org });
 
@@ -42,7 +45,12 @@ async function privilegedBot(): Promise<string> {
 }
 
 async function human(roles?: string[]): Promise<string> {
-  const { id } = await createHumanUser(systemCtx(inst, rt), { orgId: org, username: `h${newId()}`, email: `h${newId()}@example.com`, password: 'Initial-Passw0rd!' });
+  const { id } = await createHumanUser(systemCtx(inst, rt), {
+    orgId: org,
+    username: `h${newId()}`,
+    email: `h${newId()}@example.com`,
+    password: 'Initial-Passw0rd!',
+  });
   if (roles) await insertMembership(inst.scope, { user_id: id, level: 'org', org_id: org, project_id: null, project_grant_id: null, roles });
   return id;
 }
@@ -50,26 +58,30 @@ async function human(roles?: string[]): Promise<string> {
 const refused = { status: 403, body: { code: 'permission_denied' } };
 
 describe('credentials of a machine user that holds IAM_OWNER', () => {
-  test.each([['ORG_USER_MANAGER', () => userManager], ['ORG_OWNER', () => orgOwner]])(
-    '%s cannot create its personal access token, and so cannot act as instance admin', async (_role, caller) => {
-      const bot = await privilegedBot();
-      const pat = await as(caller()).post(`/management/v1/users/${bot}/pats`, {});
-      expect(pat).toMatchObject(refused);
-      expect(pat.body.token).toBeUndefined();
-      expect((await as(iamOwner).get(`/management/v1/users/${bot}/pats`)).body).toEqual([]);
-    });
+  test.each([
+    ['ORG_USER_MANAGER', () => userManager],
+    ['ORG_OWNER', () => orgOwner],
+  ])('%s cannot create its personal access token, and so cannot act as instance admin', async (_role, caller) => {
+    const bot = await privilegedBot();
+    const pat = await as(caller()).post(`/management/v1/users/${bot}/pats`, {});
+    expect(pat).toMatchObject(refused);
+    expect(pat.body.token).toBeUndefined();
+    expect((await as(iamOwner).get(`/management/v1/users/${bot}/pats`)).body).toEqual([]);
+  });
 
-  test.each([['ORG_USER_MANAGER', () => userManager], ['ORG_OWNER', () => orgOwner]])(
-    '%s cannot create its client secret or key', async (_role, caller) => {
-      const bot = await privilegedBot();
-      const secret = await as(caller()).post(`/management/v1/users/${bot}/secret`);
-      expect(secret).toMatchObject(refused);
-      expect(secret.body.clientSecret).toBeUndefined();
-      const key = await as(caller()).post(`/management/v1/users/${bot}/keys`, {});
-      expect(key).toMatchObject(refused);
-      expect(key.body.privateKeyPem).toBeUndefined();
-      expect((await as(iamOwner).get(`/management/v1/users/${bot}/keys`)).body).toEqual([]);
-    });
+  test.each([
+    ['ORG_USER_MANAGER', () => userManager],
+    ['ORG_OWNER', () => orgOwner],
+  ])('%s cannot create its client secret or key', async (_role, caller) => {
+    const bot = await privilegedBot();
+    const secret = await as(caller()).post(`/management/v1/users/${bot}/secret`);
+    expect(secret).toMatchObject(refused);
+    expect(secret.body.clientSecret).toBeUndefined();
+    const key = await as(caller()).post(`/management/v1/users/${bot}/keys`, {});
+    expect(key).toMatchObject(refused);
+    expect(key.body.privateKeyPem).toBeUndefined();
+    expect((await as(iamOwner).get(`/management/v1/users/${bot}/keys`)).body).toEqual([]);
+  });
 
   test('an IAM_OWNER may, and the credential it made acts as instance admin', async () => {
     const bot = await privilegedBot();
@@ -84,7 +96,7 @@ describe('credentials of a machine user that holds IAM_OWNER', () => {
 });
 
 describe('credentials of the org owner', () => {
-  test('a user manager cannot set the ORG_OWNER\'s password, and nothing changes', async () => {
+  test("a user manager cannot set the ORG_OWNER's password, and nothing changes", async () => {
     const owner = await human(['ORG_OWNER']);
     const res = await as(userManager).put(`/management/v1/users/${owner}/password`, { password: 'Taken-0ver-Passw0rd!' });
     expect(res).toMatchObject(refused);
@@ -92,14 +104,20 @@ describe('credentials of the org owner', () => {
     expect(events).not.toContain('user.password.changed');
   });
 
-  test('a user manager cannot point the ORG_OWNER\'s email (where resets go) elsewhere, nor link an external login', async () => {
+  test("a user manager cannot point the ORG_OWNER's email (where resets go) elsewhere, nor link an external login", async () => {
     const owner = await human(['ORG_OWNER']);
     const email = await as(userManager).patch(`/management/v1/users/${owner}`, { email: 'attacker@example.com' });
     expect(email).toMatchObject(refused);
     expect((await as(iamOwner).get(`/management/v1/users/${owner}`)).body.email).not.toBe('attacker@example.com');
-    const idp = (await client(srv.port, inst.domain, iamOwner.token).post('/admin/v1/idps', {
-      name: 'Upstream', type: 'oidc', issuer: 'https://upstream.example.com', clientId: 'c', clientSecret: 's',
-    })).body.id as string;
+    const idp = (
+      await client(srv.port, inst.domain, iamOwner.token).post('/admin/v1/idps', {
+        name: 'Upstream',
+        type: 'oidc',
+        issuer: 'https://upstream.example.com',
+        clientId: 'c',
+        clientSecret: 's',
+      })
+    ).body.id as string;
     const link = await as(userManager).post(`/management/v1/users/${owner}/idp_links`, { idpId: idp, externalUserId: 'attacker' });
     expect(link).toMatchObject(refused);
   });
@@ -112,7 +130,7 @@ describe('credentials of the org owner', () => {
 });
 
 describe('credentials of users without memberships, or with less than the caller', () => {
-  test('a user manager still sets a plain user\'s password, email, and a plain machine user\'s credentials', async () => {
+  test("a user manager still sets a plain user's password, email, and a plain machine user's credentials", async () => {
     const plain = await human();
     expect((await as(userManager).put(`/management/v1/users/${plain}/password`, { password: 'Plain-Set-Passw0rd!' })).status).toBe(204);
     expect((await as(userManager).patch(`/management/v1/users/${plain}`, { email: 'new@example.com' })).status).toBe(200);
@@ -131,7 +149,14 @@ describe('credentials of users without memberships, or with less than the caller
     const elsewhere = (await createOrg(systemCtx(inst, rt), { name: 'Elsewhere' })).id;
     const project = (await createProject(systemCtx(inst, rt), { orgId: elsewhere, name: 'Theirs' })).id;
     const member = await human();
-    await insertMembership(inst.scope, { user_id: member, level: 'project', org_id: elsewhere, project_id: project, project_grant_id: null, roles: ['PROJECT_OWNER'] });
+    await insertMembership(inst.scope, {
+      user_id: member,
+      level: 'project',
+      org_id: elsewhere,
+      project_id: project,
+      project_grant_id: null,
+      roles: ['PROJECT_OWNER'],
+    });
     expect(await as(orgOwner).put(`/management/v1/users/${member}/password`, { password: 'Owner-Set-Passw0rd!' })).toMatchObject(refused);
   });
 });

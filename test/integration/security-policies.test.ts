@@ -17,7 +17,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Policies');
   iamOwner = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 async function orgWithOwner(): Promise<{ org: string; owner: ReturnType<typeof client>; admin: ReturnType<typeof client> }> {
   const org = (await createOrg(systemCtx(inst, rt), { name: `Org ${newId()}` })).id;
@@ -25,7 +28,7 @@ async function orgWithOwner(): Promise<{ org: string; owner: ReturnType<typeof c
   return { org, owner: client(srv.port, inst.domain, caller.token), admin: client(srv.port, inst.domain, iamOwner.token, { 'x-org-id': org }) };
 }
 
-describe('whether an org\'s domains need proof is the instance managers\' setting', () => {
+describe("whether an org's domains need proof is the instance managers' setting", () => {
   test('an org owner cannot switch domain validation off, and so cannot claim a domain it does not control', async () => {
     const { owner } = await orgWithOwner();
     const off = await owner.put('/management/v1/policies/domain', { validateOrgDomains: false });
@@ -40,15 +43,18 @@ describe('whether an org\'s domains need proof is the instance managers\' settin
     expect((await owner.get('/management/v1/orgs/me/domains')).body.find((d: { domain: string }) => d.domain === victim).isVerified).toBe(false);
   });
 
-  test('an org owner cannot reset or patch the org\'s domain policy either', async () => {
+  test("an org owner cannot reset or patch the org's domain policy either", async () => {
     const { owner, admin } = await orgWithOwner();
     expect((await admin.put('/management/v1/policies/domain', { validateOrgDomains: true, userLoginMustBeDomain: true })).status).toBe(200);
     expect(await owner.delete('/management/v1/policies/domain')).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
-    expect(await owner.patch('/management/v1/policies/domain', { validateOrgDomains: false })).toMatchObject({ status: 403, body: { code: 'permission_denied' } });
+    expect(await owner.patch('/management/v1/policies/domain', { validateOrgDomains: false })).toMatchObject({
+      status: 403,
+      body: { code: 'permission_denied' },
+    });
     expect((await owner.get('/management/v1/policies/domain')).body.isDefault).toBe(false);
   });
 
-  test('an instance manager sets it for the org; the org owner\'s other policies stay the owner\'s', async () => {
+  test("an instance manager sets it for the org; the org owner's other policies stay the owner's", async () => {
     const { owner, admin } = await orgWithOwner();
     const off = await admin.put('/management/v1/policies/domain', { validateOrgDomains: false });
     expect(off).toMatchObject({ status: 200, body: { settings: { validateOrgDomains: false } } });
@@ -59,9 +65,15 @@ describe('whether an org\'s domains need proof is the instance managers\' settin
 });
 
 describe('URLs in policies are http(s) only', () => {
-  const bad = ['javascript:alert(document.cookie)', 'JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:msgbox(1)', 'file:///etc/passwd'];
+  const bad = [
+    'javascript:alert(document.cookie)',
+    'JavaScript:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    'vbscript:msgbox(1)',
+    'file:///etc/passwd',
+  ];
 
-  test.each(bad)('a login policy\'s defaultRedirectUri %s is refused, at the org and the instance', async (uri) => {
+  test.each(bad)("a login policy's defaultRedirectUri %s is refused, at the org and the instance", async (uri) => {
     const { owner } = await orgWithOwner();
     const org = await owner.put('/management/v1/policies/login', { defaultRedirectUri: uri });
     expect(org).toMatchObject({ status: 400, body: { code: 'invalid_input' } });
@@ -71,9 +83,12 @@ describe('URLs in policies are http(s) only', () => {
     expect((await owner.get('/management/v1/policies/login')).body.settings.defaultRedirectUri).toBe('');
   });
 
-  test.each(['tosLink', 'privacyLink', 'helpLink'])('the privacy policy\'s %s takes no javascript: either', async (field) => {
+  test.each(['tosLink', 'privacyLink', 'helpLink'])("the privacy policy's %s takes no javascript: either", async (field) => {
     const { owner } = await orgWithOwner();
-    expect(await owner.put('/management/v1/policies/privacy', { [field]: 'javascript:alert(1)' })).toMatchObject({ status: 400, body: { code: 'invalid_input' } });
+    expect(await owner.put('/management/v1/policies/privacy', { [field]: 'javascript:alert(1)' })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_input' },
+    });
   });
 
   test('http and https URLs, and none, are accepted', async () => {
@@ -85,17 +100,25 @@ describe('URLs in policies are http(s) only', () => {
     expect((await owner.put('/management/v1/policies/privacy', { tosLink: 'https://example.com/tos', helpLink: 'http://help.example.com' })).status).toBe(200);
   });
 
-  test('an identity provider\'s issuer is http(s) only', async () => {
+  test("an identity provider's issuer is http(s) only", async () => {
     const { owner } = await orgWithOwner();
     const res = await owner.post('/management/v1/idps', { name: 'Evil', issuer: 'javascript:alert(1)//', clientId: 'c', clientSecret: 's' });
     expect(res).toMatchObject({ status: 400, body: { code: 'invalid_input' } });
   });
 });
 
-test('a javascript: URL stored before the rule is cleared by the migration, so the org\'s pages keep working', async () => {
+test("a javascript: URL stored before the rule is cleared by the migration, so the org's pages keep working", async () => {
   const { org, owner } = await orgWithOwner();
-  await inst.scope.insert('policies', { kind: 'login', org_id: org, settings: JSON.stringify({ defaultRedirectUri: 'javascript:alert(1)', allowRegister: true }) });
-  await inst.scope.insert('policies', { kind: 'privacy', org_id: org, settings: JSON.stringify({ helpLink: 'https://help.example.com', tosLink: ' javascript:alert(1)' }) });
+  await inst.scope.insert('policies', {
+    kind: 'login',
+    org_id: org,
+    settings: JSON.stringify({ defaultRedirectUri: 'javascript:alert(1)', allowRegister: true }),
+  });
+  await inst.scope.insert('policies', {
+    kind: 'privacy',
+    org_id: org,
+    settings: JSON.stringify({ helpLink: 'https://help.example.com', tosLink: ' javascript:alert(1)' }),
+  });
   await migration007.up(rt.db.knex);
   expect((await owner.get('/management/v1/policies/login')).body.settings).toMatchObject({ defaultRedirectUri: '', allowRegister: true });
   expect((await owner.get('/management/v1/policies/privacy')).body.settings).toMatchObject({ tosLink: '', helpLink: 'https://help.example.com' });

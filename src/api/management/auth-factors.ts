@@ -6,30 +6,60 @@ import { managementApi as api } from './group.js';
 
 /**
  * A user's second factors, for their managers: see them, and reset them when the user lost their
- * device (ZITADEL: ListHumanAuthFactors, RemoveHumanAuthFactorOTP). Removing needs
+ * device (ZITADEL: ListHumanAuthFactors, RemoveHumanAuthFactorOTP); single passkeys are removed
+ * at /users/{userId}/passkeys/{id}. Removing needs
  * user.credential.write and every permission the user holds; each removal is audited.
  */
 const tag = 'Users';
 const userParams = z.object({ userId: id });
-const factorSchema = z.object({
-  type: z.enum(['totp']), state: z.enum(['ready', 'not_ready']).meta({ description: 'not_ready: enrolment was started but never confirmed' }),
-  createdAt: timestamp, recoveryCodesLeft: z.number().int(),
-}).meta({ id: 'AuthFactor' });
+const factorSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('totp'),
+      state: z.enum(['ready', 'not_ready']).meta({ description: 'not_ready: enrolment was started but never confirmed' }),
+      createdAt: timestamp,
+      recoveryCodesLeft: z.number().int(),
+    }),
+    z.object({
+      type: z.literal('passkey'),
+      state: z.literal('ready'),
+      id: z.string().meta({ description: 'removable alone at /users/{userId}/passkeys/{id}' }),
+      name: z.string(),
+      createdAt: timestamp,
+      lastUsedAt: timestamp.nullable(),
+    }),
+  ])
+  .meta({ id: 'AuthFactor' });
 
 api.route({
-  method: 'get', path: '/users/{userId}/auth_factors', tag, summary: 'A user\'s second factors (no secrets)', permission: 'user.read',
-  params: userParams, response: z.object({ result: z.array(factorSchema) }),
+  method: 'get',
+  path: '/users/{userId}/auth_factors',
+  tag,
+  summary: "A user's second factors (no secrets)",
+  permission: 'user.read',
+  params: userParams,
+  response: z.object({ result: z.array(factorSchema) }),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     const factors = await listAuthFactors(call.svc, params.userId);
-    return { result: factors.map((f) => ({ ...f, createdAt: iso(f.createdAt)! })) };
+    return {
+      result: factors.map((f) =>
+        f.type === 'totp' ? { ...f, createdAt: iso(f.createdAt)! } : { ...f, createdAt: iso(f.createdAt)!, lastUsedAt: iso(f.lastUsedAt) },
+      ),
+    };
   },
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/auth_factors', tag, summary: 'Reset a user\'s second factors: remove them all',
-  description: 'With a login policy that asks for a second factor, the user enrols again at their next login. Audited as user.mfa.reset.',
-  permission: 'user.credential.write', params: userParams, response: z.object({ removed: z.array(z.enum(['totp'])) }), status: 200,
+  method: 'delete',
+  path: '/users/{userId}/auth_factors',
+  tag,
+  summary: "Reset a user's factors: the authenticator app, its recovery codes and every passkey",
+  description: 'For a lost device. With a login policy that asks for a second factor, the user enrols again at their next login. Audited as user.mfa.reset.',
+  permission: 'user.credential.write',
+  params: userParams,
+  status: 200,
+  response: z.object({ removed: z.object({ totp: z.boolean(), passkeys: z.number().int().meta({ description: 'how many passkeys were removed' }) }) }),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     return resetAuthFactors(call.svc, params.userId);
@@ -37,8 +67,12 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/auth_factors/otp', tag, summary: 'Remove a user\'s authenticator app (TOTP) and its recovery codes',
-  permission: 'user.credential.write', params: userParams,
+  method: 'delete',
+  path: '/users/{userId}/auth_factors/otp',
+  tag,
+  summary: "Remove a user's authenticator app (TOTP) and its recovery codes",
+  permission: 'user.credential.write',
+  params: userParams,
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     await removeTotp(call.svc, params.userId);

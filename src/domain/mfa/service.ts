@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256 } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
+import { deletePasskeysOfUser, listPasskeysOfUser } from '../passkey/repository.js';
 import { getUser, type UserRow } from '../user/repository.js';
 import {
   claimTotpStep, countUnusedRecoveryCodes, deleteTotp, getTotp, putUnverifiedTotp, recordTotpFailure,
@@ -180,37 +181,44 @@ export async function removeTotp(ctx: ServiceContext, userId: string): Promise<v
   });
 }
 
-/** One second factor as its user's managers see it (no secret). */
-export interface AuthFactor {
-  type: 'totp';
-  /** not_ready: enrolment started but never confirmed with a code */
-  state: 'ready' | 'not_ready';
-  createdAt: Date;
-  /** unused recovery codes that go with the authenticator */
-  recoveryCodesLeft: number;
-}
+/** One factor as its user's managers see it (no secret, no key material). */
+export type AuthFactor =
+  | {
+    type: 'totp';
+    /** not_ready: enrolment started but never confirmed with a code */
+    state: 'ready' | 'not_ready';
+    createdAt: Date;
+    /** unused recovery codes that go with the authenticator */
+    recoveryCodesLeft: number;
+  }
+  | { type: 'passkey'; state: 'ready'; id: string; name: string; createdAt: Date; lastUsedAt: Date | null };
 
-/** The user's second factors: for the user, and for managers who may read the user. */
+/** The user's second factors and passkeys: for the user, and for managers who may read the user. */
 export async function listAuthFactors(ctx: ServiceContext, userId: string): Promise<AuthFactor[]> {
   const user = await getUser(ctx.scope, userId);
   if (!user) throw notFound('user', userId);
   const self = ctx.actor.type === 'user' && ctx.actor.userId === userId;
   if (!self && !(await isAllowed(ctx, 'user.read', { orgId: user.org_id }))) throw permissionDenied('user.read');
+  const factors: AuthFactor[] = [];
   const totp = await getTotp(ctx.scope, userId);
-  if (!totp) return [];
-  return [{ type: 'totp', state: totp.verified ? 'ready' : 'not_ready', createdAt: totp.created_at, recoveryCodesLeft: await countUnusedRecoveryCodes(ctx.scope, userId) }];
+  if (totp) factors.push({ type: 'totp', state: totp.verified ? 'ready' : 'not_ready', createdAt: totp.created_at, recoveryCodesLeft: await countUnusedRecoveryCodes(ctx.scope, userId) });
+  for (const p of await listPasskeysOfUser(ctx.scope, userId)) {
+    factors.push({ type: 'passkey', state: 'ready', id: p.id, name: p.name, createdAt: p.created_at, lastUsedAt: p.last_used_at });
+  }
+  return factors;
 }
 
 /**
- * Removes every second factor of the user, e.g. after a lost phone: with a policy that asks for
- * one, they enrol again at their next login. Audited (user.mfa.reset, naming what was removed)
- * even when there was nothing to remove. Managers need what removeTotp needs.
+ * Removes every factor on the user's devices, e.g. after a lost phone: the authenticator app, its
+ * recovery codes and every passkey. With a policy that asks for a second factor, they enrol again
+ * at their next login. Audited (user.mfa.reset, naming what was removed) even when there was
+ * nothing to remove. Managers need what removeTotp needs.
  */
-export async function resetAuthFactors(ctx: ServiceContext, userId: string): Promise<{ removed: AuthFactor['type'][] }> {
+export async function resetAuthFactors(ctx: ServiceContext, userId: string): Promise<{ removed: { totp: boolean; passkeys: number } }> {
   const user = await requireHuman(ctx, userId);
   await authorizeFactorChange(ctx, user);
   return ctx.scope.transaction(async (scope) => {
-    const removed: AuthFactor['type'][] = (await deleteTotp(scope, userId)) > 0 ? ['totp'] : [];
+    const removed = { totp: (await deleteTotp(scope, userId)) > 0, passkeys: await deletePasskeysOfUser(scope, userId) };
     await replaceRecoveryCodes(scope, userId, []);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.reset', payload: { removed } });
     return { removed };

@@ -56,6 +56,10 @@ export async function renamePasskeyRow(scope: Scope, userId: string, id: string,
   return scope.table('user_passkeys').where({ user_id: userId, id }).update({ name });
 }
 
+export async function deletePasskeysOfUser(scope: Scope, userId: string): Promise<number> {
+  return scope.table('user_passkeys').where({ user_id: userId }).delete();
+}
+
 export async function deletePasskeyRow(scope: Scope, userId: string, id: string): Promise<number> {
   return scope.table('user_passkeys').where({ user_id: userId, id }).delete();
 }
