@@ -33,3 +33,29 @@ export async function visibleIn(ctx: ServiceContext, permission: Permission, org
   const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
   return visibility(memberships, permission, orgId, roleTableFor(ctx.deps.config.roles));
 }
+
+/**
+ * What the actor may do, read once: for pages that show or hide many actions (the console's
+ * navigation and buttons) without a membership query per check. The same rule as authorize.
+ */
+export interface Permissions {
+  /** may use `permission` on `resource` */
+  can(permission: Permission, resource: Resource): boolean;
+  /** holds `permission` on the org itself or on something in it (a project, a grant it received) */
+  canSomewhereIn(permission: Permission, orgId: string): boolean;
+  /** the orgs the actor's memberships reach; 'all' for instance-level managers and the system */
+  orgIds: string[] | 'all';
+}
+
+export async function permissionsOf(ctx: ServiceContext): Promise<Permissions> {
+  if (ctx.actor.type !== 'user') return { can: () => true, canSomewhereIn: () => true, orgIds: 'all' };
+  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const table = roleTableFor(ctx.deps.config.roles);
+  return {
+    can: (permission, resource) => can(memberships, permission, resource, table),
+    canSomewhereIn: (permission, orgId) => memberships.some((m) => (m.level === 'instance' || m.org_id === orgId)
+      && m.roles.some((role) => table[role]?.has(permission))),
+    orgIds: memberships.some((m) => m.level === 'instance')
+      ? 'all' : [...new Set(memberships.map((m) => m.org_id).filter((id): id is string => Boolean(id)))],
+  };
+}

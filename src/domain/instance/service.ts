@@ -25,6 +25,8 @@ export interface CreatedInstance {
   instanceId: string;
   orgId: string;
   adminUserId: string;
+  /** what the admin types on the login page: username@{the first org's primary domain} */
+  adminLoginName: string;
   /** Set when the admin password was generated; shown once, never stored in plain text. */
   generatedPassword?: string;
 }
@@ -41,6 +43,7 @@ export async function createInstance(
   const orgId = newId();
   const adminUserId = newId();
   const generatedPassword = input.admin.password ? undefined : newSecret(18);
+  const orgDomain = `${orgSlug(input.orgName)}.${input.domains[0]}`;
   const passwordHash = await deps.hasher.hash(input.admin.password || generatedPassword!);
 
   await knex.transaction(async (trx) => {
@@ -54,7 +57,7 @@ export async function createInstance(
     }
     await insertOrg(scope, { id: orgId, name: input.orgName });
     await insertOrgDomain(scope, {
-      org_id: orgId, domain: `${orgSlug(input.orgName)}.${input.domains[0]}`, is_verified: true, is_primary: true, is_generated: true,
+      org_id: orgId, domain: orgDomain, is_verified: true, is_primary: true, is_generated: true,
     });
     await scope.table('instances').update({ default_org_id: orgId });
     await insertUser(scope, {
@@ -66,7 +69,7 @@ export async function createInstance(
     await createSigningKey(scope, deps.box, 'RS256', 'active');
     await appendEvent(scope, actor, { resourceType: 'instance', resourceId: instanceId, type: 'instance.added', payload: { name: input.name, domains: input.domains } });
   });
-  return { instanceId, orgId, adminUserId, generatedPassword };
+  return { instanceId, orgId, adminUserId, adminLoginName: `${input.admin.username}@${orgDomain}`, generatedPassword };
 }
 
 /** On the first start, creates the first instance from configuration. */

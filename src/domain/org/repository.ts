@@ -86,8 +86,9 @@ export async function deleteOrgDomain(scope: Scope, orgId: string, domain: strin
 export const orgSortColumns = { name: 'name', createdAt: 'created_at', state: 'state' } as const;
 
 /** One page of the instance's orgs with the total over the same filters, paged in the database. */
-export async function pageOrgs(scope: Scope, f: { state?: string; nameContains?: string }, p: PageParams): Promise<Page<OrgRow>> {
+export async function pageOrgs(scope: Scope, f: { state?: string; nameContains?: string; ids?: string[] }, p: PageParams): Promise<Page<OrgRow>> {
   const q = scope.table('orgs');
+  if (f.ids) q.whereIn('id', f.ids);
   if (f.state) q.where({ state: f.state });
   if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
   return pageQuery<OrgRow>(q, p, orgSortColumns, 'name', 'id');

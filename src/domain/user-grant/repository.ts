@@ -103,3 +103,12 @@ export async function pageUserGrants(scope: Scope, f: Omit<UserGrantFilter, 'lim
   }
   return pageQuery<UserGrantRow>(q, p, userGrantSortColumns, 'ug.created_at', 'ug.id');
 }
+
+/** A user's grants with the names a person reads: the project and the giving org. */
+export async function listUserGrantsOfUserNamed(scope: Scope, userId: string): Promise<(UserGrantRow & { project_name: string; org_name: string })[]> {
+  return scope.table('user_grants', 'ug')
+    .join('projects as p', function joinProject() { this.on('p.instance_id', 'ug.instance_id').andOn('p.id', 'ug.project_id'); })
+    .join('orgs as o', function joinOrg() { this.on('o.instance_id', 'ug.instance_id').andOn('o.id', 'ug.org_id'); })
+    .where('ug.user_id', userId).orderBy('p.name').orderBy('ug.id')
+    .select('ug.*', 'p.name as project_name', 'o.name as org_name');
+}

@@ -176,11 +176,23 @@ export async function getUserMetadata(scope: Scope, userId: string): Promise<Rec
 }
 
 /** Sortable API fields of the user list and their columns (a whitelist: nothing else reaches ORDER BY). */
-export const userSortColumns = { username: 'username', createdAt: 'created_at', state: 'state', type: 'type' } as const;
+export const userSortColumns = {
+  username: 'username', createdAt: 'created_at', state: 'state', type: 'type', email: 'email', displayName: 'display_name',
+} as const;
 
 /** One page of users with the total over the same filters, paged in the database (no cap on the total). */
-export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'offset'>, p: PageParams): Promise<Page<UserRow>> {
+export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'offset'> & { text?: string }, p: PageParams): Promise<Page<UserRow>> {
   const q = scope.table('users');
+  if (f.text) {
+    // Any of: a login name (username@verified domain), username, email, a name.
+    const like = `%${f.text.replace(/[%_\\]/g, '\\$&')}%`;
+    q.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('display_name', like)
+      .orWhereILike('given_name', like).orWhereILike('family_name', like).orWhereILike('name', like)
+      .orWhereExists(function loginNames() {
+        this.from('org_domains as d').whereRaw('d.instance_id = users.instance_id AND d.org_id = users.org_id AND d.is_verified')
+          .whereRaw(`users.username || '@' || d.domain ILIKE ?`, [like]);
+      }));
+  }
   if (f.orgId) q.where({ org_id: f.orgId });
   if (f.type) q.where({ type: f.type });
   if (f.state) q.where({ state: f.state });

@@ -1,0 +1,15 @@
+import { isAllowed } from '../authorization.js';
+import { notFound } from '../../shared/errors.js';
+import type { ServiceContext } from '../deps.js';
+import { getUser } from '../user/repository.js';
+import { listSignInSessions, type SignInSession } from './repository.js';
+
+export type { SignInSession } from './repository.js';
+
+/** A user's current sign-in sessions, for managers with user.read on the user's org. */
+export async function userSignInSessions(ctx: ServiceContext, userId: string): Promise<SignInSession[]> {
+  const user = await getUser(ctx.scope, userId);
+  // A user the caller may not read answers like one that does not exist.
+  if (!user || !(await isAllowed(ctx, 'user.read', { orgId: user.org_id }))) throw notFound('user', userId);
+  return listSignInSessions(ctx.scope, userId);
+}
