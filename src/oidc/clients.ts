@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Scope } from '../db/scope.js';
 import type { PasswordHasher } from '../shared/crypto.js';
-import { sha256 } from '../shared/crypto.js';
+import { constantTimeEqual, sha256 } from '../shared/crypto.js';
+import { builtInClientMetadata, isBuiltInClient, type BuiltInClientId } from './builtin-clients.js';
 import { applicationByClientId, machineByClientId, machineKeys, type ApplicationRow } from './repository.js';
 
 /**
@@ -78,7 +79,11 @@ export class ClientDirectory {
    */
   private readonly entries = new LRUCache<string, Promise<Entry>>({ max: 5000, ttl: 60_000 });
 
-  constructor(private readonly scope: Scope, private readonly hasher: PasswordHasher, private readonly signingAlg: () => string) {}
+  constructor(
+    private readonly scope: Scope, private readonly hasher: PasswordHasher, private readonly signingAlg: () => string,
+    /** Tessera's own apps (builtin-clients.ts): their URIs follow this provider's origin. */
+    private readonly builtIn?: { origin: string; secret: (clientId: BuiltInClientId) => string },
+  ) {}
 
   private entry(clientId: string): Promise<Entry> {
     let entry = this.entries.get(clientId);
@@ -123,6 +128,7 @@ export class ClientDirectory {
   }
 
   async find(clientId: string): Promise<Record<string, unknown> | undefined> {
+    if (this.builtIn && isBuiltInClient(clientId)) return builtInClientMetadata(clientId, this.builtIn.origin, this.signingAlg());
     const entry = await this.entry(clientId);
     if (entry.kind === 'missing') return undefined;
     if (entry.kind === 'app' || !entry.keys) return entry.meta;
@@ -133,6 +139,7 @@ export class ClientDirectory {
 
   async verifySecret(clientId: string, presented: string | undefined): Promise<boolean> {
     if (!presented) return false;
+    if (this.builtIn && isBuiltInClient(clientId)) return constantTimeEqual(this.builtIn.secret(clientId), presented);
     const entry = await this.entry(clientId);
     const hash = entry.kind === 'missing' ? null : entry.hash;
     if (!hash) return false;

@@ -47,6 +47,13 @@ export class DurableCache {
     if (uidKey) { this.entries.delete(uidKey); this.uidKeys.delete(key); }
   }
 
+  /** Drops every entry of one instance, here only (each process hears the instance change notice itself). */
+  dropInstance(instanceId: string): void {
+    this.generation++;
+    const prefix = `${instanceId}:`;
+    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
   clear(): void {
     this.generation++;
     this.entries.clear();

@@ -36,7 +36,11 @@ export class ProviderPool {
       max: base.config.oidc.providerCacheSize,
       dispose: (_value, key) => this.untrack(key),
     });
-    changes.subscribe((instanceId) => this.invalidate(instanceId));
+    changes.subscribe((instanceId) => {
+      this.invalidate(instanceId);
+      // Sessions and grants ended outside oidc-provider (a manager ending a user's session) are announced this way.
+      this.durableCache.dropInstance(instanceId);
+    });
     // Expired rows in oidc_payloads (all models without Redis; durable ones always) are swept here.
     this.sweep = setInterval(() => {
       sweepExpiredPayloads(base.knex).catch((err) => base.log.warn({ err }, 'oidc payload sweep failed'));

@@ -17,6 +17,7 @@ import {
 } from './account.js';
 import { isReservedScope, METADATA_SCOPE, PROJECTS_ROLES_SCOPE, RESOURCE_OWNER_SCOPE } from './claims.js';
 import { CLIENT_EXTRA, ClientDirectory } from './clients.js';
+import { builtInClientSecret } from './builtin-clients.js';
 import { SettingsCache } from './settings-cache.js';
 import { introspectionAllowed } from './introspection.js';
 import { JWT_BEARER } from './jwt-bearer.js';
@@ -52,7 +53,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   const instanceId = instance.id;
   const scope = new Scope(deps.knex, instanceId);
   const alg = activeSigningAlg(keys);
-  const clients = new ClientDirectory(scope, deps.hasher, () => alg);
+  const clients = new ClientDirectory(scope, deps.hasher, () => alg, { origin, secret: (id) => builtInClientSecret(deps.box, instanceId, id) });
   // Org and project settings for claims; dropped with this provider on a change notice.
   const settings = new SettingsCache(scope);
   const accessTokens = new AccessTokenJwts(origin, keys, deps.box);
