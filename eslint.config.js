@@ -51,7 +51,7 @@ export default defineConfig(
   },
   {
     // The pages' own scripts run in the browser, as classic scripts.
-    files: ['views/assets/**/*.js'],
+    files: ['views/assets/**/*.js', 'views/**/assets/*.js'],
     languageOptions: { sourceType: 'script', globals: globals.browser },
   },
   {

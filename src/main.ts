@@ -9,10 +9,12 @@ async function main(): Promise<void> {
   const created = await bootstrapFirstInstance(rt.db.knex, rt.deps);
   if (created) {
     rt.log.info({ instanceId: created.instanceId, domains: config.firstInstance.domains }, 'first instance created');
-    if (created.generatedPassword) {
-      // Printed once to the console, on purpose not through the logger.
-      process.stdout.write(`\n  First admin: ${config.firstInstance.admin.username}  password: ${created.generatedPassword}\n  (shown once; set TESSERA_ADMIN_PASSWORD to choose it)\n\n`);
-    }
+    // Printed to the terminal on purpose, not through the logger: the password is shown once.
+    const consoleUrl = `http://${config.firstInstance.domains[0]}:${config.server.port}/ui/console`;
+    const password = created.generatedPassword
+      ? `  Password:   ${created.generatedPassword}\n  (shown once; set TESSERA_ADMIN_PASSWORD to choose it)\n`
+      : '  Password:   the one in TESSERA_ADMIN_PASSWORD\n';
+    process.stdout.write(`\n  Console:    ${consoleUrl}\n  Sign in as: ${created.adminLoginName}\n${password}\n`);
   }
   const app = createApp(rt);
   const server = app.listen(config.server.port, config.server.host, () => {

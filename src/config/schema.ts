@@ -36,6 +36,11 @@ export const configSchema = z.object({
       blockS: z.coerce.number().int().min(1).default(5 * 60),
     }).prefault({}),
   }).prefault({}),
+  ui: z.object({
+    // Sessions of the console (and the account page): ended after this long without a request, and this long after sign-in.
+    sessionIdleS: z.coerce.number().int().min(60).default(30 * 60),
+    sessionAbsoluteS: z.coerce.number().int().min(300).default(12 * 3600),
+  }).prefault({}),
   firstInstance: z.object({
     name: z.string().min(1).default('Tessera'),
     domains: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),

@@ -6,6 +6,10 @@ import { resolveInstance } from './instance-resolution.js';
 import { installationApiRoutes, instanceApiRoutes } from '../api/index.js';
 import { onlyTrustedProxies } from './trusted-proxies.js';
 import { mountOidc } from '../oidc/mount.js';
+import { consoleRoutes } from '../console/index.js';
+import { frontDoor } from '../console/front-door.js';
+import { Mailer } from '../mail/mailer.js';
+import { MailTransports } from '../mail/transport.js';
 
 /**
  * The Koa app. Order matters: health and the installation-wide APIs answer on any host;
@@ -31,6 +35,9 @@ export function createApp(rt: Runtime): Koa {
   app.use(resolveInstance(rt.db.knex, rt.deps.changes));
   const oidc = mountOidc(rt);
   app.use(instanceApiRoutes(rt, oidc.pool)); // the pool: opaque access tokens live in the provider's storage
+  app.use(frontDoor(rt.db.knex));
+  // The console signs in through the pool's provider (in-process) and mails invitations.
+  app.use(consoleRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool, mailer: new Mailer(new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes)) }));
   app.use(oidc); // last: the provider answers every path the routers above leave
   return app;
 }

@@ -17,7 +17,13 @@ describe('the embedded default', () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ status: 'ok', database: 'embedded' });
-      expect(first.output()).toMatch(/First admin: admin {2}password: \S{20,}/);
+      // The first start says where the console is and the login name the login page accepts.
+      expect(first.output()).toMatch(new RegExp(`Console: +http://localhost:${port}/ui/console\\n`));
+      expect(first.output()).toMatch(/Sign in as: admin@tessera\.localhost\n/);
+      expect(first.output()).toMatch(/Password: +\S{20,}/);
+      const door = await getWithHost(port, '/', 'localhost');
+      expect(door.status).toBe(200);
+      expect(door.body).toContain('href="/ui/console"');
       expect(first.output()).not.toMatch(/Unsupported runtime/);
     } finally {
       await first.stop();
@@ -28,7 +34,7 @@ describe('the embedded default', () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(await res.json()).toEqual({ status: 'ok', database: 'embedded' });
       // The first instance is still there, so it is not created (nor its password printed) again.
-      expect(second.output()).not.toMatch(/first instance created|First admin/);
+      expect(second.output()).not.toMatch(/first instance created|Sign in as/);
       const unknown = await getWithHost(port, '/.well-known/openid-configuration', 'nobody.example');
       expect(unknown.status).toBe(404);
       expect(JSON.parse(unknown.body).detail).toContain('nobody.example');
