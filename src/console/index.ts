@@ -21,10 +21,11 @@ import { usersArea } from './areas/users.js';
 import { paths, type ConsoleState } from './context.js';
 import { consoleTranslator, pickLocale, type Locale } from './i18n.js';
 import type { NavEntry } from './nav.js';
-import { messagePage, notFoundPage } from './render.js';
-import { ConsoleSessions, csrfMatches, csrfTokenOf } from './session.js';
-import { ConsoleRelyingParty } from './sign-in.js';
-import { signInRoutes } from './sign-in-routes.js';
+import { messagePage, notFoundPage, plainPage } from './render.js';
+import { CONSOLE_CLIENT_ID } from '../oidc/builtin-clients.js';
+import { BuiltInRelyingParty } from '../webapp/relying-party.js';
+import { csrfMatches, csrfTokenOf, WebAppSessions } from '../webapp/sessions.js';
+import { signInRoutes } from '../webapp/sign-in-routes.js';
 
 /**
  * The console at /ui/console: an OIDC client of its own instance (sign-in.ts) with server-side
@@ -57,10 +58,10 @@ async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 const assets: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8' };
 
 export function consoleRoutes(d: ConsoleDeps): Middleware {
-  const sessions = new ConsoleSessions(d.knex, d.deps.box, {
+  const sessions = new WebAppSessions(d.knex, d.deps.box, {
     idleMs: d.deps.config.ui.sessionIdleS * 1000, absoluteMs: d.deps.config.ui.sessionAbsoluteS * 1000,
-  });
-  const rp = new ConsoleRelyingParty(d.pool, d.deps.box);
+  }, { app: 'console', base: '/ui/console' });
+  const rp = new BuiltInRelyingParty(d.pool, d.deps.box, CONSOLE_CLIENT_ID);
   const navEntries = areas.flatMap((a) => (a.nav ? [a.nav] : []));
 
   const open = new Router({ prefix: '/ui/console' });
@@ -71,7 +72,7 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = readFileSync(path.join(viewsDir, 'console', 'assets', ctx.params.file));
   });
-  signInRoutes(open, { rp, sessions, localeOf });
+  signInRoutes(open, { rp, sessions, localeOf, plainPage: (ctx, status, title, message) => plainPage(ctx, localeOf(ctx), status, title, message) });
 
   const signedIn = new Router({ prefix: '/ui/console' });
   for (const area of areas) area.routes(signedIn, d);

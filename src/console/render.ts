@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import ejs from 'ejs';
 import { viewsDir } from '../ui/render.js';
 import type { ConsoleState } from './context.js';
+import { consoleTranslator, type Locale } from './i18n.js';
 import { navFor } from './nav.js';
 
 /**
@@ -37,4 +38,16 @@ export function notFoundPage(ctx: Context): Promise<void> {
 
 export function messagePage(ctx: Context, status: number, titleKey: string, message: string): Promise<void> {
   return renderConsole(ctx, 'message', { heading: (ctx.state.console as ConsoleState).t(titleKey), message }, { titleKey, status });
+}
+
+/** A page outside a session (no navigation): signed out, sign-in failed. */
+export async function plainPage(ctx: Context, locale: Locale, status: number, titleKey: string, messageKey: string): Promise<void> {
+  const t = consoleTranslator(locale);
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey) }, { async: true });
+  ctx.body = await ejs.renderFile(view('layout'), {
+    t, title: t(titleKey), body, lang: locale, branding: { name: '' }, me: undefined, nav: [], orgs: [], signedIn: false, csrf: '', org: undefined, flash: undefined, paths: {},
+  }, { async: true });
 }

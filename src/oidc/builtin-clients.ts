@@ -1,20 +1,22 @@
 import type { SecretBox } from '../shared/crypto.js';
 
 /**
- * Tessera's own web apps (the console, later the account page) are OIDC clients of the instance
+ * Tessera's own web apps (the console, the account page) are OIDC clients of the instance
  * they run in, as ZITADEL's console is. They are not stored: each provider (one per instance and
  * origin) answers them from this table, so their redirect URIs are always exactly the origin the
  * browser uses ({origin}/ui/console/callback) and never go stale when domains change.
  *
  * They are confidential clients whose secret is derived from the master key per instance; the
- * app exchanges its codes in-process (src/console/sign-in.ts), so the secret never travels.
+ * app exchanges its codes in-process (src/webapp/relying-party.ts), so the secret never travels.
  */
 export const BUILT_IN_CLIENTS = {
   'tessera-console': { name: 'Tessera Console', base: '/ui/console' },
+  'tessera-account': { name: 'Tessera Account', base: '/ui/account' },
 } as const;
 
 export type BuiltInClientId = keyof typeof BUILT_IN_CLIENTS;
 export const CONSOLE_CLIENT_ID: BuiltInClientId = 'tessera-console';
+export const ACCOUNT_CLIENT_ID: BuiltInClientId = 'tessera-account';
 
 export const isBuiltInClient = (clientId: string): clientId is BuiltInClientId => Object.hasOwn(BUILT_IN_CLIENTS, clientId);
 

@@ -1,30 +1,31 @@
 import inject from 'light-my-request';
 import { LRUCache } from 'lru-cache';
 import * as oidc from 'openid-client';
-import { builtInClientSecret, builtInRedirects, CONSOLE_CLIENT_ID } from '../oidc/builtin-clients.js';
+import { builtInClientSecret, builtInRedirects, type BuiltInClientId } from '../oidc/builtin-clients.js';
 import type { ProviderPool } from '../oidc/pool.js';
 import type { SecretBox } from '../shared/crypto.js';
 
 /**
- * The console as a relying party of its own instance: code flow with PKCE through the instance's
- * login pages, so the user's login policy and MFA apply. openid-client does the protocol; its
- * requests (discovery, token) are dispatched into the instance's provider in-process, so the
- * console needs no network route to itself (behind a proxy, its public origin may not be
- * reachable from inside) and its client secret never leaves the process.
+ * One of Tessera's web apps (the console, the account page) as a relying party of its own
+ * instance: code flow with PKCE through the instance's login pages, so the user's login policy
+ * and MFA apply. openid-client does the protocol; its requests (discovery, token) are dispatched
+ * into the instance's provider in-process, so the app needs no network route to itself (behind a
+ * proxy, its public origin may not be reachable from inside) and its client secret never leaves
+ * the process.
  */
 export interface PendingSignIn { state: string; nonce: string; verifier: string; returnTo: string; exp: number }
 
 export interface SignedIn { userId: string; sid?: string; idToken: string }
 
-export class ConsoleRelyingParty {
+export class BuiltInRelyingParty {
   private readonly configs = new LRUCache<string, Promise<oidc.Configuration>>({ max: 1000, ttl: 10 * 60_000 });
 
-  constructor(private readonly pool: ProviderPool, private readonly box: SecretBox) {}
+  constructor(private readonly pool: ProviderPool, private readonly box: SecretBox, readonly clientId: BuiltInClientId) {}
 
   private fetchInto(instanceId: string, origin: string): oidc.CustomFetch {
     return async (url, options) => {
       const target = new URL(url);
-      if (target.origin !== origin) throw new Error(`the console talks only to its own provider, not ${target.origin}`);
+      if (target.origin !== origin) throw new Error(`${this.clientId} talks only to its own provider, not ${target.origin}`);
       const provider = await this.pool.get(instanceId, origin);
       const headers: Record<string, string> = {};
       new Headers(options.headers as HeadersInit).forEach((v, k) => { headers[k] = v; });
@@ -45,8 +46,8 @@ export class ConsoleRelyingParty {
     const key = `${instanceId}|${origin}`;
     let entry = this.configs.get(key);
     if (!entry) {
-      const secret = builtInClientSecret(this.box, instanceId, CONSOLE_CLIENT_ID);
-      entry = oidc.discovery(new URL(origin), CONSOLE_CLIENT_ID, undefined, oidc.ClientSecretBasic(secret), {
+      const secret = builtInClientSecret(this.box, instanceId, this.clientId);
+      entry = oidc.discovery(new URL(origin), this.clientId, undefined, oidc.ClientSecretBasic(secret), {
         [oidc.customFetch]: this.fetchInto(instanceId, origin),
         ...(origin.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}),
       });
@@ -57,15 +58,15 @@ export class ConsoleRelyingParty {
   }
 
   /** Starts a sign-in: what to remember until the callback, and where to send the browser. */
-  async begin(instanceId: string, origin: string, returnTo: string, lang?: string): Promise<{ pending: PendingSignIn; url: string }> {
+  async begin(instanceId: string, origin: string, returnTo: string, lang?: string, extra: Record<string, string> = {}): Promise<{ pending: PendingSignIn; url: string }> {
     const config = await this.config(instanceId, origin);
     const pending: PendingSignIn = {
       state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo, exp: Date.now() + 30 * 60_000,
     };
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: builtInRedirects(CONSOLE_CLIENT_ID, origin).redirectUri, scope: 'openid profile',
+      redirect_uri: builtInRedirects(this.clientId, origin).redirectUri, scope: 'openid profile',
       state: pending.state, nonce: pending.nonce, code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
-      code_challenge_method: 'S256', ...(lang ? { ui_locales: lang } : {}),
+      code_challenge_method: 'S256', ...(lang ? { ui_locales: lang } : {}), ...extra,
     });
     return { pending, url: url.href };
   }
@@ -80,12 +81,12 @@ export class ConsoleRelyingParty {
     return { userId: claims.sub, sid: typeof claims.sid === 'string' ? claims.sid : undefined, idToken: tokens.id_token! };
   }
 
-  /** RP-initiated logout at the provider, back to the console's signed-out page. */
+  /** RP-initiated logout at the provider, back to the app's signed-out page. */
   async endSessionUrl(instanceId: string, origin: string, idToken?: string): Promise<string> {
     const config = await this.config(instanceId, origin);
     return oidc.buildEndSessionUrl(config, {
-      post_logout_redirect_uri: builtInRedirects(CONSOLE_CLIENT_ID, origin).postLogoutRedirectUri,
-      ...(idToken ? { id_token_hint: idToken } : { client_id: CONSOLE_CLIENT_ID }),
+      post_logout_redirect_uri: builtInRedirects(this.clientId, origin).postLogoutRedirectUri,
+      ...(idToken ? { id_token_hint: idToken } : { client_id: this.clientId }),
     }).href;
   }
 }
