@@ -2,6 +2,7 @@ import type { Runtime } from '../../src/runtime.js';
 import { Scope } from '../../src/db/scope.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { accessSnapshot, seedScenario, type SeedScenario } from '../support/seed.js';
+import { backendPid, someoneWaitsFor } from '../support/locks.js';
 import {
   deactivateProjectGrant, getProjectGrant, grantProject, listGrantedProjects, listProjectGrants, removeProjectGrant,
   updateProjectGrantRoles,
@@ -206,14 +207,15 @@ describe('concurrency', () => {
   });
 });
 
-/** Runs `first` in a transaction held open for a moment while `second` starts, then commits. */
+/** Runs `first` in a transaction held open until `second` waits for its locks, then commits. */
 async function whileUncommitted(s: SeedScenario, first: (ctx: SeedScenario['ctx']) => Promise<unknown>, second: () => Promise<unknown>) {
   let pending: Promise<unknown> | undefined;
   await rt.db.knex.transaction(async (trx) => {
     await first({ ...s.ctx, scope: new Scope(trx, s.ctx.scope.instanceId) });
+    const pid = await backendPid(trx);
     pending = second();
     pending.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await someoneWaitsFor(rt.db.knex, pid)).toBe(true);
   });
   return (await Promise.allSettled([pending!]))[0];
 }

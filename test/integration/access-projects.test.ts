@@ -3,6 +3,7 @@ import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { accessSnapshot, seedScenario } from '../support/seed.js';
+import { eventually } from '../support/eventually.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import {
   createProject, deactivateProject, deleteProject, getProject, listProjects, reactivateProject, updateProject,
@@ -34,11 +35,7 @@ async function setup(): Promise<{ inst: TestInstance; ctx: ServiceContext; orgId
 
 /** Resolves once a change notice for the instance has arrived (Redis pub/sub is asynchronous). */
 async function noticeFor(instanceId: string, since: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    if (published.slice(since).includes(instanceId)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+  return eventually(async () => published.slice(since).includes(instanceId), (seen) => seen);
 }
 
 describe('projects', () => {

@@ -1,6 +1,7 @@
 import type { Runtime } from '../../src/runtime.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { seedScenario, type SeedScenario } from '../support/seed.js';
+import { clockReaches } from '../support/eventually.js';
 import { activeRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../../src/domain/user-grant/queries.js';
 import { addUserGrant, deactivateUserGrant, reactivateUserGrant, updateUserGrant } from '../../src/domain/user-grant/service.js';
 import { deactivateProjectGrant, reactivateProjectGrant } from '../../src/domain/project-grant/service.js';
@@ -85,9 +86,12 @@ describe('activeRoleGrants', () => {
   test('an expired user grant counts for nothing; clearing the expiry brings it back', async () => {
     const s = await seeded();
     const { ctx } = s;
-    await updateUserGrant(ctx, s.userGrants.bobDeveloper, { expiresAt: new Date(Date.now() + 1500) });
+    // An expiry must lie in the future, so this test waits for one to pass: 1.5 s outlasts the
+    // write and the first check on a busy machine, and the wait ends the moment it expires.
+    const expiresAt = new Date(Date.now() + 1500);
+    await updateUserGrant(ctx, s.userGrants.bobDeveloper, { expiresAt });
     expect(await activeRoleGrants(ctx.scope, s.users.bob.id, [s.projects.timeTracking.id])).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 1600));
+    await clockReaches(expiresAt.getTime() + 1);
     expect(await activeRoleGrants(ctx.scope, s.users.bob.id, [s.projects.timeTracking.id])).toEqual([]);
     expect(await ctx.scope.table('user_grants').where({ id: s.userGrants.bobDeveloper }).first()).toMatchObject({ state: 'active' });
     await updateUserGrant(ctx, s.userGrants.bobDeveloper, { expiresAt: null });

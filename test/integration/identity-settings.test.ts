@@ -14,6 +14,7 @@ import {
 import { getInstance, listInstanceDomains, findInstanceIdByDomain } from '../../src/domain/instance/repository.js';
 import { addMember } from '../../src/domain/membership/service.js';
 import { contexts, lastEvent, snapshot } from './identity-support.js';
+import { noticesHeard } from '../support/notices.js';
 
 let rt: Runtime;
 beforeAll(async () => { rt = await testRuntime(); });
@@ -157,11 +158,9 @@ describe('instance settings', () => {
   });
 
   test('a change notice is published after settings change', async () => {
-    const seen: string[] = [];
-    rt.deps.changes.subscribe((id) => seen.push(id));
+    const heard = noticesHeard(rt.deps.changes, inst.instanceId);
     await updateOidcSettings(c.admin(), { idTokenLifetimeS: 600 });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toContain(inst.instanceId);
+    await expect(heard).resolves.toBeUndefined();
   });
 
   test('deleting an instance is for the system only and removes everything in it', async () => {

@@ -19,6 +19,7 @@ import { sha256 } from '../../src/shared/crypto.js';
 import { Scope } from '../../src/db/scope.js';
 import { importPKCS8, SignJWT, importJWK, jwtVerify } from 'jose';
 import { contexts, lastEvent, snapshot } from './identity-support.js';
+import { backendPid, someoneWaitsFor } from '../support/locks.js';
 
 let rt: Runtime;
 beforeAll(async () => { rt = await testRuntime(); });
@@ -69,8 +70,9 @@ describe('username uniqueness follows the domain policy', () => {
     try {
       await createHumanUser({ ...c.system(), scope: new Scope(trx, inst.instanceId) }, { orgId: x, username: 'race', email: 'r@example.com' });
       const second = createHumanUser(c.system(), { orgId: y, username: 'race', email: 'r2@example.com' });
-      const early = await Promise.race([second.then(() => 'finished', () => 'finished'), new Promise((r) => setTimeout(() => r('waiting'), 400))]);
-      expect(early).toBe('waiting');
+      second.catch(() => undefined);
+      // The second creation waits for the first's lock rather than finishing on its own.
+      expect(await someoneWaitsFor(rt.db.knex, await backendPid(trx))).toBe(true);
       await trx.commit();
       await expect(second).rejects.toMatchObject({ reason: 'user.username_taken' });
     } finally {

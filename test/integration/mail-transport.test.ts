@@ -12,6 +12,7 @@ import { putLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { createSmtpTransport, MailTransports } from '../../src/mail/transport.js';
 import { Mailer } from '../../src/mail/mailer.js';
 import { newId } from '../../src/shared/ids.js';
+import { noticesHeard } from '../support/notices.js';
 
 let rt: Runtime;
 let a: TestInstance;
@@ -65,12 +66,15 @@ test('two instances with different SMTP servers each send through their own', as
 
 test('changed SMTP settings apply to the next mail (the cached transport is dropped on the change notice)', async () => {
   const moving = await testInstance(rt, 'Mail Moving');
+  // Each settings change is heard twice here: at once, and when Redis echoes it. An echo arriving
+  // late would close the new transport under the next mail, so wait until all four are in.
+  const allNotices = noticesHeard(rt.deps.changes, moving.instanceId, 4);
   await setSmtpSettings(sys(moving), smtp(smtpA.port, 'first@moving.example'));
   const u = await user(moving);
   await mailer.sendPasswordReset(moving.scope, u, { code: 'R1', link: 'https://m.example/r', expiresMin: 15 });
   expect((await smtpA.waitFor(u.email!)).from).toBe('first@moving.example');
   await setSmtpSettings(sys(moving), smtp(smtpB.port, 'second@moving.example'));
-  await new Promise((r) => setTimeout(r, 200)); // the notice travels through Redis
+  await allNotices;
   await mailer.sendPasswordReset(moving.scope, u, { code: 'R2', link: 'https://m.example/r', expiresMin: 15 });
   expect((await smtpB.waitFor(u.email!)).from).toBe('second@moving.example');
 });
@@ -111,7 +115,8 @@ test('the password-changed notice is sent only where the notification policy ask
   expect(await mailer.sendPasswordChanged(a.scope, loud)).toMatchObject({ subject: 'Your password was changed' });
   const m = await smtpA.waitFor(loud.email!);
   expect(m.text).toMatch(new RegExp(`The password of your account ${loud.username}@\\S+ was just changed`));
-  await new Promise((r) => setTimeout(r, 300));
+  // No need to wait for a mail that should not come: sending resolves once the SMTP server has
+  // taken the mail, and the catcher keeps a mail before it answers, so one would be here already.
   expect(smtpA.mails.some((x) => x.to.includes(silent.email!))).toBe(false);
 });
 

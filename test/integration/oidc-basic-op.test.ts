@@ -2,6 +2,7 @@ import http from 'node:http';
 import { createApp } from '../../src/http/app.js';
 import type { Runtime } from '../../src/runtime.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
+import { clockReaches } from '../support/eventually.js';
 import {
   addApp, addHuman, addProject, authorize, client, discover, formsOf, listen, localRequest, login, type AppFixture, type RpClient,
 } from '../support/rp.js';
@@ -139,7 +140,9 @@ describe('prompt and max_age', () => {
 
   test('max_age=1 forces a new login once a second has passed', async () => {
     const first = await login(config, rp, creds());
-    await new Promise((r) => setTimeout(r, 2100));
+    // The session must be older than max_age in whole seconds (now - auth_time > 1): wait for
+    // the clock to reach auth_time + 2, which is between one and two seconds from now.
+    await clockReaches(((first.tokens.claims()!.auth_time as number) + 2) * 1000);
     const out = await authorize(config, rp, { browser: first.browser, params: { max_age: '1' } });
     expect(out.callback).toBeUndefined();
     expect(out.page!.body).toContain('name="loginName"');
@@ -314,7 +317,9 @@ describe('refresh token lifetimes', () => {
     const localConfig = await discover(localRp);
     const { tokens } = await login(localConfig, localRp, { loginName: localUser.loginName, password: localUser.password, scope: 'openid offline_access' });
     expect(tokens.refresh_token).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 2500));
+    // The family's absolute lifetime is 2 s from when the tokens were issued: wait for that moment
+    // (the refresh token was issued no later than the ID token's iat), not a guess past it.
+    await clockReaches(((tokens.claims()!.iat as number) + 2) * 1000);
     await expect(client.refreshTokenGrant(localConfig, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });

@@ -4,11 +4,13 @@ import { promisify } from 'node:util';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createApp } from '../../src/http/app.js';
 import type { Runtime } from '../../src/runtime.js';
-import { rotateSigningKeys } from '../../src/oidc/keys.js';
+import { listSigningKeys, rotateSigningKeys } from '../../src/oidc/keys.js';
 import { sweepExpiredPayloads } from '../../src/oidc/adapter.js';
 import { ProviderPool } from '../../src/oidc/pool.js';
 import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from '../support/env.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
+import { clockReaches, eventually } from '../support/eventually.js';
+import { noticesHeard } from '../support/notices.js';
 import { addApp, addHuman, addProject, client, discover, listen, localRequest, login, type AppFixture, type RpClient } from '../support/rp.js';
 
 const run = promisify(execFile);
@@ -100,7 +102,9 @@ describe('signing keys', () => {
     expect(decodeProtectedHeader(tokens.id_token!).kid).toBe(step1.published);
     expect((await jwks(f.issuer)).keys.map((k) => k.kid).sort()).toEqual([original.kid, step1.published].sort());
 
-    await new Promise((r) => setTimeout(r, 2100));
+    // The retired key leaves the JWKS when its retention has passed: wait for that moment itself.
+    const retired = (await listSigningKeys(f.inst.scope)).find((k) => k.kid === original.kid)!;
+    await clockReaches(retired.remove_after!.getTime() + 1);
     await publish();
     expect((await jwks(f.issuer)).keys.map((k) => k.kid)).toEqual([step1.published]);
   });
@@ -121,8 +125,7 @@ describe('signing keys', () => {
     const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent' };
     const { stdout } = await run('node_modules/.bin/tsx', ['src/cli/main.ts', 'keys', 'rotate', '--instance', f.inst.instanceId, '--alg', 'ES256'], { env });
     expect(stdout).toContain('published next key');
-    await new Promise((r) => setTimeout(r, 200));
-    const after = (await jwks(f.issuer)).keys;
+    const after = (await eventually(() => jwks(f.issuer), (j) => j.keys.length > before)).keys;
     expect(after).toHaveLength(before + 1);
     expect(after.map((k) => k.alg)).toContain('ES256');
     await expect(run('node_modules/.bin/tsx', ['src/cli/main.ts', 'keys', 'rotate', '--alg', 'HS256'], { env })).rejects.toMatchObject({ code: 2 });
@@ -148,8 +151,9 @@ describe('changes reach the provider without a restart', () => {
       await login(config2, at2, { loginName: f.user.loginName, password: f.user.password });
       const newUri = `${f.app.redirectUri}/v2`;
       await f.inst.scope.table('applications').where({ id: f.app.appId }).update({ redirect_uris: JSON.stringify([newUri]) });
+      const heard = noticesHeard(rt2.deps.changes, f.inst.instanceId);
       await rt.deps.changes.publish(f.inst.instanceId); // published by process 1, heard by process 2
-      await new Promise((r) => setTimeout(r, 200));
+      await heard;
       const { callback } = await login(config2, { ...at2, redirectUri: newUri }, { loginName: f.user.loginName, password: f.user.password });
       expect(callback!.href.startsWith(newUri)).toBe(true);
     } finally {
@@ -171,8 +175,8 @@ describe('the provider pool', () => {
       const p2 = await pool.get(insts[1].instanceId, origin(insts[1]));
       const p3 = await pool.get(insts[2].instanceId, origin(insts[2]));
       expect(await pool.get(insts[2].instanceId, origin(insts[2]))).toBe(p3);
+      // The publishing process hears its own notice before publish() returns.
       await rt.deps.changes.publish(insts[2].instanceId);
-      await new Promise((r) => setTimeout(r, 200));
       expect(await pool.get(insts[2].instanceId, origin(insts[2]))).not.toBe(p3);
       expect(await pool.get(insts[1].instanceId, origin(insts[1]))).toBe(p2);
       // Each origin of an instance is its own issuer.

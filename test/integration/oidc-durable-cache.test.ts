@@ -5,7 +5,7 @@ import { cachedAdapter, DurableCache } from '../../src/oidc/durable-cache.js';
 import { newId } from '../../src/shared/ids.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { TEST_REDIS_URL } from '../support/env.js';
-import { eventually } from '../support/eventually.js';
+import { clockReaches, eventually } from '../support/eventually.js';
 
 /**
  * Sessions and grants are cached per process in front of PostgreSQL. Two caches here stand for
@@ -31,27 +31,32 @@ afterAll(async () => {
   await rt.close();
 });
 
+/** What no API shows, peeked for the waits below: whether a cache stores what it reads, and how many notices it has heard. */
+const peek = (cache: DurableCache) => cache as unknown as { live: boolean; generation: number };
+
 /** Waits until both subscriptions are live, so the caches store what they read. */
-async function twoProcesses(model: string): Promise<[OidcAdapter, OidcAdapter]> {
+async function twoProcesses(model: string): Promise<{ a: OidcAdapter; b: OidcAdapter; cacheB: DurableCache }> {
   const [a, b] = [processCache(), processCache()];
-  await new Promise((r) => setTimeout(r, 300));
-  return [
-    cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), a, inst.instanceId, model),
-    cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), b, inst.instanceId, model),
-  ];
+  expect(await eventually(async () => peek(a).live && peek(b).live, (live) => live)).toBe(true);
+  return {
+    a: cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), a, inst.instanceId, model),
+    b: cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), b, inst.instanceId, model),
+    cacheB: b,
+  };
 }
 
 const rows = (model: string, id: string) => inst.scope.table('oidc_payloads').where({ model, id });
 const exp = () => Math.floor(Date.now() / 1000) + 600;
 
 test('a session read by uid in one process follows updates and the logout made in another', async () => {
-  const [a, b] = await twoProcesses('Session');
+  const { a, b, cacheB } = await twoProcesses('Session');
   const id = newId();
   const uid = `uid-${id}`;
+  const heardBefore = peek(cacheB).generation;
   await a.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'alice', exp: exp() }, 600);
   expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
-  // A read that overlaps a notice is not stored; once the write's own notice has passed, it is.
-  await new Promise((r) => setTimeout(r, 100));
+  // A read that overlaps a notice is not stored; once the write's own notice has reached b, it is.
+  await eventually(async () => peek(cacheB).generation, (heard) => heard > heardBefore);
   expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
 
   // Cached: a row removed behind the adapters' back is still served (what makes invalidation necessary).
@@ -69,7 +74,7 @@ test('a session read by uid in one process follows updates and the logout made i
 });
 
 test('a grant revoked in one process is gone in another; expired payloads are never served', async () => {
-  const [a, b] = await twoProcesses('Grant');
+  const { a, b } = await twoProcesses('Grant');
   const id = newId();
   await a.upsert(id, { jti: id, kind: 'Grant', accountId: 'alice', clientId: 'c', exp: exp() }, 600);
   expect(await b.find(id)).toMatchObject({ accountId: 'alice' });
@@ -78,8 +83,12 @@ test('a grant revoked in one process is gone in another; expired payloads are ne
   expect(await eventually(() => b.find(id), (p) => p === undefined)).toBeUndefined();
 
   const short = newId();
-  await a.upsert(short, { jti: short, kind: 'Grant', accountId: 'alice', clientId: 'c', exp: Math.floor(Date.now() / 1000) + 1 }, 1);
+  const shortExpS = Math.floor(Date.now() / 1000) + 1;
+  await a.upsert(short, { jti: short, kind: 'Grant', accountId: 'alice', clientId: 'c', exp: shortExpS }, 1);
   expect(await b.find(short)).toBeDefined();
-  await new Promise((r) => setTimeout(r, 1100));
+  // An expiry is about time passing: wait until both the payload's exp and its row's expires_at
+  // (a second from the write) have passed, no longer.
+  const { expires_at } = await rows('Grant', short).first();
+  await clockReaches(Math.max(shortExpS * 1000, expires_at.getTime()) + 1);
   expect(await b.find(short)).toBeUndefined();
 });

@@ -11,3 +11,12 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boole
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Waits until the wall clock reaches `atMs`. Only for what is about time itself (an expiry): the
+ * test computes the moment from what it observed (a token's iat, a row's expiry), so the wait is
+ * exactly as long as the expiry needs, never a guess.
+ */
+export async function clockReaches(atMs: number): Promise<void> {
+  while (Date.now() < atMs) await new Promise((r) => setTimeout(r, atMs - Date.now()));
+}
