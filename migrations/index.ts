@@ -5,6 +5,7 @@ import * as m006 from './006_claims_notify.js';
 import * as m007 from './007_policy_http_urls.js';
 import * as m008 from './008_passkeys.js';
 import * as m009 from './009_ui_sessions.js';
+import * as m010 from './010_refresh_reuse_grace.js';
 
 /** Migrations are listed here, in order, so they load the same way under tsx, jest and a build. */
 const migrations: Record<string, Knex.Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007_policy_http_urls': m007,
   '008_passkeys': m008,
   '009_ui_sessions': m009,
+  '010_refresh_reuse_grace': m010,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -2,6 +2,7 @@ import { loadConfig, ConfigError } from './config/load.js';
 import { createRuntime } from './runtime.js';
 import { bootstrapFirstInstance } from './domain/instance/service.js';
 import { createApp } from './http/app.js';
+import { exitOnSignals, trackConnections, type Drain } from './ops/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,13 +17,14 @@ async function main(): Promise<void> {
       : '  Password:   the one in TESSERA_ADMIN_PASSWORD\n';
     process.stdout.write(`\n  Console:    ${consoleUrl}\n  Sign in as: ${created.adminLoginName}\n${password}\n`);
   }
-  const app = createApp(rt);
+  let drain: Drain | undefined;
+  const app = createApp(rt, { get draining() { return drain?.draining ?? false; } });
   const server = app.listen(config.server.port, config.server.host, () => {
     rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
   });
-  const shutdown = () => server.close(() => void rt.close().then(() => process.exit(0)));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  // SIGTERM: stop accepting, finish what is in flight (Connection: close), then close the pools and exit.
+  drain = trackConnections(server, { deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => rt.close() });
+  exitOnSignals(drain);
 }
 
 main().catch((err) => {

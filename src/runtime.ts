@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError } from './config/load.js';
 import { decodeKey, type Config } from './config/schema.js';
 import { migrateLatest, openDatabase, type Database } from './db/database.js';
@@ -9,6 +9,9 @@ import type { ServiceDeps } from './domain/deps.js';
 import { LocalChangeBus, type ChangeBus } from './shared/changes.js';
 import { PasswordHasher, SecretBox } from './shared/crypto.js';
 import { RedisChangeBus } from './shared/redis-changes.js';
+import { redisConnections, type RedisConnections } from './shared/redis.js';
+import { createLogger } from './ops/logging.js';
+import { PromMetrics } from './ops/metrics.js';
 
 /** Everything a running Tessera process holds: built once at boot, passed to the HTTP app and CLI. */
 export interface Runtime {
@@ -16,6 +19,9 @@ export interface Runtime {
   db: Database;
   deps: ServiceDeps;
   log: Logger;
+  /** every Redis connection comes from here (undefined without Redis) */
+  redis?: RedisConnections;
+  metrics: PromMetrics;
   close(): Promise<void>;
 }
 
@@ -31,19 +37,24 @@ function resolveMasterKey(config: Config, embedded: boolean): Buffer {
 }
 
 export async function createRuntime(config: Config, opts: { migrate?: boolean; log?: Logger } = {}): Promise<Runtime> {
-  const log = opts.log ?? pino({ level: config.log.level, redact: ['*.password', '*.secret', '*.client_secret', 'req.headers.authorization', 'req.headers.cookie'] });
+  const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format === 'auto' ? undefined : config.log.format });
   const db = openDatabase({ url: config.database.url, dataDir: config.dataDir });
+  const metrics = new PromMetrics();
+  metrics.watchDatabase(db.knex);
   const box = new SecretBox(resolveMasterKey(config, db.kind === 'embedded'));
   if (opts.migrate !== false) {
     const applied = await migrateLatest(db.knex);
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
-  const changes: ChangeBus = config.redis.url ? new RedisChangeBus(config.redis.url) : new LocalChangeBus();
+  const redis = config.redis.url ? redisConnections(config.redis, log) : undefined;
+  const changes: ChangeBus = redis ? new RedisChangeBus(redis.commands('changes'), redis.subscriber('changes'), log) : new LocalChangeBus();
+  if (redis) metrics.watchRedis(() => redis.states());
   const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes };
   return {
-    config, db, deps, log,
+    config, db, deps, log, redis, metrics,
     async close() {
       await changes.close();
+      redis?.close();
       await db.close();
     },
   };

@@ -48,10 +48,12 @@ const lifetimes = {
   accessTokenLifetimeS: z.number().int().meta({ description: 'seconds' }), idTokenLifetimeS: z.number().int(),
   refreshTokenIdleS: z.number().int(), refreshTokenAbsoluteS: z.number().int(),
 };
-const oidcSchema = z.object({ ...lifetimes, ...versioned }).meta({ id: 'OidcSettings' });
+const reuseGrace = z.number().int().min(0).max(300).meta({ description: 'seconds within which a just-rotated refresh token, presented again, gets a fresh answer instead of revoking its family (0: never)' });
+const oidcSchema = z.object({ ...lifetimes, refreshTokenReuseGraceS: reuseGrace, ...versioned }).meta({ id: 'OidcSettings' });
 const oidcView = (i: InstanceRow) => ({
   accessTokenLifetimeS: i.access_token_lifetime_s, idTokenLifetimeS: i.id_token_lifetime_s,
-  refreshTokenIdleS: i.refresh_token_idle_s, refreshTokenAbsoluteS: i.refresh_token_absolute_s, version: i.version,
+  refreshTokenIdleS: i.refresh_token_idle_s, refreshTokenAbsoluteS: i.refresh_token_absolute_s,
+  refreshTokenReuseGraceS: i.refresh_token_reuse_grace_s, version: i.version,
 });
 
 adminApi.route({
@@ -67,7 +69,10 @@ adminApi.route({
 adminApi.route({
   method: 'put', path: '/settings/oidc', tag: 'Settings', summary: 'Change token lifetimes (seen in the next token issued)',
   permission: 'iam.write', ifMatch: true, publishes: true, response: oidcSchema,
-  body: z.object(Object.fromEntries(Object.entries(lifetimes).map(([k, v]) => [k, v.min(60).optional()])) as { [K in keyof typeof lifetimes]: z.ZodOptional<z.ZodNumber> }),
+  body: z.object({
+    ...(Object.fromEntries(Object.entries(lifetimes).map(([k, v]) => [k, v.min(60).optional()])) as { [K in keyof typeof lifetimes]: z.ZodOptional<z.ZodNumber> }),
+    refreshTokenReuseGraceS: reuseGrace.optional(),
+  }),
   handler: async ({ body, call }) => {
     await call.ifMatch('instances', { id: call.svc.scope.instanceId });
     await instances.updateOidcSettings(call.svc, body);

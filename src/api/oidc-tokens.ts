@@ -25,9 +25,10 @@ export interface OpaqueTokenSource {
 export async function findOpaqueAccessToken(source: OpaqueTokenSource | undefined, koa: Context, scope: Scope, token: string): Promise<string | undefined> {
   if (!source) return undefined;
   const { provider } = await source.get(koa.state.instanceId, koa.state.origin);
-  const access = await provider.AccessToken.find(token).catch(() => undefined);
+  // Only "no such token" means unauthenticated: a storage failure propagates (503, never 401).
+  const access = await provider.AccessToken.find(token);
   if (access && !access.isExpired && access.accountId && hasApiScope(access.scope)) return access.accountId as string;
-  const cc = await provider.ClientCredentials.find(token).catch(() => undefined);
+  const cc = await provider.ClientCredentials.find(token);
   if (cc && !cc.isExpired && cc.clientId && hasApiScope(cc.scope)) {
     // A machine user's client id is its username (or login name), as client_credentials takes it.
     return (await getMachineByClientId(scope, cc.clientId as string))?.id;

@@ -6,17 +6,25 @@ export const configSchema = z.object({
     port: z.coerce.number().int().min(1).max(65535).default(8080),
     host: z.string().min(1).default('0.0.0.0'),
     trustedProxies: z.array(z.string().min(1)).default([]),
+    // After SIGTERM: how long in-flight requests may take before their connections are cut.
+    shutdownTimeoutS: z.coerce.number().min(0).max(600).default(10),
   }).prefault({}),
   database: z.object({
     url: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty').default(''),
   }).prefault({}),
   dataDir: z.string().min(1).default('./data'),
   redis: z.object({
-    url: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty').default(''),
+    // One URL; in cluster mode, seed nodes separated by commas.
+    url: z.string().refine((v) => v === '' || v.split(',').every((u) => /^rediss?:\/\//.test(u.trim())), 'must be a redis:// URL (cluster: several, comma separated) or empty').default(''),
+    mode: z.enum(['standalone', 'cluster']).default('standalone'),
+    commandTimeoutMs: z.coerce.number().int().min(50).default(1000),
+    connectTimeoutMs: z.coerce.number().int().min(50).default(1000),
   }).prefault({}),
   masterKey: z.string().refine((v) => v === '' || decodeKey(v) !== null, 'must be 32 bytes, base64 or hex').default(''),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // auto: pretty on a terminal, JSON lines otherwise.
+    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
   }).prefault({}),
   passwordHashing: z.object({
     memoryCost: z.coerce.number().int().min(8192).default(19456),

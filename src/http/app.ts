@@ -1,5 +1,4 @@
 import Koa from 'koa';
-import Router from '@koa/router';
 import type { Runtime } from '../runtime.js';
 import { renderErrors } from './errors.js';
 import { resolveInstance } from './instance-resolution.js';
@@ -10,27 +9,22 @@ import { consoleRoutes } from '../console/index.js';
 import { frontDoor } from '../console/front-door.js';
 import { Mailer } from '../mail/mailer.js';
 import { MailTransports } from '../mail/transport.js';
+import { useOps, type DrainState } from '../ops/index.js';
 
 /**
  * The Koa app. Order matters: health and the installation-wide APIs answer on any host;
  * everything after resolveInstance belongs to the instance found by the request's host,
  * and the OpenID Provider (with the login pages) comes last.
  */
-export function createApp(rt: Runtime): Koa {
+export function createApp(rt: Runtime, drain?: DrainState): Koa {
   const trusted = rt.config.server.trustedProxies;
   const app = new Koa({ proxy: trusted.length > 0 });
   app.silent = true;
   app.on('error', (err) => rt.log.error({ err }, 'request failed'));
 
-  const health = new Router();
-  health.get('/healthz', async (ctx) => {
-    await rt.db.knex.raw('select 1');
-    ctx.body = { status: 'ok', database: rt.db.kind === 'embedded' ? 'embedded' : 'postgresql' };
-  });
-
   if (trusted.length) app.use(onlyTrustedProxies(trusted));
+  useOps(app, rt, drain); // request ids and logs, metrics, /livez /readyz /healthz /metrics
   app.use(renderErrors);
-  app.use(health.routes());
   app.use(installationApiRoutes(rt)); // System API and /openapi.json: not tied to the host's instance
   app.use(resolveInstance(rt.db.knex, rt.deps.changes));
   const oidc = mountOidc(rt);

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import { DomainError } from '../shared/errors.js';
+import { asUnavailable } from '../shared/unavailable.js';
 
 /** The one place errors become HTTP: application/problem+json with a stable `code`. */
 export function problem(ctx: Context, status: number, code: string, detail: string, extra: Record<string, unknown> = {}): void {
@@ -19,6 +20,12 @@ export async function renderErrors(ctx: Context, next: Next): Promise<void> {
       problem(ctx, 400, 'invalid_input', err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), {
         category: 'invalid_input', issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       });
+    } else if (asUnavailable(err)) {
+      // An infrastructure failure is never reported as anything else (no 401, no 500): retry later.
+      const unavailable = asUnavailable(err)!;
+      ctx.app.emit('error', err, ctx);
+      ctx.set('Retry-After', String(unavailable.retryAfterS));
+      problem(ctx, 503, 'unavailable', unavailable.error_description, { category: 'unavailable', dependency: unavailable.dependency });
     } else {
       const status = (err as { status?: number; expose?: boolean }).status;
       if (status && status < 500) {

@@ -24,7 +24,7 @@ declare module 'koa' {
 }
 
 export function createLoginServices(rt: Runtime): LoginServices {
-  const throttle = new LoginThrottle({ redisUrl: rt.config.redis.url || undefined, limits: rt.config.login.throttle });
+  const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: rt.config.login.throttle });
   const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
   return {
     deps: rt.deps, throttle, mailer: new Mailer(transports),

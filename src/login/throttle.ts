@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 
 /**
@@ -32,24 +32,23 @@ export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterS:
 type Limiter = RateLimiterAbstract | RateLimiterStoreAbstract;
 
 export class LoginThrottle {
-  private readonly redis?: Redis;
+  private readonly redis?: RedisClient;
   private readonly byAccount: Limiter;
   private readonly byAddress: Limiter;
 
-  constructor(opts: { redisUrl?: string; limits?: Partial<ThrottleLimits>; prefix?: string } = {}) {
+  constructor(opts: { redis?: RedisClient; limits?: Partial<ThrottleLimits>; prefix?: string } = {}) {
     const l = { ...defaultThrottleLimits, ...opts.limits };
     const prefix = opts.prefix ?? 'tessera:login';
     const make = (name: string, points: number): Limiter => {
       const common = { keyPrefix: `${prefix}:${name}`, points, duration: l.windowS, blockDuration: l.blockS };
       // Should Redis fail, this process keeps counting on its own rather than letting logins error out.
-      return this.redis ? new RateLimiterRedis({ ...common, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(common) }) : new RateLimiterMemory(common);
+      // rejectIfRedisNotReady: while Redis is down, go straight to the insurance limiter instead of waiting.
+      return this.redis
+        ? new RateLimiterRedis({ ...common, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(common) })
+        : new RateLimiterMemory(common);
     };
-    // One retry per command: while Redis is unreachable a login waits a moment, then the insurance limiter counts.
-    if (opts.redisUrl) {
-      this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
-      // Connection errors surface as failed commands, which the insurance limiter absorbs.
-      this.redis.on('error', () => undefined);
-    }
+    // The connection (src/shared/redis.ts) fails fast while Redis is unreachable; the insurance limiter then counts.
+    this.redis = opts.redis;
     this.byAccount = make('acct', l.perAccount);
     this.byAddress = make('addr', l.perAddress);
   }
@@ -88,6 +87,6 @@ export class LoginThrottle {
   }
 
   async close(): Promise<void> {
-    this.redis?.disconnect();
+    // The connection belongs to the runtime, which closes it.
   }
 }

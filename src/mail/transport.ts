@@ -2,7 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { Knex } from 'knex';
 import { Scope } from '../db/scope.js';
 import { getSmtpSettings, type SmtpSettings } from '../domain/instance/settings.js';
-import type { ChangeBus } from '../shared/changes.js';
+import { ALL_INSTANCES, type ChangeBus } from '../shared/changes.js';
 import type { SecretBox } from '../shared/crypto.js';
 
 export interface InstanceTransport {
@@ -35,7 +35,7 @@ export class MailTransports {
   private readonly cache = new Map<string, Promise<InstanceTransport | undefined>>();
 
   constructor(private readonly knex: Knex, private readonly box: SecretBox, changes: ChangeBus) {
-    changes.subscribe((instanceId) => this.drop(instanceId));
+    changes.subscribe((instanceId) => (instanceId === ALL_INSTANCES ? this.close() : this.drop(instanceId)));
   }
 
   /** The instance's transport, or undefined when it has no SMTP settings. */

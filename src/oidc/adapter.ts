@@ -1,12 +1,16 @@
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import { Scope } from '../db/scope.js';
+import { noMetrics, type Metrics } from '../shared/metrics.js';
+import type { RedisClient } from '../shared/redis.js';
 import { CACHED_MODELS, cachedAdapter, type DurableCache } from './durable-cache.js';
+import { RedisAdapter, ShortLivedAdapter } from './redis-adapter.js';
+import { accessTokenAdapter, refreshTokenAdapter } from './refresh-rotation.js';
 
 /**
  * Storage for oidc-provider's models, one adapter per (instance, model). Durable state
  * (sessions, grants, refresh tokens) lives in PostgreSQL; short-lived state lives in Redis
- * with TTLs when Redis is configured, else in PostgreSQL where a sweep removes expired rows.
+ * with TTLs when Redis is configured (falling back to PostgreSQL while it is unreachable,
+ * src/oidc/redis-adapter.ts), else in PostgreSQL where a sweep removes expired rows.
  */
 export type Payload = Record<string, unknown> & { grantId?: string; userCode?: string; uid?: string; consumed?: number };
 
@@ -23,8 +27,6 @@ export interface OidcAdapter {
 /** Models whose loss would sign people out or break refresh: always PostgreSQL. */
 const DURABLE = new Set(['Session', 'Grant', 'RefreshToken']);
 
-/** Every model that carries a grantId, so revoking a grant can reach it. */
-export const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
 export class PgAdapter implements OidcAdapter {
   private readonly scope: Scope;
@@ -56,12 +58,38 @@ export class PgAdapter implements OidcAdapter {
   findByUserCode(userCode: string) { return this.first({ user_code: userCode }); }
   findByUid(uid: string) { return this.first({ uid }); }
 
+  /** The refresh token with what its reuse grace needs: when it was consumed, and whether its successor is still unused. */
+  async findRefreshToken(id: string): Promise<{ payload: Payload; consumedAt?: Date; consumedAgeMs: number; successorUnused: boolean } | undefined> {
+    const row = await this.scope.table('oidc_payloads', 'p')
+      .leftJoin('oidc_payloads as s', function successor() {
+        this.on('s.instance_id', 'p.instance_id').andOn('s.model', 'p.model').andOn('s.id', 'p.successor_id');
+      })
+      .where({ 'p.model': this.model, 'p.id': id })
+      .andWhere((q) => q.whereNull('p.expires_at').orWhere('p.expires_at', '>', this.scope.db.fn.now()))
+      .first(
+        'p.payload', 'p.consumed_at',
+        this.scope.db.raw('coalesce(extract(epoch from (now() - p.consumed_at)) * 1000, 0)::float8 as consumed_age_ms'),
+        this.scope.db.raw('(s.id is not null and s.consumed_at is null and (s.expires_at is null or s.expires_at > now())) as successor_unused'),
+      );
+    if (!row) return undefined;
+    return { payload: row.payload, consumedAt: row.consumed_at ?? undefined, consumedAgeMs: Number(row.consumed_age_ms), successorUnused: Boolean(row.successor_unused) };
+  }
+
   async consume(id: string): Promise<void> {
-    await this.rows().where({ id }).update({ consumed_at: new Date() });
+    await this.consumeCounted(id);
+  }
+
+  /** Marks the row consumed (the first time only); the number of rows found. */
+  async consumeCounted(id: string): Promise<number> {
+    return this.rows().where({ id }).update({ consumed_at: this.scope.db.raw('coalesce(consumed_at, now())') });
   }
 
   async destroy(id: string): Promise<void> {
-    await this.rows().where({ id }).delete();
+    await this.destroyCounted(id);
+  }
+
+  async destroyCounted(id: string): Promise<number> {
+    return this.rows().where({ id }).delete();
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -77,94 +105,35 @@ export async function sweepExpiredPayloads(knex: Knex, limit = 5000): Promise<nu
   return result.rowCount ?? 0;
 }
 
-export class RedisAdapter implements OidcAdapter {
-  private readonly prefix: string;
-  constructor(private readonly redis: Redis, instanceId: string, private readonly model: string) {
-    this.prefix = `tessera:oidc:${instanceId}:`;
-  }
-
-  private key(id: string) { return `${this.prefix}${this.model}:${id}`; }
-  private grantKey(grantId: string) { return `${this.prefix}grant:${grantId}`; }
-
-  async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    const key = this.key(id);
-    const value = JSON.stringify(payload);
-    const bound = Boolean(payload.grantId && GRANT_BOUND.includes(this.model));
-    const lookups = ([['userCode', payload.userCode], ['uid', payload.uid]] as const).filter(([, v]) => v);
-    // The common case (a client_credentials token: no grant, no lookups) is one plain SET, no MULTI.
-    if (!bound && lookups.length === 0) {
-      await (expiresIn ? this.redis.set(key, value, 'EX', expiresIn) : this.redis.set(key, value));
-      return;
-    }
-    const multi = this.redis.multi();
-    if (expiresIn) multi.set(key, value, 'EX', expiresIn);
-    else multi.set(key, value);
-    // Only tokens go with their grant: an Interaction carries a grantId too, but a revocation during
-    // an account switch (logout of the old session) must not delete the login in progress.
-    if (bound) {
-      const grantKey = this.grantKey(payload.grantId!);
-      multi.rpush(grantKey, key);
-      // The grant list must outlive every token in it.
-      if (expiresIn) multi.expire(grantKey, expiresIn, 'GT').expire(grantKey, expiresIn, 'NX');
-    }
-    for (const [kind, lookup] of lookups) {
-      if (expiresIn) multi.set(`${this.prefix}${kind}:${lookup}`, id, 'EX', expiresIn);
-      else multi.set(`${this.prefix}${kind}:${lookup}`, id);
-    }
-    await multi.exec();
-  }
-
-  async find(id: string): Promise<Payload | undefined> {
-    const [raw, consumed] = await this.redis.mget(this.key(id), `${this.key(id)}:consumed`);
-    if (!raw) return undefined;
-    const payload = JSON.parse(raw) as Payload;
-    return consumed ? { ...payload, consumed: Number(consumed) } : payload;
-  }
-
-  async findByUserCode(userCode: string) {
-    const id = await this.redis.get(`${this.prefix}userCode:${userCode}`);
-    return id ? this.find(id) : undefined;
-  }
-
-  async findByUid(uid: string) {
-    const id = await this.redis.get(`${this.prefix}uid:${uid}`);
-    return id ? this.find(id) : undefined;
-  }
-
-  async consume(id: string): Promise<void> {
-    // A marker beside the payload, expiring with it; one script, so it is atomic.
-    await this.redis.eval(
-      `local t = redis.call('PTTL', KEYS[1])
-       if t > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', t) elseif t == -1 then redis.call('SET', KEYS[2], ARGV[1]) end
-       return t`,
-      2, this.key(id), `${this.key(id)}:consumed`, Math.floor(Date.now() / 1000),
-    );
-  }
-
-  async destroy(id: string): Promise<void> {
-    await this.redis.del(this.key(id), `${this.key(id)}:consumed`);
-  }
-
-  async revokeByGrantId(grantId: string): Promise<void> {
-    const grantKey = this.grantKey(grantId);
-    const keys = await this.redis.lrange(grantKey, 0, -1);
-    await this.redis.del(...keys, ...keys.map((k) => `${k}:consumed`), grantKey);
-  }
-}
-
 /**
  * The adapter factory handed to oidc-provider. Revoking by grant must reach both stores, since
  * a grant's refresh tokens are durable while its codes and access tokens may be in Redis.
  */
-export function adapterFactory(
-  knex: Knex, redis: Redis | undefined, instanceId: string, clients: (id: string) => Promise<Payload | undefined>, durableCache?: DurableCache,
-) {
-  return (model: string): OidcAdapter => {
-    if (model === 'Client') return clientAdapter(clients);
+export interface AdapterOptions {
+  knex: Knex;
+  redis?: RedisClient;
+  instanceId: string;
+  clients: (id: string) => Promise<Payload | undefined>;
+  durableCache?: DurableCache;
+  /** the instance's refresh token reuse grace in seconds (src/oidc/refresh-rotation.ts) */
+  refreshReuseGraceS: () => number;
+  metrics?: Metrics;
+}
+
+export function adapterFactory(o: AdapterOptions) {
+  const { knex, redis, instanceId } = o;
+  const rotation = { knex, instanceId, graceS: o.refreshReuseGraceS, metrics: o.metrics ?? noMetrics };
+  const plain = (model: string): OidcAdapter => {
     // Sessions and grants are read on every userinfo and introspection call: cached, with invalidation.
-    if (durableCache && CACHED_MODELS.has(model)) return cachedAdapter(new PgAdapter(knex, instanceId, model), durableCache, instanceId, model);
+    if (o.durableCache && CACHED_MODELS.has(model)) return cachedAdapter(new PgAdapter(knex, instanceId, model), o.durableCache, instanceId, model);
     if (DURABLE.has(model) || !redis) return new PgAdapter(knex, instanceId, model);
-    return new RedisAdapter(redis, instanceId, model);
+    return new ShortLivedAdapter(new RedisAdapter(redis, instanceId, model), redis, new PgAdapter(knex, instanceId, model), rotation.metrics);
+  };
+  return (model: string): OidcAdapter => {
+    if (model === 'Client') return clientAdapter(o.clients);
+    if (model === 'RefreshToken') return refreshTokenAdapter(new PgAdapter(knex, instanceId, model), rotation);
+    if (model === 'AccessToken') return accessTokenAdapter(plain(model), rotation);
+    return plain(model);
   };
 }
 

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { callRedis, type RedisClient } from '../shared/redis.js';
 import type { OidcAdapter, Payload } from './adapter.js';
 
 /**
@@ -27,7 +28,7 @@ export class DurableCache {
   /** Entries are stored only while the subscription is live (without Redis: one process, always). */
   private live: boolean;
 
-  constructor(private readonly pub?: Redis, private readonly sub?: Redis) {
+  constructor(private readonly pub?: RedisClient, private readonly sub?: RedisClient, private readonly log?: Logger) {
     this.live = !sub;
     if (sub) {
       sub.on('message', (_channel: string, key: string) => this.drop(key));
@@ -60,10 +61,17 @@ export class DurableCache {
     this.uidKeys.clear();
   }
 
-  /** Drops the key here at once and in every other process through Redis. */
+  /**
+   * Drops the key here at once and in every other process through Redis. The write it follows
+   * has committed: should Redis be unreachable, the others' subscribers are cut off too and
+   * store nothing until they reconnect (then they start empty), so the notice is not needed.
+   */
   async invalidate(key: string): Promise<void> {
     this.drop(key);
-    if (this.pub) await this.pub.publish(CHANNEL, key);
+    if (!this.pub) return;
+    await callRedis(this.pub, (r) => r.publish(CHANNEL, key)).catch((err: unknown) => {
+      this.log?.debug({ err }, 'durable cache: invalidation not published');
+    });
   }
 
   async read(key: string, load: () => Promise<Payload | undefined>, alsoKey?: (p: Payload) => string | undefined): Promise<Payload | undefined> {

@@ -13,7 +13,9 @@ import { prepareProviderRequest } from './requests.js';
  * before this one is the provider's (unknown paths answer as OIDC errors).
  */
 export function mountOidc(rt: Runtime) {
-  const pool = new ProviderPool({ knex: rt.db.knex, box: rt.deps.box, hasher: rt.deps.hasher, config: rt.config, log: rt.log }, rt.deps.changes);
+  const pool = new ProviderPool({
+    knex: rt.db.knex, box: rt.deps.box, hasher: rt.deps.hasher, config: rt.config, log: rt.log, metrics: rt.metrics, redisConnections: rt.redis,
+  }, rt.deps.changes);
   // The pool holds a Redis connection and a sweep timer: release them with the runtime.
   const closeRuntime = rt.close.bind(rt);
   // The tenant-aware login's throttle (Redis) and mail transports are released the same way.

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import { Redis } from 'ioredis';
 import { Scope } from '../db/scope.js';
 import { getInstance } from '../domain/instance/repository.js';
-import type { ChangeBus } from '../shared/changes.js';
+import { ALL_INSTANCES, type ChangeBus } from '../shared/changes.js';
+import type { RedisClient, RedisConnections } from '../shared/redis.js';
 import { notFound } from '../shared/errors.js';
 import { sweepExpiredPayloads } from './adapter.js';
 import { ClaimsCache } from './claims-cache.js';
@@ -20,18 +20,20 @@ export class ProviderPool {
   private readonly cache: LRUCache<string, Promise<InstanceProvider>>;
   private readonly keysByInstance = new Map<string, Set<string>>();
   private readonly sweep?: NodeJS.Timeout;
-  readonly redis?: Redis;
+  readonly redis?: RedisClient;
   readonly durableCache: DurableCache;
   private readonly claimsCache: ClaimsCache;
   private readonly deps: ProviderDeps;
 
-  constructor(base: Omit<ProviderDeps, 'redis'>, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {
-    this.redis = base.config.redis.url ? new Redis(base.config.redis.url, { maxRetriesPerRequest: 3 }) : undefined;
+  constructor(base: Omit<ProviderDeps, 'redis'> & { redisConnections?: RedisConnections }, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {
+    const { redisConnections, ...providerBase } = base;
+    this.redis = redisConnections?.commands('oidc');
     // One cache of sessions and grants per process, shared by all providers (keys carry the instance).
-    this.durableCache = new DurableCache(this.redis, base.config.redis.url ? new Redis(base.config.redis.url) : undefined);
+    this.durableCache = new DurableCache(this.redis, redisConnections?.subscriber('oidc-durable'), base.log);
     // Userinfo's user and roles, per process; needs PostgreSQL's LISTEN (off in embedded mode).
     this.claimsCache = new ClaimsCache(base.config.database.url || undefined, base.log);
-    this.deps = { ...base, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache };
+    this.deps = { ...providerBase, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache };
+    base.metrics?.watchProviderPool(() => this.cache.size);
     this.cache = new LRUCache({
       max: base.config.oidc.providerCacheSize,
       dispose: (_value, key) => this.untrack(key),
@@ -64,6 +66,10 @@ export class ProviderPool {
   }
 
   invalidate(instanceId: string): void {
+    if (instanceId === ALL_INSTANCES) {
+      this.cache.clear();
+      return;
+    }
     for (const key of [...(this.keysByInstance.get(instanceId) ?? [])]) this.cache.delete(key);
     this.keysByInstance.delete(instanceId);
   }
@@ -83,7 +89,14 @@ export class ProviderPool {
     const scope = new Scope(this.deps.knex, instanceId);
     const [instance, keys] = await Promise.all([getInstance(scope), publishedSigningKeys(scope)]);
     if (!instance) throw notFound('instance', instanceId);
-    return buildProvider(this.deps, instance, keys, origin);
+    try {
+      const built = buildProvider(this.deps, instance, keys, origin);
+      this.deps.metrics?.providerBuilt(true);
+      return built;
+    } catch (err) {
+      this.deps.metrics?.providerBuilt(false);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -91,6 +104,5 @@ export class ProviderPool {
     this.cache.clear();
     this.durableCache.close();
     await this.claimsCache.close();
-    this.redis?.disconnect();
   }
 }

@@ -1,11 +1,12 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Scope } from '../db/scope.js';
 import type { InstanceRow } from '../domain/instance/repository.js';
 import type { Config } from '../config/schema.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
+import type { Metrics } from '../shared/metrics.js';
+import type { RedisClient } from '../shared/redis.js';
 import { renderPage } from '../ui/render.js';
 import { loginInteractionPolicy } from '../login/account-chooser.js';
 import { AccessTokenJwts } from './access-token-jwt.js';
@@ -19,6 +20,7 @@ import { isReservedScope, METADATA_SCOPE, PROJECTS_ROLES_SCOPE, RESOURCE_OWNER_S
 import { CLIENT_EXTRA, ClientDirectory } from './clients.js';
 import { builtInClientSecret } from './builtin-clients.js';
 import { SettingsCache } from './settings-cache.js';
+import { answerUnavailable } from './unavailable.js';
 import { introspectionAllowed } from './introspection.js';
 import { JWT_BEARER } from './jwt-bearer.js';
 import { activeSigningAlg, providerJwks, type SigningKeyRow } from './keys.js';
@@ -31,7 +33,7 @@ import { machineByClientId, userWithRoleGrants } from './repository.js';
  */
 
 export interface ProviderDeps {
-  knex: Knex; redis?: Redis; box: SecretBox; hasher: PasswordHasher; config: Config; log: Logger; durableCache?: DurableCache; claimsCache?: ClaimsCache;
+  knex: Knex; redis?: RedisClient; metrics?: Metrics; box: SecretBox; hasher: PasswordHasher; config: Config; log: Logger; durableCache?: DurableCache; claimsCache?: ClaimsCache;
 }
 
 export interface InstanceProvider {
@@ -64,7 +66,10 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   const life = instance;
 
   const provider = new Provider(origin, {
-    adapter: adapterFactory(deps.knex, deps.redis, instanceId, (id) => clients.find(id), deps.durableCache),
+    adapter: adapterFactory({
+      knex: deps.knex, redis: deps.redis, instanceId, clients: (id) => clients.find(id), durableCache: deps.durableCache,
+      refreshReuseGraceS: () => life.refresh_token_reuse_grace_s, metrics: deps.metrics,
+    }),
     clients: [],
     async findAccount(ctx: any, sub: string, token: any) {
       // On userinfo, the roles the response needs are read in the same statement as the user,
@@ -190,6 +195,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     },
     async renderError(ctx: any, out: Record<string, string>, error: any) {
       ctx.type = 'html';
+      if (answerUnavailable.renderedPage(ctx, out, error)) out = { error: 'temporarily_unavailable', error_description: 'Sign-in is briefly unavailable. Please try again in a moment.' };
       ctx.body = await renderPage('error', 'Sign-in error', {
         heading: 'Something went wrong', code: out.error, message: out.error_description ?? out.error, details: '',
       });
@@ -240,6 +246,12 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     }
   });
   provider.on('server_error', (_ctx: any, err: Error) => deps.log.error({ err, instanceId }, 'oidc server error'));
+  // Infrastructure failures answer 503 temporarily_unavailable with Retry-After, never server_error or an auth failure.
+  answerUnavailable.install(provider);
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    provider.on('grant.success', (ctx: any) => metrics.tokenIssued(String(ctx.oidc?.params?.grant_type ?? '')));
+  }
 
   return { instanceId, issuer: origin, provider, handle: provider.callback(), clients, accessTokens, cookieKey, scope };
 }

@@ -5,6 +5,9 @@ import { EventEmitter } from 'node:events';
  * caches (the provider pool, host resolution) drop what they hold. The in-process bus serves
  * the embedded single-process mode; with Redis, src/shared/redis-changes.ts fans out to all.
  */
+/** The notice that anything may have changed (notices were lost): drop every cached instance. */
+export const ALL_INSTANCES = '*';
+
 export interface ChangeBus {
   publish(instanceId: string): Promise<void>;
   subscribe(listener: (instanceId: string) => void): void;

@@ -1,28 +1,43 @@
-import { Redis } from 'ioredis';
-import type { ChangeBus } from './changes.js';
+import type { Logger } from 'pino';
+import { ALL_INSTANCES, type ChangeBus } from './changes.js';
+import { callRedis, type RedisClient } from './redis.js';
 
 const CHANNEL = 'tessera:instance-changed';
 
-/** Cross-process change notices over Redis pub/sub. */
+/**
+ * Cross-process change notices over Redis pub/sub (in a Redis Cluster, PUBLISH reaches the
+ * subscribers of every node).
+ *
+ * While Redis is unreachable a notice cannot be sent: the write it follows has committed, so it
+ * is logged, not failed; this process has already dropped its own caches. Every other process's
+ * subscriber lost its connection too, and when it is back it tells its listeners that anything
+ * may have changed (ALL_INSTANCES), so nothing stale outlives the outage.
+ */
 export class RedisChangeBus implements ChangeBus {
-  private readonly pub: Redis;
-  private readonly sub: Redis;
   private readonly listeners: ((instanceId: string) => void)[] = [];
   private readonly ready: Promise<unknown>;
+  private wasLive = false;
 
-  constructor(url: string) {
-    this.pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
-    this.sub = new Redis(url, { lazyConnect: false });
-    this.sub.on('message', (_channel, instanceId: string) => this.listeners.forEach((l) => l(instanceId)));
-    this.ready = this.sub.subscribe(CHANNEL);
+  constructor(private readonly pub: RedisClient, private readonly sub: RedisClient, private readonly log?: Logger) {
+    this.sub.on('message', (_channel: string, instanceId: string) => this.emit(instanceId));
+    this.ready = this.sub.subscribe(CHANNEL).then(() => { this.wasLive = true; });
+    // ioredis resubscribes after a reconnect; notices sent meanwhile are lost, so drop everything.
+    this.sub.on('ready', () => { if (this.wasLive) this.emit(ALL_INSTANCES); });
+  }
+
+  private emit(instanceId: string): void {
+    this.listeners.forEach((l) => l(instanceId));
   }
 
   async publish(instanceId: string): Promise<void> {
-    await this.ready;
     // This process drops its caches at once (read-your-writes); its own copy of the message
     // arrives later through Redis and drops them again, which is harmless.
-    this.listeners.forEach((l) => l(instanceId));
-    await this.pub.publish(CHANNEL, instanceId);
+    this.emit(instanceId);
+    try {
+      await callRedis(this.pub, (r) => r.publish(CHANNEL, instanceId));
+    } catch (err) {
+      this.log?.warn({ err, instanceId }, 'change notice not sent (Redis unreachable): other processes catch up when it returns');
+    }
   }
 
   subscribe(listener: (instanceId: string) => void): void {

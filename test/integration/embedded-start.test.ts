@@ -16,7 +16,8 @@ describe('the embedded default', () => {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', database: 'embedded' });
+      // /healthz is /readyz: every dependency and its state.
+      expect(await res.json()).toMatchObject({ status: 'ready', checks: { database: { status: 'up', kind: 'embedded' }, migrations: { status: 'up' }, redis: { status: 'not_configured' } } });
       // The first start says where the console is and the login name the login page accepts.
       expect(first.output()).toMatch(new RegExp(`Console: +http://localhost:${port}/ui/console\\n`));
       expect(first.output()).toMatch(/Sign in as: admin@tessera\.localhost\n/);
@@ -32,7 +33,7 @@ describe('the embedded default', () => {
     const second = await startTessera(env);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      expect(await res.json()).toEqual({ status: 'ok', database: 'embedded' });
+      expect(await res.json()).toMatchObject({ status: 'ready', checks: { database: { kind: 'embedded' } } });
       // The first instance is still there, so it is not created (nor its password printed) again.
       expect(second.output()).not.toMatch(/first instance created|Sign in as/);
       const unknown = await getWithHost(port, '/.well-known/openid-configuration', 'nobody.example');

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import { TEST_REDIS_URL } from '../support/env.js';
+import { redisConnections } from '../../src/shared/redis.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { ServiceContext, ServiceDeps } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
@@ -18,7 +18,7 @@ import { newId } from '../../src/shared/ids.js';
 
 let rt: Runtime;
 let inst: TestInstance;
-const throttles: LoginThrottle[] = [];
+const throttles: { close(): Promise<void> }[] = [];
 beforeAll(async () => { rt = await testRuntime(); inst = await testInstance(rt, 'Throttle'); });
 afterAll(async () => { await Promise.all(throttles.map((t) => t.close())); await rt.close(); });
 
@@ -35,7 +35,7 @@ function env(opts: { redis?: boolean; perAccount?: number; perAddress?: number; 
   const hasher = new CountingHasher(rt.config.passwordHashing);
   const deps: ServiceDeps = { ...rt.deps, hasher };
   const throttle = new LoginThrottle({
-    redisUrl: opts.redis === false ? undefined : TEST_REDIS_URL, prefix: `tessera:test:${newId()}`,
+    redis: opts.redis === false ? undefined : rt.redis!.commands('throttle-test'), prefix: `tessera:test:${newId()}`,
     limits: { perAccount: opts.perAccount ?? 100, perAddress: opts.perAddress ?? 1000 },
   });
   throttles.push(throttle);
@@ -127,8 +127,9 @@ test('unknown users and overlong passwords: the same failure; unknown users cost
 });
 
 test('with Redis unreachable the throttle keeps counting in this process instead of failing logins', async () => {
-  const throttle = new LoginThrottle({ redisUrl: 'redis://127.0.0.1:1', prefix: `tessera:test:${newId()}`, limits: { perAccount: 2 } });
-  throttles.push(throttle);
+  const unreachable = redisConnections({ url: 'redis://127.0.0.1:1', mode: 'standalone', commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
+  const throttle = new LoginThrottle({ redis: unreachable.commands('throttle'), prefix: `tessera:test:${newId()}`, limits: { perAccount: 2 } });
+  throttles.push({ close: async () => unreachable.close() });
   const key = { instanceId: inst.instanceId, account: 'someone', address: '10.6.0.1' };
   await throttle.fail(key);
   await throttle.fail(key);

@@ -10,6 +10,8 @@ export interface InstanceRow {
   id_token_lifetime_s: number;
   refresh_token_idle_s: number;
   refresh_token_absolute_s: number;
+  /** a just-rotated refresh token presented again within this many seconds gets a fresh answer (src/oidc/refresh-rotation.ts) */
+  refresh_token_reuse_grace_s: number;
   smtp_host: string | null;
   smtp_port: number | null;
   smtp_tls: boolean;

@@ -21,7 +21,7 @@ async function publishAfter<R>(ctx: ServiceContext, fn: (scope: Scope) => Promis
   return result;
 }
 
-export type OidcSettings = { accessTokenLifetimeS?: number; idTokenLifetimeS?: number; refreshTokenIdleS?: number; refreshTokenAbsoluteS?: number };
+export type OidcSettings = { accessTokenLifetimeS?: number; idTokenLifetimeS?: number; refreshTokenIdleS?: number; refreshTokenAbsoluteS?: number; refreshTokenReuseGraceS?: number };
 
 const lifetime = (name: string, v: number | undefined, max: number) => {
   if (v === undefined) return undefined;
@@ -36,6 +36,11 @@ export async function updateOidcSettings(ctx: ServiceContext, s: OidcSettings): 
   const it = lifetime('idTokenLifetimeS', s.idTokenLifetimeS, year); if (it !== undefined) patch.id_token_lifetime_s = it;
   const ri = lifetime('refreshTokenIdleS', s.refreshTokenIdleS, 10 * year); if (ri !== undefined) patch.refresh_token_idle_s = ri;
   const ra = lifetime('refreshTokenAbsoluteS', s.refreshTokenAbsoluteS, 10 * year); if (ra !== undefined) patch.refresh_token_absolute_s = ra;
+  const grace = s.refreshTokenReuseGraceS;
+  if (grace !== undefined) {
+    if (!Number.isInteger(grace) || grace < 0 || grace > 300) throw invalidInput('refreshTokenReuseGraceS must be a whole number of seconds between 0 and 300');
+    patch.refresh_token_reuse_grace_s = grace;
+  }
   await authorize(ctx, 'iam.write', {});
   if (Object.keys(patch).length === 0) return;
   await publishAfter(ctx, async (scope) => {

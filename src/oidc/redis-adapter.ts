@@ -1,0 +1,162 @@
+import type { Metrics } from '../shared/metrics.js';
+import { callRedis, type RedisClient } from '../shared/redis.js';
+import { ServiceUnavailable } from '../shared/unavailable.js';
+import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
+
+/** Every model that carries a grantId, so revoking a grant can reach it. */
+export const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+
+/**
+ * Short-lived provider state (interactions, codes, access tokens) in Redis, with TTLs.
+ *
+ * Keys fit Redis Cluster: the keys one command touches together share a hash tag, the token's
+ * own id ({id}: the payload and its consumed marker), and nothing else is combined in one
+ * command. A token bound to a grant is listed under the grant first and stored second, so a
+ * token can never exist unlisted (revoking the grant would miss it).
+ */
+export class RedisAdapter {
+  private readonly prefix: string;
+  constructor(private readonly redis: RedisClient, instanceId: string, private readonly model: string) {
+    this.prefix = `tessera:oidc:${instanceId}:`;
+  }
+
+  private key(id: string) { return `${this.prefix}${this.model}:{${id}}`; }
+  private grantKey(grantId: string) { return `${this.prefix}grant:{${grantId}}`; }
+  private lookupKey(kind: string, value: string) { return `${this.prefix}${kind}:{${value}}`; }
+
+  async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+    const r = this.redis;
+    const set = (key: string, value: string) => (expiresIn ? r.set(key, value, 'EX', expiresIn) : r.set(key, value));
+    const before: Promise<unknown>[] = [];
+    // Only tokens go with their grant: an Interaction carries a grantId too, but a revocation during
+    // an account switch (logout of the old session) must not delete the login in progress.
+    if (payload.grantId && GRANT_BOUND.includes(this.model)) {
+      const grantKey = this.grantKey(payload.grantId);
+      const multi = r.multi().rpush(grantKey, this.key(id));
+      // The grant list must outlive every token in it.
+      if (expiresIn) multi.expire(grantKey, expiresIn, 'GT').expire(grantKey, expiresIn, 'NX');
+      before.push(multi.exec());
+    }
+    for (const [kind, value] of [['userCode', payload.userCode], ['uid', payload.uid]] as const) {
+      if (value) before.push(set(this.lookupKey(kind, value), id));
+    }
+    await Promise.all(before);
+    await set(this.key(id), JSON.stringify(payload));
+  }
+
+  async find(id: string): Promise<Payload | undefined> {
+    const [raw, consumed] = await this.redis.mget(this.key(id), `${this.key(id)}:consumed`);
+    if (!raw) return undefined;
+    const payload = JSON.parse(raw) as Payload;
+    return consumed ? { ...payload, consumed: Number(consumed) } : payload;
+  }
+
+  async idBy(kind: 'userCode' | 'uid', value: string): Promise<string | null> {
+    return this.redis.get(this.lookupKey(kind, value));
+  }
+
+  /** Marks the payload consumed; false when Redis does not hold it. */
+  async consume(id: string): Promise<boolean> {
+    // A marker beside the payload, expiring with it; one script, so it is atomic.
+    const ttl = await this.redis.eval(
+      `local t = redis.call('PTTL', KEYS[1])
+       if t > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', t) elseif t == -1 then redis.call('SET', KEYS[2], ARGV[1]) end
+       return t`,
+      2, this.key(id), `${this.key(id)}:consumed`, Math.floor(Date.now() / 1000),
+    ) as number;
+    return ttl !== -2;
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.redis.del(this.key(id), `${this.key(id)}:consumed`);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    const grantKey = this.grantKey(grantId);
+    const keys = await this.redis.lrange(grantKey, 0, -1);
+    // One DEL per token: in a cluster the tokens live on different slots.
+    await Promise.all(keys.map((k) => this.redis.del(k, `${k}:consumed`)));
+    await this.redis.del(grantKey);
+  }
+}
+
+/**
+ * Short-lived state in Redis, falling back to PostgreSQL (the same rows embedded mode uses)
+ * while Redis is unreachable: logins, codes and tokens keep working through an outage.
+ * A miss in Redis is looked up in PostgreSQL too (it may have been written during an outage,
+ * by any process). What only Redis holds cannot be read while it is down: that is a 503,
+ * never "unknown token".
+ */
+export class ShortLivedAdapter implements OidcAdapter {
+  constructor(private readonly redis: RedisAdapter, private readonly client: RedisClient, private readonly pg: PgAdapter, private readonly metrics: Metrics) {}
+
+  private attempt<T>(run: () => Promise<T>): Promise<T> {
+    return callRedis(this.client, run);
+  }
+
+  async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+    try {
+      await this.attempt(() => this.redis.upsert(id, payload, expiresIn));
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailable)) throw err;
+      this.metrics.redisFallback('write');
+      await this.pg.upsert(id, payload, expiresIn);
+    }
+  }
+
+  private async read(fromRedis: () => Promise<Payload | undefined>, fromPg: () => Promise<Payload | undefined>): Promise<Payload | undefined> {
+    let down: ServiceUnavailable | undefined;
+    try {
+      const found = await this.attempt(fromRedis);
+      if (found) return found;
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailable)) throw err;
+      down = err;
+    }
+    const found = await fromPg();
+    if (down) {
+      if (!found) throw down;
+      this.metrics.redisFallback('read');
+    }
+    return found;
+  }
+
+  find(id: string) {
+    return this.read(() => this.redis.find(id), () => this.pg.find(id));
+  }
+
+  findByUserCode(userCode: string) {
+    return this.read(async () => { const id = await this.redis.idBy('userCode', userCode); return id ? this.redis.find(id) : undefined; }, () => this.pg.findByUserCode(userCode));
+  }
+
+  findByUid(uid: string) {
+    return this.read(async () => { const id = await this.redis.idBy('uid', uid); return id ? this.redis.find(id) : undefined; }, () => this.pg.findByUid(uid));
+  }
+
+  async consume(id: string): Promise<void> {
+    let down: ServiceUnavailable | undefined;
+    try {
+      if (await this.attempt(() => this.redis.consume(id))) return;
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailable)) throw err;
+      down = err;
+    }
+    const consumed = await this.pg.consumeCounted(id);
+    if (down && consumed === 0) throw down;
+  }
+
+  async destroy(id: string): Promise<void> {
+    const removed = await this.pg.destroyCounted(id);
+    try {
+      await this.attempt(() => this.redis.destroy(id));
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailable) || removed === 0) throw err;
+    }
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.pg.revokeByGrantId(grantId);
+    // A revocation that cannot reach Redis did not happen: the caller hears 503 and may retry.
+    await this.attempt(() => this.redis.revokeByGrantId(grantId));
+  }
+}
