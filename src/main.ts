@@ -17,14 +17,15 @@ async function main(): Promise<void> {
       : '  Password:   the one in TESSERA_ADMIN_PASSWORD\n';
     process.stdout.write(`\n  Console:    ${consoleUrl}\n  Sign in as: ${created.adminLoginName}\n${password}\n`);
   }
-  let drain: Drain | undefined;
-  const app = createApp(rt, { get draining() { return drain?.draining ?? false; } });
+  // /readyz answers 503 from the moment a shutdown begins (the drain exists once the server does).
+  const shutdown: { drain?: Drain } = {};
+  const app = createApp(rt, { get draining() { return shutdown.drain?.draining ?? false; } });
   const server = app.listen(config.server.port, config.server.host, () => {
     rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
   });
   // SIGTERM: stop accepting, finish what is in flight (Connection: close), then close the pools and exit.
-  drain = trackConnections(server, { deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => rt.close() });
-  exitOnSignals(drain);
+  shutdown.drain = trackConnections(server, { deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => rt.close() });
+  exitOnSignals(shutdown.drain);
 }
 
 main().catch((err) => {

@@ -49,15 +49,15 @@ export class PromMetrics implements Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const self = this;
+    const { poolSources, redisSources } = this;
     new Gauge({
       name: 'tessera_provider_pool_size', help: 'OpenID Providers held in the pool', registers: [this.registry],
-      collect() { this.set(self.poolSources.reduce((n, f) => n + f(), 0)); },
+      collect() { this.set(poolSources.reduce((n, f) => n + f(), 0)); },
     });
     new Gauge({
       name: 'tessera_redis_up', help: 'Whether each Redis connection is ready (1) or not (0)', labelNames: ['connection'], registers: [this.registry],
       collect() {
-        for (const states of self.redisSources) for (const { name, ready } of states()) this.set({ connection: name }, ready ? 1 : 0);
+        for (const states of redisSources) for (const { name, ready } of states()) this.set({ connection: name }, ready ? 1 : 0);
       },
     });
   }
@@ -82,11 +82,11 @@ export class PromMetrics implements Metrics {
 
   /** The database pool: connections in use, idle, and requests waiting for one. */
   watchDatabase(knex: Knex): void {
-    const pool = (knex.client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; max: number } }).pool;
+    type Pool = { numUsed(): number; numFree(): number; numPendingAcquires(): number; max: number };
     new Gauge({
       name: 'tessera_db_pool_connections', help: 'Database pool connections by state (used, free, pending acquires, max)', labelNames: ['state'], registers: [this.registry],
       collect() {
-        const p = (knex.client as { pool?: typeof pool }).pool;
+        const p = (knex.client as { pool?: Pool }).pool;
         if (!p) return;
         this.set({ state: 'used' }, p.numUsed());
         this.set({ state: 'free' }, p.numFree());
