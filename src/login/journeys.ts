@@ -3,7 +3,7 @@ import { Scope } from '../db/scope.js';
 import type { ServiceContext } from '../domain/deps.js';
 import { appendEvent } from '../domain/audit/repository.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
-import { MAX_PASSWORD_LENGTH } from '../domain/policy/password.js';
+import { unmetPasswordRules } from '../domain/policy/password.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
 import { systemPrincipal } from '../domain/principal.js';
 import { getUser, updateUser, type UserRow } from '../domain/user/repository.js';
@@ -32,14 +32,7 @@ const sys = (ctx: Context, scope: Scope): ServiceContext => ({ deps: ctx.state.l
 
 /** Each unmet complexity rule as its own message, in the page's language. */
 export function complexityErrors(policy: PolicySettings<'password_complexity'>, password: string, t: Translate): string[] {
-  if (password.length > MAX_PASSWORD_LENGTH) return [t('password.tooLong', { n: MAX_PASSWORD_LENGTH })];
-  const out: string[] = [];
-  if (password.length < policy.minLength) out.push(t('password.minLength', { n: policy.minLength }));
-  if (policy.hasUppercase && !/\p{Lu}/u.test(password)) out.push(t('password.uppercase'));
-  if (policy.hasLowercase && !/\p{Ll}/u.test(password)) out.push(t('password.lowercase'));
-  if (policy.hasNumber && !/\p{Nd}/u.test(password)) out.push(t('password.number'));
-  if (policy.hasSymbol && !/[^\p{L}\p{Nd}]/u.test(password)) out.push(t('password.symbol'));
-  return out;
+  return unmetPasswordRules(policy, password).map((u) => t(`password.${u.rule}`, 'n' in u ? { n: u.n } : undefined));
 }
 
 // ---- registration ----

@@ -45,6 +45,8 @@ export const passwordComplexityPolicySchema = z.object({
   hasLowercase: z.boolean().default(true),
   hasNumber: z.boolean().default(true),
   hasSymbol: z.boolean().default(false),
+  /** refuse the passwords most often found in data breaches (a list bundled with Tessera) */
+  refuseBreachedPasswords: z.boolean().default(true),
 }).strict();
 
 export const lockoutPolicySchema = z.object({

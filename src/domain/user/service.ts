@@ -8,7 +8,8 @@ import type { ServiceContext } from '../deps.js';
 import { countOtherIamOwners, listMembershipsOfUser } from '../membership/repository.js';
 import { authorizeActingAs } from '../membership/service.js';
 import { getOrg } from '../org/repository.js';
-import { checkPasswordComplexity, getEffectivePolicy } from '../policy/service.js';
+import { passwordRuleMessage, unmetPasswordRules } from '../policy/password.js';
+import { getEffectivePolicy } from '../policy/service.js';
 import {
   deleteUserRow, findUsersByUsername, getUser, insertUser, updateUser, type UserRow, type UserState,
 } from './repository.js';
@@ -85,8 +86,11 @@ export async function requireUser(scope: Scope, userId: string): Promise<UserRow
 
 /** Checks a new password against the org's complexity policy and hashes it. */
 export async function hashNewPassword(ctx: ServiceContext, orgId: string, password: string): Promise<string> {
-  const unmet = checkPasswordComplexity(await getEffectivePolicy(ctx.scope, 'password_complexity', orgId), password);
-  if (unmet.length) throw ruleViolation('password.complexity', `the password ${unmet.join(', ')}`, { unmet });
+  const rules = unmetPasswordRules(await getEffectivePolicy(ctx.scope, 'password_complexity', orgId), password);
+  if (rules.length) {
+    const unmet = rules.map(passwordRuleMessage);
+    throw ruleViolation('password.complexity', `the password ${unmet.join(', ')}`, { unmet, rules: rules.map((r) => r.rule) });
+  }
   return ctx.deps.hasher.hash(password);
 }
 
