@@ -3,7 +3,7 @@ import type { Scope } from '../db/scope.js';
 import { getOrg, primaryOrgDomain } from '../domain/org/repository.js';
 import { findApplicationByClientId, getProject } from '../domain/project/repository.js';
 import { getProjectGrant } from '../domain/project-grant/repository.js';
-import { activeRoleGrants, userHasProjectAccess } from '../domain/user-grant/queries.js';
+import { activeRoleGrants, userHasProjectAccess } from '../domain/user-grant/repository.js';
 import { listUserGrants } from '../domain/user-grant/repository.js';
 import type { UserRow } from '../domain/user/repository.js';
 import { notFound } from '../shared/errors.js';

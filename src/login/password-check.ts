@@ -62,12 +62,12 @@ export async function recordPasswordFailure(scope: Scope, user: Pick<UserRow, 'i
   const policy = await getEffectivePolicy(scope, 'lockout', user.org_id);
   return scope.transaction(async (tx) => {
     const [row] = await tx.table('users').where({ id: user.id })
-      .update({ failed_password_attempts: tx.db.raw('failed_password_attempts + 1') })
+      .update({ failed_password_attempts: tx.expression('failed_password_attempts + 1') })
       .returning(['failed_password_attempts', 'state']);
     if (!row || policy.maxPasswordAttempts === 0 || row.failed_password_attempts < policy.maxPasswordAttempts || row.state === 'locked') {
       return { locked: false };
     }
-    await tx.table('users').where({ id: user.id }).update({ state: 'locked', updated_at: new Date(), version: tx.db.raw('version + 1') });
+    await tx.table('users').where({ id: user.id }).update({ state: 'locked', ...tx.bump() });
     await appendEvent(tx, systemPrincipal, {
       orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.locked',
       payload: { reason: 'max_password_attempts', attempts: row.failed_password_attempts },

@@ -3,7 +3,7 @@ import {
   findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow,
 } from '../domain/user/repository.js';
 import { findApplicationByClientId, type ApplicationRow } from '../domain/project/repository.js';
-import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/queries.js';
+import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/repository.js';
 
 /**
  * The reads the OpenID Provider needs, in one place: mostly the domain's own queries (so the
@@ -77,7 +77,7 @@ export async function userWithRoleGrants(scope: Scope, id: string, projectIds: s
   if (projectIds.length === 0) return { user: await userById(scope, id), grants: [] };
   const sub = activeRoleGrantsQuery(scope, id, projectIds);
   const row = await scope.table('users').where('users.id', id)
-    .first('users.*', scope.db.raw(`(SELECT coalesce(json_agg(g), '[]'::json) FROM (?) g) AS tessera_role_grants`, [sub]));
+    .first('users.*', scope.expression(`(SELECT coalesce(json_agg(g), '[]'::json) FROM (?) g) AS tessera_role_grants`, [sub]));
   if (!row) return { user: undefined, grants: [] };
   type Raw = { project_id: string; org_id: string; domain: string | null; role_keys: string[]; expires_at: string | null };
   const { tessera_role_grants: raw, ...user } = row as UserRow & { tessera_role_grants: Raw[] };

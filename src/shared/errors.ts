@@ -38,3 +38,7 @@ export const invalidInput = (message: string, details?: Record<string, unknown>)
 
 export const permissionDenied = (permission: string) =>
   new DomainError('permission_denied', `missing permission ${permission}`, 'permission_denied', { permission });
+
+/** Optimistic concurrency: the row moved on since the caller read it (If-Match, a form's hidden version). */
+export const staleVersion = (current: number, expected: number) =>
+  new DomainError('precondition_failed', `the resource is at version ${current}, not ${expected}`, 'precondition_failed', { currentVersion: current });

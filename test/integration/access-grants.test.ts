@@ -18,7 +18,7 @@ import { getOrg } from '../../src/domain/org/repository.js';
 import { getUser } from '../../src/domain/user/repository.js';
 import { insertMembership, listMembershipsOfUser } from '../../src/domain/membership/repository.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
-import { activeRoleGrants } from '../../src/domain/user-grant/queries.js';
+import { activeRoleGrants } from '../../src/domain/user-grant/repository.js';
 
 let rt: Runtime;
 beforeAll(async () => { rt = await testRuntime(); });

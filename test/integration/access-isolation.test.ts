@@ -4,7 +4,7 @@ import { accessSnapshot, seedScenario } from '../support/seed.js';
 import * as projects from '../../src/domain/project/repository.js';
 import * as projectGrants from '../../src/domain/project-grant/repository.js';
 import * as userGrants from '../../src/domain/user-grant/repository.js';
-import { activeRoleGrants, userHasProjectAccess } from '../../src/domain/user-grant/queries.js';
+import { activeRoleGrants, userHasProjectAccess } from '../../src/domain/user-grant/repository.js';
 import { addUserGrant } from '../../src/domain/user-grant/service.js';
 import { grantProject } from '../../src/domain/project-grant/service.js';
 import { removeProjectRole } from '../../src/domain/project/roles.js';

@@ -2,7 +2,7 @@ import type { Runtime } from '../../src/runtime.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { seedScenario, type SeedScenario } from '../support/seed.js';
 import { clockReaches } from '../support/eventually.js';
-import { activeRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../../src/domain/user-grant/queries.js';
+import { activeRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../../src/domain/user-grant/repository.js';
 import { addUserGrant, deactivateUserGrant, reactivateUserGrant, updateUserGrant } from '../../src/domain/user-grant/service.js';
 import { deactivateProjectGrant, reactivateProjectGrant } from '../../src/domain/project-grant/service.js';
 import { deactivateProject, reactivateProject } from '../../src/domain/project/service.js';
@@ -146,15 +146,15 @@ describe('activeRoleGrants', () => {
     const s = await seeded();
     const { scope } = s.ctx;
     const tt = s.projects.timeTracking.id;
-    await scope.db.raw(`INSERT INTO users (instance_id, id, org_id, type, username)
+    await rt.db.knex.raw(`INSERT INTO users (instance_id, id, org_id, type, username)
       SELECT ?, 'bulk-' || g, ?, 'human', 'bulk' || g FROM generate_series(1, 20000) g`, [scope.instanceId, s.orgs.beta.id]);
     // Fresh statistics, or the foreign-key checks of the next insert may scan users row by row.
-    await scope.db.raw('ANALYZE users');
-    await scope.db.raw(`INSERT INTO user_grants (instance_id, id, user_id, project_id, org_id, project_grant_id, role_keys)
+    await rt.db.knex.raw('ANALYZE users');
+    await rt.db.knex.raw(`INSERT INTO user_grants (instance_id, id, user_id, project_id, org_id, project_grant_id, role_keys)
       SELECT ?, 'bulk-g' || g, 'bulk-' || g, ?, ?, ?, '{Developer}' FROM generate_series(1, 20000) g`,
     [scope.instanceId, tt, s.orgs.beta.id, s.projectGrants.timeTrackingToBeta]);
-    await scope.db.raw('ANALYZE users, user_grants, projects, orgs, project_grants, org_domains, project_roles');
-    const explain = await scope.db.raw('EXPLAIN (ANALYZE, FORMAT TEXT) ' + activeRoleGrantsQuery(scope, s.users.bob.id, [tt]).toString());
+    await rt.db.knex.raw('ANALYZE users, user_grants, projects, orgs, project_grants, org_domains, project_roles');
+    const explain = await rt.db.knex.raw('EXPLAIN (ANALYZE, FORMAT TEXT) ' + activeRoleGrantsQuery(scope, s.users.bob.id, [tt]).toString());
     const plan = (explain.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
     // Either index leading with (instance_id, user_id, project_id) is a lookup by the user.
     expect(plan).toMatch(/Index (Only )?Scan using (user_grants_by_user_project|user_grants_instance_id_user_id_project_id_org_id_unique) on user_grants ug/);

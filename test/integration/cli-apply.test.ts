@@ -66,7 +66,7 @@ test('applying the README example builds the scenario; applying it again reports
   expect(first.stdout).toMatch(/applied \d+ changes/);
 
   const scope = (await instanceOf(domain))!;
-  const q = (sql: string) => scope.raw(sql, [scope.instanceId]).then((r: { rows: Record<string, unknown>[] }) => r.rows);
+  const q = (sql: string) => rt.db.knex.raw(sql, [scope.instanceId]).then((r: { rows: Record<string, unknown>[] }) => r.rows);
   const userGrants = await q(`SELECT u.username, o.name AS giver, g.role_keys, g.project_grant_id IS NOT NULL AS via_grant
     FROM user_grants g JOIN users u ON u.instance_id = g.instance_id AND u.id = g.user_id
     JOIN orgs o ON o.instance_id = g.instance_id AND o.id = g.org_id WHERE g.instance_id = ? ORDER BY u.username`);

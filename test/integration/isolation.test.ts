@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Scope } from '../../src/db/scope.js';
@@ -13,10 +15,11 @@ import * as auditRepo from '../../src/domain/audit/repository.js';
 import * as projectRepo from '../../src/domain/project/repository.js';
 import * as grantRepo from '../../src/domain/project-grant/repository.js';
 import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
-import * as userGrantQueries from '../../src/domain/user-grant/queries.js';
 import * as mfaRepo from '../../src/domain/mfa/repository.js';
 import * as passkeyRepo from '../../src/domain/passkey/repository.js';
 import * as oidcRepo from '../../src/oidc/repository.js';
+import * as signingKeyRepo from '../../src/domain/signing-key/repository.js';
+import * as snapshotRepo from '../../src/domain/snapshot/repository.js';
 import { getEffectivePolicy, getOrgPolicyOverride } from '../../src/domain/policy/service.js';
 import { getIdpWithSecret } from '../../src/domain/idp/service.js';
 import { getSmtpSettings, setSmtpSettings } from '../../src/domain/instance/service.js';
@@ -35,8 +38,9 @@ import { addUserGrant } from '../../src/domain/user-grant/service.js';
 
 /**
  * Instance isolation: every repository function, called with instance B's Scope and the ids of
- * instance A's rows, reads nothing of A and changes nothing of A. Adding a repository function
- * is one line in `reads` or `writes`.
+ * instance A's rows, reads nothing of A and changes nothing of A. The test finds the repository
+ * modules itself (every repository.ts under src/) and fails for an exported function that is
+ * neither in `reads` or `writes` nor exempted below with its reason, so none can be forgotten.
  */
 let rt: Runtime;
 let A: TestInstance;
@@ -82,6 +86,7 @@ async function buildFixture(inst: TestInstance) {
   await setSmtpSettings(ctx, { host: 'smtp.a.example', port: 25, tls: false, password: 'isolated-smtp', fromAddress: 'a@a.example', fromName: 'A' });
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
+  await policyRepo.replaceLabelAsset(inst.scope, { org_id: orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('isolated-logo') });
   const appRow = (await projectRepo.listApplications(inst.scope, projectId))[0];
   const passkeyId = 'iso-passkey';
   await passkeyRepo.insertPasskey(inst.scope, {
@@ -93,7 +98,9 @@ async function buildFixture(inst: TestInstance) {
     id: challengeId, purpose: 'authentication', user_id: null, binding: 'isolated-binding', challenge: 'isolated-challenge',
     rp_id: inst.domain, origin: `https://${inst.domain}`, user_verification: true, expires_at: new Date(Date.now() + 3600_000),
   });
+  const kid = (await signingKeyRepo.listSigningKeys(inst.scope))[0].kid;
   return {
+    kid,
     instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
     appId: appRow.id, clientId: appRow.client_id, grantId, userGrantId, membershipId, app, passkeyId, challengeId,
   };
@@ -111,7 +118,7 @@ afterAll(async () => { await rt.close(); });
 function mentionsA(value: unknown): boolean {
   const text = JSON.stringify(value ?? null);
   const secrets = [a.instanceId, a.orgId, a.grantedOrgId, a.userId, a.machineId, a.keyId, a.pat.id, a.idpId, a.projectId, a.appId,
-    a.clientId, a.grantId, a.userGrantId, a.membershipId, a.domain, 'isolated-a.example', 'isolated-secret', 'isolated-smtp', 'isolated-code-hash', 'Isolated'];
+    a.clientId, a.grantId, a.userGrantId, a.membershipId, a.kid, a.domain, 'isolated-a.example', 'isolated-secret', 'isolated-smtp', 'isolated-code-hash', 'Isolated'];
   return secrets.some((s) => text.includes(s));
 }
 
@@ -120,6 +127,10 @@ function isEmpty(value: unknown): boolean {
   if (Array.isArray(value)) return value.length === 0;
   return false;
 }
+
+const firstPage = { offset: 0, limit: 100, asc: true };
+/** A page as one list: its total, then its rows (empty when nothing matched). */
+const pageRows = (p: { total: number; rows: unknown[] }) => (p.total === 0 && p.rows.length === 0 ? [] : [p.total, ...p.rows]);
 
 /** `ownInstance`: the call answers with the calling instance's own data, which must simply not be A's. */
 type Read = [name: string, call: (s: Scope) => Promise<unknown>, ownInstance?: 'ownInstance'];
@@ -181,12 +192,12 @@ const reads: Read[] = [
   ['userGrant.getUserGrant', (s) => userGrantRepo.getUserGrant(s, a.userGrantId)],
   ['userGrant.findUserGrant', (s) => userGrantRepo.findUserGrant(s, a.userId, a.projectId, a.orgId)],
   ['userGrant.listUserGrants', (s) => userGrantRepo.listUserGrants(s, { userId: a.userId })],
-  ['userGrant.activeRoleGrants', (s) => userGrantQueries.activeRoleGrants(s, a.userId, [a.projectId])],
-  ['userGrant.userHasProjectAccess', (s) => userGrantQueries.userHasProjectAccess(s, { userId: a.userId, projectId: a.projectId })],
+  ['userGrant.activeRoleGrants', (s) => userGrantRepo.activeRoleGrants(s, a.userId, [a.projectId])],
+  ['userGrant.userHasProjectAccess', (s) => userGrantRepo.userHasProjectAccess(s, { userId: a.userId, projectId: a.projectId })],
   ['membership.listEffectiveMembershipsOfUser', (s) => memberRepo.listEffectiveMembershipsOfUser(s, a.userId)],
   ['membership.countOtherIamOwners', (s) => memberRepo.countOtherIamOwners(s, a.userId), 'ownInstance'],
   ['user.preferredLoginName', async (s) => { const n = await userRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId }); return n === 'u' ? null : n; }],
-  ['userGrant.activeRoleGrantsQuery', async (s) => userGrantQueries.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
+  ['userGrant.activeRoleGrantsQuery', async (s) => userGrantRepo.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
   ['mfa.getTotp', (s) => mfaRepo.getTotp(s, a.userId)],
   ['mfa.countUnusedRecoveryCodes', (s) => mfaRepo.countUnusedRecoveryCodes(s, a.userId)],
   ['passkey.listPasskeysOfUser', (s) => passkeyRepo.listPasskeysOfUser(s, a.userId)],
@@ -204,6 +215,22 @@ const reads: Read[] = [
   ['oidc.orgSummary', (s) => oidcRepo.orgSummary(s, a.orgId)],
   ['oidc.userWithRoleGrants', async (s) => { const r = await oidcRepo.userWithRoleGrants(s, a.userId, [a.projectId]); return [r.user, ...r.grants].filter(Boolean); }],
   ['oidc.orgHasProject', (s) => oidcRepo.orgHasProject(s, { id: a.userId, org_id: a.orgId }, a.projectId)],
+  ['user.pageUsers', (s) => userRepo.pageUsers(s, { orgId: a.orgId }, firstPage).then(pageRows)],
+  ['org.pageOrgs', (s) => orgRepo.pageOrgs(s, {}, firstPage).then(pageRows), 'ownInstance'],
+  ['membership.pageMemberships', (s) => memberRepo.pageMemberships(s, { orgId: a.orgId }, firstPage).then(pageRows)],
+  ['project.pageProjects', (s) => projectRepo.pageProjects(s, { orgId: a.orgId }, firstPage).then(pageRows)],
+  ['project.pageApplications', (s) => projectRepo.pageApplications(s, { projectId: a.projectId }, firstPage).then(pageRows)],
+  ['projectGrant.pageProjectGrants', (s) => grantRepo.pageProjectGrants(s, { projectId: a.projectId }, firstPage).then(pageRows)],
+  ['projectGrant.pageGrantedProjects', (s) => grantRepo.pageGrantedProjects(s, { orgId: a.grantedOrgId }, firstPage).then(pageRows)],
+  ['userGrant.pageUserGrants', (s) => userGrantRepo.pageUserGrants(s, { orgId: a.orgId }, undefined, firstPage).then(pageRows)],
+  ['oidc.activeRoleGrants', (s) => oidcRepo.activeRoleGrants(s, a.userId, [a.projectId])],
+  ['idp.getIdpLink', (s) => idpRepo.getIdpLink(s, a.idpId, 'ext-a')],
+  ['policy.getLabelAsset', (s) => policyRepo.getLabelAsset(s, a.orgId, 'logo_light')],
+  ['project.projectNameTaken', (s) => projectRepo.projectNameTaken(s, a.orgId, 'Isolated Project', 'another-project')],
+  ['signingKey.listSigningKeys', (s) => signingKeyRepo.listSigningKeys(s), 'ownInstance'],
+  ['signingKey.publishedSigningKeys', (s) => signingKeyRepo.publishedSigningKeys(s), 'ownInstance'],
+  ['signingKey.lockCurrentSigningKeys', (s) => s.transaction((tx) => signingKeyRepo.lockCurrentSigningKeys(tx)), 'ownInstance'],
+  ['snapshot.readInstanceState', (s) => snapshotRepo.readInstanceState(s), 'ownInstance'],
   ['oidc.userMetadata', async (s) => Object.keys(await oidcRepo.userMetadata(s, a.userId)).length],
 ];
 
@@ -273,9 +300,70 @@ const writes: Write[] = [
   })],
   ['passkey.takeChallenge', (s) => passkeyRepo.takeChallenge(s, a.challengeId)],
   ['passkey.deletePasskeyRow', (s) => passkeyRepo.deletePasskeyRow(s, a.userId, a.passkeyId)],
+  ['signingKey.insertSigningKey', (s) => signingKeyRepo.insertSigningKey(s, { kid: a.kid, alg: 'RS256', state: 'active', public_jwk: '{}', private_jwk_enc: 'x' })],
+  ['signingKey.retireSigningKey', (s) => signingKeyRepo.retireSigningKey(s, a.kid, new Date(), new Date())],
+  ['signingKey.activateSigningKey', (s) => signingKeyRepo.activateSigningKey(s, a.kid)],
+  ['signingKey.deleteSigningKey', (s) => signingKeyRepo.deleteSigningKey(s, a.kid)],
+  ['idp.insertIdpLink', (s) => idpRepo.insertIdpLink(s, { idp_id: a.idpId, external_user_id: 'intruder', user_id: a.userId, external_username: null })],
+  ['idp.deleteIdpLink', (s) => idpRepo.deleteIdpLink(s, a.idpId, 'ext-a')],
+  ['policy.replaceLabelAsset', (s) => policyRepo.replaceLabelAsset(s, { org_id: a.orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('x') })],
+  ['policy.deleteLabelAsset', (s) => policyRepo.deleteLabelAsset(s, a.orgId, 'logo_light')],
+  ['user.insertMachineKey', (s) => userRepo.insertMachineKey(s, { id: 'iso-key', user_id: a.machineId, public_jwk: '{}', expires_at: null })],
+  ['user.deleteMachineKey', (s) => userRepo.deleteMachineKey(s, a.machineId, a.keyId)],
+  ['user.insertPersonalAccessToken', (s) => userRepo.insertPersonalAccessToken(s, { id: 'iso-pat', user_id: a.machineId, token_hash: 'x', scopes: [], expires_at: null })],
+  ['user.deletePersonalAccessToken', (s) => userRepo.deletePersonalAccessToken(s, a.machineId, a.pat.id)],
+  ['user.putUserMetadata', (s) => userRepo.putUserMetadata(s, a.userId, 'k', 'hijacked')],
+  ['user.deleteUserMetadata', (s) => userRepo.deleteUserMetadata(s, a.userId, 'k')],
+  ['instance.clearPrimaryInstanceDomain', (s) => instanceRepo.clearPrimaryInstanceDomain(s).then(() => 0)],
+  ['instance.makePrimaryInstanceDomain', (s) => instanceRepo.makePrimaryInstanceDomain(s, a.domain).then(() => 0)],
+  ['instance.setDefaultOrg', (s) => instanceRepo.setDefaultOrg(s, a.orgId).then(() => 0)],
   ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
   ['org.deleteOrgRow', (s) => orgRepo.deleteOrgRow(s, a.orgId)],
+  // Last: it removes instance B itself.
+  ['instance.deleteInstanceRow', (s) => instanceRepo.deleteInstanceRow(s).then(() => 0)],
 ];
+
+/** Exported functions of repository modules that take no Scope, and why they need no row above. */
+const exempt: Record<string, string> = {
+  'instance.findInstanceIdByDomain': 'takes the bare knex on purpose: it is how a request finds its instance',
+  'instance.listInstanceIds': 'takes the bare knex on purpose: the installation\'s list of instances',
+  'instance.insertInstance': 'takes the bare knex on purpose: it creates the instance a Scope would name',
+  'instance.findInstanceIdsByDomains': 'takes the bare knex on purpose: which instance a configuration file\'s domains name',
+  'instance.instanceExists': 'takes the bare knex on purpose: whether the instance a configuration file names exists',
+  'org.orgSlug': 'pure: turns a name into a domain label, no database',
+  'instance.instanceServingDomain': 'looks past the instance on purpose: an instance domain is unique in the installation',
+};
+
+/** `user-grant/repository.ts` → 'userGrant'; `oidc/repository.ts` → 'oidc'. */
+const moduleKey = (file: string) => path.basename(path.dirname(file)).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+
+function repositoryFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return repositoryFiles(p);
+    return e.name === 'repository.ts' ? [p] : [];
+  });
+}
+
+test('every exported function of every repository is in the matrix below or exempted with a reason', async () => {
+  const files = repositoryFiles(path.resolve('src'));
+  expect(files.length).toBeGreaterThan(10);
+  const covered = new Set([...reads, ...writes].map(([name]) => name.replace(/ \(.*\)$/, '')));
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    const mod: Record<string, unknown> = await import(path.relative(path.dirname(new URL(import.meta.url).pathname), file).replace(/\.ts$/, '.js'));
+    for (const [name, value] of Object.entries(mod)) {
+      if (typeof value !== 'function') continue;
+      const key = `${moduleKey(file)}.${name}`;
+      seen.add(key);
+      if (!covered.has(key) && !exempt[key]) missing.push(key);
+    }
+  }
+  expect(missing).toEqual([]);
+  // An exemption must name a function that exists, so the list cannot rot.
+  expect(Object.keys(exempt).filter((k) => !seen.has(k))).toEqual([]);
+});
 
 describe('reads with another instance\'s Scope find nothing', () => {
   // A rest parameter, because jest reads a third declared parameter as a `done` callback.

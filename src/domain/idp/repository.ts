@@ -55,7 +55,7 @@ export async function insertIdp(scope: Scope, row: Omit<IdpRow, 'version' | 'cre
 }
 
 export async function updateIdpRow(scope: Scope, id: string, patch: Record<string, unknown>): Promise<number> {
-  return scope.table('idps').where({ id }).update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+  return scope.table('idps').where({ id }).update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteIdpRow(scope: Scope, id: string): Promise<number> {
@@ -64,6 +64,23 @@ export async function deleteIdpRow(scope: Scope, id: string): Promise<number> {
 
 export async function findUserByIdpLink(scope: Scope, idpId: string, externalUserId: string): Promise<{ user_id: string; external_username: string | null } | undefined> {
   return scope.table('user_idp_links').where({ idp_id: idpId, external_user_id: externalUserId }).first('user_id', 'external_username');
+}
+
+export async function insertIdpLink(scope: Scope, row: { idp_id: string; external_user_id: string; user_id: string; external_username: string | null }): Promise<void> {
+  await scope.insert('user_idp_links', row);
+}
+
+export async function getIdpLink(scope: Scope, idpId: string, externalUserId: string): Promise<UserIdpLinkRow | undefined> {
+  return scope.table('user_idp_links').where({ idp_id: idpId, external_user_id: externalUserId }).first();
+}
+
+export async function deleteIdpLink(scope: Scope, idpId: string, externalUserId: string): Promise<number> {
+  return scope.table('user_idp_links').where({ idp_id: idpId, external_user_id: externalUserId }).delete();
+}
+
+export async function countIdpLinksOfUser(scope: Scope, userId: string): Promise<number> {
+  const row = await scope.table('user_idp_links').where({ user_id: userId }).count<{ n: string }[]>('* as n').first();
+  return Number(row?.n ?? 0);
 }
 
 export async function listIdpLinksOfUser(scope: Scope, userId: string): Promise<UserIdpLinkRow[]> {

@@ -11,7 +11,7 @@ import { getOrg } from '../org/repository.js';
 import { countPasskeysOfUser } from '../passkey/repository.js';
 import { getUser } from '../user/repository.js';
 import {
-  deleteIdpRow, getIdp, getIdpSecretEnc, insertIdp, updateIdpRow, type AutoLinking, type IdpRow, type IdpWithSecret,
+  countIdpLinksOfUser, deleteIdpLink, deleteIdpRow, getIdp, getIdpLink, getIdpSecretEnc, insertIdp, insertIdpLink, updateIdpRow, type AutoLinking, type IdpRow, type IdpWithSecret,
 } from './repository.js';
 
 export { findUserByIdpLink, listIdps, getIdp, listIdpLinksOfUser } from './repository.js';
@@ -146,7 +146,7 @@ export async function linkUserToIdp(ctx: ServiceContext, input: { idpId: string;
   if (idp.org_id !== null && idp.org_id !== user.org_id) throw ruleViolation('idp.not_available', 'this IdP belongs to another organization');
   try {
     await ctx.scope.transaction(async (scope) => {
-      await scope.insert('user_idp_links', { idp_id: input.idpId, external_user_id: input.externalUserId, user_id: input.userId, external_username: input.externalUsername ?? null });
+      await insertIdpLink(scope, { idp_id: input.idpId, external_user_id: input.externalUserId, user_id: input.userId, external_username: input.externalUsername ?? null });
       await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.idp.linked', payload: { idpId: input.idpId, externalUserId: input.externalUserId } });
     });
   } catch (err) {
@@ -156,7 +156,7 @@ export async function linkUserToIdp(ctx: ServiceContext, input: { idpId: string;
 }
 
 export async function unlinkUser(ctx: ServiceContext, input: { idpId: string; externalUserId: string }): Promise<void> {
-  const link = await ctx.scope.table('user_idp_links').where({ idp_id: input.idpId, external_user_id: input.externalUserId }).first();
+  const link = await getIdpLink(ctx.scope, input.idpId, input.externalUserId);
   if (!link) throw notFound('idp link', input.externalUserId);
   const user = await getUser(ctx.scope, link.user_id);
   const self = ctx.actor.type === 'user' && ctx.actor.userId === link.user_id;
@@ -164,11 +164,10 @@ export async function unlinkUser(ctx: ServiceContext, input: { idpId: string; ex
   await ctx.scope.transaction(async (scope) => {
     // Users cannot lock themselves out: another link, a password or a passkey must remain.
     // (A manager may remove the last one: they can set a password or send a reset.)
-    const links = await scope.table('user_idp_links').where({ user_id: link.user_id }).count<{ n: string }[]>('* as n').first();
-    if (self && !user!.password_hash && Number(links?.n ?? 0) <= 1 && (await countPasskeysOfUser(scope, link.user_id)) === 0) {
+    if (self && !user!.password_hash && (await countIdpLinksOfUser(scope, link.user_id)) <= 1 && (await countPasskeysOfUser(scope, link.user_id)) === 0) {
       throw ruleViolation('user.last_sign_in_method', 'this is your only way to sign in: add a password or a passkey first');
     }
-    await scope.table('user_idp_links').where({ idp_id: input.idpId, external_user_id: input.externalUserId }).delete();
+    await deleteIdpLink(scope, input.idpId, input.externalUserId);
     await appendEvent(scope, ctx.actor, { orgId: user!.org_id, resourceType: 'user', resourceId: link.user_id, type: 'user.idp.unlinked', payload: input });
   });
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Scope } from '../../db/scope.js';
 import { newId, newSecret } from '../../shared/ids.js';
 import { invalidInput } from '../../shared/errors.js';
-import { createSigningKey } from '../../oidc/keys.js';
+import { createSigningKey } from '../signing-key/service.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceDeps } from '../deps.js';
 import { insertMembership } from '../membership/repository.js';
@@ -10,7 +10,8 @@ import { insertOrg, insertOrgDomain, orgSlug } from '../org/repository.js';
 import { builtInDefault, policyKinds } from '../policy/schemas.js';
 import { insertUser } from '../user/repository.js';
 import { systemPrincipal, type Principal } from '../principal.js';
-import { insertInstance, insertInstanceDomain, listInstanceIds } from './repository.js';
+import { upsertPolicyRow } from '../policy/repository.js';
+import { insertInstance, insertInstanceDomain, listInstanceIds, setDefaultOrg } from './repository.js';
 
 export interface NewInstance {
   name: string;
@@ -53,13 +54,13 @@ export async function createInstance(
       await insertInstanceDomain(scope, { domain, is_primary: i === 0 });
     }
     for (const kind of policyKinds) {
-      await scope.insert('policies', { kind, org_id: null, settings: JSON.stringify(builtInDefault(kind)) });
+      await upsertPolicyRow(scope, kind, null, builtInDefault(kind));
     }
     await insertOrg(scope, { id: orgId, name: input.orgName });
     await insertOrgDomain(scope, {
       org_id: orgId, domain: orgDomain, is_verified: true, is_primary: true, is_generated: true,
     });
-    await scope.table('instances').update({ default_org_id: orgId });
+    await setDefaultOrg(scope, orgId);
     await insertUser(scope, {
       id: adminUserId, org_id: orgId, type: 'human', username: input.admin.username, state: 'active',
       email: input.admin.email, email_verified: true, password_hash: passwordHash, password_changed_at: new Date(),

@@ -7,7 +7,8 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { normalizeDomain } from '../org/domain-name.js';
 import {
-  deleteInstanceDomain, getInstance, insertInstanceDomain, listInstanceDomains, updateInstance, type InstanceRow,
+  clearPrimaryInstanceDomain, deleteInstanceDomain, deleteInstanceRow, getInstance, insertInstanceDomain, instanceServingDomain, listInstanceDomains,
+  makePrimaryInstanceDomain, updateInstance, type InstanceRow,
 } from './repository.js';
 
 /** Instance domains route traffic for the whole installation, so only the system (System API, CLI) changes them. */
@@ -93,8 +94,8 @@ export async function addInstanceDomain(ctx: ServiceContext, domainName: string,
   try {
     await publishAfter(ctx, async (scope) => {
       // Unique across the installation: this one lookup deliberately looks past the instance.
-      if (await scope.db('instance_domains').where({ domain }).first()) throw domainTaken(domain);
-      if (opts.primary) await scope.table('instance_domains').update({ is_primary: false });
+      if (await instanceServingDomain(scope, domain)) throw domainTaken(domain);
+      if (opts.primary) await clearPrimaryInstanceDomain(scope);
       await insertInstanceDomain(scope, { domain, is_primary: opts.primary ?? false });
       await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.added', payload: { domain, primary: opts.primary ?? false } });
     });
@@ -111,8 +112,7 @@ export async function setPrimaryInstanceDomain(ctx: ServiceContext, domainName: 
     const row = (await listInstanceDomains(scope)).find((d) => d.domain === domain);
     if (!row) throw notFound('instance domain', domain);
     if (row.is_primary) return;
-    await scope.table('instance_domains').update({ is_primary: false });
-    await scope.table('instance_domains').where({ domain }).update({ is_primary: true });
+    await makePrimaryInstanceDomain(scope, domain);
     await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.primary_set', payload: { domain } });
   });
 }
@@ -146,7 +146,7 @@ export async function deleteInstance(ctx: ServiceContext): Promise<void> {
   const instanceId = ctx.scope.instanceId;
   await ctx.scope.transaction(async (scope) => {
     if (!(await getInstance(scope))) throw notFound('instance', instanceId);
-    await scope.table('instances').where({ id: instanceId }).delete();
+    await deleteInstanceRow(scope);
   });
   await ctx.deps.changes.publish(instanceId);
 }

@@ -52,7 +52,7 @@ export async function listMemberships(scope: Scope, f: MembershipFilter = {}): P
 }
 
 export async function updateMembershipRoles(scope: Scope, id: string, roles: string[]): Promise<number> {
-  return scope.table('memberships').where({ id }).update({ roles, updated_at: new Date(), version: scope.db.raw('version + 1') });
+  return scope.table('memberships').where({ id }).update({ roles, ...scope.bump() });
 }
 
 export async function deleteMembership(scope: Scope, id: string): Promise<number> {
@@ -61,10 +61,7 @@ export async function deleteMembership(scope: Scope, id: string): Promise<number
 
 /** Active users other than `exceptUserId` (and outside `exceptOrgId`) holding IAM_OWNER: the instance must keep at least one. */
 export async function countOtherIamOwners(scope: Scope, exceptUserId: string, opts: { exceptOrgId?: string } = {}): Promise<number> {
-  const row = await scope.table('memberships', 'm')
-    .join('users as u', function joinUsers() {
-      this.on('u.instance_id', 'm.instance_id').andOn('u.id', 'm.user_id');
-    })
+  const row = await scope.join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
     .where('m.level', 'instance').whereRaw(`'IAM_OWNER' = ANY(m.roles)`)
     .andWhere('u.state', 'active').whereNot('m.user_id', exceptUserId)
     .modify((q) => { if (opts.exceptOrgId) q.whereNot('u.org_id', opts.exceptOrgId); })
@@ -86,10 +83,7 @@ export async function projectGrantRef(scope: Scope, projectGrantId: string): Pro
  * token still in flight for a disabled manager cannot change anything.
  */
 export async function listEffectiveMembershipsOfUser(scope: Scope, userId: string): Promise<MembershipRow[]> {
-  return scope.table('memberships', 'm')
-    .join('users as u', function joinUsers() {
-      this.on('u.instance_id', 'm.instance_id').andOn('u.id', 'm.user_id');
-    })
+  return scope.join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
     .where('m.user_id', userId).whereIn('u.state', ['initial', 'active'])
     .select('m.*');
 }

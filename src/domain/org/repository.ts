@@ -25,12 +25,9 @@ export async function listOrgDomains(scope: Scope, orgId: string): Promise<OrgDo
 }
 
 export async function findOrgByVerifiedDomain(scope: Scope, domain: string): Promise<OrgRow | undefined> {
-  return scope.table('orgs')
-    .join('org_domains', function joinDomains() {
-      this.on('org_domains.instance_id', 'orgs.instance_id').andOn('org_domains.org_id', 'orgs.id');
-    })
-    .where('org_domains.domain', domain.toLowerCase()).andWhere('org_domains.is_verified', true)
-    .first('orgs.*');
+  return scope.join(scope.table('orgs', 'o'), 'org_domains as d', (j) => j.on('d.org_id', 'o.id'))
+    .where('d.domain', domain.toLowerCase()).andWhere('d.is_verified', true)
+    .first('o.*');
 }
 
 export async function primaryOrgDomain(scope: Scope, orgId: string): Promise<string | undefined> {
@@ -52,7 +49,7 @@ export async function listOrgs(scope: Scope, filter: { state?: string; nameConta
 }
 
 export async function updateOrg(scope: Scope, id: string, patch: Partial<Pick<OrgRow, 'name' | 'state'>>): Promise<number> {
-  return scope.table('orgs').where({ id }).update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+  return scope.table('orgs').where({ id }).update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteOrgRow(scope: Scope, id: string): Promise<number> {

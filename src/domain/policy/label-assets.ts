@@ -4,6 +4,9 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { getOrg } from '../org/repository.js';
 import { DomainError, invalidInput, notFound } from '../../shared/errors.js';
+import { deleteLabelAsset, replaceLabelAsset, type AssetKind } from './repository.js';
+
+export { getLabelAsset, labelAssetStamps, type AssetKind, type LabelAssetRow } from './repository.js';
 
 /**
  * The label policy's uploaded assets (logo and icon, light and dark, and a font), per org or
@@ -11,8 +14,7 @@ import { DomainError, invalidInput, notFound } from '../../shared/errors.js';
  * (src/ui/branding.ts); the Management and Admin APIs and the CLI change them here, so the
  * rules (kinds, content types, size) and the audit live in one place.
  */
-export const assetKinds = ['logo_light', 'logo_dark', 'icon_light', 'icon_dark', 'font'] as const;
-export type AssetKind = (typeof assetKinds)[number];
+export const assetKinds = ['logo_light', 'logo_dark', 'icon_light', 'icon_dark', 'font'] as const satisfies readonly AssetKind[];
 const images = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml'];
 /** What each kind may be: images for logos and icons (SVG is served sandboxed), web fonts for the font. */
 export const assetContentTypes: Record<AssetKind, readonly string[]> = {
@@ -22,18 +24,13 @@ export const assetContentTypes: Record<AssetKind, readonly string[]> = {
 };
 export const MAX_ASSET_BYTES = 512 * 1024;
 
-export interface LabelAssetRow { org_id: string | null; kind: AssetKind; content_type: string; data: Buffer; updated_at: Date }
 
 /** Stores (or replaces) an uploaded logo, icon or font; orgId null for the instance default. */
 export async function putLabelAsset(scope: Scope, orgId: string | null, kind: AssetKind, contentType: string, data: Buffer): Promise<void> {
   if (!assetKinds.includes(kind)) throw invalidInput(`unknown asset kind ${kind}`);
   if (!assetContentTypes[kind].includes(contentType)) throw new DomainError('invalid_input', `${contentType} is not allowed for ${kind}`, 'label_asset.unsupported_type', { allowed: assetContentTypes[kind] });
   if (data.length === 0 || data.length > MAX_ASSET_BYTES) throw new DomainError('invalid_input', `an asset must be 1 byte to ${MAX_ASSET_BYTES / 1024} KiB`, 'label_asset.size', { maxBytes: MAX_ASSET_BYTES });
-  await scope.transaction(async (tx) => {
-    const q = tx.table('label_assets').where({ kind });
-    await (orgId ? q.where({ org_id: orgId }) : q.whereNull('org_id')).delete();
-    await tx.insert('label_assets', { org_id: orgId, kind, content_type: contentType, data, updated_at: new Date() });
-  });
+  await replaceLabelAsset(scope, { org_id: orgId, kind, content_type: contentType, data });
 }
 
 /**
@@ -57,28 +54,9 @@ export async function removeLabelAsset(ctx: ServiceContext, orgId: string | null
   if (orgId) await authorize(ctx, 'policy.delete', { orgId });
   else await authorize(ctx, 'iam.policy.write', {});
   await ctx.scope.transaction(async (scope) => {
-    const q = scope.table('label_assets').where({ kind });
-    if ((await (orgId ? q.where({ org_id: orgId }) : q.whereNull('org_id')).delete()) === 0) throw notFound('label asset', kind);
+    if ((await deleteLabelAsset(scope, orgId, kind)) === 0) throw notFound('label asset', kind);
     await appendEvent(scope, ctx.actor, {
       orgId, resourceType: 'label_asset', resourceId: `${orgId ?? 'instance'}:${kind}`, type: orgId ? 'org.label_asset.removed' : 'instance.label_asset.removed',
     });
   });
-}
-
-export async function getLabelAsset(scope: Scope, orgId: string | null, kind: AssetKind): Promise<LabelAssetRow | undefined> {
-  const q = scope.table('label_assets').where({ kind });
-  return (orgId ? q.where({ org_id: orgId }) : q.whereNull('org_id')).first();
-}
-
-/** When each kind was last uploaded for this org or the instance (orgId null), with whose asset applies: the org's own wins. */
-export async function labelAssetStamps(scope: Scope, orgId: string | null): Promise<Map<AssetKind, { owner: string; v: number }>> {
-  const q = scope.table('label_assets').select('org_id', 'kind', 'updated_at');
-  const rows: Pick<LabelAssetRow, 'org_id' | 'kind' | 'updated_at'>[] = orgId
-    ? await q.where((w) => { w.whereNull('org_id').orWhere('org_id', orgId); })
-    : await q.whereNull('org_id');
-  const out = new Map<AssetKind, { owner: string; v: number }>();
-  for (const r of rows.sort((a, b) => (a.org_id ? 1 : 0) - (b.org_id ? 1 : 0))) {
-    out.set(r.kind, { owner: r.org_id ?? 'instance', v: new Date(r.updated_at).getTime() });
-  }
-  return out;
 }

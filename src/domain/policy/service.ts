@@ -78,7 +78,7 @@ export async function patchPolicy<K extends PolicyKind>(ctx: ServiceContext, org
   if (orgId) await authorizeOrgPolicyChange(ctx, orgId, kind, 'policy.write');
   else await authorize(ctx, 'iam.policy.write', {});
   const merged = await ctx.scope.transaction(async (scope) => {
-    await scope.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`tessera:policy:${scope.instanceId}:${orgId ?? ''}:${kind}`]);
+    await scope.lock(`policy:${orgId ?? ''}:${kind}`);
     if (orgId && !(await getOrg(scope, orgId))) throw notFound('org', orgId);
     const settings = parseSettings(kind, { ...(await getEffectivePolicy(scope, kind, orgId)), ...fields });
     await upsertPolicyRow(scope, kind, orgId, settings);

@@ -27,7 +27,7 @@ export interface GrantedProject {
   state: 'active' | 'inactive';
 }
 
-const bump = (scope: Scope) => ({ updated_at: new Date(), version: scope.db.raw('version + 1') });
+const bump = (scope: Scope) => ({ ...scope.bump() });
 
 export async function insertProjectGrant(scope: Scope, row: Pick<ProjectGrantRow, 'id' | 'project_id' | 'granted_org_id' | 'role_keys'>): Promise<void> {
   await scope.insert('project_grants', row);
@@ -54,18 +54,22 @@ export async function listProjectGrants(scope: Scope, filter: { projectId?: stri
 }
 
 export async function updateProjectGrantRow(scope: Scope, id: string, patch: Partial<Pick<ProjectGrantRow, 'role_keys' | 'state'>>): Promise<number> {
-  return scope.table('project_grants').where({ id }).update({ ...patch, ...bump(scope) });
+  return scope.table('project_grants').where({ id }).update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteProjectGrantRow(scope: Scope, id: string): Promise<number> {
   return scope.table('project_grants').where({ id }).delete();
 }
 
+/** project_grants as pg with its project p and the project's owner org o. */
+function grantedProjectsQuery(scope: Scope) {
+  const q = scope.join(scope.table('project_grants', 'pg'), 'projects as p', (j) => j.on('p.id', 'pg.project_id'));
+  return scope.join(q, 'orgs as o', (j) => j.on('o.id', 'p.org_id'));
+}
+
 /** The projects granted to an org, with their owner and the granted roles (read-only view). */
 export async function listGrantedProjects(scope: Scope, orgId: string): Promise<GrantedProject[]> {
-  const rows: Record<string, any>[] = await scope.table('project_grants', 'pg')
-    .join('projects as p', function joinProject() { this.on('p.instance_id', 'pg.instance_id').andOn('p.id', 'pg.project_id'); })
-    .join('orgs as o', function joinOwner() { this.on('o.instance_id', 'p.instance_id').andOn('o.id', 'p.org_id'); })
+  const rows: Record<string, any>[] = await grantedProjectsQuery(scope)
     .where('pg.granted_org_id', orgId)
     .orderBy('p.name')
     .select('pg.id as grant_id', 'pg.project_id', 'p.name as project_name', 'p.state as project_state', 'p.org_id as owner_org_id',
@@ -101,9 +105,7 @@ export const grantedProjectSortColumns = { projectName: 'p.name', ownerOrgName: 
  */
 export async function pageGrantedProjects(scope: Scope, f: { orgId: string; state?: ProjectGrantRow['state']; onlyGrantIds?: string[] },
   p: PageParams): Promise<Page<GrantedProject>> {
-  const q = scope.table('project_grants', 'pg')
-    .join('projects as p', function joinProject() { this.on('p.instance_id', 'pg.instance_id').andOn('p.id', 'pg.project_id'); })
-    .join('orgs as o', function joinOwner() { this.on('o.instance_id', 'p.instance_id').andOn('o.id', 'p.org_id'); })
+  const q = grantedProjectsQuery(scope)
     .where('pg.granted_org_id', f.orgId)
     .select('pg.id as grant_id', 'pg.project_id', 'p.name as project_name', 'p.state as project_state', 'p.org_id as owner_org_id',
       'o.name as owner_org_name', 'pg.granted_org_id', 'pg.role_keys', 'pg.state');

@@ -56,7 +56,7 @@ export interface ApplicationRow {
   updated_at: Date;
 }
 
-const bump = (scope: Scope) => ({ updated_at: new Date(), version: scope.db.raw('version + 1') });
+const bump = (scope: Scope) => ({ ...scope.bump() });
 
 // ---- projects ----
 
@@ -85,8 +85,13 @@ export async function findProjectByName(scope: Scope, orgId: string, name: strin
   return scope.table('projects').where({ org_id: orgId, name }).first();
 }
 
+/** Whether another project of the org (than `exceptId`) is named `name`. */
+export async function projectNameTaken(scope: Scope, orgId: string, name: string, exceptId: string): Promise<boolean> {
+  return !!(await scope.table('projects').where({ org_id: orgId, name }).whereNot({ id: exceptId }).first('id'));
+}
+
 export async function updateProjectRow(scope: Scope, id: string, patch: Partial<Omit<ProjectRow, 'id' | 'org_id' | 'version'>>): Promise<number> {
-  return scope.table('projects').where({ id }).update({ ...patch, ...bump(scope) });
+  return scope.table('projects').where({ id }).update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteProjectRow(scope: Scope, id: string): Promise<number> {
@@ -120,14 +125,14 @@ export async function deleteProjectRoleRow(scope: Scope, projectId: string, key:
 export async function stripRolesFromProjectGrants(scope: Scope, projectId: string, keys: string[]): Promise<number> {
   return scope.table('project_grants').where({ project_id: projectId })
     .whereRaw('role_keys && ?::text[]', [keys])
-    .update({ role_keys: scope.db.raw(withoutKeys, [keys]), ...bump(scope) });
+    .update({ role_keys: scope.expression(withoutKeys, [keys]), ...scope.bump() });
 }
 
 /** Removes `keys` from the role_keys of the project's user grants (all, or only those under one project grant). */
 export async function stripRolesFromUserGrants(scope: Scope, projectId: string, keys: string[], projectGrantId?: string): Promise<number> {
   const q = scope.table('user_grants').where({ project_id: projectId }).whereRaw('role_keys && ?::text[]', [keys]);
   if (projectGrantId) q.where({ project_grant_id: projectGrantId });
-  return q.update({ role_keys: scope.db.raw(withoutKeys, [keys]), ...bump(scope) });
+  return q.update({ role_keys: scope.expression(withoutKeys, [keys]), ...scope.bump() });
 }
 
 // Keeps the array's order; unnest preserves it.
@@ -161,7 +166,7 @@ export async function listApplications(scope: Scope, projectId: string): Promise
 }
 
 export async function updateApplicationRow(scope: Scope, id: string, patch: Partial<Omit<ApplicationRow, 'id' | 'project_id' | 'version'>>): Promise<number> {
-  return scope.table('applications').where({ id }).update({ ...toDb(patch), ...bump(scope) });
+  return scope.table('applications').where({ id }).update({ ...toDb(patch), ...scope.bump() });
 }
 
 export async function deleteApplicationRow(scope: Scope, id: string): Promise<number> {

@@ -8,7 +8,7 @@ import type { ServiceContext } from '../deps.js';
 import { insertMembership } from '../membership/repository.js';
 import { getOrg } from '../org/repository.js';
 import {
-  deleteProjectRow, getProject, insertProject, updateProjectRow, type PrivateLabelingSetting, type ProjectRow,
+  deleteProjectRow, getProject, insertProject, projectNameTaken, updateProjectRow, type PrivateLabelingSetting, type ProjectRow,
 } from './repository.js';
 
 export { getProject, listProjects, findProjectByName, type ProjectRow } from './repository.js';
@@ -106,8 +106,7 @@ export async function updateProject(ctx: ServiceContext, projectId: string, patc
     const p = await requireProject(scope, projectId, 'update');
     await authorize({ ...ctx, scope }, 'project.write', projectResource(p));
     if (row.name !== undefined && row.name !== p.name) {
-      const clash = await scope.table('projects').where({ org_id: p.org_id, name: row.name }).whereNot({ id: p.id }).first('id');
-      if (clash) throw nameTaken(row.name);
+      if (await projectNameTaken(scope, p.org_id, row.name, p.id)) throw nameTaken(row.name);
     }
     await updateProjectRow(scope, projectId, row);
     await appendEvent(scope, ctx.actor, { orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.changed', payload: { ...row } });

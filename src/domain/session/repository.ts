@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Scope } from '../../db/scope.js';
 
 /** One session of a Tessera web app (console, account page); the browser holds the id, this row its hash. */
@@ -45,8 +46,8 @@ export async function deleteUiSessionsOfProviderSessions(scope: Scope, userId: s
 }
 
 /** Expired sessions of every instance; run now and then. */
-export async function sweepUiSessions(scope: Pick<Scope, 'db'>, now = new Date()): Promise<number> {
-  return scope.db('ui_sessions').where('expires_at', '<', now).delete();
+export async function sweepUiSessions(knex: Knex, now = new Date()): Promise<number> {
+  return knex('ui_sessions').where('expires_at', '<', now).delete();
 }
 
 /**

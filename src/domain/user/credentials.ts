@@ -6,7 +6,9 @@ import { newId, newSecret } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
-import { getUser, updateUser, type UserRow } from './repository.js';
+import {
+  deleteMachineKey, deletePersonalAccessToken, getUser, insertMachineKey, insertPersonalAccessToken, updateUser, type UserRow,
+} from './repository.js';
 
 /**
  * Machine credentials: client secret, key pairs and personal access tokens. Each secret is shown
@@ -73,7 +75,7 @@ export async function addMachineKey(ctx: ServiceContext, userId: string, opts: {
   const publicJwk = { ...(await exportJWK(publicKey)), kid: keyId, alg: 'RS256', use: 'sig' };
   const privateKeyPem = await exportPKCS8(privateKey);
   await ctx.scope.transaction(async (scope) => {
-    await scope.insert('machine_keys', { id: keyId, user_id: userId, public_jwk: JSON.stringify(publicJwk), expires_at: expiresAt });
+    await insertMachineKey(scope, { id: keyId, user_id: userId, public_jwk: JSON.stringify(publicJwk), expires_at: expiresAt });
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.machine.key.added', payload: { keyId, expiresAt } });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -84,7 +86,7 @@ export async function addMachineKey(ctx: ServiceContext, userId: string, opts: {
 export async function removeMachineKey(ctx: ServiceContext, userId: string, keyId: string): Promise<void> {
   const user = await requireMachine(ctx, userId);
   await ctx.scope.transaction(async (scope) => {
-    if ((await scope.table('machine_keys').where({ user_id: userId, id: keyId }).delete()) === 0) throw notFound('machine key', keyId);
+    if ((await deleteMachineKey(scope, userId, keyId)) === 0) throw notFound('machine key', keyId);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.machine.key.removed', payload: { keyId } });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -97,7 +99,7 @@ export async function addPersonalAccessToken(ctx: ServiceContext, userId: string
   const id = newId();
   const token = newSecret(32);
   await ctx.scope.transaction(async (scope) => {
-    await scope.insert('personal_access_tokens', { id, user_id: userId, token_hash: sha256(token), scopes: opts.scopes ?? [], expires_at: expiresAt });
+    await insertPersonalAccessToken(scope, { id, user_id: userId, token_hash: sha256(token), scopes: opts.scopes ?? [], expires_at: expiresAt });
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.pat.added', payload: { tokenId: id, expiresAt } });
   });
   return { id, token, expiresAt };
@@ -106,7 +108,7 @@ export async function addPersonalAccessToken(ctx: ServiceContext, userId: string
 export async function removePersonalAccessToken(ctx: ServiceContext, userId: string, tokenId: string): Promise<void> {
   const user = await requireMachine(ctx, userId);
   await ctx.scope.transaction(async (scope) => {
-    if ((await scope.table('personal_access_tokens').where({ user_id: userId, id: tokenId }).delete()) === 0) throw notFound('personal access token', tokenId);
+    if ((await deletePersonalAccessToken(scope, userId, tokenId)) === 0) throw notFound('personal access token', tokenId);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.pat.removed', payload: { tokenId } });
   });
 }

@@ -57,7 +57,7 @@ export async function listUsers(scope: Scope, f: UserFilter = {}): Promise<UserR
 }
 
 export async function updateUser(scope: Scope, id: string, patch: Partial<Omit<UserRow, 'id' | 'org_id' | 'type' | 'version' | 'created_at'>>): Promise<number> {
-  return scope.table('users').where({ id }).update({ ...patch, updated_at: new Date(), version: scope.db.raw('version + 1') });
+  return scope.table('users').where({ id }).update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteUserRow(scope: Scope, id: string): Promise<number> {
@@ -93,10 +93,7 @@ export async function findUserByLoginName(scope: Scope, loginName: string): Prom
   if (!name) return undefined;
   const at = name.lastIndexOf('@');
   if (at > 0 && at < name.length - 1) {
-    const byDomain = await scope.table('users', 'u')
-      .join('org_domains as d', function joinDomains() {
-        this.on('d.instance_id', 'u.instance_id').andOn('d.org_id', 'u.org_id');
-      })
+    const byDomain = await scope.join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
       .where('d.domain', name.slice(at + 1).toLowerCase()).andWhere('d.is_verified', true)
       .whereRaw('lower(u.username) = lower(?)', [name.slice(0, at)])
       .select('u.*');
@@ -128,13 +125,8 @@ export async function preferredLoginName(scope: Scope, user: Pick<UserRow, 'user
 
 /** The machine user a personal access token belongs to; nothing for unknown or expired tokens or users not active. */
 export async function findUserByPersonalAccessToken(scope: Scope, token: string): Promise<(UserRow & { pat_id: string; pat_scopes: string[] }) | undefined> {
-  const row = await scope.table('personal_access_tokens', 'p')
-    .join('users as u', function joinUsers() {
-      this.on('u.instance_id', 'p.instance_id').andOn('u.id', 'p.user_id');
-    })
-    .join('orgs as o', function joinOrgs() {
-      this.on('o.instance_id', 'u.instance_id').andOn('o.id', 'u.org_id');
-    })
+  const q = scope.join(scope.table('personal_access_tokens', 'p'), 'users as u', (j) => j.on('u.id', 'p.user_id'));
+  const row = await scope.join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
     .where('p.token_hash', sha256(token))
     .andWhere('u.state', 'active').andWhere('o.state', 'active')
     .andWhere((q) => { q.whereNull('p.expires_at').orWhere('p.expires_at', '>', new Date()); })
@@ -167,6 +159,30 @@ export async function getMachineKey(scope: Scope, userId: string, keyId: string)
 export async function listPersonalAccessTokens(scope: Scope, userId: string): Promise<PersonalAccessTokenRow[]> {
   return scope.table('personal_access_tokens').where({ user_id: userId }).orderBy('created_at')
     .select('id', 'user_id', 'scopes', 'expires_at', 'created_at');
+}
+
+export async function insertMachineKey(scope: Scope, row: { id: string; user_id: string; public_jwk: string; expires_at: Date | null }): Promise<void> {
+  await scope.insert('machine_keys', row);
+}
+
+export async function deleteMachineKey(scope: Scope, userId: string, keyId: string): Promise<number> {
+  return scope.table('machine_keys').where({ user_id: userId, id: keyId }).delete();
+}
+
+export async function insertPersonalAccessToken(scope: Scope, row: { id: string; user_id: string; token_hash: string; scopes: string[]; expires_at: Date | null }): Promise<void> {
+  await scope.insert('personal_access_tokens', row);
+}
+
+export async function deletePersonalAccessToken(scope: Scope, userId: string, tokenId: string): Promise<number> {
+  return scope.table('personal_access_tokens').where({ user_id: userId, id: tokenId }).delete();
+}
+
+export async function putUserMetadata(scope: Scope, userId: string, key: string, value: string): Promise<void> {
+  await scope.insert('user_metadata', { user_id: userId, key, value }).onConflict(['instance_id', 'user_id', 'key']).merge(['value']);
+}
+
+export async function deleteUserMetadata(scope: Scope, userId: string, key: string): Promise<number> {
+  return scope.table('user_metadata').where({ user_id: userId, key }).delete();
 }
 
 /** Metadata as key → value. */

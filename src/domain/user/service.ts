@@ -11,7 +11,7 @@ import { getOrg } from '../org/repository.js';
 import { passwordRuleMessage, unmetPasswordRules } from '../policy/password.js';
 import { getEffectivePolicy } from '../policy/service.js';
 import {
-  deleteUserRow, findUsersByUsername, getUser, insertUser, updateUser, type UserRow, type UserState,
+  deleteUserMetadata, deleteUserRow, findUsersByUsername, getUser, insertUser, putUserMetadata, updateUser, type UserRow, type UserState,
 } from './repository.js';
 
 export {
@@ -66,7 +66,7 @@ const usernameTaken = (username: string) => alreadyExists('user.username_taken',
  * The advisory lock serialises concurrent creations, which the per-org index cannot catch.
  */
 async function assertUsernameFree(scope: Scope, orgId: string, username: string, exceptUserId?: string): Promise<void> {
-  await scope.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`tessera:usernames:${scope.instanceId}`]);
+  await scope.lock('usernames');
   const policy = await getEffectivePolicy(scope, 'domain', orgId);
   const clashes = await findUsersByUsername(scope, username, policy.userLoginMustBeDomain ? orgId : undefined);
   if (clashes.some((u) => u.id !== exceptUserId)) throw usernameTaken(username);
@@ -266,7 +266,7 @@ export async function setUserMetadata(ctx: ServiceContext, userId: string, key: 
   const user = await requireUser(ctx.scope, userId);
   await authorize(ctx, 'user.write', { orgId: user.org_id });
   await ctx.scope.transaction(async (scope) => {
-    await scope.insert('user_metadata', { user_id: userId, key, value }).onConflict(['instance_id', 'user_id', 'key']).merge(['value']);
+    await putUserMetadata(scope, userId, key, value);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.metadata.set', payload: { key } });
   });
 }
@@ -275,7 +275,7 @@ export async function removeUserMetadata(ctx: ServiceContext, userId: string, ke
   const user = await requireUser(ctx.scope, userId);
   await authorize(ctx, 'user.write', { orgId: user.org_id });
   await ctx.scope.transaction(async (scope) => {
-    const n = await scope.table('user_metadata').where({ user_id: userId, key }).delete();
+    const n = await deleteUserMetadata(scope, userId, key);
     if (n === 0) throw notFound('user metadata', key);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.metadata.removed', payload: { key } });
   });
