@@ -17,6 +17,7 @@ import * as grantRepo from '../../src/domain/project-grant/repository.js';
 import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
 import * as mfaRepo from '../../src/domain/mfa/repository.js';
 import * as passkeyRepo from '../../src/domain/passkey/repository.js';
+import * as consentRepo from '../../src/domain/consent/repository.js';
 import * as oidcRepo from '../../src/oidc/repository.js';
 import * as signingKeyRepo from '../../src/domain/signing-key/repository.js';
 import * as snapshotRepo from '../../src/domain/snapshot/repository.js';
@@ -99,6 +100,11 @@ async function buildFixture(inst: TestInstance) {
     rp_id: inst.domain, origin: `https://${inst.domain}`, user_verification: true, expires_at: new Date(Date.now() + 3600_000),
   });
   const kid = (await signingKeyRepo.listSigningKeys(inst.scope))[0].kid;
+  // A consent as oidc-provider stores it, with a token issued under it.
+  await inst.scope.insert('oidc_payloads', [
+    { model: 'Grant', id: 'iso-consent', payload: JSON.stringify({ accountId: userId, clientId: appRow.client_id, iat: 1, openid: { scope: 'openid' } }) },
+    { model: 'AccessToken', id: 'iso-token', grant_id: 'iso-consent', payload: JSON.stringify({ accountId: userId, grantId: 'iso-consent' }) },
+  ]);
   return {
     kid,
     instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
@@ -204,6 +210,10 @@ const reads: Read[] = [
   ['passkey.getPasskey', (s) => passkeyRepo.getPasskey(s, a.userId, a.passkeyId)],
   ['passkey.findPasskeyByCredentialId', (s) => passkeyRepo.findPasskeyByCredentialId(s, 'isolated-cred')],
   ['passkey.countPasskeysOfUser', (s) => passkeyRepo.countPasskeysOfUser(s, a.userId)],
+  ['consent.listConsentGrants', (s) => consentRepo.listConsentGrants(s, a.userId)],
+  ['consent.applicationsByClientId', (s) => consentRepo.applicationsByClientId(s, [a.clientId])],
+  ['idp.countIdpLinksOfUser', (s) => idpRepo.countIdpLinksOfUser(s, a.userId)],
+  ['policy.labelAssetStamps', async (s) => [...(await policyRepo.labelAssetStamps(s, a.orgId)).values()]],
   ['passkey.instanceServesDomain', (s) => passkeyRepo.instanceServesDomain(s, a.domain)],
   ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
   ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
@@ -299,6 +309,8 @@ const writes: Write[] = [
     expires_at: new Date(Date.now() + 60_000),
   })],
   ['passkey.takeChallenge', (s) => passkeyRepo.takeChallenge(s, a.challengeId)],
+  ['passkey.deletePasskeysOfUser', (s) => passkeyRepo.deletePasskeysOfUser(s, a.userId)],
+  ['consent.deleteConsentGrants', (s) => consentRepo.deleteConsentGrants(s, ['iso-consent']).then(() => 0)],
   ['passkey.deletePasskeyRow', (s) => passkeyRepo.deletePasskeyRow(s, a.userId, a.passkeyId)],
   ['signingKey.insertSigningKey', (s) => signingKeyRepo.insertSigningKey(s, { kid: a.kid, alg: 'RS256', state: 'active', public_jwk: '{}', private_jwk_enc: 'x' })],
   ['signingKey.retireSigningKey', (s) => signingKeyRepo.retireSigningKey(s, a.kid, new Date(), new Date())],

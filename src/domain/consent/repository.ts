@@ -29,8 +29,7 @@ export async function listConsentGrants(scope: Scope, userId: string): Promise<C
 /** The applications behind client ids, with their projects, for naming them to the user. */
 export async function applicationsByClientId(scope: Scope, clientIds: string[]): Promise<{ client_id: string; name: string; project_name: string }[]> {
   if (clientIds.length === 0) return [];
-  return scope.table('applications', 'a')
-    .join('projects as p', function joinProjects() { this.on('p.instance_id', 'a.instance_id').andOn('p.id', 'a.project_id'); })
+  return scope.join(scope.table('applications', 'a'), 'projects as p', (j) => j.on('p.id', 'a.project_id'))
     .whereIn('a.client_id', clientIds).select('a.client_id', 'a.name', 'p.name as project_name');
 }
 
