@@ -18,6 +18,7 @@ import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
 import * as mfaRepo from '../../src/domain/mfa/repository.js';
 import * as passkeyRepo from '../../src/domain/passkey/repository.js';
 import * as consentRepo from '../../src/domain/consent/repository.js';
+import * as sessionRepo from '../../src/domain/session/repository.js';
 import * as oidcRepo from '../../src/oidc/repository.js';
 import * as signingKeyRepo from '../../src/domain/signing-key/repository.js';
 import * as snapshotRepo from '../../src/domain/snapshot/repository.js';
@@ -50,7 +51,7 @@ let a: Awaited<ReturnType<typeof buildFixture>>;
 
 const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'user_totp', 'user_recovery_codes',
   'projects', 'project_roles', 'applications', 'project_grants', 'user_grants', 'memberships', 'policies', 'label_assets', 'idps',
-  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'user_passkeys', 'webauthn_challenges'];
+  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'ui_sessions', 'user_passkeys', 'webauthn_challenges'];
 
 /** A digest of every row of instance A, table by table. */
 async function fingerprint(instanceId: string): Promise<Record<string, string>> {
@@ -104,7 +105,11 @@ async function buildFixture(inst: TestInstance) {
   await inst.scope.insert('oidc_payloads', [
     { model: 'Grant', id: 'iso-consent', payload: JSON.stringify({ accountId: userId, clientId: appRow.client_id, iat: 1, openid: { scope: 'openid' } }) },
     { model: 'AccessToken', id: 'iso-token', grant_id: 'iso-consent', payload: JSON.stringify({ accountId: userId, grantId: 'iso-consent' }) },
+    { model: 'Session', id: 'iso-session', payload: JSON.stringify({ accountId: userId, loginTs: 1, authorizations: { [appRow.client_id]: { grantId: 'iso-consent' } } }) },
   ]);
+  await sessionRepo.insertUiSession(inst.scope, {
+    id_hash: 'iso-ui-session', app: 'console', user_id: userId, csrf_secret: 'x', provider_sid: null, id_token_enc: null, expires_at: new Date(Date.now() + 3600_000),
+  });
   return {
     kid,
     instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
@@ -214,6 +219,11 @@ const reads: Read[] = [
   ['consent.applicationsByClientId', (s) => consentRepo.applicationsByClientId(s, [a.clientId])],
   ['idp.countIdpLinksOfUser', (s) => idpRepo.countIdpLinksOfUser(s, a.userId)],
   ['policy.labelAssetStamps', async (s) => [...(await policyRepo.labelAssetStamps(s, a.orgId)).values()]],
+  ['membership.listMembershipsOfUserNamed', (s) => memberRepo.listMembershipsOfUserNamed(s, a.userId)],
+  ['userGrant.listUserGrantsOfUserNamed', (s) => userGrantRepo.listUserGrantsOfUserNamed(s, a.userId)],
+  ['session.findUiSession', (s) => sessionRepo.findUiSession(s, 'iso-ui-session')],
+  ['session.listSignInSessions', (s) => sessionRepo.listSignInSessions(s, a.userId)],
+  ['session.getSignInSession', (s) => sessionRepo.getSignInSession(s, a.userId, 'iso-session')],
   ['passkey.instanceServesDomain', (s) => passkeyRepo.instanceServesDomain(s, a.domain)],
   ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
   ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
@@ -311,6 +321,14 @@ const writes: Write[] = [
   ['passkey.takeChallenge', (s) => passkeyRepo.takeChallenge(s, a.challengeId)],
   ['passkey.deletePasskeysOfUser', (s) => passkeyRepo.deletePasskeysOfUser(s, a.userId)],
   ['consent.deleteConsentGrants', (s) => consentRepo.deleteConsentGrants(s, ['iso-consent']).then(() => 0)],
+  ['session.insertUiSession', (s) => sessionRepo.insertUiSession(s, {
+    id_hash: 'iso-ui-session', app: 'console', user_id: a.userId, csrf_secret: 'x', provider_sid: null, id_token_enc: null, expires_at: new Date(),
+  })],
+  ['session.touchUiSession', (s) => sessionRepo.touchUiSession(s, 'iso-ui-session', new Date()).then(() => 0)],
+  ['session.updateUiSessionData', (s) => sessionRepo.updateUiSessionData(s, 'iso-ui-session', { hijacked: true }).then(() => 0)],
+  ['session.deleteUiSessionsOfProviderSessions', (s) => sessionRepo.deleteUiSessionsOfProviderSessions(s, a.userId, ['x'])],
+  ['session.deleteUiSession', (s) => sessionRepo.deleteUiSession(s, 'iso-ui-session')],
+  ['session.deleteSignInSession', (s) => sessionRepo.deleteSignInSession(s, { id: 'iso-session', loginAt: null, expiresAt: null, amr: [], apps: [{ clientId: a.clientId, grantId: 'iso-consent' }] }).then(() => 0)],
   ['passkey.deletePasskeyRow', (s) => passkeyRepo.deletePasskeyRow(s, a.userId, a.passkeyId)],
   ['signingKey.insertSigningKey', (s) => signingKeyRepo.insertSigningKey(s, { kid: a.kid, alg: 'RS256', state: 'active', public_jwk: '{}', private_jwk_enc: 'x' })],
   ['signingKey.retireSigningKey', (s) => signingKeyRepo.retireSigningKey(s, a.kid, new Date(), new Date())],
@@ -343,6 +361,7 @@ const exempt: Record<string, string> = {
   'instance.findInstanceIdsByDomains': 'takes the bare knex on purpose: which instance a configuration file\'s domains name',
   'instance.instanceExists': 'takes the bare knex on purpose: whether the instance a configuration file names exists',
   'org.orgSlug': 'pure: turns a name into a domain label, no database',
+  'session.sweepUiSessions': 'takes the bare knex on purpose: drops expired sessions of every instance',
   'instance.instanceServingDomain': 'looks past the instance on purpose: an instance domain is unique in the installation',
 };
 

@@ -110,9 +110,8 @@ export async function pageMemberships(scope: Scope, f: MembershipFilter & { with
 
 /** A user's memberships with the name of what each is on (org, project, or project grant's project). */
 export async function listMembershipsOfUserNamed(scope: Scope, userId: string): Promise<(MembershipRow & { org_name: string | null; project_name: string | null })[]> {
-  return scope.table('memberships', 'm')
-    .leftJoin('orgs as o', function joinOrg() { this.on('o.instance_id', 'm.instance_id').andOn('o.id', 'm.org_id'); })
-    .leftJoin('projects as p', function joinProject() { this.on('p.instance_id', 'm.instance_id').andOn('p.id', 'm.project_id'); })
+  const q = scope.leftJoin(scope.table('memberships', 'm'), 'orgs as o', (j) => j.on('o.id', 'm.org_id'));
+  return scope.leftJoin(q, 'projects as p', (j) => j.on('p.id', 'm.project_id'))
     .where('m.user_id', userId).orderBy('m.level').orderBy('m.id')
     .select('m.*', 'o.name as org_name', 'p.name as project_name');
 }

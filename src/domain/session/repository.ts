@@ -21,9 +21,8 @@ export async function insertUiSession(scope: Scope, row: Omit<UiSessionRow, 'cre
 
 /** The session with the state of its user and the user's org, so one read decides whether it still counts. */
 export async function findUiSession(scope: Scope, idHash: string): Promise<(UiSessionRow & { user_state: string; org_id: string; org_state: string; user_type: string }) | undefined> {
-  return scope.table('ui_sessions', 's')
-    .join('users as u', function joinUsers() { this.on('u.instance_id', 's.instance_id').andOn('u.id', 's.user_id'); })
-    .join('orgs as o', function joinOrgs() { this.on('o.instance_id', 'u.instance_id').andOn('o.id', 'u.org_id'); })
+  const q = scope.join(scope.table('ui_sessions', 's'), 'users as u', (j) => j.on('u.id', 's.user_id'));
+  return scope.join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
     .where('s.id_hash', idHash)
     .first('s.*', 'u.state as user_state', 'u.type as user_type', 'u.org_id as org_id', 'o.state as org_state');
 }
