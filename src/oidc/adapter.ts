@@ -60,16 +60,13 @@ export class PgAdapter implements OidcAdapter {
 
   /** The refresh token with what its reuse grace needs: when it was consumed, and whether its successor is still unused. */
   async findRefreshToken(id: string): Promise<{ payload: Payload; consumedAt?: Date; consumedAgeMs: number; successorUnused: boolean } | undefined> {
-    const row = await this.scope.table('oidc_payloads', 'p')
-      .leftJoin('oidc_payloads as s', function successor() {
-        this.on('s.instance_id', 'p.instance_id').andOn('s.model', 'p.model').andOn('s.id', 'p.successor_id');
-      })
+    const row = await this.scope.leftJoin(this.scope.table('oidc_payloads', 'p'), 'oidc_payloads as s', (j) => j.on('s.model', 'p.model').andOn('s.id', 'p.successor_id'))
       .where({ 'p.model': this.model, 'p.id': id })
-      .andWhere((q) => q.whereNull('p.expires_at').orWhere('p.expires_at', '>', this.scope.db.fn.now()))
+      .andWhere((q) => q.whereNull('p.expires_at').orWhere('p.expires_at', '>', this.scope.expression('now()')))
       .first(
         'p.payload', 'p.consumed_at',
-        this.scope.db.raw('coalesce(extract(epoch from (now() - p.consumed_at)) * 1000, 0)::float8 as consumed_age_ms'),
-        this.scope.db.raw('(s.id is not null and s.consumed_at is null and (s.expires_at is null or s.expires_at > now())) as successor_unused'),
+        this.scope.expression('coalesce(extract(epoch from (now() - p.consumed_at)) * 1000, 0)::float8 as consumed_age_ms'),
+        this.scope.expression('(s.id is not null and s.consumed_at is null and (s.expires_at is null or s.expires_at > now())) as successor_unused'),
       );
     if (!row) return undefined;
     return { payload: row.payload, consumedAt: row.consumed_at ?? undefined, consumedAgeMs: Number(row.consumed_age_ms), successorUnused: Boolean(row.successor_unused) };
@@ -81,7 +78,7 @@ export class PgAdapter implements OidcAdapter {
 
   /** Marks the row consumed (the first time only); the number of rows found. */
   async consumeCounted(id: string): Promise<number> {
-    return this.rows().where({ id }).update({ consumed_at: this.scope.db.raw('coalesce(consumed_at, now())') });
+    return this.rows().where({ id }).update({ consumed_at: this.scope.expression('coalesce(consumed_at, now())') });
   }
 
   async destroy(id: string): Promise<void> {

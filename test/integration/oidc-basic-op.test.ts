@@ -202,7 +202,7 @@ describe('refresh tokens', () => {
     expect(await userinfoStatus(rotated.access_token)).toBe(200);
     // The rotation is older than the instance's reuse grace (a few seconds; see the refresh-rotation tests).
     await inst.scope.table('oidc_payloads').where({ model: 'RefreshToken' }).whereNotNull('consumed_at')
-      .update({ consumed_at: inst.scope.db.raw("consumed_at - interval '1 minute'") });
+      .update({ consumed_at: inst.scope.expression("consumed_at - interval '1 minute'") });
     const reuse = await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
     expect(reuse.body.error).toBe('invalid_grant');
     // The whole family is gone: the newest refresh token and its access token too.

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createApp } from '../../src/http/app.js';
 import type { Runtime } from '../../src/runtime.js';
-import { listSigningKeys, rotateSigningKeys } from '../../src/oidc/keys.js';
+import { listSigningKeys, rotateSigningKeys } from '../../src/domain/signing-key/service.js';
 import { sweepExpiredPayloads } from '../../src/oidc/adapter.js';
 import { ProviderPool } from '../../src/oidc/pool.js';
 import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from '../support/env.js';
