@@ -6,6 +6,7 @@ import { installationApiRoutes, instanceApiRoutes } from '../api/index.js';
 import { onlyTrustedProxies } from './trusted-proxies.js';
 import { mountOidc } from '../oidc/mount.js';
 import { consoleRoutes } from '../console/index.js';
+import { accountRoutes } from '../account/index.js';
 import { frontDoor } from '../console/front-door.js';
 import { Mailer } from '../mail/mailer.js';
 import { MailTransports } from '../mail/transport.js';
@@ -32,6 +33,8 @@ export function createApp(rt: Runtime, drain?: DrainState): Koa {
   app.use(frontDoor(rt.db.knex));
   // The console signs in through the pool's provider (in-process) and mails invitations.
   app.use(consoleRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool, mailer: new Mailer(new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes)) }));
+  // The account page: the user's own sign-in (passkeys, profile, applications), signed in like the console.
+  app.use(accountRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool }));
   app.use(oidc); // last: the provider answers every path the routers above leave
   return app;
 }

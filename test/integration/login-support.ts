@@ -22,10 +22,11 @@ export interface LoginWorld {
   close(): Promise<void>;
 }
 
-export async function loginWorld(name: string, rtOverrides: Record<string, unknown> = {}): Promise<LoginWorld> {
+/** `tld: 'localhost'` for pages that need a secure context in the browser (passkeys). */
+export async function loginWorld(name: string, rtOverrides: Record<string, unknown> = {}, opts: { tld?: 'test' | 'localhost' } = {}): Promise<LoginWorld> {
   const rt = await testRuntime(rtOverrides);
   const server = await listen(http.createServer(createApp(rt).callback()));
-  const inst = await testInstance(rt, name);
+  const inst = await testInstance(rt, name, opts);
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);
   const issuer = `http://${inst.domain}:${server.port}`;

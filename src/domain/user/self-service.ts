@@ -1,7 +1,7 @@
 import { invalidInput, permissionDenied, ruleViolation } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
-import { updateUser, type UserRow } from './repository.js';
+import { preferredLoginName, updateUser, type UserRow } from './repository.js';
 import { requireUser } from './service.js';
 
 /**
@@ -44,4 +44,20 @@ export async function updateOwnProfile(ctx: ServiceContext, userId: string, patc
     await updateUser(scope, userId, row);
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.profile.changed', payload: { fields: Object.keys(row) } });
   });
+}
+
+/** What the account page's profile shows: the signed-in user's own fields. */
+export interface OwnAccountProfile {
+  username: string; loginName: string; email: string | null; emailVerified: boolean; phone: string | null; phoneVerified: boolean;
+  givenName: string | null; familyName: string | null; displayName: string | null; nickName: string | null; preferredLanguage: string | null;
+}
+
+export async function ownAccountProfile(ctx: ServiceContext): Promise<OwnAccountProfile> {
+  if (ctx.actor.type !== 'user') throw permissionDenied('user.self');
+  const user = await requireUser(ctx.scope, ctx.actor.userId);
+  return {
+    username: user.username, loginName: await preferredLoginName(ctx.scope, user), email: user.email, emailVerified: user.email_verified,
+    phone: user.phone, phoneVerified: user.phone_verified, givenName: user.given_name, familyName: user.family_name,
+    displayName: user.display_name, nickName: user.nick_name, preferredLanguage: user.preferred_language,
+  };
 }

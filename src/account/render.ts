@@ -1,0 +1,55 @@
+import path from 'node:path';
+import type { Context } from 'koa';
+import ejs from 'ejs';
+import { translator, type Locale } from '../ui/i18n.js';
+import { viewsDir } from '../ui/render.js';
+import { paths, type AccountState } from './context.js';
+
+/**
+ * Account pages: a view from views/account rendered into views/account/layout.ejs, in the
+ * console's stylesheet. Views get `t` (the visitor's language, keys under `account.`), `csrf`
+ * for their forms, and the navigation.
+ */
+const view = (name: string) => path.join(viewsDir, 'account', `${name}.ejs`);
+
+export function accountTranslator(locale: Locale) {
+  const t = translator(locale);
+  return (key: string, vars?: Record<string, string | number>) => {
+    const full = `account.${key}`;
+    const text = t(full, vars);
+    return text === full ? key : text;
+  };
+}
+
+const nav = [
+  { key: 'profile', href: paths.profile, labelKey: 'nav.profile' },
+  { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },
+  { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
+];
+
+export async function renderAccount(ctx: Context, name: string, data: Record<string, unknown>, opts: { titleKey: string; navKey?: string; status?: number }): Promise<void> {
+  const a = ctx.state.account as AccountState;
+  const flash = a.session.data.flash as { kind: string; text: string } | undefined;
+  if (flash) await a.setData({ flash: undefined });
+  const common = { t: a.t, csrf: a.csrf, paths };
+  const body = await ejs.renderFile(view(name), { ...common, ...data }, { async: true });
+  ctx.status = opts.status ?? 200;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = await ejs.renderFile(view('layout'), {
+    ...common, title: a.t(opts.titleKey), body, flash, lang: a.locale, branding: a.branding, me: a.me, signedIn: true,
+    nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
+  }, { async: true });
+}
+
+/** A page outside a session (signed out, sign-in failed). */
+export async function plainAccountPage(ctx: Context, locale: Locale, status: number, titleKey: string, messageKey: string): Promise<void> {
+  const t = accountTranslator(locale);
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey), paths }, { async: true });
+  ctx.body = await ejs.renderFile(view('layout'), {
+    t, title: t(titleKey), body, lang: locale, branding: { name: '' }, me: undefined, nav: [], signedIn: false, csrf: '', flash: undefined, paths,
+  }, { async: true });
+}
