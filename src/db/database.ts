@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PGlite, types } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
@@ -7,6 +8,16 @@ import { migrationSource } from '../../migrations/index.js';
 
 // Return bigint/numeric counts as numbers and keep timestamps as Date.
 pg.types.setTypeParser(20, (v) => Number(v));
+
+/**
+ * PGlite reads values as PostgreSQL's pg driver does (above, and its defaults): bigint as a
+ * number, and bytea as a Buffer, not a bare Uint8Array, which Koa would send as JSON
+ * ({"0":137,…}) and Buffer methods would not find. bytea arrives in hex output: \x89504e47…
+ */
+const pgliteParsers = {
+  [types.INT8]: (v: string) => Number(v),
+  [types.BYTEA]: (v: string) => Buffer.from(v.slice(2), 'hex'),
+};
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -30,7 +41,8 @@ export function openDatabase(opts: DatabaseOptions): Database {
   }
   const dir = path.resolve(opts.dataDir, 'pg');
   mkdirSync(dir, { recursive: true });
-  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: { filename: dir } });
+  const pglite = new PGlite(dir, { parsers: pgliteParsers });
+  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: { pglite } as Knex.StaticConnectionConfig });
   return { knex, kind: 'embedded', close: () => knex.destroy() };
 }
 
