@@ -4,7 +4,7 @@ import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
 import { listIdpLinksOfUser, type UserIdpLinkRow } from '../idp/repository.js';
 import { listMembershipsOfUserNamed } from '../membership/repository.js';
-import { countUnusedRecoveryCodes, getTotp } from '../mfa/repository.js';
+import { listAuthFactors, type AuthFactor } from '../mfa/service.js';
 import { listSignInSessions, type SignInSession } from '../session/repository.js';
 import { listUserGrantsOfUserNamed } from '../user-grant/repository.js';
 import {
@@ -42,7 +42,8 @@ export interface UserDetails {
   loginNames: string[];
   preferredLoginName: string;
   metadata: Record<string, string>;
-  mfa: { totp: 'none' | 'pending' | 'verified'; recoveryCodesLeft: number };
+  /** second factors and passkeys (humans) */
+  factors: AuthFactor[];
   /** undefined where the caller may not read them */
   grants?: Awaited<ReturnType<typeof listUserGrantsOfUserNamed>>;
   memberships?: Awaited<ReturnType<typeof listMembershipsOfUserNamed>>;
@@ -56,13 +57,12 @@ export async function userDetails(ctx: ServiceContext, orgId: string, userId: st
   const user = await orgUser(ctx, orgId, userId);
   const perms = await permissionsOf(ctx);
   const s = ctx.scope;
-  const [loginNames, preferred, metadata, totp, codesLeft, idpLinks, sessions] = await Promise.all([
-    loginNamesOf(s, user), preferredLoginName(s, user), getUserMetadata(s, user.id), getTotp(s, user.id),
-    countUnusedRecoveryCodes(s, user.id), listIdpLinksOfUser(s, user.id), listSignInSessions(s, user.id),
+  const [loginNames, preferred, metadata, factors, idpLinks, sessions] = await Promise.all([
+    loginNamesOf(s, user), preferredLoginName(s, user), getUserMetadata(s, user.id),
+    user.type === 'human' ? listAuthFactors(ctx, user.id) : [], listIdpLinksOfUser(s, user.id), listSignInSessions(s, user.id),
   ]);
   return {
-    user, loginNames, preferredLoginName: preferred, metadata, idpLinks, sessions,
-    mfa: { totp: !totp ? 'none' : totp.verified ? 'verified' : 'pending', recoveryCodesLeft: codesLeft },
+    user, loginNames, preferredLoginName: preferred, metadata, idpLinks, sessions, factors,
     grants: perms.can('user.grant.read', { orgId }) ? await listUserGrantsOfUserNamed(s, user.id) : undefined,
     memberships: perms.can('user.membership.read', { orgId }) ? await listMembershipsOfUserNamed(s, user.id) : undefined,
     machine: user.type === 'machine' ? {
