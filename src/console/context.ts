@@ -34,6 +34,8 @@ export const paths = {
   orgSettings: (orgId: string) => `/ui/console/orgs/${orgId}/settings`,
   users: (orgId: string) => `/ui/console/orgs/${orgId}/users`,
   user: (orgId: string, userId: string) => `/ui/console/orgs/${orgId}/users/${userId}`,
+  projects: (orgId: string) => `/ui/console/orgs/${orgId}/projects`,
+  project: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}`,
 };
 
 export const consoleState = (ctx: Context): ConsoleState => ctx.state.console as ConsoleState;

@@ -15,7 +15,7 @@ export type Parsed<T> = { ok: true; data: T } | { ok: false; values: Record<stri
 
 export const text = (max = 200) => z.string().trim().max(max, 'form.tooLong');
 export const required = (max = 200) => text(max).min(1, 'form.required');
-export const optional = (max = 200) => text(max).transform((v) => (v === '' ? undefined : v));
+export const optional = (max = 200) => text(max).optional().transform((v) => (v === '' ? undefined : v));
 export const version = z.coerce.number().int().min(1).optional();
 
 export function formBody(ctx: Context): Record<string, unknown> {

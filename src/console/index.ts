@@ -17,6 +17,7 @@ import type { Runtime } from '../runtime.js';
 import { DomainError } from '../shared/errors.js';
 import { homeArea } from './areas/home.js';
 import { orgArea } from './areas/org.js';
+import { projectsArea } from './areas/projects.js';
 import { usersArea } from './areas/users.js';
 import { paths, type ConsoleState } from './context.js';
 import { consoleTranslator, pickLocale, type Locale } from './i18n.js';
@@ -42,7 +43,7 @@ export interface ConsoleArea {
   routes(router: Router, deps: ConsoleDeps): void;
 }
 
-const areas: ConsoleArea[] = [homeArea, orgArea, usersArea];
+const areas: ConsoleArea[] = [homeArea, orgArea, usersArea, projectsArea];
 
 export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
   + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { unlinkUser } from '../../domain/idp/service.js';
 import { removeTotp } from '../../domain/mfa/service.js';
+import { removePasskey } from '../../domain/passkey/service.js';
 import { endSignInSession } from '../../domain/session/service.js';
 import { orgUser, userDeletionImpact, userDetails } from '../../domain/user/queries.js';
 import {
@@ -140,6 +141,12 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
   router.post(`${base}/mfa/totp/reset`, inOrg, async (ctx) => {
     const u = await user(ctx);
     await action(ctx, () => removeTotp(consoleState(ctx).svc, u.id), 'user.totpWasReset');
+  });
+
+  router.post(`${base}/mfa/passkeys/remove`, inOrg, async (ctx) => {
+    const u = await user(ctx);
+    const form = parseForm(ctx, idForm);
+    await action(ctx, async () => { if (form.ok) await removePasskey(consoleState(ctx).svc, u.id, form.data.id); }, 'user.passkeyRemoved');
   });
 
   router.post(`${base}/sessions/end`, inOrg, async (ctx) => {
