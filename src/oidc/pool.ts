@@ -86,12 +86,15 @@ export class ProviderPool {
   }
 
   private async build(instanceId: string, origin: string): Promise<InstanceProvider> {
+    const started = performance.now();
     const scope = new Scope(this.deps.knex, instanceId);
     const [instance, keys] = await Promise.all([getInstance(scope), publishedSigningKeys(scope)]);
     if (!instance) throw notFound('instance', instanceId);
     try {
       const built = buildProvider(this.deps, instance, keys, origin);
       this.deps.metrics?.providerBuilt(true);
+      // Builds should be rare (first use, change notices): many in a row mean the cache is too small.
+      this.deps.log.debug({ instanceId, origin, ms: Math.round((performance.now() - started) * 100) / 100, cached: this.cache.size }, 'oidc provider built');
       return built;
     } catch (err) {
       this.deps.metrics?.providerBuilt(false);
