@@ -2,15 +2,22 @@
  * The load generator, run as its own process so it never competes with the server's event loop.
  * Input: one JSON argument (a LoadSpec). It first runs a discarded warm-up of the same requests
  * (JIT, connection pools and caches settle), then the measured run. Output: one JSON line (LoadResult).
+ * With `requests`, every connection walks that list in turn: round-robin over instances or paths.
  */
 import autocannon from 'autocannon';
-import type { LoadResult, LoadSpec } from './report.js';
+import type { LoadRequest, LoadResult, LoadSpec } from './report.js';
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
+
+const asRequest = (r: LoadRequest): autocannon.Request => {
+  const url = new URL(r.url);
+  return { method: (r.method ?? 'GET') as autocannon.Request['method'], path: url.pathname + url.search, headers: r.headers ?? {}, body: r.body };
+};
 
 function once(duration: number): Promise<autocannon.Result> {
   return autocannon({
     url: spec.url, method: (spec.method ?? 'GET') as autocannon.Request['method'], headers: spec.headers ?? {}, body: spec.body,
+    requests: spec.requests?.map(asRequest),
     connections: spec.connections, duration,
   });
 }

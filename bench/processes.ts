@@ -12,6 +12,8 @@ export interface Child {
   output(): string;
   /** resolves with the first stdout line matching, rejects if the process exits first or time runs out */
   waitFor(match: RegExp, timeoutMs: number): Promise<string>;
+  /** calls back with every later stdout line; returns the unsubscribe */
+  onLine(listener: (line: string) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,19 @@ export function startTs(file: string, args: string[], env: Record<string, string
     child.once('exit', onExit);
   });
 
-  return { child, output: () => out, waitFor, stop: () => stopChild(child) };
+  const onLine = (listener: (line: string) => void) => {
+    let pending = '';
+    const onData = (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(listener);
+    };
+    child.stdout!.on('data', onData);
+    return () => { child.stdout!.off('data', onData); };
+  };
+
+  return { child, output: () => out, waitFor, onLine, stop: () => stopChild(child) };
 }
 
 /** Runs a TypeScript file to completion; its stdout, or an error with its output. */

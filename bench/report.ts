@@ -1,17 +1,26 @@
 /**
- * The benchmark's shapes and its report: the machine it ran on, and the markdown table that
- * puts every Tessera figure beside the bare oidc-provider's. Pure apart from reading the
- * machine, so it is unit-tested (test/unit/bench-report.test.ts).
+ * The benchmark's shapes and its report: the machine it ran on, and the one markdown table that
+ * puts every Tessera figure beside its ceiling from the same run, with the target and whether it
+ * was met. Pure apart from reading the machine, so it is unit-tested (test/unit/bench-report.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-/** What bench/load.ts is asked to do. */
-export interface LoadSpec {
+/** The scenarios `npm run bench` knows, in the order it runs them (BENCH_ONLY picks some). */
+export const SCENARIOS = ['tokens', 'signin', 'management', 'tenants', 'large'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** One request of a load: URL, method, headers (Host included when it names an instance), body. */
+export interface LoadRequest {
   url: string;
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+}
+
+/** What bench/load.ts is asked to do: one request, or a list every connection walks in turn (round-robin). */
+export interface LoadSpec extends LoadRequest {
+  requests?: LoadRequest[];
   connections: number;
   /** seconds measured */
   duration: number;
@@ -22,19 +31,42 @@ export interface LoadSpec {
 /** What bench/load.ts answers (latencies in ms). */
 export interface LoadResult { rps: number; total: number; warmupTotal: number; p50: number; p99: number; non2xx: number; errors: number }
 
-export type Server = 'bare' | 'tessera';
-export const SCENARIOS = ['client_credentials', 'userinfo', 'introspection'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-export interface Measurement {
-  scenario: Scenario;
-  server: Server;
-  result: LoadResult;
-  /** Tessera only: PostgreSQL transactions per request (each lone query is one), from pg_stat_database */
-  dbPerRequest?: number;
-  /** the server process's CPU time (user + system) per request, in ms */
+/** One measured figure: a rate (per second), or a size or time, with what the load saw. */
+export interface Figure {
+  value: number;
+  /** 'req/s', 'sign-ins/s', 'verifies/s', 'ms', 'KiB', 'builds'… */
+  unit: string;
+  p50?: number;
+  p99?: number;
+  non2xx?: number;
+  errors?: number;
+  /** the server process's CPU time (user + system) per request, ms */
   cpuMsPerRequest?: number;
+  /** PostgreSQL transactions per request (each lone query is one), from pg_stat_database */
+  dbPerRequest?: number;
 }
+
+/** A target of issue 14, reported beside the figure, never asserted. */
+export type Target =
+  /** measured / ceiling at least this share */
+  | { kind: 'share'; atLeast: number }
+  /** the measured p50 below this many ms */
+  | { kind: 'p50Below'; ms: number }
+  /** the measured value at most this */
+  | { kind: 'atMost'; value: number };
+
+export interface Row {
+  scenario: ScenarioName;
+  /** what was measured, as a reader of the README would name it */
+  path: string;
+  measured: Figure;
+  /** the ceiling measured in the same run, and what it is */
+  ceiling?: { what: string; figure: Figure };
+  targets?: Target[];
+}
+
+/** A scenario's result: its rows for the main table, and any detail (markdown) printed below it. */
+export interface ScenarioResult { rows: Row[]; details?: string[] }
 
 export interface Machine {
   cpu: string;
@@ -47,42 +79,45 @@ export interface Machine {
   loadAfter?: number;
 }
 
-export const TARGETS = { clientCredentialsShare: 0.5, userinfoP99Ms: 50 };
-
-function median(values: number[]): number {
+export function median(values: number[]): number {
+  if (!values.length) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The p-th percentile (0–100) of some values, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1];
+}
+
 /**
- * Several rounds (BENCH_ROUNDS) of the same measurement, folded into one per endpoint and
- * server: the median of each figure, so one round disturbed by the machine's other work does
- * not decide the table; error counts are summed, so none is hidden.
+ * Several rounds (BENCH_ROUNDS) of one figure, folded into one: the median of each number, so
+ * one round disturbed by the machine's other work does not decide the table; error counts are
+ * summed, so none is hidden.
  */
-export function medianOfRounds(rounds: Measurement[][]): Measurement[] {
-  const out: Measurement[] = [];
-  for (const scenario of SCENARIOS) {
-    for (const server of ['bare', 'tessera'] as const) {
-      const all = rounds.flat().filter((m) => m.scenario === scenario && m.server === server);
-      if (!all.length) continue;
-      const med = (f: (m: Measurement) => number | undefined) => {
-        const values = all.map(f).filter((v): v is number => v !== undefined);
-        return values.length ? median(values) : undefined;
-      };
-      const sum = (f: (r: LoadResult) => number) => all.reduce((n, m) => n + f(m.result), 0);
-      out.push({
-        scenario, server,
-        result: {
-          rps: med((m) => m.result.rps)!, p50: med((m) => m.result.p50)!, p99: med((m) => m.result.p99)!,
-          total: sum((r) => r.total), warmupTotal: sum((r) => r.warmupTotal), non2xx: sum((r) => r.non2xx), errors: sum((r) => r.errors),
-        },
-        dbPerRequest: med((m) => m.dbPerRequest),
-        cpuMsPerRequest: med((m) => m.cpuMsPerRequest),
-      });
-    }
-  }
-  return out;
+export function medianFigure(rounds: Figure[]): Figure {
+  const med = (f: (x: Figure) => number | undefined) => {
+    const values = rounds.map(f).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  const sum = (f: (x: Figure) => number | undefined) => {
+    const values = rounds.map(f).filter((v): v is number => v !== undefined);
+    return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
+  };
+  return dropUndefined({
+    value: med((x) => x.value)!, unit: rounds[0].unit,
+    p50: med((x) => x.p50), p99: med((x) => x.p99),
+    non2xx: sum((x) => x.non2xx), errors: sum((x) => x.errors),
+    cpuMsPerRequest: med((x) => x.cpuMsPerRequest), dbPerRequest: med((x) => x.dbPerRequest),
+  });
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 export function describeMachine(): Machine {
@@ -101,51 +136,94 @@ export function describeMachine(): Machine {
   };
 }
 
-function round(n: number, digits = 0): number {
+export function round(n: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
 
-/** Tessera's throughput as a share of the bare provider's, or undefined when either is missing. */
-export function shareOfBare(measurements: Measurement[], scenario: Scenario): number | undefined {
-  const bare = measurements.find((m) => m.scenario === scenario && m.server === 'bare')?.result;
-  const tessera = measurements.find((m) => m.scenario === scenario && m.server === 'tessera')?.result;
-  if (!bare || !tessera || bare.rps <= 0) return undefined;
-  return tessera.rps / bare.rps;
+/** Throughput as a share of the ceiling's, or undefined without a usable ceiling. */
+export function shareOfCeiling(row: Row): number | undefined {
+  const ceiling = row.ceiling?.figure.value;
+  if (ceiling === undefined || !(ceiling > 0)) return undefined;
+  return row.measured.value / ceiling;
 }
 
-const SERVER_NAMES: Record<Server, string> = { bare: 'bare oidc-provider', tessera: 'Tessera' };
+/** Figures for error responses mean nothing: a row whose load saw any is never "met". */
+export function failedRequests(f: Figure | undefined): number {
+  return (f?.non2xx ?? 0) + (f?.errors ?? 0);
+}
 
-export function markdownTable(measurements: Measurement[]): string {
-  const lines = [
-    '| endpoint | server | req/s | p50 (ms) | p99 (ms) | non-2xx | errors | Tessera vs bare | server CPU ms/req | DB queries/req |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const scenario of SCENARIOS) {
-    for (const server of ['bare', 'tessera'] as const) {
-      const m = measurements.find((x) => x.scenario === scenario && x.server === server);
-      if (!m) continue;
-      const r = m.result;
-      const share = server === 'tessera' ? shareOfBare(measurements, scenario) : undefined;
-      const db = m.dbPerRequest === undefined ? '' : String(round(m.dbPerRequest, 1));
-      const cpu = m.cpuMsPerRequest === undefined ? '' : String(round(m.cpuMsPerRequest, 2));
-      lines.push(`| ${scenario} | ${SERVER_NAMES[server]} | ${round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${cpu} | ${db} |`);
+export function targetText(t: Target): string {
+  switch (t.kind) {
+    case 'share': return `≥ ${round(t.atLeast * 100)}% of ceiling`;
+    case 'p50Below': return `p50 < ${t.ms} ms`;
+    case 'atMost': return `≤ ${t.value}`;
+  }
+}
+
+/** Whether one target is met: undefined when the figure it needs is missing. */
+export function targetMet(row: Row, t: Target): boolean | undefined {
+  switch (t.kind) {
+    case 'share': {
+      const share = shareOfCeiling(row);
+      return share === undefined ? undefined : share >= t.atLeast;
     }
+    case 'p50Below': return row.measured.p50 === undefined ? undefined : row.measured.p50 < t.ms;
+    case 'atMost': return row.measured.value <= t.value;
+  }
+}
+
+/** "met", "not met (…)", "invalid (…)" or "" for a row without a target. */
+export function verdict(row: Row): string {
+  const failed = failedRequests(row.measured) + failedRequests(row.ceiling?.figure);
+  if (failed > 0) return `invalid (${failed} failed requests)`;
+  if (!row.targets?.length) return '';
+  const results = row.targets.map((t) => ({ t, met: targetMet(row, t) }));
+  if (results.some((r) => r.met === undefined)) return 'not measured';
+  const missed = results.filter((r) => !r.met);
+  if (!missed.length) return 'met';
+  return results.length === 1 ? 'not met' : `not met (${missed.map((r) => targetText(r.t)).join('; ')})`;
+}
+
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+export function formatValue(f: Figure): string {
+  const digits = f.value >= 100 ? 0 : f.value >= 10 ? 1 : 2;
+  return `${thousands(round(f.value, digits))} ${f.unit}`;
+}
+
+function latencies(f: Figure): string {
+  if (f.p50 === undefined && f.p99 === undefined) return '';
+  const ms = (v: number | undefined) => (v === undefined ? '–' : String(round(v)));
+  return `${ms(f.p50)} / ${ms(f.p99)}`;
+}
+
+export const TABLE_HEADER = [
+  '| scenario | path | measured | p50 / p99 (ms) | ceiling, same run | share | target | met? | CPU ms/req | DB queries/req |',
+  '| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |',
+];
+
+export function markdownTable(rows: Row[]): string {
+  const lines = [...TABLE_HEADER];
+  for (const row of rows) {
+    const m = row.measured;
+    const share = shareOfCeiling(row);
+    const ceiling = row.ceiling ? `${row.ceiling.what}: ${formatValue(row.ceiling.figure)}` : '';
+    const cpu = m.cpuMsPerRequest === undefined ? '' : String(round(m.cpuMsPerRequest, 2));
+    const db = m.dbPerRequest === undefined ? '' : String(round(m.dbPerRequest, 1));
+    lines.push(`| ${row.scenario} | ${row.path} | ${formatValue(m)} | ${latencies(m)} | ${ceiling} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${(row.targets ?? []).map(targetText).join('; ')} | ${verdict(row)} | ${cpu} | ${db} |`);
   }
   return lines.join('\n');
 }
 
-/** The targets of issue 3, reported (never asserted): met, missed, or not measured. */
-export function targetLines(measurements: Measurement[]): string[] {
-  const share = shareOfBare(measurements, 'client_credentials');
-  const userinfo = measurements.find((m) => m.scenario === 'userinfo' && m.server === 'tessera')?.result;
-  const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
-  return [
-    share === undefined ? '- client_credentials ≥ 50% of bare: not measured'
-      : `- client_credentials ≥ ${TARGETS.clientCredentialsShare * 100}% of bare throughput: ${round(share * 100, 1)}%, ${verdict(share >= TARGETS.clientCredentialsShare)}`,
-    userinfo === undefined ? '- userinfo p99 < 50 ms: not measured'
-      : `- userinfo p99 < ${TARGETS.userinfoP99Ms} ms: ${userinfo.p99} ms, ${verdict(userinfo.p99 < TARGETS.userinfoP99Ms)}`,
-  ];
+/** Each targeted row in one line, for the end of the console output. */
+export function targetLines(rows: Row[]): string[] {
+  return rows.filter((r) => r.targets?.length).map((r) => {
+    const share = shareOfCeiling(r);
+    const figure = r.targets!.some((t) => t.kind === 'share') && share !== undefined ? `${round(share * 100, 1)}%` : formatValue(r.measured);
+    const p50 = r.targets!.some((t) => t.kind === 'p50Below') ? `, p50 ${r.measured.p50 === undefined ? '–' : round(r.measured.p50)} ms` : '';
+    return `- ${r.scenario}: ${r.path} (${r.targets!.map(targetText).join('; ')}): ${figure}${p50}, ${verdict(r)}`;
+  });
 }
 
 export function machineLine(m: Machine): string {
@@ -153,9 +231,18 @@ export function machineLine(m: Machine): string {
   return `${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, Node ${m.node}, ${m.os}; 1-min load average ${load}`;
 }
 
-/** A loaded machine (more runnable work than cores) makes every figure noisy: say so beside them. */
+/**
+ * The benchmark's own load (servers, load generator, PostgreSQL, Redis) keeps the load average
+ * near the core count; well above it, other work shared the machine: say so beside the figures.
+ */
 export function sharedMachineNote(m: Machine): string | undefined {
   const load = Math.max(m.loadBefore, m.loadAfter ?? 0);
   if (load <= m.cores) return undefined;
-  return `Note: the machine was shared with other work (load average ${load} on ${m.cores} cores), so absolute figures are low and noisy; the Tessera/bare ratio, measured in the same run, is the figure to read.`;
+  return `Note: the machine was shared with other work (load average ${load} on ${m.cores} cores), so absolute figures are low and noisy; the share of the ceiling, measured in the same run, is the figure to read.`;
+}
+
+/** A duration for people: 95 → "1 min 35 s". */
+export function formatSeconds(s: number): string {
+  const whole = Math.round(s);
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }

@@ -1,0 +1,272 @@
+/**
+ * What every scenario of `npm run bench` stands on: the settings, the two servers (Tessera on real
+ * PostgreSQL and Redis, and the bare oidc-provider), and the measurement of one load with the
+ * server's CPU time and database transactions per request.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { localRequest } from '../test/support/rp.js';
+import { freePort, runTs, startTs, type Child } from './processes.js';
+import { medianFigure, SCENARIOS, type Figure, type LoadRequest, type LoadResult, type LoadSpec, type ScenarioName } from './report.js';
+
+export interface Settings {
+  /** connections of the token, userinfo, introspection and discovery loads */
+  connections: number;
+  /** connections of the Management API loads */
+  apiConnections: number;
+  /** sign-ins in flight at once, and argon2 verifies for its ceiling */
+  signinConcurrency: number;
+  signinAccounts: number;
+  duration: number;
+  warmup: number;
+  rounds: number;
+  tenants: number;
+  largeUsers: number;
+  largeGrantsPerUser: number;
+  scenarios: ScenarioName[];
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const num = (name: string, fallback: number) => Number(env[name] ?? fallback);
+  const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((s) => !(SCENARIOS as readonly string[]).includes(s)) ?? [];
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  return {
+    connections: num('BENCH_CONNECTIONS', 20),
+    apiConnections: num('BENCH_API_CONNECTIONS', 10),
+    signinConcurrency: num('BENCH_SIGNIN_CONCURRENCY', 8),
+    signinAccounts: num('BENCH_SIGNIN_ACCOUNTS', 40),
+    duration: num('BENCH_DURATION', 10),
+    warmup: num('BENCH_WARMUP', 2),
+    rounds: Math.max(1, num('BENCH_ROUNDS', 1)),
+    tenants: num('BENCH_TENANTS', 1000),
+    largeUsers: num('BENCH_LARGE_USERS', 100_000),
+    largeGrantsPerUser: num('BENCH_LARGE_GRANTS_PER_USER', 10),
+    scenarios: SCENARIOS.filter((s) => !only || only.includes(s)),
+  };
+}
+
+export const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tessera_bench';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const FORM = 'application/x-www-form-urlencoded';
+export const basic = (id: string, pw: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(pw)}`).toString('base64')}`;
+export const secret = () => randomBytes(18).toString('base64url');
+
+export function log(line: string): void {
+  process.stdout.write(`bench: ${line}\n`);
+}
+
+export async function freshDatabase(url: string): Promise<void> {
+  const admin = new URL(url);
+  const name = admin.pathname.slice(1);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs SQL against the benchmark database (seeding, counters). */
+export async function withDatabase<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Transactions committed in the benchmark database so far. Tessera's lone queries each commit
+ * one, so the difference over a run, divided by its requests, is its queries per request.
+ * Backends flush these counters about once a second, hence the pause before reading.
+ */
+export async function dbTransactions(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1500));
+  const name = new URL(DATABASE_URL).pathname.slice(1);
+  return withDatabase(async (c) => Number((await c.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name])).rows[0].n));
+}
+
+/** /proc counts CPU time in clock ticks of USER_HZ, which Linux fixes at 100 for user space. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU time a process has used so far (user + system, ms), from /proc: per request, it tells a
+ * server that computes from one that waits (on PostgreSQL, Redis, or a busy machine's scheduler).
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1000;
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** A process's resident memory (KiB), from /proc. */
+export function rssKiB(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line ? Number(line.split(/\s+/)[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const out = await runTs('bench/load.ts', [JSON.stringify(spec)], {}, (spec.warmup + spec.duration + 60) * 1000);
+  return JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+}
+
+/** A server under measurement: its process (for CPU time) and whether its queries are counted. */
+export interface Target { pid: number; countQueries: boolean }
+
+/** One load against one server, with the server's CPU time and (Tessera) transactions per request. */
+export async function measureLoad(target: Target, spec: LoadSpec): Promise<Figure> {
+  const before = target.countQueries ? await dbTransactions() : 0;
+  const cpuBefore = cpuMs(target.pid);
+  const result = await runLoad(spec);
+  const cpuAfter = cpuMs(target.pid);
+  const served = Math.max(1, result.total + result.warmupTotal);
+  // Our own counting connection commits once per reading: not Tessera's.
+  const db = target.countQueries ? (await dbTransactions() - before - 1) / served : undefined;
+  return {
+    value: result.rps, unit: 'req/s', p50: result.p50, p99: result.p99, non2xx: result.non2xx, errors: result.errors,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / served } : {}),
+    ...(db !== undefined ? { dbPerRequest: db } : {}),
+  };
+}
+
+/**
+ * Loads measured side by side, BENCH_ROUNDS times: back to back so they meet the same background
+ * load as closely as possible, the order reversed every other round so drift favours none. Each
+ * figure is the median over the rounds.
+ */
+export async function measureSideBySide(label: string, settings: Settings, loads: { name: string; target: Target; spec: LoadSpec }[]): Promise<Figure[]> {
+  const rounds: Figure[][] = loads.map(() => []);
+  for (let round = 0; round < settings.rounds; round++) {
+    const order = loads.map((_, i) => i);
+    if (round % 2) order.reverse();
+    for (const i of order) {
+      log(`${label}: ${loads[i].name}${settings.rounds > 1 ? ` (round ${round + 1}/${settings.rounds})` : ''}, ${loads[i].spec.connections} connections, ${loads[i].spec.warmup} s warm-up + ${loads[i].spec.duration} s`);
+      rounds[i].push(await measureLoad(loads[i].target, loads[i].spec));
+    }
+  }
+  return rounds.map(medianFigure);
+}
+
+export function loadSpec(settings: Settings, request: LoadRequest & { requests?: LoadRequest[] }, connections = settings.connections): LoadSpec {
+  return { ...request, connections, duration: settings.duration, warmup: settings.warmup };
+}
+
+/** An HTTP call to a server on 127.0.0.1, whatever host the URL names (the instance); JSON in and out. */
+export async function call(url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string; json?: unknown } = {}): Promise<{ status: number; body: any; text: string }> {
+  const headers = { ...init.headers };
+  let body = init.body;
+  if (init.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(init.json); }
+  const res = await localRequest(new URL(url), { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  let parsed: unknown;
+  try { parsed = JSON.parse(res.body); } catch { parsed = undefined; }
+  return { status: res.status, body: parsed, text: res.body };
+}
+
+/** The URL of a path on an instance: its host (the instance's domain) and Tessera's port. */
+export const instanceUrl = (tessera: { port: number }, host: string, path: string) => `http://${host}:${tessera.port}${path}`;
+
+/** A request to load Tessera with: to 127.0.0.1, with the instance's Host header. */
+export function instanceRequest(tessera: { port: number }, host: string, path: string, init: Omit<LoadRequest, 'url'> = {}): LoadRequest {
+  return { ...init, url: `http://127.0.0.1:${tessera.port}${path}`, headers: { host: `${host}:${tessera.port}`, ...init.headers } };
+}
+
+// ---- The servers ----
+
+export interface Bare { pid: number; issuer: string; accessToken: string; client: [string, string] }
+
+export async function startBare(): Promise<Bare> {
+  const port = await freePort();
+  const bare = startTs('bench/bare-provider.ts', [String(port)], { NODE_ENV: 'production' });
+  const ready = JSON.parse(await bare.waitFor(/"ready":true/, 60_000)) as { issuer: string; accessToken: string };
+  // One static client does everything, as a bare deployment would.
+  return { pid: bare.child.pid!, issuer: ready.issuer, accessToken: ready.accessToken, client: ['bench', 'bench-secret-bench-secret-bench-secret'] };
+}
+
+export interface Tessera {
+  pid: number;
+  port: number;
+  child: Child;
+  config: Config;
+  systemKey: string;
+  /** the environment Tessera runs with, for `tessera apply` */
+  env: Record<string, string>;
+  /** `tessera apply` of a spec (an object, written as JSON, which is YAML) with these extra variables */
+  apply(name: string, spec: unknown, env?: Record<string, string>): Promise<string>;
+  /** provider builds Tessera has logged so far, with their durations (ms) */
+  builds: number[];
+}
+
+/**
+ * Tessera through `src/main.ts`, as the Dockerfile runs it (NODE_ENV=production), on real
+ * PostgreSQL and Redis, with a System API key and debug logs (for the provider builds).
+ * BENCH_PROFILE=1 adds a V8 CPU profile, written when it exits (open it in Chrome DevTools).
+ */
+export async function startTessera(): Promise<Tessera> {
+  const port = await freePort();
+  mkdirSync('bench/results', { recursive: true });
+  const systemKey = secret();
+  const configFile = 'bench/results/tessera.yaml';
+  writeFileSync(configFile, `${JSON.stringify({ systemApiKeys: [{ id: 'bench', key: systemKey }] })}\n`);
+  const env = {
+    DATABASE_URL, REDIS_URL, PORT: String(port), HOST: '127.0.0.1',
+    TESSERA_CONFIG: configFile,
+    TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_ADMIN_PASSWORD: `Admin-${secret()}-9a!`,
+    LOG_LEVEL: 'debug',
+    NODE_ENV: 'production',
+  };
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
+  const child = startTs('src/main.ts', [], env, profile);
+  const builds: number[] = [];
+  child.onLine((line) => {
+    if (!line.includes('oidc provider built')) return;
+    try { builds.push(Number((JSON.parse(line) as { ms?: number }).ms ?? NaN)); } catch { builds.push(NaN); }
+  });
+  await child.waitFor(/Tessera listening/, 120_000);
+  return {
+    pid: child.child.pid!, port, child, config: loadConfig(env), systemKey, env, builds,
+    async apply(name, spec, extra = {}) {
+      const file = `bench/results/${name}.json`;
+      writeFileSync(file, JSON.stringify(spec));
+      return runTs('src/cli/main.ts', ['apply', file], { ...env, LOG_LEVEL: 'warn', ...extra }, 30 * 60_000);
+    },
+  };
+}
+
+export interface Discovery { issuer: string; token_endpoint: string; userinfo_endpoint: string; introspection_endpoint: string; authorization_endpoint: string }
+
+export async function discovery(issuer: string): Promise<Discovery> {
+  const res = await call(`${issuer}/.well-known/openid-configuration`);
+  if (res.status !== 200) throw new Error(`discovery at ${issuer}: ${res.status} ${res.text}`);
+  return res.body as Discovery;
+}
+
+/** Runs async work over items, `limit` at a time; results in order. */
+export async function inBatches<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i], i);
+    }
+  }));
+  return out;
+}
