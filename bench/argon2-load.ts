@@ -1,10 +1,11 @@
 /**
  * The ceiling of a full sign-in: argon2id verifies per second, at Tessera's own hashing parameters
  * and the sign-in load's concurrency, in a process of its own (argon2 runs on libuv's thread pool,
- * as it does in Tessera). Input: one JSON argument (Argon2Spec). Output: one JSON line (Argon2Result).
+ * as it does in Tessera). Input: one JSON file (runJson) (Argon2Spec). Output: one JSON line (Argon2Result).
  */
 import argon2 from 'argon2';
 import { median, percentile } from './report.js';
+import { readInput } from './processes.js';
 
 export interface Argon2Spec {
   params: { memoryCost: number; timeCost: number; parallelism: number };
@@ -14,7 +15,7 @@ export interface Argon2Spec {
 }
 export interface Argon2Result { rate: number; completed: number; p50: number; p99: number }
 
-const spec = JSON.parse(process.argv[2]) as Argon2Spec;
+const spec = readInput<Argon2Spec>();
 const password = 'Bench-correct-horse-9a!';
 const hash = await argon2.hash(password, { type: argon2.argon2id, ...spec.params });
 

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { localRequest } from '../test/support/rp.js';
-import { freePort, runTs, startTs, type Child } from './processes.js';
+import { freePort, runJson, runTs, startTs, type Child } from './processes.js';
 import { medianFigure, SCENARIOS, type Figure, type LoadRequest, type LoadResult, type LoadSpec, type ScenarioName } from './report.js';
 
 export interface Settings {
@@ -123,8 +123,7 @@ export function rssKiB(pid: number): number | undefined {
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const out = await runTs('bench/load.ts', [JSON.stringify(spec)], {}, (spec.warmup + spec.duration + 60) * 1000);
-  return JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+  return runJson<LoadResult>('bench/load.ts', spec, (spec.warmup + spec.duration + 60) * 1000);
 }
 
 /** A server under measurement: its process (for CPU time) and whether its queries are counted. */

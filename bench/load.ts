@@ -1,13 +1,14 @@
 /**
  * The load generator, run as its own process so it never competes with the server's event loop.
- * Input: one JSON argument (a LoadSpec). It first runs a discarded warm-up of the same requests
+ * Input: one JSON file (runJson) (a LoadSpec). It first runs a discarded warm-up of the same requests
  * (JIT, connection pools and caches settle), then the measured run. Output: one JSON line (LoadResult).
  * With `requests`, every connection walks that list in turn: round-robin over instances or paths.
  */
 import autocannon from 'autocannon';
 import type { LoadRequest, LoadResult, LoadSpec } from './report.js';
+import { readInput } from './processes.js';
 
-const spec = JSON.parse(process.argv[2]) as LoadSpec;
+const spec = readInput<LoadSpec>();
 
 const asRequest = (r: LoadRequest): autocannon.Request => {
   const url = new URL(r.url);

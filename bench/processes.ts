@@ -3,6 +3,8 @@
  * this same Node through tsx, and every one still alive is killed when the run ends, however it ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 
 const children = new Set<ChildProcess>();
 
@@ -72,6 +74,23 @@ export async function runTs(file: string, args: string[], env: Record<string, st
   clearTimeout(timer);
   if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code}:\n${c.output()}`);
   return stdout;
+}
+
+/**
+ * Runs a bench process that takes one JSON input and answers one JSON line. The input goes
+ * through a file (a round-robin over 1,000 instances is larger than an argument may be).
+ */
+export async function runJson<T>(file: string, input: unknown, timeoutMs: number): Promise<T> {
+  mkdirSync('bench/results/inputs', { recursive: true });
+  const path = `bench/results/inputs/${randomBytes(6).toString('hex')}.json`;
+  writeFileSync(path, JSON.stringify(input));
+  const out = await runTs(file, [path], {}, timeoutMs);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+/** In a process run by runJson: its input. */
+export function readInput<T>(): T {
+  return JSON.parse(readFileSync(process.argv[2], 'utf8')) as T;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const started = new Date();
   log(machineLine(machine));
   log(`scenarios: ${settings.scenarios.join(', ')}`);
+  mkdirSync('bench/results', { recursive: true });
   await freshDatabase(DATABASE_URL);
   const bare = await startBare();
   const tessera = await startTessera();
@@ -72,6 +73,9 @@ async function main(): Promise<void> {
     log(`${name}: done in ${took}`);
     rows.push(...result.rows);
     if (result.details?.length) details.push(...result.details, '');
+    // Each scenario's figures as soon as they exist: a later failure must not lose them.
+    process.stdout.write(`\n${markdownTable(result.rows)}\n\n`);
+    writeFileSync('bench/results/partial.json', `${JSON.stringify({ date: started.toISOString(), settings, machine, rows, details }, null, 2)}\n`);
   }
   // The bare provider's tokens must still work: figures for 401s would flatter nobody.
   for (const r of Object.values(bareRequests(bare))) await once(r);
@@ -83,7 +87,6 @@ async function main(): Promise<void> {
   const note = sharedMachineNote(machine);
   const report = [how, '', table, '', ...details, 'Targets:', ...targetLines(rows), '', `Machine: ${machineLine(machine)}`, ...(note ? [note] : [])].join('\n');
   process.stdout.write(`\n${report}\n`);
-  mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/latest.json', `${JSON.stringify({ date: started.toISOString(), settings, machine, rows, details, table, report }, null, 2)}\n`);
   writeFileSync('bench/results/latest.md', `${report}\n`);
   log('wrote bench/results/latest.json and latest.md');

@@ -1,5 +1,5 @@
 /**
- * The sign-in load generator, its own process like bench/load.ts. Input: one JSON argument (a
+ * The sign-in load generator, its own process like bench/load.ts. Input: one JSON file (runJson) (a
  * SigninSpec). First `single` sign-ins one at a time (the breakdown of one sign-in), then
  * `concurrency` sign-ins in flight at once, accounts taken in turn: a discarded warm-up, then the
  * measured run. Each sign-in is a fresh browser (cookie jar) that walks the real pages:
@@ -11,8 +11,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Browser, formsOf, localRequest, type HttpResponse } from '../test/support/rp.js';
 import { median, percentile } from './report.js';
 import { stepLabel, stepStats, type SigninAccount, type SigninResult, type SigninSpec, type StepTiming } from './signin.js';
+import { readInput } from './processes.js';
 
-const spec = JSON.parse(process.argv[2]) as SigninSpec;
+const spec = readInput<SigninSpec>();
 const authorizationEndpoint = new URL('/auth', spec.issuer);
 const tokenEndpoint = new URL('/token', spec.issuer);
 const basic = `Basic ${Buffer.from(`${encodeURIComponent(spec.clientId)}:${encodeURIComponent(spec.clientSecret)}`).toString('base64')}`;

@@ -7,7 +7,7 @@
 import type { Argon2Result, Argon2Spec } from '../argon2-load.js';
 import { cpuMs, dbTransactions, log, type Settings } from '../harness.js';
 import { signinSpec, type BenchInstance } from '../instance.js';
-import { runTs } from '../processes.js';
+import { runJson } from '../processes.js';
 import { medianFigure, type Figure, type Row } from '../report.js';
 import { breakdownTable, type SigninResult } from '../signin.js';
 import type { BenchContext, Scenario } from './context.js';
@@ -18,9 +18,8 @@ export async function measureSignins(ctx: BenchContext, inst: BenchInstance, sin
   const spec = signinSpec(inst, { concurrency: settings.signinConcurrency, duration: settings.duration, warmup: settings.warmup, single });
   const dbBefore = await dbTransactions();
   const cpuBefore = cpuMs(ctx.tessera.pid);
-  const out = await runTs('bench/signin-load.ts', [JSON.stringify(spec)], {}, (settings.duration + settings.warmup + 240) * 1000);
+  const result = await runJson<SigninResult>('bench/signin-load.ts', spec, (settings.duration + settings.warmup + 240) * 1000);
   const cpuAfter = cpuMs(ctx.tessera.pid);
-  const result = JSON.parse(out.trim().split('\n').pop()!) as SigninResult;
   if (result.failures) throw new Error(`${result.failures} sign-ins failed, the first: ${result.firstFailure}`);
   const all = Math.max(1, result.total);
   const db = (await dbTransactions() - dbBefore - 1) / all;
@@ -36,8 +35,7 @@ export async function measureSignins(ctx: BenchContext, inst: BenchInstance, sin
 export async function measureArgon2(ctx: BenchContext): Promise<Figure> {
   const { settings } = ctx;
   const spec: Argon2Spec = { params: ctx.tessera.config.passwordHashing, concurrency: settings.signinConcurrency, duration: settings.duration, warmup: settings.warmup };
-  const out = await runTs('bench/argon2-load.ts', [JSON.stringify(spec)], {}, (settings.duration + settings.warmup + 60) * 1000);
-  const r = JSON.parse(out.trim().split('\n').pop()!) as Argon2Result;
+  const r = await runJson<Argon2Result>('bench/argon2-load.ts', spec, (settings.duration + settings.warmup + 60) * 1000);
   return { value: r.rate, unit: 'verifies/s', p50: r.p50, p99: r.p99 };
 }
 

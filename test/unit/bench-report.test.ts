@@ -4,6 +4,7 @@ import {
 } from '../../bench/report.js';
 import { breakdownTable, stepLabel, stepStats, type SigninResult } from '../../bench/signin.js';
 import { readSettings } from '../../bench/harness.js';
+import { summarizeProfile, type CpuProfile } from '../../bench/profile.js';
 
 const load = (value: number, p50 = 5, p99 = 10): Figure => ({ value, unit: 'req/s', p50, p99, non2xx: 0, errors: 0 });
 
@@ -130,5 +131,28 @@ describe('the benchmark settings', () => {
     expect(readSettings({ BENCH_ONLY: 'large, tokens' }).scenarios).toEqual(['tokens', 'large']);
     expect(() => readSettings({ BENCH_ONLY: 'userinfo' })).toThrow(/unknown scenario userinfo/);
     expect(readSettings({ BENCH_TENANTS: '50' }).tenants).toBe(50);
+  });
+});
+
+describe('the CPU profile summary', () => {
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 5] },
+      { id: 2, callFrame: frame('userinfo', 'file:///app/src/oidc/provider.ts'), children: [3] },
+      { id: 3, callFrame: frame('query', 'file:///app/node_modules/pg/lib/client.js'), children: [4] },
+      { id: 4, callFrame: frame('writev', 'node:net') },
+      { id: 5, callFrame: frame('(idle)', '') },
+    ],
+    samples: [4, 4, 3, 2, 5, 5],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000, 3000],
+  };
+
+  it('charges library time to the Tessera function that called it, and counts idle time apart', () => {
+    const s = summarizeProfile(profile);
+    expect(s.totalUs).toBe(8000);
+    expect(s.idleUs).toBe(4000);
+    expect(s.self[0]).toEqual({ name: 'writev node:net:1', us: 2000 });
+    expect(s.tessera).toEqual([{ name: 'userinfo src/oidc/provider.ts:1', us: 4000 }]);
   });
 });
