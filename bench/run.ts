@@ -22,7 +22,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATABASE_URL, freshDatabase, log, readSettings, secret, startBare, startTessera } from './harness.js';
-import { bareRequests } from './scenarios/tokens.js';
 import { once, openInstance } from './instance.js';
 import { stopAll, stopAllOnExit } from './processes.js';
 import {
@@ -30,7 +29,7 @@ import {
 } from './report.js';
 import { benchInstance, secretsEnv, signinLoginNames, type Secrets } from './seed.js';
 import type { BenchContext, Scenario } from './scenarios/context.js';
-import { tokens } from './scenarios/tokens.js';
+import { bareRequests, tokens } from './scenarios/tokens.js';
 import { signin } from './scenarios/signin.js';
 import { management } from './scenarios/management.js';
 import { tenants } from './scenarios/tenants.js';
