@@ -177,6 +177,8 @@ export function targetMet(row: Row, t: Target): boolean | undefined {
 export function verdict(row: Row): string {
   const failed = failedRequests(row.measured) + failedRequests(row.ceiling?.figure);
   if (failed > 0) return `invalid (${failed} failed requests)`;
+  // A rate of nothing is no figure: the load did not finish one request in the time.
+  if (row.measured.unit.endsWith('/s') && !(row.measured.value > 0)) return 'invalid (nothing completed)';
   if (!row.targets?.length) return '';
   const results = row.targets.map((t) => ({ t, met: targetMet(row, t) }));
   if (results.some((r) => r.met === undefined)) return 'not measured';

@@ -40,6 +40,9 @@ process.chdir(root);
 
 const scenarios: Record<ScenarioName, Scenario> = { tokens, signin, management, tenants, large };
 
+/** Tessera's last output, printed when the run fails (a 500 says more in the server's log). */
+let serverOutput: (() => string) | undefined;
+
 async function main(): Promise<void> {
   stopAllOnExit();
   const settings = readSettings();
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
   await freshDatabase(DATABASE_URL);
   const bare = await startBare();
   const tessera = await startTessera();
+  serverOutput = () => tessera.child.output();
   const secrets: Secrets = {
     userPassword: `Bench-${secret()}-9a!`, machineSecret: secret(), webSecret: secret(), apiSecret: secret(), callerSecret: secret(),
   };
@@ -95,6 +99,7 @@ try {
   await main();
 } catch (err) {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  if (serverOutput) process.stderr.write(`\nTessera's last output:\n${serverOutput().split('\n').slice(-30).join('\n')}\n`);
   process.exitCode = 1;
 } finally {
   await stopAll();

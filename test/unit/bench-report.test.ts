@@ -43,6 +43,7 @@ describe('the benchmark report', () => {
   it('never calls a figure for failed requests met, on either side', () => {
     expect(verdict({ ...ccAudience, measured: { ...load(1900), non2xx: 3 } })).toBe('invalid (3 failed requests)');
     expect(verdict({ ...ccAudience, ceiling: { what: 'bare', figure: { ...load(2000), errors: 2 } } })).toBe('invalid (2 failed requests)');
+    expect(verdict({ ...signin, measured: { value: 0, unit: 'sign-ins/s' } })).toBe('invalid (nothing completed)');
   });
 
   it('prints one markdown row per figure, with its ceiling, share, target and verdict', () => {
