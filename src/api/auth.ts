@@ -5,7 +5,8 @@ import { setPassword } from '../domain/user/service.js';
 import { sendPasswordChangedNotice } from '../login/journeys.js';
 import { listUserGrants } from '../domain/user-grant/repository.js';
 import { DomainError } from '../shared/errors.js';
-import { accessExplanationSchema, explainAccess } from './access-explanation.js';
+import { explainAccess } from '../domain/access/explanation.js';
+import { accessExplanationSchema } from './access-explanation.js';
 import { userContext } from './authenticate.js';
 import { userGrantSchema, userGrantView } from './management/grants.js';
 import { userSchema, userView } from './management/users.js';
@@ -67,5 +68,5 @@ authApi.route({
 authApi.route({
   method: 'get', path: '/users/me/access', tag, summary: 'Explain the roles the caller\'s token for an application would carry',
   query: z.object({ client_id: z.string().min(1).max(255) }), response: accessExplanationSchema,
-  handler: async ({ query, call }) => explainAccess(call.svc.scope, await me(call), query.client_id),
+  handler: async ({ query, call }) => explainAccess(call.svc, (await me(call)).id, query.client_id),
 });

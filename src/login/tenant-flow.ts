@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { ServiceContext } from '../domain/deps.js';
 import { loginNamesOf, type UserRow } from '../domain/user/repository.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
+import { mfaStep } from '../domain/mfa/next-step.js';
 import { confirmTotpEnrolment, hasVerifiedTotp, startTotpEnrolment, verifySecondFactor } from '../domain/mfa/service.js';
 import { DomainError } from '../shared/errors.js';
 import { clientInfo, loginRefusal, refusalMessages } from '../oidc/account.js';
@@ -135,14 +136,12 @@ const selfContext = (ctx: Context, step: Step, user: Pick<UserRow, 'id' | 'org_i
 /** After the password or an external IdP: a second factor where the user has one or the policy forces one. */
 export async function afterFirstFactor(ctx: Context, step: Step, look: Look, user: UserRow, amr: string[], local: boolean, wantsMfa = false): Promise<void> {
   if (await refused(ctx, step, user)) return;
-  const mustMfa = (look.policy.forceMfa && (local || !look.policy.forceMfaLocalOnly)) || (wantsMfa && look.policy.secondFactors.includes('totp'));
-  // Only the second factors the policy allows count (TOTP is the one there is so far).
-  const totpAllowed = look.policy.secondFactors.includes('totp');
-  const hasTotp = totpAllowed && (await hasVerifiedTotp({ scope: step.oidc.scope }, user.id));
-  if (!hasTotp && !mustMfa) return finishLogin(ctx, step, user.id, amr);
-  if (!hasTotp && !totpAllowed) return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
+  // The rule is the domain's (the console's explainer applies it too).
+  const next = mfaStep(look.policy, await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), local, wantsMfa);
+  if (next === 'none') return finishLogin(ctx, step, user.id, amr);
+  if (next === 'refused') return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
   await saveLoginState(step, { pendingUserId: user.id, pendingAmr: amr });
-  if (hasTotp) return sendBranded(ctx, look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error: '' });
+  if (next === 'code') return sendBranded(ctx, look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error: '' });
   return showMfaSetup(ctx, step, look, user, '');
 }
 

@@ -1,7 +1,11 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
 import type { Runtime } from '../../src/runtime.js';
 import { seedScenario, type SeedScenario } from '../support/seed.js';
-import { discover, localRequest, login } from '../support/rp.js';
+import { authorize, discover, localRequest, login } from '../support/rp.js';
+import { createProject, updateProject } from '../../src/domain/project/service.js';
+import { createApplication } from '../../src/domain/project/applications.js';
+import { createIdp } from '../../src/domain/idp/service.js';
+import { setOrgPolicy } from '../../src/domain/policy/service.js';
 import { client, machineCaller, serve, type Served } from './api-client.js';
 import { API_SCOPE } from '../../src/api/oidc-tokens.js';
 
@@ -101,4 +105,38 @@ test('the README session: a project made, granted and given through the API show
 
   const { roles } = await signIn(seed.users.bob, { clientId: app.clientId, redirectUri: 'http://localhost/cb' });
   expect(roles).toEqual({ viewer: { [seed.orgs.beta.id]: seed.orgs.beta.domain } });
+});
+
+test('the explanation names the login policy the user meets: the project owner\'s under private labeling, else their own org\'s', async () => {
+  const { ctx } = seed;
+  const { alice } = seed.users;
+  const acme = seed.orgs.acme;
+  const { id: projectId } = await createProject(ctx, { orgId: acme.id, name: 'Wiki', privateLabelingSetting: 'enforce_project_resource_owner_policy' });
+  const app = await createApplication(ctx, projectId, { name: 'Wiki Web', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] });
+  const { id: idpId } = await createIdp(ctx, { orgId: acme.id, name: 'ACME Google', issuer: 'https://accounts.example.com', clientId: 'x', clientSecret: 'y' });
+  await setOrgPolicy(ctx, acme.id, 'login', { forceMfa: true, allowExternalIdp: true, idpIds: [idpId] });
+  const alphaOwner = await machineCaller(rt, inst, seed.orgs.alpha.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
+  const explain = async () => (await client(srv.port, inst.domain, alphaOwner.token)
+    .get(`/management/v1/users/${alice.id}/access?client_id=${encodeURIComponent(app.clientId)}`)).body;
+
+  expect((await explain()).loginPolicy).toEqual({
+    org: { id: acme.id, name: 'ACME' }, source: 'project', policyOf: 'org',
+    methods: { password: true, passkey: true, userPasskeys: 0, idps: [{ id: idpId, name: 'ACME Google', linked: false }], register: false },
+    mfa: { forced: true, localOnly: false, secondFactors: ['totp', 'u2f'], userHasTotp: false, afterPassword: 'setup', afterIdp: 'setup' },
+  });
+  // The login pages agree: after her password, Alice is asked to set up an authenticator.
+  const rp = { issuer: issuer(), clientId: app.clientId, redirectUri: 'http://localhost/cb', auth: 'none' as const };
+  const outcome = await authorize(await discover(rp), rp, { loginName: alice.loginName, password: alice.password });
+  expect(outcome.callback).toBeUndefined();
+  // (the walk posts the set-up form it finds, without a code: it stops on that step)
+  expect(outcome.page!.url.pathname).toMatch(/\/mfa\/setup$/);
+
+  // Without private labeling Alice meets her own org's policy, the instance default: no second factor.
+  await updateProject(ctx, projectId, { privateLabelingSetting: 'unspecified' });
+  expect((await explain()).loginPolicy).toMatchObject({
+    org: { id: seed.orgs.alpha.id, name: 'Alpha' }, source: 'user', policyOf: 'instance',
+    methods: { idps: [] }, mfa: { forced: false, afterPassword: 'none' },
+  });
+  const { roles } = await signIn(alice, { clientId: app.clientId, redirectUri: 'http://localhost/cb' });
+  expect(roles).toEqual({});
 });
