@@ -49,7 +49,7 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
   const redis = config.redis.url ? redisConnections(config.redis, log) : undefined;
   const changes: ChangeBus = redis ? new RedisChangeBus(redis.commands('changes'), redis.subscriber('changes'), log) : new LocalChangeBus();
   if (redis) metrics.watchRedis(() => redis.states());
-  const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes };
+  const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
   return {
     config, db, deps, log, redis, metrics,
     async close() {

@@ -75,7 +75,7 @@ export function instanceApiRoutes(rt: Runtime, tokens?: OpaqueTokenSource): Midd
   // Mails about admin actions (initial password, password changed) leave through each instance's
   // own SMTP server; the transports are dropped on change notices and released with the runtime.
   const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
-  const mailer = new Mailer(transports);
+  const mailer = new Mailer(transports, rt.metrics);
   const closeRuntime = rt.close.bind(rt);
   rt.close = async () => { transports.close(); await closeRuntime(); };
   const unknownApiPath: Middleware = async (ctx, next) => {

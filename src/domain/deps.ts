@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Scope } from '../db/scope.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
 import type { ChangeBus } from '../shared/changes.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { Principal } from './principal.js';
 
 /** What every service needs, built once at start-up and passed in (no global singletons). */
@@ -11,6 +12,8 @@ export interface ServiceDeps {
   hasher: PasswordHasher;
   box: SecretBox;
   changes: ChangeBus;
+  /** counters for /metrics (src/ops/metrics.ts); absent in tools that keep none */
+  metrics?: Metrics;
 }
 
 /** One call's context: the instance it acts in, who acts, and the shared dependencies. */

@@ -32,7 +32,7 @@ export function createApp(rt: Runtime, drain?: DrainState): Koa {
   app.use(instanceApiRoutes(rt, oidc.pool)); // the pool: opaque access tokens live in the provider's storage
   app.use(frontDoor(rt.db.knex));
   // The console signs in through the pool's provider (in-process) and mails invitations.
-  app.use(consoleRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool, mailer: new Mailer(new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes)) }));
+  app.use(consoleRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool, mailer: new Mailer(new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes), rt.metrics) }));
   // The account page: the user's own sign-in (passkeys, profile, applications), signed in like the console.
   app.use(accountRoutes({ deps: rt.deps, knex: rt.db.knex, pool: oidc.pool }));
   app.use(oidc); // last: the provider answers every path the routers above leave

@@ -35,10 +35,16 @@ export async function checkPassword(
   const { scope, deps, throttle } = env;
   const key = { instanceId: scope.instanceId, account: input.user?.id ?? input.loginName.trim(), address: input.address };
   // Before argon2: a flood is refused at the price of a counter lookup.
+  // Counted by why (fixed codes, for /metrics only): the person typing sees one failure for all.
+  const count = (outcome: 'success' | 'failure', reason: string) => deps.metrics?.signIn(outcome, reason);
   const verdict = await throttle.check(key);
-  if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAfterS: verdict.retryAfterS };
+  if (!verdict.allowed) {
+    count('failure', 'throttled');
+    return { ok: false, reason: 'throttled', retryAfterS: verdict.retryAfterS };
+  }
   if (input.password.length > MAX_PASSWORD_LENGTH || input.password.length === 0) {
     await throttle.fail(key);
+    count('failure', 'password_invalid');
     return invalid;
   }
   const user = input.user?.type === 'human' ? input.user : undefined;
@@ -46,11 +52,13 @@ export async function checkPassword(
   const matches = await deps.hasher.verify(user?.password_hash, input.password);
   if (!user || !matches || user.state !== 'active') {
     await throttle.fail(key);
+    count('failure', !user ? 'user_not_found' : !matches ? 'password_invalid' : `user_${user.state === 'locked' ? 'locked' : 'inactive'}`);
     // A locked user's right password must not count: it would look different only by the counter.
     if (user && !matches && (user.state === 'active' || user.state === 'initial')) await recordPasswordFailure(scope, user);
     return invalid;
   }
   await throttle.succeed(key);
+  count('success', 'password');
   if (user.failed_password_attempts > 0) {
     await scope.table('users').where({ id: user.id }).update({ failed_password_attempts: 0 });
   }

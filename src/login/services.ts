@@ -27,7 +27,7 @@ export function createLoginServices(rt: Runtime): LoginServices {
   const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: rt.config.login.throttle });
   const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
   return {
-    deps: rt.deps, throttle, mailer: new Mailer(transports),
+    deps: rt.deps, throttle, mailer: new Mailer(transports, rt.metrics),
     async close() { transports.close(); await throttle.close(); },
   };
 }

@@ -7,6 +7,7 @@ import { loadBranding } from '../ui/branding.js';
 import { pickLocale } from '../ui/i18n.js';
 import { renderMail, type MailMessage } from './render.js';
 import type { MailTransports } from './transport.js';
+import type { Metrics } from '../shared/metrics.js';
 
 export interface SendOptions {
   /** the origin links and the logo point at; default https://{primary instance domain} */
@@ -28,7 +29,7 @@ type CodeMail = { code: string; link: string; expiresMin: number };
  * language, with the branding of their org (or of the org the login ran under).
  */
 export class Mailer {
-  constructor(private readonly transports: MailTransports) {}
+  constructor(private readonly transports: MailTransports, private readonly metrics?: Metrics) {}
 
   async send(scope: Scope, user: Pick<UserRow, 'org_id' | 'username' | 'email' | 'display_name' | 'given_name' | 'preferred_language'>, message: MailMessage, opts: SendOptions = {}): Promise<SentMail> {
     const transport = await this.transports.forInstance(scope.instanceId);
@@ -43,10 +44,17 @@ export class Mailer {
       recipientName: user.given_name || user.display_name || user.username,
       loginName: await preferredLoginName(scope, user),
     });
-    const info = await transport.transporter.sendMail({
-      from: { name: transport.from.name || branding.orgName, address: transport.from.address },
-      to, subject: rendered.subject, text: rendered.text, html: rendered.html,
-    });
+    let info: { messageId: string };
+    try {
+      info = await transport.transporter.sendMail({
+        from: { name: transport.from.name || branding.orgName, address: transport.from.address },
+        to, subject: rendered.subject, text: rendered.text, html: rendered.html,
+      });
+    } catch (err) {
+      this.metrics?.mail('failed');
+      throw err;
+    }
+    this.metrics?.mail('sent');
     return { messageId: info.messageId, to, subject: rendered.subject };
   }
 

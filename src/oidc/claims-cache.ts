@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { Metrics } from '../shared/metrics.js';
 import type { UserRow } from '../domain/user/repository.js';
 import type { AccountReads } from './repository.js';
 
@@ -48,7 +49,7 @@ export class ClaimsCache {
   private closed = false;
   private retry?: NodeJS.Timeout;
 
-  constructor(private readonly databaseUrl: string | undefined, private readonly log?: Logger) {
+  constructor(private readonly databaseUrl: string | undefined, private readonly log?: Logger, private readonly metrics?: Metrics) {
     if (databaseUrl) void this.listen();
   }
 
@@ -99,7 +100,9 @@ export class ClaimsCache {
     const instanceGeneration = this.instanceGenerations.get(instanceId) ?? 0;
     const entry = this.entries.get(key);
     const hit = entry?.instanceGeneration === instanceGeneration ? entry.byProjects.get(projectsKey) : undefined;
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
+    const usable = hit !== undefined && hit.expiresAt > Date.now();
+    this.metrics?.cache('claims', usable);
+    if (usable) return hit.value;
 
     const before = this.generation;
     const value = await load();

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Metrics } from '../shared/metrics.js';
 import type { Scope } from '../db/scope.js';
 import type { PasswordHasher } from '../shared/crypto.js';
 import { constantTimeEqual, sha256 } from '../shared/crypto.js';
@@ -83,10 +84,12 @@ export class ClientDirectory {
     private readonly scope: Scope, private readonly hasher: PasswordHasher, private readonly signingAlg: () => string,
     /** Tessera's own apps (builtin-clients.ts): their URIs follow this provider's origin. */
     private readonly builtIn?: { origin: string; secret: (clientId: BuiltInClientId) => string },
+    private readonly metrics?: Metrics,
   ) {}
 
   private entry(clientId: string): Promise<Entry> {
     let entry = this.entries.get(clientId);
+    this.metrics?.cache('clients', entry !== undefined);
     if (!entry) {
       entry = this.load(clientId);
       // A failed read must not stay cached.

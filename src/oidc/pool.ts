@@ -31,7 +31,7 @@ export class ProviderPool {
     // One cache of sessions and grants per process, shared by all providers (keys carry the instance).
     this.durableCache = new DurableCache(this.redis, redisConnections?.subscriber('oidc-durable'), base.log);
     // Userinfo's user and roles, per process; needs PostgreSQL's LISTEN (off in embedded mode).
-    this.claimsCache = new ClaimsCache(base.config.database.url || undefined, base.log);
+    this.claimsCache = new ClaimsCache(base.config.database.url || undefined, base.log, base.metrics);
     this.deps = { ...providerBase, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache };
     base.metrics?.watchProviderPool(() => this.cache.size);
     this.cache = new LRUCache({

@@ -55,9 +55,9 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   const instanceId = instance.id;
   const scope = new Scope(deps.knex, instanceId);
   const alg = activeSigningAlg(keys);
-  const clients = new ClientDirectory(scope, deps.hasher, () => alg, { origin, secret: (id) => builtInClientSecret(deps.box, instanceId, id) });
+  const clients = new ClientDirectory(scope, deps.hasher, () => alg, { origin, secret: (id) => builtInClientSecret(deps.box, instanceId, id) }, deps.metrics);
   // Org and project settings for claims; dropped with this provider on a change notice.
-  const settings = new SettingsCache(scope);
+  const settings = new SettingsCache(scope, deps.metrics);
   const accessTokens = new AccessTokenJwts(origin, keys, deps.box);
   const cookieKey = deps.config.oidc.cookieKeys[0] ?? deps.box.derive(`cookies:${instanceId}`);
   const cookieKeys = deps.config.oidc.cookieKeys.length ? deps.config.oidc.cookieKeys : [cookieKey];

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Metrics } from '../shared/metrics.js';
 import type { Scope } from '../db/scope.js';
 import { orgSummary, projectSettings, type ProjectSettings } from './repository.js';
 
@@ -25,20 +26,21 @@ export class SettingsCache implements SettingsReads {
   private readonly orgs = new LRUCache<string, Promise<OrgSummary | undefined>>({ max: 5000, ttl: 60_000 });
   private readonly projects = new LRUCache<string, Promise<ProjectSettings | undefined>>({ max: 2000, ttl: 60_000 });
 
-  constructor(private readonly scope: Scope) {}
+  constructor(private readonly scope: Scope, private readonly metrics?: Metrics) {}
 
   orgSummary(orgId: string): Promise<OrgSummary | undefined> {
-    return remember(this.orgs, orgId, () => orgSummary(this.scope, orgId));
+    return remember(this.orgs, orgId, () => orgSummary(this.scope, orgId), this.metrics);
   }
 
   projectSettings(projectId: string): Promise<ProjectSettings | undefined> {
-    return remember(this.projects, projectId, () => projectSettings(this.scope, projectId));
+    return remember(this.projects, projectId, () => projectSettings(this.scope, projectId), this.metrics);
   }
 }
 
 /** Shares one read per key; failures and misses are not kept (a row may appear later). */
-function remember<T>(cache: LRUCache<string, Promise<T | undefined>>, key: string, read: () => Promise<T | undefined>): Promise<T | undefined> {
+function remember<T>(cache: LRUCache<string, Promise<T | undefined>>, key: string, read: () => Promise<T | undefined>, metrics?: Metrics): Promise<T | undefined> {
   let entry = cache.get(key);
+  metrics?.cache('settings', entry !== undefined);
   if (!entry) {
     const p = read();
     entry = p;
