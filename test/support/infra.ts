@@ -44,6 +44,7 @@ export class PrivateRedis {
 
   async ping(): Promise<boolean> {
     const c = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => undefined);
     try {
       await c.connect();
       return (await c.ping()) === 'PONG';
@@ -59,9 +60,15 @@ export class PrivateRedis {
     await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL'); });
   }
 
+  /** SIGSTOP / SIGCONT: the server keeps its connections but stops answering (a hung host). */
+  freeze(frozen: boolean): void {
+    this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Runs a command on this server (redis-cli-like), e.g. ['CLIENT', 'PAUSE', '2000', 'WRITE']. */
   async command(...args: string[]): Promise<unknown> {
-    const c = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
+    const c = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => undefined);
     try {
       return await c.call(args[0], ...args.slice(1));
     } finally {
