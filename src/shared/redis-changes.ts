@@ -49,9 +49,8 @@ export class RedisChangeBus implements ChangeBus {
     return this.ready;
   }
 
+  /** Stops notifying; the connections belong to the runtime's factory, which closes them. */
   async close(): Promise<void> {
     this.listeners.length = 0;
-    this.sub.disconnect();
-    this.pub.disconnect();
   }
 }

@@ -96,7 +96,14 @@ export function redisConnections(settings: RedisSettings, log?: Logger): RedisCo
     commands: (name) => open(name, false),
     subscriber: (name) => open(`${name}:sub`, true),
     states: () => opened.map(({ name, client }) => ({ name, ready: client.status === 'ready' })),
-    close() { for (const { client } of opened) client.disconnect(); },
+    // QUIT lets a connection end cleanly; one that cannot send it (Redis down) is just dropped.
+    close() {
+      for (const { client } of opened) {
+        if (client.status === 'end') continue;
+        if (client.status === 'ready') client.quit().catch(() => client.disconnect());
+        else client.disconnect();
+      }
+    },
   };
 }
 
