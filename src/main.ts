@@ -6,7 +6,7 @@ import { exitOnSignals, trackConnections, type Drain } from './ops/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const rt = await createRuntime(config);
+  const rt = await createRuntime(config, { waitForDataDir: true });
   const created = await bootstrapFirstInstance(rt.db.knex, rt.deps);
   if (created) {
     rt.log.info({ instanceId: created.instanceId, domains: config.firstInstance.domains }, 'first instance created');

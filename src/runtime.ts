@@ -36,9 +36,10 @@ function resolveMasterKey(config: Config, embedded: boolean): Buffer {
   return key;
 }
 
-export async function createRuntime(config: Config, opts: { migrate?: boolean; log?: Logger } = {}): Promise<Runtime> {
+/** `waitForDataDir`: a server starting waits out an embedded data directory left locked by a killed process; the CLI does not. */
+export async function createRuntime(config: Config, opts: { migrate?: boolean; log?: Logger; waitForDataDir?: boolean } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format === 'auto' ? undefined : config.log.format });
-  const db = openDatabase({ url: config.database.url, dataDir: config.dataDir });
+  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, waitForDataDir: opts.waitForDataDir });
   const metrics = new PromMetrics();
   metrics.watchDatabase(db.knex);
   const box = new SecretBox(resolveMasterKey(config, db.kind === 'embedded'));

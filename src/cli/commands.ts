@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
+import { DataDirInUseError } from '../db/data-dir-lock.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { applyFile } from './apply.js';
 import { exportInstances } from './export.js';
@@ -61,4 +62,4 @@ export const isUsageError = (err: unknown) =>
   err instanceof UsageError || String((err as { code?: string })?.code ?? '').startsWith('ERR_PARSE_ARGS');
 
 /** Errors an operator caused, printed as their one-line message rather than a stack. */
-export const isOperatorError = (err: unknown) => err instanceof SpecError || isUsageError(err);
+export const isOperatorError = (err: unknown) => err instanceof SpecError || err instanceof DataDirInUseError || isUsageError(err);

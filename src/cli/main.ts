@@ -22,7 +22,7 @@ export async function runCli(argv: string[]): Promise<number> {
   switch (command) {
     case 'migrate': {
       parseArgs({ args: rest, options: {} });
-      const db = openDatabase({ url: config.database.url, dataDir: config.dataDir });
+      const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir });
       try {
         const applied = await migrateLatest(db.knex);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import { migrationSource } from '../../migrations/index.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 // Return bigint/numeric counts as numbers and keep timestamps as Date.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -31,19 +32,35 @@ export interface DatabaseOptions {
   url: string;
   dataDir: string;
   pool?: { min: number; max: number };
+  /**
+   * Embedded only: wait for the lock of a process that died holding the data directory (a server
+   * starting). Otherwise (the CLI) a directory held by a running process fails at once.
+   */
+  waitForDataDir?: boolean;
 }
 
-/** knex on real PostgreSQL when a URL is given, otherwise on embedded PGlite under dataDir. */
-export function openDatabase(opts: DatabaseOptions): Database {
+/**
+ * knex on real PostgreSQL when a URL is given, otherwise on embedded PGlite under dataDir, held by
+ * this process alone until close() (src/db/data-dir-lock.ts; DataDirInUseError otherwise).
+ */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const knex = knexFactory({ client: 'pg', connection: opts.url, pool: opts.pool ?? { min: 0, max: 10 } });
     return { knex, kind: 'postgres', close: () => knex.destroy() };
   }
   const dir = path.resolve(opts.dataDir, 'pg');
   mkdirSync(dir, { recursive: true });
+  const release = await lockDataDir(dir, { waitForStale: opts.waitForDataDir ?? false });
   const pglite = new PGlite(dir, { parsers: pgliteParsers });
   const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: { pglite } as Knex.StaticConnectionConfig });
-  return { knex, kind: 'embedded', close: () => knex.destroy() };
+  return {
+    knex,
+    kind: 'embedded',
+    close: async () => {
+      await knex.destroy();
+      await release();
+    },
+  };
 }
 
 export async function migrateLatest(knex: Knex): Promise<string[]> {

@@ -34,7 +34,11 @@ export async function startTessera(env: Record<string, string>, timeoutMs = 60_0
     child.kill('SIGTERM');
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Tessera did not start:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running after the test: tsx passes SIGTERM on to the server it started.
+      child.kill('SIGTERM');
+      reject(new Error(`Tessera did not start:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       if (out.includes('Tessera listening')) { clearTimeout(timer); resolve(); }
     };
