@@ -1,15 +1,18 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/load.js';
 import { decodeKey, type Config } from './config/schema.js';
 import { migrateLatest, openDatabase, type Database } from './db/database.js';
-import type { ServiceDeps } from './domain/deps.js';
+import type { ServiceDeps, ShortLivedState } from './domain/deps.js';
 import { LocalChangeBus, type ChangeBus } from './shared/changes.js';
 import { PasswordHasher, SecretBox } from './shared/crypto.js';
 import { RedisChangeBus } from './shared/redis-changes.js';
-import { redisConnections, type RedisConnections } from './shared/redis.js';
+import { redisConnections, type RedisClient, type RedisConnections } from './shared/redis.js';
+import { deleteInstanceKeys } from './shared/redis-keys.js';
 import { createLogger } from './ops/logging.js';
 import { PromMetrics } from './ops/metrics.js';
 
@@ -37,6 +40,23 @@ function resolveMasterKey(config: Config, embedded: boolean): Buffer {
 }
 
 /** `waitForDataDir`: a server starting waits out an embedded data directory left locked by a killed process; the CLI does not. */
+/** What Redis keeps per instance, forgotten with the instance (one connection, opened when first needed). */
+function redisInstanceState(redis: RedisConnections, log: Logger): ShortLivedState {
+  let client: RedisClient | undefined;
+  return {
+    async forgetInstance(instanceId) {
+      client ??= redis.commands('instance-state');
+      // A new connection refuses commands until it is ready (it queues nothing): give it a moment.
+      if (client.status !== 'ready') await Promise.race([once(client, 'ready'), delay(5000, undefined, { ref: false })]).catch(() => undefined);
+      // The instance is gone from the database already; keys left by a Redis outage expire with their TTLs.
+      await deleteInstanceKeys(client, instanceId).then(
+        (n) => log.info({ instanceId, keys: n }, 'instance state removed from redis'),
+        (err: Error) => log.warn({ instanceId, err: { message: err.message } }, 'could not remove the instance\'s redis keys; they expire with their TTLs'),
+      );
+    },
+  };
+}
+
 export async function createRuntime(config: Config, opts: { migrate?: boolean; log?: Logger; waitForDataDir?: boolean } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format === 'auto' ? undefined : config.log.format });
   const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, waitForDataDir: opts.waitForDataDir });
@@ -51,6 +71,7 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
   const changes: ChangeBus = redis ? new RedisChangeBus(redis.commands('changes'), redis.subscriber('changes'), log) : new LocalChangeBus();
   if (redis) metrics.watchRedis(() => redis.states());
   const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
+  if (redis) deps.shortLivedState = redisInstanceState(redis, log);
   return {
     config, db, deps, log, redis, metrics,
     async close() {

@@ -14,6 +14,13 @@ export interface ServiceDeps {
   changes: ChangeBus;
   /** counters for /metrics (src/ops/metrics.ts); absent in tools that keep none */
   metrics?: Metrics;
+  /** state kept outside the database (Redis), dropped with its instance; absent without Redis */
+  shortLivedState?: ShortLivedState;
+}
+
+export interface ShortLivedState {
+  /** Removes everything kept for the instance (provider state, login throttle counters). */
+  forgetInstance(instanceId: string): Promise<void>;
 }
 
 /** One call's context: the instance it acts in, who acts, and the shared dependencies. */

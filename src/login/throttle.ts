@@ -1,4 +1,5 @@
 import type { RedisClient } from '../shared/redis.js';
+import { loginThrottleLimiters, redisKeyPrefix } from '../shared/redis-keys.js';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 
 /**
@@ -38,7 +39,7 @@ export class LoginThrottle {
 
   constructor(opts: { redis?: RedisClient; limits?: Partial<ThrottleLimits>; prefix?: string } = {}) {
     const l = { ...defaultThrottleLimits, ...opts.limits };
-    const prefix = opts.prefix ?? 'tessera:login';
+    const prefix = opts.prefix ?? redisKeyPrefix.loginThrottle;
     const make = (name: string, points: number): Limiter => {
       const common = { keyPrefix: `${prefix}:${name}`, points, duration: l.windowS, blockDuration: l.blockS };
       // Should Redis fail, this process keeps counting on its own rather than letting logins error out.
@@ -49,8 +50,9 @@ export class LoginThrottle {
     };
     // The connection (src/shared/redis.ts) fails fast while Redis is unreachable; the insurance limiter then counts.
     this.redis = opts.redis;
-    this.byAccount = make('acct', l.perAccount);
-    this.byAddress = make('addr', l.perAddress);
+    const [acct, addr] = loginThrottleLimiters;
+    this.byAccount = make(acct, l.perAccount);
+    this.byAddress = make(addr, l.perAddress);
   }
 
   private static keys(k: AttemptKey): { account: string; address: string } {

@@ -1,5 +1,6 @@
 import type { Metrics } from '../shared/metrics.js';
 import { callRedis, type RedisClient } from '../shared/redis.js';
+import { redisKeyPrefix } from '../shared/redis-keys.js';
 import { ServiceUnavailable } from '../shared/unavailable.js';
 import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
 
@@ -17,7 +18,7 @@ export const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 
 export class RedisAdapter {
   private readonly prefix: string;
   constructor(private readonly redis: RedisClient, instanceId: string, private readonly model: string) {
-    this.prefix = `tessera:oidc:${instanceId}:`;
+    this.prefix = redisKeyPrefix.oidc(instanceId);
   }
 
   private key(id: string) { return `${this.prefix}${this.model}:{${id}}`; }

@@ -139,7 +139,8 @@ export async function renameInstance(ctx: ServiceContext, name: string): Promise
 }
 
 /**
- * Deletes the instance and, by cascade, everything in it, its audit trail included. System only.
+ * Deletes the instance and, by cascade, everything in it, its audit trail included, and its
+ * state outside the database. System only.
  */
 export async function deleteInstance(ctx: ServiceContext): Promise<void> {
   if (ctx.actor.type !== 'system') throw permissionDenied('system.instance.delete');
@@ -149,4 +150,6 @@ export async function deleteInstance(ctx: ServiceContext): Promise<void> {
     await deleteInstanceRow(scope);
   });
   await ctx.deps.changes.publish(instanceId);
+  // Codes, tokens, interactions and throttle counters in Redis go now, not when their TTLs run out.
+  await ctx.deps.shortLivedState?.forgetInstance(instanceId);
 }
