@@ -5,12 +5,10 @@
  * keeps its connections but stops answering). Prints the latency of requests that need Redis:
  * median, p99 and max over BENCH_REQUESTS (200) sequential requests each.
  */
-import http from 'node:http';
 import { API_SCOPE } from '../src/api/oidc-tokens.js';
-import { createApp } from '../src/http/app.js';
 import { PrivateRedis } from '../test/support/infra.js';
 import { testInstance, testRuntime } from '../test/support/runtime.js';
-import { addApp, addHuman, addProject, discover, listen, localRequest, login } from '../test/support/rp.js';
+import { addApp, addHuman, addProject, discover, localRequest, login, serveApp } from '../test/support/rp.js';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 200);
 
@@ -31,7 +29,7 @@ async function measure(label: string, run: () => Promise<number>, expected: numb
 
 const redis = await PrivateRedis.start();
 const rt = await testRuntime({ redis: { url: redis.url }, log: { level: 'silent' } });
-const server = await listen(http.createServer(createApp(rt).callback()));
+const server = await serveApp(rt);
 try {
   const inst = await testInstance(rt, 'Redis down bench');
   const project = await addProject(inst.scope, inst.orgId);

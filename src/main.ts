@@ -1,7 +1,8 @@
+import http from 'node:http';
 import { loadConfig, ConfigError } from './config/load.js';
-import { createRuntime } from './runtime.js';
+import { createRuntime } from './runtime/index.js';
 import { bootstrapFirstInstance } from './domain/instance/service.js';
-import { createApp } from './http/app.js';
+import { createApp } from './app.js';
 import { exitOnSignals, trackConnections, type Drain } from './ops/index.js';
 
 async function main(): Promise<void> {
@@ -20,11 +21,14 @@ async function main(): Promise<void> {
   // /readyz answers 503 from the moment a shutdown begins (the drain exists once the server does).
   const shutdown: { drain?: Drain } = {};
   const app = createApp(rt, { get draining() { return shutdown.drain?.draining ?? false; } });
-  const server = app.listen(config.server.port, config.server.host, () => {
+  const server = http.createServer(app.callback()).listen(config.server.port, config.server.host, () => {
     rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
   });
-  // SIGTERM: stop accepting, finish what is in flight (Connection: close), then close the pools and exit.
-  shutdown.drain = trackConnections(server, { deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => rt.close() });
+  // SIGTERM: stop accepting, finish what is in flight (Connection: close), then release what the
+  // app holds (provider pool, mail transports), then the runtime's pools, and exit.
+  shutdown.drain = trackConnections(server, {
+    deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => app.close().then(() => rt.close()),
+  });
   exitOnSignals(shutdown.drain);
 }
 

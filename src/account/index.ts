@@ -7,7 +7,7 @@ import { setUiSessionData } from '../domain/session/service.js';
 import { ownProfile } from '../domain/user/queries.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/builtin-clients.js';
 import type { ProviderPool } from '../oidc/pool.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/index.js';
 import { DomainError } from '../shared/errors.js';
 import { loadBranding } from '../ui/branding.js';
 import { pickLocale, type Locale } from '../ui/i18n.js';

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { listMembershipsOfUser } from '../domain/membership/repository.js';
 import { getUser } from '../domain/user/repository.js';
 import { setPassword } from '../domain/user/service.js';
-import { sendPasswordChangedNotice } from '../login/journeys.js';
 import { listUserGrants } from '../domain/user-grant/repository.js';
 import { DomainError } from '../shared/errors.js';
 import { explainAccess } from '../domain/access/explanation.js';
@@ -60,8 +59,8 @@ authApi.route({
     const user = await me(call);
     await setPassword(call.svc, user.id, body.password, { currentPassword: body.currentPassword });
     // Where the org's notification policy asks, a changed password is announced to its owner.
-    const { mailer } = call;
-    if (mailer) call.afterCommit((scope) => sendPasswordChangedNotice(mailer, scope, user.id, call.koa.state.origin));
+    const { notifier } = call;
+    if (notifier) call.afterCommit((scope) => notifier.passwordChanged(scope, user.id, call.koa.state.origin));
   },
 });
 

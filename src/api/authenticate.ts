@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/index.js';
 import { Scope } from '../db/scope.js';
 import type { Principal } from '../domain/principal.js';
 import { getUser, findUserByPersonalAccessToken, type UserRow } from '../domain/user/repository.js';
@@ -9,15 +9,8 @@ import { listMembershipsOfUser } from '../domain/membership/repository.js';
 import { publishedSigningKeys } from '../oidc/keys.js';
 import { constantTimeEqual } from '../shared/crypto.js';
 import { DomainError, notFound } from '../shared/errors.js';
-import type { Authenticated } from './route.js';
+import type { ApiServices, Authenticated } from './route.js';
 import { API_AUDIENCE, API_SCOPE, findJwtAccessToken, findOpaqueAccessToken, type OpaqueTokenSource } from './oidc-tokens.js';
-
-const sources = new WeakMap<Runtime, OpaqueTokenSource>();
-/** The app hands over the OIDC provider pool it built, so opaque tokens are found where they live. */
-export function useOpaqueTokenSource(rt: Runtime, source: OpaqueTokenSource): void {
-  sources.set(rt, source);
-}
-const tokenSource = (rt: Runtime) => sources.get(rt);
 
 const unauthenticated = (why: string) => new DomainError('unauthenticated', why, 'unauthenticated');
 
@@ -35,7 +28,7 @@ export function bearerToken(koa: Context): string {
  * issued for the API's audience (see oidc-tokens.ts). Everything is looked up in the
  * request's instance only, so another instance's token simply is not found (401).
  */
-export async function authenticateCaller(koa: Context, rt: Runtime): Promise<Principal> {
+export async function authenticateCaller(koa: Context, rt: Runtime, tokens: OpaqueTokenSource | undefined): Promise<Principal> {
   const token = bearerToken(koa);
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
   let user: UserRow | undefined;
@@ -43,12 +36,11 @@ export async function authenticateCaller(koa: Context, rt: Runtime): Promise<Pri
     user = await userFromJwt(scope, token, koa.state.origin);
     // The signature proves who issued it, not that it is still live: revoked or expired with its
     // grant, the opaque twin is gone and the JWT is refused too.
-    const source = tokenSource(rt);
-    if (user && source && (await findJwtAccessToken(source, koa, scope, token)) !== user.id) user = undefined;
+    if (user && tokens && (await findJwtAccessToken(tokens, koa, scope, token)) !== user.id) user = undefined;
   } else {
     user = await findUserByPersonalAccessToken(scope, token);
     if (!user) {
-      const sub = await findOpaqueAccessToken(tokenSource(rt), koa, scope, token);
+      const sub = await findOpaqueAccessToken(tokens, koa, scope, token);
       user = sub ? await getUser(scope, sub) : undefined;
     }
   }
@@ -71,8 +63,8 @@ async function userFromJwt(scope: Scope, token: string, issuer: string): Promise
 }
 
 /** Management API: the org named by x-zitadel-orgid or x-org-id, else the caller's own. Unknown → 404. */
-export async function managementContext(koa: Context, rt: Runtime): Promise<Authenticated> {
-  const principal = await authenticateCaller(koa, rt);
+export async function managementContext(koa: Context, rt: Runtime, services: ApiServices): Promise<Authenticated> {
+  const principal = await authenticateCaller(koa, rt, services.tokens);
   const header = koa.get('x-zitadel-orgid') || koa.get('x-org-id');
   const orgId = header || (principal.type === 'user' ? principal.orgId : '');
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
@@ -87,8 +79,8 @@ export async function managementContext(koa: Context, rt: Runtime): Promise<Auth
   return { principal, orgId };
 }
 
-export async function userContext(koa: Context, rt: Runtime): Promise<Authenticated> {
-  const principal = await authenticateCaller(koa, rt);
+export async function userContext(koa: Context, rt: Runtime, services: ApiServices): Promise<Authenticated> {
+  const principal = await authenticateCaller(koa, rt, services.tokens);
   return { principal, orgId: principal.type === 'user' ? principal.orgId : '' };
 }
 

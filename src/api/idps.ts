@@ -3,7 +3,7 @@ import { getIdp, listIdps, type IdpRow } from '../domain/idp/repository.js';
 import * as idps from '../domain/idp/service.js';
 import { notFound } from '../shared/errors.js';
 import { requirePermission } from './common.js';
-import type { ApiGroup, Call } from './route.js';
+import type { Call, RouteList } from './route.js';
 import { id, iso, listOf, listQuery, page, timestamp, versioned } from './schemas.js';
 
 /** Generic OIDC identity providers: the instance's (Admin API) or one org's (Management API). */
@@ -26,7 +26,7 @@ const idpView = (i: IdpRow): z.input<typeof idpSchema> => ({
   isAutoUpdate: i.is_auto_update, autoLinking: i.auto_linking, version: i.version, createdAt: iso(i.created_at)!,
 });
 
-export function idpRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
+export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Identity providers';
   const owner = (call: Call) => (level === 'org' ? call.orgId : null);
   const readPermission = level === 'org' ? 'org.idp.read' : 'iam.idp.read';

@@ -1,13 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/index.js';
 import { openApiDocument, referencePage } from './openapi.js';
-import type { ApiGroup } from './route.js';
-import { useOpaqueTokenSource } from './authenticate.js';
-import type { OpaqueTokenSource } from './oidc-tokens.js';
+import type { ApiGroup, ApiServices } from './route.js';
 import { DomainError } from '../shared/errors.js';
-import { Mailer } from '../mail/mailer.js';
-import { MailTransports } from '../mail/transport.js';
 import { systemApi } from './system.js';
 import { adminApi } from './admin.js';
 import { managementApi } from './management/index.js';
@@ -39,7 +35,7 @@ function apiBodies(): Middleware {
  * A group's routes, consulted only for paths under its prefix: the OpenID Provider's requests
  * (the hot ones: token, userinfo, introspection) skip matching against every API route.
  */
-function mounted(group: ApiGroup, rt: Runtime, services?: Parameters<ApiGroup['router']>[1]): Middleware {
+function mounted(group: ApiGroup, rt: Runtime, services: ApiServices = {}): Middleware {
   const routes = group.router(rt, services).routes() as Middleware;
   return (ctx, next) => (isUnder(ctx.path, group.prefix) ? routes(ctx, next) : next());
 }
@@ -67,17 +63,10 @@ export function installationApiRoutes(rt: Runtime): Middleware {
 
 /**
  * The Admin, Management and Auth APIs of the request's instance; mounted after instance
- * resolution. `tokens` is the OIDC provider pool, for opaque access tokens and the opaque twins
- * of JWT access tokens.
+ * resolution. `services` come from the composition root: the notifier (mails about admin
+ * actions, e.g. the initial password) and the OIDC provider pool (opaque access tokens).
  */
-export function instanceApiRoutes(rt: Runtime, tokens?: OpaqueTokenSource): Middleware {
-  if (tokens) useOpaqueTokenSource(rt, tokens);
-  // Mails about admin actions (initial password, password changed) leave through each instance's
-  // own SMTP server; the transports are dropped on change notices and released with the runtime.
-  const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
-  const mailer = new Mailer(transports, rt.metrics);
-  const closeRuntime = rt.close.bind(rt);
-  rt.close = async () => { transports.close(); await closeRuntime(); };
+export function instanceApiRoutes(rt: Runtime, services: ApiServices): Middleware {
   const unknownApiPath: Middleware = async (ctx, next) => {
     // Under an API prefix nothing falls through to the OpenID Provider: an unknown path is a problem+json 404.
     if (instanceGroups.some((g) => isUnder(ctx.path, g.prefix))) {
@@ -85,5 +74,5 @@ export function instanceApiRoutes(rt: Runtime, tokens?: OpaqueTokenSource): Midd
     }
     return next();
   };
-  return compose([...instanceGroups.map((g) => mounted(g, rt, { mailer })), unknownApiPath]);
+  return compose([...instanceGroups.map((g) => mounted(g, rt, services)), unknownApiPath]);
 }

@@ -3,7 +3,7 @@ import {
   assetContentTypes, assetKinds, getLabelAsset, MAX_ASSET_BYTES, removeLabelAsset, setLabelAsset, type AssetKind,
 } from '../domain/policy/label-assets.js';
 import { requirePermission } from './common.js';
-import type { ApiGroup, Call } from './route.js';
+import type { Call, RouteList } from './route.js';
 import { iso, timestamp } from './schemas.js';
 
 /**
@@ -18,7 +18,7 @@ const assetSchema = z.object({
   url: z.string().meta({ description: 'where the login pages serve it (path on the instance\'s domains)' }),
 }).meta({ id: 'LabelAsset' });
 
-export function labelAssetRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
+export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Policies';
   const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
   const view = async (call: Call, kind: AssetKind) => {

@@ -3,7 +3,7 @@ import type { Permission, Resource } from '../authz/index.js';
 import * as members from '../domain/membership/service.js';
 import { notFound } from '../shared/errors.js';
 import { requirePermission } from './common.js';
-import type { ApiGroup, Call } from './route.js';
+import type { Call, RouteList } from './route.js';
 import { pageMemberships } from '../domain/membership/repository.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
 
@@ -25,7 +25,7 @@ const memberSchema = z.object({
 
 const rolesBody = z.object({ roles: z.array(z.string().regex(/^[A-Z_]+$/)).min(1).max(20) });
 
-export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: ApiGroup, base: string, tag: string, params: P,
+export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: RouteList, base: string, tag: string, params: P,
   place: (call: Call, params: z.output<P>) => Promise<MemberPlace>, permissions: { read: Permission; write: Permission }): void {
   const writePermission = permissions.write;
   const withUser = params.extend({ userId: id });

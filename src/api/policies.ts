@@ -3,7 +3,7 @@ import { getPolicyRow } from '../domain/policy/repository.js';
 import { policyKinds, policyPatchSchema, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
 import * as policies from '../domain/policy/service.js';
 import { requirePermission } from './common.js';
-import type { ApiGroup, Call } from './route.js';
+import type { Call, RouteList } from './route.js';
 
 /**
  * One GET/PUT/PATCH (and, for orgs, DELETE = reset) per policy kind, each with the kind's own
@@ -15,7 +15,7 @@ const response = (kind: PolicyKind) => z.object({
   settings: policySchemas[kind], version: z.number().int().nullable(),
 });
 
-export function policyRoutes(group: ApiGroup, level: 'instance' | 'org'): void {
+export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Policies';
   for (const kind of policyKinds) {
     const path = `/policies/${kind}`;

@@ -2,11 +2,12 @@ import type { Context } from 'koa';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject } from 'zod-openapi';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/index.js';
 import type { ServiceContext } from '../domain/deps.js';
 import type { Principal } from '../domain/principal.js';
 import { Scope } from '../db/scope.js';
-import type { Mailer } from '../mail/mailer.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { OpaqueTokenSource } from './oidc-tokens.js';
 import { problemSchema } from './schemas.js';
 import { DomainError } from '../shared/errors.js';
 import { checkIfMatch, setEtag } from './concurrency.js';
@@ -29,8 +30,8 @@ export interface Call {
   ifMatch(table: string, where: Record<string, unknown>): Promise<void>;
   /** Sends ETag for a single resource. */
   etag(version: number): void;
-  /** The account mailer (the instance's own SMTP server); absent on installation-wide routes. */
-  mailer?: Mailer;
+  /** What mail goes out about a change (src/notify); absent on installation-wide routes. */
+  notifier?: Notifier;
   /**
    * Work for after the change committed (and was published), e.g. a mail about it: never sent for
    * a change that rolled back, and no SMTP round trip holds the transaction open. It gets a scope
@@ -39,8 +40,12 @@ export interface Call {
   afterCommit(work: (scope: Scope) => Promise<unknown>): void;
 }
 
-/** What the API routes get from the app beyond the runtime. */
-export interface ApiServices { mailer?: Mailer }
+/** What the API routes get from the composition root (src/app.ts) beyond the runtime. */
+export interface ApiServices {
+  notifier?: Notifier;
+  /** the OIDC provider pool: opaque access tokens, and the opaque twins of JWT access tokens, live in its storage */
+  tokens?: OpaqueTokenSource;
+}
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -79,19 +84,27 @@ export type AnyRoute = RouteSpec<any, any, any, any>;
 
 export interface Authenticated { principal: Principal; orgId: string }
 
-/** A set of routes under one prefix sharing one way to authenticate callers. */
-export class ApiGroup {
+/** Routes declared together (e.g. one module's); groups are assembled from lists (see management/index.ts). */
+export class RouteList {
   readonly routes: AnyRoute[] = [];
-  constructor(
-    readonly prefix: string,
-    readonly tag: string,
-    readonly securityScheme: 'bearer' | 'systemKey',
-    readonly authenticate: (koa: Context, rt: Runtime) => Promise<Authenticated>,
-  ) {}
 
   route<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined,
     B extends z.ZodType | undefined = undefined, R extends z.ZodType | undefined = undefined>(spec: RouteSpec<P, Q, B, R>): void {
     this.routes.push(spec as AnyRoute);
+  }
+}
+
+/** A set of routes under one prefix sharing one way to authenticate callers. */
+export class ApiGroup extends RouteList {
+  constructor(
+    readonly prefix: string,
+    readonly tag: string,
+    readonly securityScheme: 'bearer' | 'systemKey',
+    readonly authenticate: (koa: Context, rt: Runtime, services: ApiServices) => Promise<Authenticated>,
+    lists: RouteList[] = [],
+  ) {
+    super();
+    for (const list of lists) this.routes.push(...list.routes);
   }
 
   /** The Koa router; the instance comes from ctx.state.instanceId unless the group is installation-wide. */
@@ -108,7 +121,7 @@ export class ApiGroup {
   }
 
   private async run(spec: AnyRoute, koa: Context, rt: Runtime, services: ApiServices): Promise<void> {
-    const { principal, orgId } = await this.authenticate(koa, rt);
+    const { principal, orgId } = await this.authenticate(koa, rt, services);
     const params = spec.params ? spec.params.parse(koa.params) : undefined;
     const query = spec.query ? spec.query.parse(koa.query) : undefined;
     const body = spec.body ? spec.body.parse((koa.request as { body?: unknown }).body ?? {}) : undefined;
@@ -129,7 +142,7 @@ export class ApiGroup {
           setEtag(koa, version + 1);
         },
         etag: (version) => setEtag(koa, version),
-        mailer: services.mailer,
+        notifier: services.notifier,
         afterCommit: (work) => { after.push(work); },
       };
       return spec.handler({ params, query, body, raw, call });

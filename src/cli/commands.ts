@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
 import { DataDirInUseError } from '../db/data-dir-lock.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, type Runtime } from '../runtime/index.js';
 import { applyFile } from './apply.js';
 import { exportInstances } from './export.js';
 import { SpecError, SpecFile } from './load.js';

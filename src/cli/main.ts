@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { migrateLatest, openDatabase } from '../db/database.js';
 import { applyCommand, exportCommand, isOperatorError, isUsageError } from './commands.js';
-import { keysCommand } from '../oidc/keys-command.js';
+import { keysCommand } from './keys.js';
 
 /** `tessera <command>`: operating an installation from the shell. */
 const usage = `usage: tessera <command>

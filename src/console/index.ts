@@ -11,9 +11,9 @@ import { setUiSessionData } from '../domain/session/service.js';
 import { ownProfile } from '../domain/user/queries.js';
 import { loadBranding } from '../ui/branding.js';
 import { viewsDir } from '../ui/render.js';
-import type { Mailer } from '../mail/mailer.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { ProviderPool } from '../oidc/pool.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime/index.js';
 import { DomainError } from '../shared/errors.js';
 import { homeArea } from './areas/home.js';
 import { orgArea } from './areas/org.js';
@@ -35,7 +35,7 @@ import { signInRoutes } from '../webapp/sign-in-routes.js';
  * An area is one module (areas/*.ts) exporting a ConsoleArea: its routes and, if it has one, its
  * navigation entry with the permission that shows it. Add it to `areas` below.
  */
-export interface ConsoleDeps { deps: ServiceDeps; knex: Runtime['db']['knex']; pool: ProviderPool; mailer: Mailer }
+export interface ConsoleDeps { deps: ServiceDeps; knex: Runtime['db']['knex']; pool: ProviderPool; notifier: Notifier }
 
 export interface ConsoleArea {
   nav?: NavEntry;

@@ -1,8 +1,7 @@
 import type { Scope } from '../db/scope.js';
-import { getInstance } from '../domain/instance/repository.js';
-import { findOrgByVerifiedDomain, getOrg, primaryOrgDomain } from '../domain/org/repository.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
 import { decideOrgContext, type OrgContext, type OrgContextFacts } from '../domain/policy/org-context.js';
+import { defaultOrgId, orgById, orgByVerifiedDomain, orgPrimaryDomain, projectOfClient } from '../domain/sign-in.js';
 import { requestedOrg } from '../oidc/claims.js';
 
 /** The rule itself is pure and lives in the domain, where the access explainer applies it too. */
@@ -18,10 +17,10 @@ export function loginNameDomain(loginName: string): string | undefined {
 export async function scopeOrg(scope: Scope, scopes: string[]): Promise<string | 'unknown' | undefined> {
   const wanted = requestedOrg(scopes);
   if (!wanted) return undefined;
-  const org = wanted.id ? await getOrg(scope, wanted.id) : await findOrgByVerifiedDomain(scope, wanted.domain ?? '');
+  const org = wanted.id ? await orgById(scope, wanted.id) : await orgByVerifiedDomain(scope, wanted.domain ?? '');
   if (!org || org.state !== 'active') return 'unknown';
   // The domain scope names an org by its primary domain only.
-  if (wanted.domain && (await primaryOrgDomain(scope, org.id)) !== wanted.domain.toLowerCase()) return 'unknown';
+  if (wanted.domain && (await orgPrimaryDomain(scope, org.id)) !== wanted.domain.toLowerCase()) return 'unknown';
   return org.id;
 }
 
@@ -29,17 +28,9 @@ export async function scopeOrg(scope: Scope, scopes: string[]): Promise<string |
 export async function discoverOrg(scope: Scope, loginName: string): Promise<string | undefined> {
   const domain = loginNameDomain(loginName);
   if (!domain) return undefined;
-  const org = await findOrgByVerifiedDomain(scope, domain);
+  const org = await orgByVerifiedDomain(scope, domain);
   if (!org || org.state !== 'active') return undefined;
   return (await getEffectivePolicy(scope, 'login', org.id)).allowDomainDiscovery ? org.id : undefined;
-}
-
-async function projectOfClient(scope: Scope, clientId: string | undefined): Promise<OrgContextFacts['project']> {
-  if (!clientId) return undefined;
-  const row = await scope.table('applications', 'a')
-    .join('projects as p', function joinProject() { this.on('p.instance_id', 'a.instance_id').andOn('p.id', 'a.project_id'); })
-    .where('a.client_id', clientId).first('p.org_id', 'p.private_labeling_setting');
-  return row ? { orgId: row.org_id, privateLabeling: row.private_labeling_setting } : undefined;
 }
 
 export interface OrgContextInput {
@@ -55,12 +46,12 @@ export interface OrgContextInput {
 export async function resolveOrgContext(scope: Scope, input: OrgContextInput): Promise<OrgContext> {
   const scopeOrgId = await scopeOrg(scope, input.scopes);
   if (scopeOrgId) return decideOrgContext({ scopeOrgId, defaultOrgId: null });
-  const [project, discoveredOrgId, instance] = await Promise.all([
-    projectOfClient(scope, input.clientId),
+  const [project, discoveredOrgId, fallbackOrgId] = await Promise.all([
+    input.clientId ? projectOfClient(scope, input.clientId) : undefined,
     input.unmatchedLoginName && !input.userOrgId ? discoverOrg(scope, input.unmatchedLoginName) : undefined,
-    getInstance(scope),
+    defaultOrgId(scope),
   ]);
-  return decideOrgContext({ project, discoveredOrgId, userOrgId: input.userOrgId, defaultOrgId: instance?.default_org_id ?? null });
+  return decideOrgContext({ project, discoveredOrgId, userOrgId: input.userOrgId, defaultOrgId: fallbackOrgId });
 }
 
 /**
@@ -71,7 +62,7 @@ export async function completeLoginName(scope: Scope, ctx: OrgContext, loginName
   const name = loginName.trim();
   if (!ctx.enforced || !ctx.orgId || name.includes('@')) return name;
   if (!(await getEffectivePolicy(scope, 'domain', ctx.orgId)).userLoginMustBeDomain) return name;
-  const domain = await primaryOrgDomain(scope, ctx.orgId);
+  const domain = await orgPrimaryDomain(scope, ctx.orgId);
   return domain ? `${name}@${domain}` : name;
 }
 

@@ -1,10 +1,9 @@
 import type { Scope } from '../db/scope.js';
-import { appendEvent } from '../domain/audit/repository.js';
-import type { ServiceDeps } from '../domain/deps.js';
-import { getEffectivePolicy } from '../domain/policy/service.js';
+import type { ServiceContext, ServiceDeps } from '../domain/deps.js';
 import { MAX_PASSWORD_LENGTH } from '../domain/policy/password.js';
 import { systemPrincipal } from '../domain/principal.js';
-import type { UserRow } from '../domain/user/repository.js';
+import { clearPasswordFailures, recordPasswordFailure } from '../domain/user/lockout.js';
+import type { UserRow } from '../domain/sign-in.js';
 import type { LoginThrottle } from './throttle.js';
 
 /**
@@ -33,6 +32,8 @@ export async function checkPassword(
   env: { scope: Scope; deps: ServiceDeps; throttle: LoginThrottle }, input: PasswordCheckInput,
 ): Promise<PasswordCheckResult> {
   const { scope, deps, throttle } = env;
+  // Before anyone is authenticated: the lockout's writes are the system's.
+  const sys: ServiceContext = { deps, scope, actor: systemPrincipal };
   const key = { instanceId: scope.instanceId, account: input.user?.id ?? input.loginName.trim(), address: input.address };
   // Before argon2: a flood is refused at the price of a counter lookup.
   // Counted by why (fixed codes, for /metrics only): the person typing sees one failure for all.
@@ -54,32 +55,11 @@ export async function checkPassword(
     await throttle.fail(key);
     count('failure', !user ? 'user_not_found' : !matches ? 'password_invalid' : `user_${user.state === 'locked' ? 'locked' : 'inactive'}`);
     // A locked user's right password must not count: it would look different only by the counter.
-    if (user && !matches && (user.state === 'active' || user.state === 'initial')) await recordPasswordFailure(scope, user);
+    if (user && !matches && (user.state === 'active' || user.state === 'initial')) await recordPasswordFailure(sys, user);
     return invalid;
   }
   await throttle.succeed(key);
   count('success', 'password');
-  if (user.failed_password_attempts > 0) {
-    await scope.table('users').where({ id: user.id }).update({ failed_password_attempts: 0 });
-  }
+  await clearPasswordFailures(sys, user);
   return { ok: true, user };
-}
-
-/** Counts a wrong password; at the lockout policy's maxPasswordAttempts the user is locked until an admin unlocks them. */
-export async function recordPasswordFailure(scope: Scope, user: Pick<UserRow, 'id' | 'org_id'>): Promise<{ locked: boolean }> {
-  const policy = await getEffectivePolicy(scope, 'lockout', user.org_id);
-  return scope.transaction(async (tx) => {
-    const [row] = await tx.table('users').where({ id: user.id })
-      .update({ failed_password_attempts: tx.expression('failed_password_attempts + 1') })
-      .returning(['failed_password_attempts', 'state']);
-    if (!row || policy.maxPasswordAttempts === 0 || row.failed_password_attempts < policy.maxPasswordAttempts || row.state === 'locked') {
-      return { locked: false };
-    }
-    await tx.table('users').where({ id: user.id }).update({ state: 'locked', ...tx.bump() });
-    await appendEvent(tx, systemPrincipal, {
-      orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.locked',
-      payload: { reason: 'max_password_attempts', attempts: row.failed_password_attempts },
-    });
-    return { locked: true };
-  });
 }

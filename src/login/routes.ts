@@ -2,107 +2,167 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { PasswordHasher } from '../shared/crypto.js';
-import type { InstanceProvider } from '../oidc/provider.js';
-import { csrfToken, csrfValid } from './csrf.js';
-import { sendErrorPage } from './pages.js';
-import { beginLogin, checkLoginName, checkPassword, giveConsent } from './flow.js';
+import { mailLinkPaths } from '../notify/notifier.js';
+import { submitChosenAccount } from './account-chooser.js';
+import { consentStep, giveConsent } from './consent.js';
+import { verifyByLink, submitVerification } from './email-verification.js';
+import { abortLogin } from './finish.js';
+import { idpCallback, idpReturn, startIdpLogin, submitExternalRegistration, submitIdpLink } from './idp.js';
+import { loadInteraction, type LoginServices, type Step } from './interaction.js';
+import { firstPage, submitLoginName } from './login-name.js';
+import { finishMfaSetup, submitMfa, submitMfaSetup } from './mfa.js';
+import { confirmPasswordReset, passwordByCodePage, passwordLinks, requestPasswordReset, showPasswordReset } from './password-reset.js';
+import { submitPassword } from './password.js';
+import { showRegistration, submitRegistration } from './registration.js';
 
 /**
- * The interaction pages oidc-provider sends users to (`/ui/login/{uid}`): login name, then
- * password, then back to the client; consent only for apps that are not first-party. Each
- * step lives in flow.ts so the tenant-aware login (policies, MFA, IdPs) can add steps.
+ * Every route of the login, in one table: the interaction pages oidc-provider sends users to
+ * (`/ui/login/{uid}`: login name, password, second factor, account chooser, registration, reset,
+ * external IdPs, consent), and the pages outside any interaction (mail links, the IdP callback).
+ * Each handler parses its form (zod) and hands over to the module of its step.
  */
-
-declare module 'koa' {
-  interface DefaultState {
-    /** The provider of this request's instance and origin (set by src/oidc/mount.ts). */
-    oidc: InstanceProvider;
-  }
-}
-
 const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-const loginNameForm = z.object({ csrf: z.string(), loginName: z.string().trim().min(1).max(320) });
-const passwordForm = z.object({ csrf: z.string(), loginName: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) });
+const loginName = z.string().trim().min(1).max(320);
 const csrfOnly = z.object({ csrf: z.string() });
+const codeForm = z.object({ csrf: z.string(), code: z.string().trim().min(1).max(64) });
+const loginNameForm = z.object({ csrf: z.string(), loginName });
+const passwordForm = z.object({ csrf: z.string(), loginName, password: z.string().min(1).max(1024) });
+const chooseForm = z.object({ csrf: z.string(), accountId: z.string().regex(/^\d{1,30}$/) });
+const registerForm = z.object({
+  csrf: z.string(),
+  givenName: z.string().trim().min(1).max(200),
+  familyName: z.string().trim().min(1).max(200),
+  email: z.string().trim().min(3).max(320),
+  username: z.string().trim().min(1).max(200),
+  password: z.string().max(1024),
+  passwordConfirm: z.string().max(1024),
+  acceptTerms: z.string().optional(),
+});
+const resetRequestForm = z.object({ csrf: z.string(), loginName });
+const resetConfirmForm = z.object({ csrf: z.string(), code: z.string().trim().min(1).max(64), password: z.string().max(1024) });
+const externalRegisterForm = z.object({
+  csrf: z.string(),
+  givenName: z.string().trim().min(1).max(200),
+  familyName: z.string().trim().min(1).max(200),
+  email: z.string().trim().min(3).max(320),
+  username: z.string().trim().min(1).max(200),
+});
+const passwordOnly = z.object({ csrf: z.string(), password: z.string().min(1).max(1024) });
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-export interface LoginDeps { hasher: PasswordHasher }
+export const LOGIN_PREFIX = '/ui/login';
 
-export function loginRouter(deps: LoginDeps): Router {
-  const router = new Router({ prefix: '/ui/login' });
+/** GET /ui/login/{uid}: the consent step when that is oidc-provider's prompt, else the first page of a login. */
+function beginInteraction(ctx: Context, step: Step): Promise<void> {
+  return step.details.prompt.name === 'consent' ? consentStep(ctx, step) : firstPage(ctx, step);
+}
 
-  router.get('/:uid', async (ctx) => {
-    const step = await loadInteraction(ctx);
-    if (step) await beginLogin(ctx, step);
-  });
+export function loginRoutes(services: LoginServices): Router {
+  const router = new Router({ prefix: LOGIN_PREFIX });
+  /** A step of the interaction in the URL: the handler runs only when the interaction (and the form's CSRF token) fits. */
+  const step =
+    <B>(schema: z.ZodType<B> | undefined, handle: (ctx: Context, step: Step<B>) => Promise<void>) =>
+    async (ctx: Context) => {
+      const s = await loadInteraction(ctx, services, schema);
+      if (s) await handle(ctx, s);
+    };
+  const local = (fullPath: string) => fullPath.slice(LOGIN_PREFIX.length);
 
-  router.post('/:uid/loginname', form, async (ctx) => {
-    const step = await loadInteraction(ctx, loginNameForm);
-    if (step) await checkLoginName(ctx, step, step.body.loginName);
-  });
+  // Outside any interaction (first: literal paths win over /{uid}): links from mails, and the
+  // fixed redirect URI registered at upstream IdPs.
+  router.get(local(mailLinkPaths.verifyEmail), (ctx) => verifyByLink(ctx, services, String(ctx.query.user ?? ''), String(ctx.query.code ?? '')));
+  for (const [kind, fullPath] of Object.entries(passwordLinks) as [keyof typeof passwordLinks, string][]) {
+    router.get(local(fullPath), (ctx) => passwordByCodePage(ctx, services, kind, { user: str(ctx.query.user), code: str(ctx.query.code) }));
+    router.post(local(fullPath), form, (ctx) => {
+      const b = (ctx.request.body ?? {}) as Record<string, unknown>;
+      return passwordByCodePage(ctx, services, kind, { user: str(b.user), code: str(b.code), password: str(b.password) ?? '' });
+    });
+  }
+  router.get('/idp/callback', (ctx) => idpCallback(ctx));
 
-  router.post('/:uid/password', form, async (ctx) => {
-    const step = await loadInteraction(ctx, passwordForm);
-    if (step) await checkPassword(ctx, step, deps.hasher, step.body.loginName, step.body.password);
-  });
+  // The first page, and the login name and password steps.
+  router.get('/:uid', step(undefined, beginInteraction));
+  router.get(
+    '/:uid/other',
+    step(undefined, (ctx, s) => firstPage(ctx, s, { chooser: false })),
+  );
+  router.post(
+    '/:uid/select',
+    form,
+    step(chooseForm, (ctx, s) => submitChosenAccount(ctx, s, s.body.accountId)),
+  );
+  router.post(
+    '/:uid/loginname',
+    form,
+    step(loginNameForm, (ctx, s) => submitLoginName(ctx, s, s.body.loginName)),
+  );
+  router.post(
+    '/:uid/password',
+    form,
+    step(passwordForm, (ctx, s) => submitPassword(ctx, s, s.body.loginName, s.body.password)),
+  );
 
-  router.post('/:uid/consent', form, async (ctx) => {
-    const step = await loadInteraction(ctx, csrfOnly);
-    if (step) await giveConsent(ctx, step);
-  });
+  // The second factor.
+  router.post(
+    '/:uid/mfa',
+    form,
+    step(codeForm, (ctx, s) => submitMfa(ctx, s, s.body.code)),
+  );
+  router.post(
+    '/:uid/mfa/setup',
+    form,
+    step(codeForm, (ctx, s) => submitMfaSetup(ctx, s, s.body.code)),
+  );
+  router.post('/:uid/mfa/done', form, step(csrfOnly, finishMfaSetup));
 
-  router.post('/:uid/abort', form, async (ctx) => {
-    const step = await loadInteraction(ctx, csrfOnly);
-    if (!step) return;
-    const returnTo = await step.oidc.provider.interactionResult(ctx.req, ctx.res,
-      { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(returnTo);
-  });
+  // Registration and email verification.
+  router.get('/:uid/register', step(undefined, showRegistration));
+  router.post(
+    '/:uid/register',
+    form,
+    step(registerForm, (ctx, s) => submitRegistration(ctx, s, s.body)),
+  );
+  router.post(
+    '/:uid/verify',
+    form,
+    step(codeForm, (ctx, s) => submitVerification(ctx, s, s.body.code)),
+  );
 
+  // Password reset.
+  router.get(
+    '/:uid/reset',
+    step(undefined, (ctx, s) => showPasswordReset(ctx, s, str(ctx.query.code))),
+  );
+  router.post(
+    '/:uid/reset',
+    form,
+    step(resetRequestForm, (ctx, s) => requestPasswordReset(ctx, s, s.body.loginName)),
+  );
+  router.post(
+    '/:uid/reset/confirm',
+    form,
+    step(resetConfirmForm, (ctx, s) => confirmPasswordReset(ctx, s, s.body.code, s.body.password)),
+  );
+
+  // External IdPs.
+  router.get('/:uid/idp/return', step(undefined, idpReturn));
+  router.post(
+    '/:uid/idp/link',
+    form,
+    step(passwordOnly, (ctx, s) => submitIdpLink(ctx, s, s.body.password)),
+  );
+  router.post(
+    '/:uid/idp/register',
+    form,
+    step(externalRegisterForm, (ctx, s) => submitExternalRegistration(ctx, s, s.body)),
+  );
+  router.get(
+    '/:uid/idp/:idpId',
+    step(undefined, (ctx, s) => startIdpLogin(ctx, s, ctx.params.idpId)),
+  );
+
+  // Consent, and giving up.
+  router.post('/:uid/consent', form, step(csrfOnly, giveConsent));
+  router.post('/:uid/abort', form, step(csrfOnly, abortLogin));
   return router;
-}
-
-export interface Step<B = unknown> {
-  oidc: InstanceProvider;
-  details: any;
-  uid: string;
-  csrf: string;
-  body: B;
-}
-
-/**
- * The interaction of this request, from its signed cookie, checked against the URL's uid and,
- * for forms, the CSRF token. Renders an error page and returns undefined when it does not fit.
- */
-export async function loadInteraction<B>(ctx: Context, schema?: z.ZodType<B>): Promise<Step<B> | undefined> {
-  const oidc = ctx.state.oidc;
-  let details: any;
-  try {
-    details = await oidc.provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
-    await sendErrorPage(ctx, 400, 'login.session_not_found', 'Your sign-in session has expired or was not found. Please return to the application and start again.');
-    return undefined;
-  }
-  const uid = ctx.params.uid;
-  if (details.uid !== uid) {
-    await sendErrorPage(ctx, 400, 'login.session_mismatch', 'This sign-in page belongs to another sign-in session. Please start again.');
-    return undefined;
-  }
-  const csrf = csrfToken(oidc.cookieKey, uid);
-  let body = undefined as B;
-  if (schema) {
-    const parsed = schema.safeParse(ctx.request.body ?? {});
-    const presented = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
-    if (!csrfValid(oidc.cookieKey, uid, presented)) {
-      await sendErrorPage(ctx, 403, 'login.csrf_invalid', 'The form was not accepted (its security token is missing or wrong). Please try again.');
-      return undefined;
-    }
-    if (!parsed.success) {
-      await sendErrorPage(ctx, 400, 'invalid_input', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      return undefined;
-    }
-    body = parsed.data;
-  }
-  return { oidc, details, uid, csrf, body };
 }

@@ -1,7 +1,6 @@
 import type { Scope } from '../db/scope.js';
 import { primaryInstanceDomain } from '../domain/instance/repository.js';
-import { getEffectivePolicy } from '../domain/policy/service.js';
-import { preferredLoginName, type UserRow } from '../domain/user/repository.js';
+import { getUser, preferredLoginName, type UserRow } from '../domain/user/repository.js';
 import { DomainError } from '../shared/errors.js';
 import { loadBranding } from '../ui/branding.js';
 import { pickLocale } from '../ui/i18n.js';
@@ -22,11 +21,10 @@ export interface SendOptions {
 
 export interface SentMail { messageId: string; to: string; subject: string }
 
-type CodeMail = { code: string; link: string; expiresMin: number };
-
 /**
- * The account mails, each sent through the SMTP server of the user's instance, in the user's
- * language, with the branding of their org (or of the org the login ran under).
+ * Renders and sends one mail to a user, through the SMTP server of the user's instance, in the
+ * user's language, with the branding of their org (or of the org the login ran under). Which
+ * mail to send, and when, is src/notify's business.
  */
 export class Mailer {
   constructor(private readonly transports: MailTransports, private readonly metrics?: Metrics) {}
@@ -58,22 +56,10 @@ export class Mailer {
     return { messageId: info.messageId, to, subject: rendered.subject };
   }
 
-  sendEmailVerification(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
-    return this.send(scope, user, { kind: 'verifyEmail', ...m }, opts);
-  }
-
-  sendPasswordReset(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
-    return this.send(scope, user, { kind: 'passwordReset', ...m }, opts);
-  }
-
-  sendInitialPassword(scope: Scope, user: UserRow, m: CodeMail, opts?: SendOptions): Promise<SentMail> {
-    return this.send(scope, user, { kind: 'initialPassword', ...m }, opts);
-  }
-
-  /** Only where the notification policy of the user's org asks for it; undefined when it does not. */
-  async sendPasswordChanged(scope: Scope, user: UserRow, opts?: SendOptions): Promise<SentMail | undefined> {
-    const policy = await getEffectivePolicy(scope, 'notification', user.org_id);
-    if (!policy.passwordChange) return undefined;
-    return this.send(scope, user, { kind: 'passwordChanged' }, opts);
+  /** `send` to the user with this id (a stored notification names its user by id). */
+  async sendToUser(scope: Scope, userId: string, message: MailMessage, opts: SendOptions = {}): Promise<SentMail> {
+    const user = await getUser(scope, userId);
+    if (!user) throw new DomainError('not_found', `user ${userId} is gone`, 'mail.no_recipient');
+    return this.send(scope, user, message, opts);
   }
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { clientInfo } from './account.js';
+import { assertionIsFresh, mintClientCredentials } from './internals.js';
 import { machineByClientId, machineKeys } from './repository.js';
 import type { InstanceProvider } from './provider.js';
 
@@ -40,14 +41,13 @@ export async function jwtBearerGrant(ctx: Context, oidc: InstanceProvider, param
   } catch (err) {
     return tokenError(ctx, 400, 'invalid_grant', `assertion rejected: ${(err as Error).message}`);
   }
-  if (payload.jti && !(await oidc.provider.ReplayDetection.unique(machine.id, payload.jti, payload.exp))) {
+  if (payload.jti && !(await assertionIsFresh(oidc.provider, machine.id, payload.jti, payload.exp))) {
     return tokenError(ctx, 400, 'invalid_grant', 'assertion was already used');
   }
   const client = await oidc.provider.Client.find(machine.id);
   if (!client) return tokenError(ctx, 400, 'invalid_grant', 'unknown subject');
   const scope = (params.get('scope') ?? '').split(' ').filter(Boolean).join(' ') || undefined;
-  const token = new oidc.provider.ClientCredentials({ client, scope });
-  const value: string = await token.save();
+  const { value, token } = await mintClientCredentials(oidc.provider, client, scope);
   const accessToken = clientInfo(client).flags?.accessTokenType === 'jwt' ? await oidc.accessTokens.sign(value, token) : value;
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: token.expiration, ...(scope ? { scope } : {}) };

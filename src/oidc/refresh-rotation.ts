@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import Provider from 'oidc-provider';
 import type { Metrics } from '../shared/metrics.js';
 import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
+import { currentProviderRequest } from './internals.js';
 
 /**
  * Refresh token rotation that a crash or an outage cannot turn into a revoked family.
@@ -32,7 +32,7 @@ const rotations = new WeakMap<object, Rotation>();
 
 /** The rotation of the refresh_token grant being answered in this async context, if any. */
 function currentRefresh(): Rotation | undefined {
-  const ctx = (Provider as unknown as { ctx?: any }).ctx;
+  const ctx = currentProviderRequest();
   if (!ctx || ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return undefined;
   let rotation = rotations.get(ctx);
   if (!rotation) rotations.set(ctx, rotation = {});

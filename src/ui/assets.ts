@@ -3,13 +3,20 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
 import { Scope } from '../db/scope.js';
 import { assetKinds, getLabelAsset, type AssetKind } from '../domain/policy/label-assets.js';
 import { BRANDING_PATH, labelCss, loadBranding, themeRules } from './branding.js';
 import { viewsDir } from './render.js';
 
-/** The stylesheet every page links (views/layout.ejs). */
-export const STYLESHEET_PATH = '/ui/login/assets/login.css';
+/** Where the stylesheet every page links (views/layout.ejs) is served. */
+const STATIC_PATH = '/ui/login/assets';
+export const STYLESHEET_PATH = `${STATIC_PATH}/login.css`;
+
+/** The assets as a page module (src/http/pages.ts): mounted before the pages, as its paths lie under /ui/login. */
+export function uiAssets(knex: Knex): { name: string; prefixes: string[]; routes: Middleware } {
+  return { name: 'ui assets', prefixes: [STATIC_PATH, BRANDING_PATH], routes: uiAssetRoutes(knex).routes() as Middleware };
+}
 
 /**
  * The passkey ceremonies' scripts, linked by the pages that offer passkeys (never inline):

@@ -16,7 +16,9 @@ export type Messages = Record<string, string>;
 export function catalogueFiles(locale: Locale): Map<string, Messages> {
   const dir = path.join(paths.locales, locale);
   const files = new Map<string, Messages>();
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     files.set(name, JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Messages);
   }
   return files;
@@ -50,11 +52,16 @@ function supported(tag: string): Locale | undefined {
 /** Accept-Language tags ordered by their q weight (stable for equal weights). */
 export function parseAcceptLanguage(header: string | undefined): string[] {
   if (!header) return [];
-  return header.split(',').map((part, i) => {
-    const [tag, ...params] = part.trim().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return { tag: tag.trim(), q: q ? Number(q.slice(2)) || 0 : 1, i };
-  }).filter((e) => e.tag && e.tag !== '*' && e.q > 0).sort((a, b) => b.q - a.q || a.i - b.i).map((e) => e.tag);
+  return header
+    .split(',')
+    .map((part, i) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { tag: tag.trim(), q: q ? Number(q.slice(2)) || 0 : 1, i };
+    })
+    .filter((e) => e.tag && e.tag !== '*' && e.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i)
+    .map((e) => e.tag);
 }
 
 /** ui_locales (space-separated, in preference order) first, then Accept-Language, then the user's preferred language, else English. */

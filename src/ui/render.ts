@@ -27,8 +27,15 @@ export interface LayoutFrame {
 /** The layout frame of a branded page (see ui/branding.ts for where the branding comes from). */
 export function brandedFrame(branding: Branding, locale: Locale, t: Translate): LayoutFrame {
   return {
-    lang: locale, themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light ?? '', logoDarkUrl: branding.assets.logo_dark ?? '',
-    iconUrl: branding.assets.icon_light ?? '', orgName: branding.orgName, privacy: branding.privacy, watermark: !branding.label.disableWatermark, t,
+    lang: locale,
+    themeUrl: branding.themeUrl,
+    logoUrl: branding.assets.logo_light ?? '',
+    logoDarkUrl: branding.assets.logo_dark ?? '',
+    iconUrl: branding.assets.icon_light ?? '',
+    orgName: branding.orgName,
+    privacy: branding.privacy,
+    watermark: !branding.label.disableWatermark,
+    t,
   };
 }
 
@@ -38,9 +45,21 @@ export async function renderPage(view: string, title: string, data: Record<strin
 }
 
 /** Where a page goes: a Koa context, or anything shaped like one (oidc-provider's page hooks). */
-export interface HtmlTarget { status: number; type: string; body: unknown; set(field: string, value: string): void }
+export interface HtmlTarget {
+  status: number;
+  type: string;
+  body: unknown;
+  set(field: string, value: string): void;
+}
 
-export async function sendPage(ctx: HtmlTarget, view: string, title: string, data: Record<string, unknown>, status = 200, frame: LayoutFrame = {}): Promise<void> {
+export async function sendPage(
+  ctx: HtmlTarget,
+  view: string,
+  title: string,
+  data: Record<string, unknown>,
+  status = 200,
+  frame: LayoutFrame = {},
+): Promise<void> {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');

@@ -1,4 +1,4 @@
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { Scope } from '../../src/db/scope.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { accessSnapshot, seedScenario, type SeedScenario } from '../support/seed.js';

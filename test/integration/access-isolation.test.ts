@@ -1,4 +1,4 @@
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { accessSnapshot, seedScenario } from '../support/seed.js';
 import * as projects from '../../src/domain/project/repository.js';

@@ -1,4 +1,4 @@
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { accessSnapshot, seedScenario, type SeedOrg, type SeedScenario } from '../support/seed.js';

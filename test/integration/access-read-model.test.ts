@@ -1,4 +1,4 @@
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime } from '../support/runtime.js';
 import { seedScenario, type SeedScenario } from '../support/seed.js';
 import { clockReaches } from '../support/eventually.js';

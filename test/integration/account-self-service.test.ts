@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { updateOwnProfile } from '../../src/domain/user/self-service.js';
 import { getUser } from '../../src/domain/user/repository.js';

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { seedScenario, type SeedScenario } from '../support/seed.js';
 import { authorize, discover, localRequest, login } from '../support/rp.js';
 import { createProject, updateProject } from '../../src/domain/project/service.js';

@@ -2,7 +2,7 @@ import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
 import { eventually } from '../support/eventually.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { getInstance } from '../../src/domain/instance/repository.js';
 import { client, machineCaller, machineToken, serve, type Caller, type Served } from './api-client.js';
 

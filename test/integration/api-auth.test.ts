@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { client, machineCaller, serve, type Served } from './api-client.js';
 
 let rt: Runtime;

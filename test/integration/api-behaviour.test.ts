@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { getProject } from '../../src/domain/project/service.js';
 import { listInstanceDomains } from '../../src/domain/instance/repository.js';
 import { allGroups } from '../../src/api/index.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import { createApp } from '../../src/app.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import type { TestInstance } from '../support/runtime.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
@@ -15,11 +15,15 @@ import { API_SCOPE } from '../../src/api/oidc-tokens.js';
 export interface Served { port: number; close(): Promise<void> }
 
 export async function serve(rt: Runtime): Promise<Served> {
-  const server = http.createServer(createApp(rt).callback());
+  const app = createApp(rt);
+  const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    async close() {
+      await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+      await app.close();
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { buildAuthorizationUrl, calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-client';
 import { loadBranding } from '../../src/ui/branding.js';
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { MailCatcher } from '../browser/mail-catcher.js';
 import { Browser, discover, login } from '../support/rp.js';
 import { API_SCOPE } from '../../src/api/oidc-tokens.js';

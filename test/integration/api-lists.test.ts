@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { newId } from '../../src/shared/ids.js';
 import { insertOrg } from '../../src/domain/org/repository.js';
 import { client, machineCaller, serve, type Caller, type Served } from './api-client.js';

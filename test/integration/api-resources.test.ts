@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { getPolicyRow } from '../../src/domain/policy/repository.js';
 import { discover, login } from '../support/rp.js';
 import { API_SCOPE } from '../../src/api/oidc-tokens.js';

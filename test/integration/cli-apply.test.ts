@@ -6,7 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { Scope } from '../../src/db/scope.js';
 import { newId } from '../../src/shared/ids.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { TEST_DATABASE_URL, TEST_MASTER_KEY } from '../support/env.js';
 import { testRuntime } from '../support/runtime.js';
 

@@ -3,7 +3,7 @@ import { applyFile } from '../../src/cli/apply.js';
 import { SpecFile } from '../../src/cli/load.js';
 import { Scope } from '../../src/db/scope.js';
 import { newId } from '../../src/shared/ids.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testRuntime } from '../support/runtime.js';
 
 /** The plan engine in-process: what each kind of change reads like, and that it really happens. */

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { getInstance, listInstanceDomains } from '../../src/domain/instance/repository.js';
 import { listOrgDomains } from '../../src/domain/org/repository.js';
 import { listMembershipsOfUser } from '../../src/domain/membership/repository.js';

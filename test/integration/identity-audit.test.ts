@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
 import * as orgs from '../../src/domain/org/service.js';

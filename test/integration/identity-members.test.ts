@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { canReadUser, createHumanUser, deactivateUser, lockUser, setPassword, unlockUser } from '../../src/domain/user/service.js';
 import { addMember, changeMemberRoles, listMembers, removeMember } from '../../src/domain/membership/service.js';

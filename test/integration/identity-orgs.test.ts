@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import {
   addOrgDomain, createOrg, deactivateOrg, deleteOrg, reactivateOrg, removeOrgDomain, renameOrg, setPrimaryOrgDomain, verifyOrgDomain,
 } from '../../src/domain/org/service.js';

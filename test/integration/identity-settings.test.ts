@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { getEffectivePolicy, getOrgPolicyOverride, resetOrgPolicy, setInstancePolicy, setOrgPolicy } from '../../src/domain/policy/service.js';

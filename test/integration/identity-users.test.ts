@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { addOrgDomain, createOrg } from '../../src/domain/org/service.js';
 import {
   addMachineKey, addPersonalAccessToken, createHumanUser, createMachineUser, deactivateUser, deleteUser, generateMachineSecret,

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { Scope } from '../../src/db/scope.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
@@ -51,7 +51,7 @@ let a: Awaited<ReturnType<typeof buildFixture>>;
 
 const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'user_totp', 'user_recovery_codes',
   'projects', 'project_roles', 'applications', 'project_grants', 'user_grants', 'memberships', 'policies', 'label_assets', 'idps',
-  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'ui_sessions', 'user_passkeys', 'webauthn_challenges'];
+  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'user_codes', 'ui_sessions', 'user_passkeys', 'webauthn_challenges'];
 
 /** A digest of every row of instance A, table by table. */
 async function fingerprint(instanceId: string): Promise<Record<string, string>> {
@@ -89,6 +89,9 @@ async function buildFixture(inst: TestInstance) {
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
   await policyRepo.replaceLabelAsset(inst.scope, { org_id: orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('isolated-logo') });
+  await userRepo.replaceUserCode(inst.scope, { user_id: userId, kind: 'password_reset', code_hash: 'isolated-code-hash', email: null, expires_at: new Date(Date.now() + 3600_000) });
+  // A count to clear, so a reset through another instance's Scope would show.
+  await userRepo.countFailedPasswordAttempt(inst.scope, userId);
   const appRow = (await projectRepo.listApplications(inst.scope, projectId))[0];
   const passkeyId = 'iso-passkey';
   await passkeyRepo.insertPasskey(inst.scope, {
@@ -225,6 +228,10 @@ const reads: Read[] = [
   ['session.listSignInSessions', (s) => sessionRepo.listSignInSessions(s, a.userId)],
   ['session.getSignInSession', (s) => sessionRepo.getSignInSession(s, a.userId, 'iso-session')],
   ['passkey.instanceServesDomain', (s) => passkeyRepo.instanceServesDomain(s, a.domain)],
+  ['user.findHumansByEmail', (s) => userRepo.findHumansByEmail(s, 'isolated@a.example', { orgId: null, states: ['active', 'initial'], limit: 2 })],
+  ['user.getUserCode', (s) => userRepo.getUserCode(s, a.userId, 'password_reset')],
+  ['user.userCodeIssuedAt', (s) => userRepo.userCodeIssuedAt(s, a.userId, 'password_reset')],
+  ['project.findProjectOfClient', (s) => projectRepo.findProjectOfClient(s, a.clientId)],
   ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
   ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
   ['oidc.machineByClientId (user id)', (s) => oidcRepo.machineByClientId(s, a.machineId)],
@@ -347,6 +354,11 @@ const writes: Write[] = [
   ['instance.clearPrimaryInstanceDomain', (s) => instanceRepo.clearPrimaryInstanceDomain(s).then(() => 0)],
   ['instance.makePrimaryInstanceDomain', (s) => instanceRepo.makePrimaryInstanceDomain(s, a.domain).then(() => 0)],
   ['instance.setDefaultOrg', (s) => instanceRepo.setDefaultOrg(s, a.orgId).then(() => 0)],
+  ['user.countFailedPasswordAttempt', (s) => userRepo.countFailedPasswordAttempt(s, a.userId)],
+  ['user.resetFailedPasswordAttempts', (s) => userRepo.resetFailedPasswordAttempts(s, a.userId)],
+  ['user.replaceUserCode', (s) => userRepo.replaceUserCode(s, { user_id: a.userId, kind: 'password_reset', code_hash: 'x', email: null, expires_at: new Date() })],
+  ['user.setUserCodeAttempts', (s) => userRepo.setUserCodeAttempts(s, a.userId, 'password_reset', 99)],
+  ['user.deleteUserCode', (s) => userRepo.deleteUserCode(s, a.userId, 'password_reset')],
   ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
   ['org.deleteOrgRow', (s) => orgRepo.deleteOrgRow(s, a.orgId)],
   // Last: it removes instance B itself.

@@ -6,6 +6,7 @@ import { getUser } from '../../src/domain/user/repository.js';
 import { unlockUser } from '../../src/domain/user/service.js';
 import { confirmTotpEnrolment, currentStep, startTotpEnrolment, totpCodeAt } from '../../src/domain/mfa/service.js';
 import { newId } from '../../src/shared/ids.js';
+import { listEvents } from '../../src/domain/audit/repository.js';
 
 let w: LoginWorld;
 let home: string; // the default org's primary domain: login names are username@domain
@@ -292,15 +293,10 @@ describe('page security and branding', () => {
 describe('mail links outside a login', () => {
   test('an admin-created user sets the initial password through the mailed code', async () => {
     const { createHumanUser } = await import('../../src/domain/user/service.js');
-    const { sendInitialPasswordMail } = await import('../../src/login/journeys.js');
-    const { Mailer } = await import('../../src/mail/mailer.js');
-    const { MailTransports } = await import('../../src/mail/transport.js');
-    const transports = new MailTransports(w.rt.db.knex, w.rt.deps.box, w.rt.deps.changes);
     const email = `invited${newId()}@mail.example`;
     const { id } = await createHumanUser(w.sys(), { orgId: w.inst.orgId, username: `inv${newId()}`, email });
     expect((await getUser(w.inst.scope, id))!.state).toBe('initial');
-    await sendInitialPasswordMail(new Mailer(transports), w.inst.scope, id, w.issuer);
-    transports.close();
+    await w.notifier.initialPassword(w.inst.scope, id, w.issuer);
     const mail = await w.smtp.waitFor(email);
     expect(mail.subject).toBe('Your new account');
     const link = new URL(/(http:\/\/\S+\/ui\/login\/init\?\S+)/.exec(mail.text)![1]);
@@ -318,6 +314,9 @@ describe('mail links outside a login', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('href="https://portal.example/start"');
     expect(await getUser(w.inst.scope, id)).toMatchObject({ state: 'active', email_verified: true });
+    // Every write of the journey is in the audit trail, the verified address included.
+    const trail = (await listEvents(w.inst.scope, { resourceId: id })).map((e) => e.type);
+    expect(trail).toEqual(expect.arrayContaining(['user.code.added', 'user.code.check.failed', 'user.code.used', 'user.password.changed', 'user.email.verified']));
   });
 });
 

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { createHumanUser } from '../../src/domain/user/service.js';

@@ -1,17 +1,18 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
+import type { Notifier } from '../../src/notify/notifier.js';
 import { setSmtpSettings } from '../../src/domain/instance/settings.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addProject, Browser, client, discover, formsOf, listen, type AppFixture, type HttpResponse, type RpClient } from '../support/rp.js';
+import { addApp, addProject, Browser, client, discover, formsOf, type AppFixture, type HttpResponse, type RpClient, serveApp } from '../support/rp.js';
 import { MailCatcher } from '../browser/mail-catcher.js';
 
 /** A running Tessera with one instance, an app, and an SMTP catcher wired as the instance's server. */
 export interface LoginWorld {
   rt: Runtime;
   server: { port: number; close: () => Promise<void> };
+  /** the app's notifier (src/notify), for mails a test sends as the API would */
+  notifier: Notifier;
   inst: TestInstance;
   app: AppFixture;
   rp: RpClient;
@@ -25,7 +26,8 @@ export interface LoginWorld {
 /** `tld: 'localhost'` for pages that need a secure context in the browser (passkeys). */
 export async function loginWorld(name: string, rtOverrides: Record<string, unknown> = {}, opts: { tld?: 'test' | 'localhost' } = {}): Promise<LoginWorld> {
   const rt = await testRuntime(rtOverrides);
-  const server = await listen(http.createServer(createApp(rt).callback()));
+  const server = await serveApp(rt);
+  const { notifier } = server.app;
   const inst = await testInstance(rt, name, opts);
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);
@@ -36,8 +38,9 @@ export async function loginWorld(name: string, rtOverrides: Record<string, unkno
   const sys = (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: systemPrincipal });
   await setSmtpSettings(sys(), { host: '127.0.0.1', port: smtp.port, tls: false, fromAddress: `noreply@${inst.domain}`, fromName: name });
   return {
-    rt, server, inst, app, rp, config, smtp, issuer, sys,
-    async close() { await smtp.close(); await server.close(); await rt.close(); },
+    rt, server, notifier, inst, app, rp, config, smtp, issuer, sys,
+    // The app first: its pooled SMTP connections hang up, so the catcher need not wait for them.
+    async close() { await server.close(); await smtp.close(); await rt.close(); },
   };
 }
 

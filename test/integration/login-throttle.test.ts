@@ -1,6 +1,6 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
 import { redisConnections } from '../../src/shared/redis.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext, ServiceDeps } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { createHumanUser, unlockUser } from '../../src/domain/user/service.js';
@@ -63,6 +63,8 @@ test('after maxPasswordAttempts wrong passwords the user is locked, and the righ
   expect(await fresh(user)).toMatchObject({ state: 'locked', failed_password_attempts: 3 });
   expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'Right-Passw0rd', address: '10.0.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
   expect(await listEvents(inst.scope, { resourceId: user.id, type: 'user.locked' })).toHaveLength(1);
+  // Each counted wrong password is in the audit trail (the locked user's right one is not counted).
+  expect(await listEvents(inst.scope, { resourceId: user.id, type: 'user.password.check.failed' })).toHaveLength(3);
 
   await unlockUser(sys(), user.id);
   const ok = await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'Right-Passw0rd', address: '10.0.0.1' });
@@ -77,8 +79,13 @@ test('a right password resets the failure count; maxPasswordAttempts 0 never loc
   const user = await newUser(org.id);
   for (let i = 0; i < 12; i++) await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'nope', address: '10.0.0.2' });
   expect((await fresh(user)).state).toBe('active');
+  const counted = (await fresh(user)).failed_password_attempts;
+  expect(counted).toBeGreaterThan(0);
   expect((await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'Right-Passw0rd', address: '10.0.0.2' })).ok).toBe(true);
   expect((await fresh(user)).failed_password_attempts).toBe(0);
+  // Clearing the count is a write like counting: audited, with the count it cleared.
+  const cleared = await listEvents(inst.scope, { resourceId: user.id, type: 'user.password.attempts.reset' });
+  expect(cleared.map((ev) => ev.payload)).toEqual([{ previous: counted }]);
 });
 
 test.each([['Redis', true], ['in-memory', false]])('%s throttle: a flood on one account is refused before argon2 runs', async (_name, redis) => {

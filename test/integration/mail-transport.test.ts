@@ -1,6 +1,6 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
 import { MailCatcher } from '../browser/mail-catcher.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { setSmtpSettings } from '../../src/domain/instance/settings.js';
@@ -11,6 +11,8 @@ import { createOrg } from '../../src/domain/org/service.js';
 import { putLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { createSmtpTransport, MailTransports } from '../../src/mail/transport.js';
 import { Mailer } from '../../src/mail/mailer.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import { directDelivery } from '../../src/notify/delivery.js';
 import { newId } from '../../src/shared/ids.js';
 import { noticesHeard } from '../support/notices.js';
 
@@ -51,8 +53,8 @@ async function user(i: TestInstance, opts: { orgId?: string; lang?: string } = {
 test('two instances with different SMTP servers each send through their own', async () => {
   const ua = await user(a);
   const ub = await user(b);
-  await mailer.sendEmailVerification(a.scope, ua, { code: 'AAA111', link: 'https://a.example/verify?c=AAA111', expiresMin: 60 });
-  await mailer.sendEmailVerification(b.scope, ub, { code: 'BBB222', link: 'https://b.example/verify?c=BBB222', expiresMin: 60 });
+  await mailer.send(a.scope, ua, { kind: 'verifyEmail', code: 'AAA111', link: 'https://a.example/verify?c=AAA111', expiresMin: 60 });
+  await mailer.send(b.scope, ub, { kind: 'verifyEmail', code: 'BBB222', link: 'https://b.example/verify?c=BBB222', expiresMin: 60 });
   const ma = await smtpA.waitFor(ua.email!);
   const mb = await smtpB.waitFor(ub.email!);
   expect(ma).toMatchObject({ from: 'noreply@a.example', subject: 'Verify your email address' });
@@ -71,11 +73,11 @@ test('changed SMTP settings apply to the next mail (the cached transport is drop
   const allNotices = noticesHeard(rt.deps.changes, moving.instanceId, 4);
   await setSmtpSettings(sys(moving), smtp(smtpA.port, 'first@moving.example'));
   const u = await user(moving);
-  await mailer.sendPasswordReset(moving.scope, u, { code: 'R1', link: 'https://m.example/r', expiresMin: 15 });
+  await mailer.send(moving.scope, u, { kind: 'passwordReset', code: 'R1', link: 'https://m.example/r', expiresMin: 15 });
   expect((await smtpA.waitFor(u.email!)).from).toBe('first@moving.example');
   await setSmtpSettings(sys(moving), smtp(smtpB.port, 'second@moving.example'));
   await allNotices;
-  await mailer.sendPasswordReset(moving.scope, u, { code: 'R2', link: 'https://m.example/r', expiresMin: 15 });
+  await mailer.send(moving.scope, u, { kind: 'passwordReset', code: 'R2', link: 'https://m.example/r', expiresMin: 15 });
   expect((await smtpB.waitFor(u.email!)).from).toBe('second@moving.example');
 });
 
@@ -85,7 +87,7 @@ test('mails carry the org branding and privacy links, as plain text and HTML, in
   await setOrgPolicy(sys(a), org.id, 'privacy', { tosLink: 'https://branded.example/tos', privacyLink: 'https://branded.example/privacy' });
   await putLabelAsset(a.scope, org.id, 'logo_light', 'image/png', Buffer.from('89504e47', 'hex'));
   const de = await user(a, { orgId: org.id, lang: 'de' });
-  await mailer.sendPasswordReset(a.scope, de, { code: 'DE1234', link: 'https://a.example/reset', expiresMin: 15 }, { origin: 'https://auth.a.example' });
+  await mailer.send(a.scope, de, { kind: 'passwordReset', code: 'DE1234', link: 'https://a.example/reset', expiresMin: 15 }, { origin: 'https://auth.a.example' });
   const m = await smtpA.waitFor(de.email!);
   expect(m.subject).toBe('Setze dein Passwort zurück');
   expect(m.text).toContain('Hallo Ada,');
@@ -98,7 +100,7 @@ test('mails carry the org branding and privacy links, as plain text and HTML, in
 
   // The instance default keeps its watermark and colour.
   const en = await user(a);
-  await mailer.sendInitialPassword(a.scope, en, { code: 'INIT99', link: 'https://a.example/init', expiresMin: 60 });
+  await mailer.send(a.scope, en, { kind: 'initialPassword', code: 'INIT99', link: 'https://a.example/init', expiresMin: 60 });
   const m2 = await smtpA.waitFor(en.email!);
   expect(m2.subject).toBe('Your new account');
   expect(m2.text).toContain('INIT99');
@@ -111,9 +113,11 @@ test('the password-changed notice is sent only where the notification policy ask
   await setOrgPolicy(sys(a), quiet.id, 'notification', { passwordChange: false });
   const loud = await user(a);
   const silent = await user(a, { orgId: quiet.id });
-  expect(await mailer.sendPasswordChanged(a.scope, silent)).toBeUndefined();
-  expect(await mailer.sendPasswordChanged(a.scope, loud)).toMatchObject({ subject: 'Your password was changed' });
+  const notifier = new Notifier(directDelivery(mailer), rt.deps);
+  await notifier.passwordChanged(a.scope, silent.id);
+  await notifier.passwordChanged(a.scope, loud.id);
   const m = await smtpA.waitFor(loud.email!);
+  expect(m.subject).toBe('Your password was changed');
   expect(m.text).toMatch(new RegExp(`The password of your account ${loud.username}@\\S+ was just changed`));
   // No need to wait for a mail that should not come: sending resolves once the SMTP server has
   // taken the mail, and the catcher keeps a mail before it answers, so one would be here already.
@@ -123,7 +127,7 @@ test('the password-changed notice is sent only where the notification policy ask
 test('an instance without SMTP settings refuses to send with a clear reason', async () => {
   const none = await testInstance(rt, 'No Mail');
   const u = await user(none);
-  await expect(mailer.sendEmailVerification(none.scope, u, { code: 'x', link: 'y', expiresMin: 1 })).rejects.toMatchObject({ reason: 'mail.smtp_not_configured' });
+  await expect(mailer.send(none.scope, u, { kind: 'verifyEmail', code: 'x', link: 'y', expiresMin: 1 })).rejects.toMatchObject({ reason: 'mail.smtp_not_configured' });
 });
 
 test('one TLS rule for account mails and the Admin API test mail: implicit TLS on 465, else tls demands STARTTLS', async () => {
@@ -144,6 +148,6 @@ test('one TLS rule for account mails and the Admin API test mail: implicit TLS o
   await setSmtpSettings(sys(strict), { ...smtp(smtpA.port, 'noreply@strict.example'), tls: true });
   const u = await user(strict);
   const before = smtpA.mails.length;
-  await expect(mailer.sendEmailVerification(strict.scope, u, { code: 'x', link: 'y', expiresMin: 1 })).rejects.toThrow();
+  await expect(mailer.send(strict.scope, u, { kind: 'verifyEmail', code: 'x', link: 'y', expiresMin: 1 })).rejects.toThrow();
   expect(smtpA.mails).toHaveLength(before);
 });

@@ -5,7 +5,7 @@
  * the last 6 of the RFC's 8-digit values (both are the same HOTP truncation, mod 10^6 vs 10^8).
  */
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { createHumanUser } from '../../src/domain/user/service.js';

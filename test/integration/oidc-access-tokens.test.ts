@@ -1,9 +1,7 @@
-import http from 'node:http';
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT, decodeJwt } from 'jose';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addMachine, addProject, client, discover, grantRoles, listen, localRequest, login, type AppFixture } from '../support/rp.js';
+import { addApp, addHuman, addMachine, addProject, client, discover, grantRoles, localRequest, login, type AppFixture, serveApp } from '../support/rp.js';
 
 const ROLES = 'urn:zitadel:iam:org:project:roles';
 let rt: Runtime;
@@ -16,7 +14,7 @@ let user: Awaited<ReturnType<typeof addHuman>>;
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Access tokens');
   issuer = `http://${inst.domain}:${server.port}`;
   ({ projectId } = await addProject(inst.scope, inst.orgId, { roles: ['viewer'] }));

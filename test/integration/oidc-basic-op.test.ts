@@ -1,10 +1,8 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { clockReaches } from '../support/eventually.js';
 import {
-  addApp, addHuman, addProject, authorize, client, discover, formsOf, listen, localRequest, login, type AppFixture, type RpClient,
+  addApp, addHuman, addProject, authorize, client, discover, formsOf, serveApp, localRequest, login, type AppFixture, type RpClient,
 } from '../support/rp.js';
 
 let rt: Runtime;
@@ -18,7 +16,7 @@ let config: client.Configuration;
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Basic OP');
   const project = await addProject(inst.scope, inst.orgId);
   app = await addApp(rt, inst.scope, project.projectId);

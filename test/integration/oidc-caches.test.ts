@@ -1,6 +1,4 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { renameOrg } from '../../src/domain/org/service.js';
@@ -10,9 +8,7 @@ import { generateMachineSecret } from '../../src/domain/user/credentials.js';
 import { removeUserGrant } from '../../src/domain/user-grant/service.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { eventually } from '../support/eventually.js';
-import {
-  addApp, addHuman, addProject, client, discover, grantRoles, listen, localRequest, login,
-} from '../support/rp.js';
+import { addApp, addHuman, addProject, client, discover, grantRoles, localRequest, login, serveApp } from '../support/rp.js';
 
 /**
  * The provider caches clients (applications and machine users, misses included) and the org and
@@ -35,7 +31,7 @@ let issuerB: string;
 beforeAll(async () => {
   rtA = await testRuntime();
   rtB = await testRuntime();
-  serverB = await listen(http.createServer(createApp(rtB).callback()));
+  serverB = await serveApp(rtB);
   inst = await testInstance(rtA, 'Caches');
   ctx = { deps: rtA.deps, scope: inst.scope, actor: systemPrincipal };
   issuerB = `http://${inst.domain}:${serverB.port}`;

@@ -1,11 +1,9 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { removeUserGrant } from '../../src/domain/user-grant/service.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addOrg, addProject, client, discover, grantRoles, listen, login } from '../support/rp.js';
+import { addApp, addHuman, addOrg, addProject, client, discover, grantRoles, login, serveApp } from '../support/rp.js';
 import { newId } from '../../src/shared/ids.js';
 import { clockReaches, eventually } from '../support/eventually.js';
 import { LISTENER_NAME as LISTENER } from '../../src/oidc/claims-cache.js';
@@ -28,7 +26,7 @@ let ctx: ServiceContext;
 beforeAll(async () => {
   rtA = await testRuntime();
   rtB = await testRuntime();
-  serverB = await listen(http.createServer(createApp(rtB).callback()));
+  serverB = await serveApp(rtB);
   inst = await testInstance(rtA, 'ClaimsCache');
   ctx = { deps: rtA.deps, scope: inst.scope, actor: systemPrincipal };
 });

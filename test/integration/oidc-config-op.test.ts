@@ -1,9 +1,7 @@
-import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { listSigningKeys, rotateSigningKeys } from '../../src/domain/signing-key/service.js';
 import { sweepExpiredPayloads } from '../../src/oidc/adapter.js';
 import { ProviderPool } from '../../src/oidc/pool.js';
@@ -11,7 +9,7 @@ import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from '../support/e
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { clockReaches, eventually } from '../support/eventually.js';
 import { noticesHeard } from '../support/notices.js';
-import { addApp, addHuman, addProject, client, discover, listen, localRequest, login, type AppFixture, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addProject, client, discover, serveApp, localRequest, login, type AppFixture, type RpClient } from '../support/rp.js';
 
 const run = promisify(execFile);
 
@@ -20,7 +18,7 @@ let server: { port: number; close: () => Promise<void> };
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
 });
 afterAll(async () => { await server.close(); await rt.close(); });
 
@@ -143,7 +141,7 @@ describe('changes reach the provider without a restart', () => {
 
   test('a second process sharing the database and Redis sees an application change at once', async () => {
     const rt2 = await testRuntime();
-    const server2 = await listen(http.createServer(createApp(rt2).callback()));
+    const server2 = await serveApp(rt2);
     try {
       const f = await fixture('TwoProcs');
       const at2 = { ...f.rp, issuer: `http://${f.inst.domain}:${server2.port}` };
@@ -190,7 +188,7 @@ describe('the provider pool', () => {
 describe('storage', () => {
   test('without Redis, short-lived state lives in PostgreSQL and expired rows are swept', async () => {
     const rtPg = await testRuntime({ redis: { url: '' } });
-    const serverPg = await listen(http.createServer(createApp(rtPg).callback()));
+    const serverPg = await serveApp(rtPg);
     try {
       const f = await fixture('NoRedis', serverPg.port, rtPg);
       const config = await discover(f.rp);
@@ -220,7 +218,7 @@ describe('storage', () => {
     const config = await discover(f.rp);
     const { browser } = await login(config, f.rp, { loginName: f.user.loginName, password: f.user.password });
     const rt2 = await testRuntime();
-    const server2 = await listen(http.createServer(createApp(rt2).callback()));
+    const server2 = await serveApp(rt2);
     try {
       const at2 = { ...f.rp, issuer: `http://${f.inst.domain}:${server2.port}` };
       const { authorize } = await import('../support/rp.js');

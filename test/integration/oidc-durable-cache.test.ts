@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { PgAdapter, type OidcAdapter } from '../../src/oidc/adapter.js';
 import { cachedAdapter, DurableCache } from '../../src/oidc/durable-cache.js';
 import { newId } from '../../src/shared/ids.js';

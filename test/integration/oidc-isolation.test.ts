@@ -1,10 +1,6 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import {
-  addApp, addHuman, addProject, authorize, Browser, client, discover, listen, localRequest, login, type AppFixture, type RpClient,
-} from '../support/rp.js';
+import { addApp, addHuman, addProject, authorize, Browser, client, discover, localRequest, login, type AppFixture, type RpClient, serveApp } from '../support/rp.js';
 
 let rt: Runtime;
 let server: { port: number; close: () => Promise<void> };
@@ -26,7 +22,7 @@ async function side(name: string): Promise<Side> {
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   a = await side('Side A');
   b = await side('Side B');
 });

@@ -1,8 +1,6 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addProject, client as oidc, discover, listen, localRequest, login, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addProject, client as oidc, discover, serveApp, localRequest, login, type RpClient } from '../support/rp.js';
 import { client, machineCaller } from './api-client.js';
 
 /**
@@ -21,7 +19,7 @@ let user: Awaited<ReturnType<typeof addHuman>>;
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Refresh grace');
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);

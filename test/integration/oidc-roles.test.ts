@@ -1,6 +1,4 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { updateProject } from '../../src/domain/project/service.js';
 import { createApplication, updateApplication } from '../../src/domain/project/applications.js';
 import { removeUserGrant, addUserGrant } from '../../src/domain/user-grant/service.js';
@@ -10,7 +8,7 @@ import { exportJWK, generateKeyPair, importPKCS8, SignJWT } from 'jose';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { refusalMessages } from '../../src/oidc/account.js';
 import { seedScenario, SEED_PASSWORD, type SeedScenario, type SeedProject, type SeedUser } from '../support/seed.js';
-import { authorize, client, discover, listen, localFetch, localRequest, login, type RpClient } from '../support/rp.js';
+import { authorize, client, discover, localFetch, localRequest, login, type RpClient, serveApp } from '../support/rp.js';
 
 const ROLES = 'urn:zitadel:iam:org:project:roles';
 
@@ -22,7 +20,7 @@ let issuer: string;
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Roles');
   seed = await seedScenario(rt, inst);
   issuer = `http://${inst.domain}:${server.port}`;

@@ -1,11 +1,10 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import Koa from 'koa';
-import { createApp } from '../../src/http/app.js';
 import { createLogger, requestLogging } from '../../src/ops/logging.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addProject, authorize, client, discover, listen, localRequest, login, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addProject, authorize, client, discover, listen, localRequest, login, serveApp, type RpClient } from '../support/rp.js';
 
 /** /metrics counts what operators watch, with bounded labels; every log line of a request names its id. */
 
@@ -17,7 +16,7 @@ let config: client.Configuration;
 
 beforeAll(async () => {
   rt = await testRuntime();
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Metrics');
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);

@@ -1,10 +1,8 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { eventually } from '../support/eventually.js';
 import { PrivateRedisCluster } from '../support/infra.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addProject, client, discover, listen, localRequest, login, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addProject, client, discover, serveApp, localRequest, login, type RpClient } from '../support/rp.js';
 
 /**
  * Tessera on a real three-master Redis Cluster (redis.mode cluster), started from the
@@ -25,7 +23,7 @@ beforeAll(async () => {
   cluster = await PrivateRedisCluster.start();
   rt = await testRuntime({ redis: { url: cluster.url, mode: 'cluster' } });
   other = await testRuntime({ redis: { url: cluster.url, mode: 'cluster' } });
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Cluster');
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);

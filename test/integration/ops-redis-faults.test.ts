@@ -1,11 +1,9 @@
-import http from 'node:http';
-import { createApp } from '../../src/http/app.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { API_SCOPE } from '../../src/api/oidc-tokens.js';
 import { eventually } from '../support/eventually.js';
 import { PrivateRedis } from '../support/infra.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addProject, client, discover, listen, localRequest, login, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addProject, client, discover, serveApp, localRequest, login, type RpClient } from '../support/rp.js';
 import { machineCaller, request } from './api-client.js';
 
 /**
@@ -28,7 +26,7 @@ beforeAll(async () => {
   // Persistent, as docs/operations.md advises: what Redis held survives its restart.
   redis = await PrivateRedis.start(['--appendonly', 'yes', '--appendfsync', 'always']);
   rt = await testRuntime({ redis: { url: redis.url, commandTimeoutMs: 300 } });
-  server = await listen(http.createServer(createApp(rt).callback()));
+  server = await serveApp(rt);
   inst = await testInstance(rt, 'Redis faults');
   const project = await addProject(inst.scope, inst.orgId);
   const app = await addApp(rt, inst.scope, project.projectId);

@@ -1,5 +1,5 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { addMember } from '../../src/domain/membership/service.js';
 import {

@@ -5,9 +5,6 @@ import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { setInstancePolicy } from '../../src/domain/policy/service.js';
 import { getUser } from '../../src/domain/user/repository.js';
-import { sendInitialPasswordMail } from '../../src/login/journeys.js';
-import { Mailer } from '../../src/mail/mailer.js';
-import { MailTransports } from '../../src/mail/transport.js';
 import { newId } from '../../src/shared/ids.js';
 
 /**
@@ -89,9 +86,7 @@ describe('on the login pages', () => {
   test('the initial password from the invitation mail refuses Qwerty123', async () => {
     const email = `invited${newId()}@mail.example`;
     const { id } = await createHumanUser(w.sys(), { orgId: w.inst.orgId, username: `inv${newId()}`, email });
-    const transports = new MailTransports(w.rt.db.knex, w.rt.deps.box, w.rt.deps.changes);
-    await sendInitialPasswordMail(new Mailer(transports), w.inst.scope, id, w.issuer);
-    transports.close();
+    await w.notifier.initialPassword(w.inst.scope, id, w.issuer);
     const link = new URL(/(http:\/\/\S+\/ui\/login\/init\?\S+)/.exec((await w.smtp.waitFor(email)).text)![1]);
     const s = new LoginSession(w);
     const form = (password: string) => ({ form: { user: id, code: link.searchParams.get('code')!, password } });

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser, createMachineUser } from '../../src/domain/user/service.js';
 import { createProject } from '../../src/domain/project/service.js';

@@ -1,5 +1,5 @@
 import { testRuntime, testInstance, type TestInstance } from '../support/runtime.js';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { newId } from '../../src/shared/ids.js';
 import * as migration007 from '../../migrations/007_policy_http_urls.js';

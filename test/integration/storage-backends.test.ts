@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { TEST_MASTER_KEY } from '../support/env.js';
 import { client, machineCaller, serve, type Served } from './api-client.js';

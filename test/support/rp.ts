@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
+import { createApp, type TesseraApp } from '../../src/app.js';
 import type { Scope } from '../../src/db/scope.js';
 import { newId, newSecret } from '../../src/shared/ids.js';
 
@@ -221,6 +222,16 @@ export async function listen(server: http.Server): Promise<{ port: number; close
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { port, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+/**
+ * Tessera on an ephemeral port, built by the composition root. close() stops the server and
+ * releases what the app holds; the runtime stays with its owner.
+ */
+export async function serveApp(rt: Runtime): Promise<{ port: number; app: TesseraApp; close: () => Promise<void> }> {
+  const app = createApp(rt);
+  const served = await listen(http.createServer(app.callback()));
+  return { port: served.port, app, close: async () => { await served.close(); await app.close(); } };
 }
 
 export { client };

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config/load.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/index.js';
 import { createInstance, type CreatedInstance } from '../../src/domain/instance/service.js';
 import { Scope } from '../../src/db/scope.js';
 import { newId } from '../../src/shared/ids.js';

@@ -1,4 +1,4 @@
-import type { Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { createOrg } from '../../src/domain/org/service.js';

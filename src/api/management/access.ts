@@ -3,7 +3,10 @@ import { explainAccess } from '../../domain/access/explanation.js';
 import { accessExplanationSchema } from '../access-explanation.js';
 import { id } from '../schemas.js';
 import { requireOrgUser } from '../common.js';
-import { managementApi as api } from './group.js';
+import { RouteList } from '../route.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 api.route({
   method: 'get', path: '/users/{userId}/access', tag: 'Users', permission: 'user.grant.read',

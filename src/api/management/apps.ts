@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { getApplication, pageApplications, type ApplicationRow } from '../../domain/project/repository.js';
 import * as apps from '../../domain/project/applications.js';
 import { notFound } from '../../shared/errors.js';
-import type { Call } from '../route.js';
+import { RouteList, type Call } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
 import { requireOrgProject, requirePermission } from '../common.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 import { projectParams } from './projects.js';
 
 const tag = 'Applications';

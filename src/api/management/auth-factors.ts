@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { listAuthFactors, removeTotp, resetAuthFactors } from '../../domain/mfa/service.js';
 import { requireOrgUser } from '../common.js';
 import { id, iso, timestamp } from '../schemas.js';
-import { managementApi as api } from './group.js';
+import { RouteList } from '../route.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 /**
  * A user's second factors, for their managers: see them, and reset them when the user lost their

@@ -5,10 +5,12 @@ import * as projectGrants from '../../domain/project-grant/service.js';
 import { getUserGrant, pageUserGrants, type UserGrantRow } from '../../domain/user-grant/repository.js';
 import * as userGrants from '../../domain/user-grant/service.js';
 import { notFound } from '../../shared/errors.js';
-import type { Call } from '../route.js';
+import { RouteList, type Call } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery, visibility, requireOrgProject, requirePermission } from '../common.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 import { projectParams } from './projects.js';
 
 const roleKeys = z.array(z.string().min(1).max(200)).max(500);

@@ -1,13 +1,29 @@
-// Each module registers its routes on the group when imported.
-import './org.js';
-import './users.js';
-import './passkeys.js';
-import './auth-factors.js';
-import './projects.js';
-import './apps.js';
-import './grants.js';
-import './members.js';
-import './policies.js';
-import './access.js';
+import { managementContext } from '../authenticate.js';
+import { ApiGroup } from '../route.js';
+import { api as access } from './access.js';
+import { api as apps } from './apps.js';
+import { api as authFactors } from './auth-factors.js';
+import { api as grants } from './grants.js';
+import { api as members } from './members.js';
+import { api as org } from './org.js';
+import { api as passkeys } from './passkeys.js';
+import { api as policies } from './policies.js';
+import { api as projects } from './projects.js';
+import { api as users } from './users.js';
 
-export { managementApi } from './group.js';
+/**
+ * Management API: everything inside one org (x-zitadel-orgid / x-org-id, else the caller's org),
+ * assembled here from each module's routes, in this order (the OpenAPI document follows it).
+ */
+export const managementApi = new ApiGroup('/management/v1', 'Management', 'bearer', managementContext, [
+  org,
+  users,
+  passkeys,
+  authFactors,
+  projects,
+  apps,
+  grants,
+  members,
+  policies,
+  access,
+]);

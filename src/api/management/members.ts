@@ -1,3 +1,4 @@
+import { RouteList } from '../route.js';
 import { z } from 'zod';
 import { listGrantedProjects } from '../../domain/project-grant/repository.js';
 import { notFound } from '../../shared/errors.js';
@@ -5,7 +6,9 @@ import { memberRoutes } from '../members.js';
 import { id } from '../schemas.js';
 import { requireOrgProject } from '../common.js';
 import { requireOwnedGrant } from './grants.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 const tag = 'Members';
 

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { getOrg, listOrgDomains, type OrgRow } from '../../domain/org/repository.js';
 import * as orgs from '../../domain/org/service.js';
 import { notFound } from '../../shared/errors.js';
-import type { Call } from '../route.js';
+import { RouteList, type Call } from '../route.js';
 import { id, iso, timestamp, versioned } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery, requirePermission } from '../common.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 const tag = 'Org';
 

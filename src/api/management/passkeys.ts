@@ -3,7 +3,10 @@ import { listPasskeys } from '../../domain/passkey/queries.js';
 import { removePasskey } from '../../domain/passkey/service.js';
 import { requireOrgUser } from '../common.js';
 import { id, iso, timestamp } from '../schemas.js';
-import { managementApi as api } from './group.js';
+import { RouteList } from '../route.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 /** A user's passkeys, seen and removed by a manager (the user adds their own on the account page). */
 const tag = 'Users';

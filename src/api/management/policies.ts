@@ -1,8 +1,10 @@
 import { idpRoutes } from '../idps.js';
 import { policyRoutes } from '../policies.js';
 import { labelAssetRoutes } from '../label-assets.js';
-import { managementApi } from './group.js';
+import { RouteList } from '../route.js';
 
-policyRoutes(managementApi, 'org');
-labelAssetRoutes(managementApi, 'org');
-idpRoutes(managementApi, 'org');
+/** The org's policies, label assets and IdPs (the same routes as the Admin API's, at org level). */
+export const api = new RouteList();
+policyRoutes(api, 'org');
+labelAssetRoutes(api, 'org');
+idpRoutes(api, 'org');

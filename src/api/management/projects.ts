@@ -1,10 +1,13 @@
+import { RouteList } from '../route.js';
 import { z } from 'zod';
 import { pageProjects, listProjectRoles, type ProjectRow } from '../../domain/project/repository.js';
 import * as projects from '../../domain/project/service.js';
 import * as roles from '../../domain/project/roles.js';
 import { contains, id, iso, listOf, listQuery, page, timestamp, versioned } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery, visibility, requireOrgProject, requirePermission } from '../common.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 const tag = 'Projects';
 export const projectParams = z.object({ projectId: id });

@@ -7,11 +7,12 @@ import {
 import * as users from '../../domain/user/service.js';
 import { linkUserToIdp, listIdpLinksOfUser, unlinkUser } from '../../domain/idp/service.js';
 import { notFound } from '../../shared/errors.js';
-import { sendInitialPasswordMail, sendPasswordChangedNotice } from '../../login/journeys.js';
-import type { Call } from '../route.js';
+import { RouteList, type Call } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery, requireOrgUser, requirePermission } from '../common.js';
-import { managementApi as api } from './group.js';
+
+/** Assembled into the Management API in ./index.ts. */
+export const api = new RouteList();
 
 const tag = 'Users';
 const userParams = z.object({ userId: id });
@@ -84,10 +85,10 @@ api.route({
   description: 'Without a password the user starts in state `initial` and, once created, is mailed a code and a link to set one (through the instance\'s SMTP server; a failed mail is logged, the user stays created).',
   handler: async ({ body, call }) => {
     const created = await users.createHumanUser(call.svc, { ...body, orgId: call.orgId });
-    const { mailer } = call;
-    if (body.password === undefined && mailer) {
+    const { notifier } = call;
+    if (body.password === undefined && notifier) {
       const origin: string = call.koa.state.origin;
-      call.afterCommit((scope) => sendInitialPasswordMail(mailer, scope, created.id, origin));
+      call.afterCommit((scope) => notifier.initialPassword(scope, created.id, origin));
     }
     return created;
   },
@@ -169,8 +170,8 @@ api.route({
     await requireOrgUser(call, params.userId);
     await users.setPassword(call.svc, params.userId, body.password, { changeRequired: body.changeRequired });
     // The owner hears of it when the org's notification policy asks (passwordChange).
-    const { mailer } = call;
-    if (mailer) call.afterCommit((scope) => sendPasswordChangedNotice(mailer, scope, params.userId, call.koa.state.origin));
+    const { notifier } = call;
+    if (notifier) call.afterCommit((scope) => notifier.passwordChanged(scope, params.userId, call.koa.state.origin));
   },
 });
 

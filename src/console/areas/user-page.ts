@@ -11,7 +11,6 @@ import {
   removeMachineKey, removeMachineSecret, removePersonalAccessToken, removeUserMetadata, setUserMetadata, unlockUser, updateUserProfile,
 } from '../../domain/user/service.js';
 import { atVersion } from '../../domain/versions.js';
-import { sendInitialPasswordMail } from '../../login/journeys.js';
 import { DomainError } from '../../shared/errors.js';
 import { consoleState, flash, paths } from '../context.js';
 import { errorMessage, optional, parseForm, refusal, required, text, version, type FieldErrors } from '../forms.js';
@@ -112,7 +111,7 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
     await action(ctx, async () => {
       if (!c.perms.can('user.write', { orgId: u.org_id })) throw new DomainError('permission_denied', 'missing permission user.write');
       if (u.state !== 'initial') throw new DomainError('rule_violation', 'the user has already set a password', 'user.not_initial');
-      await sendInitialPasswordMail(d.mailer, c.svc.scope, u.id, ctx.state.origin);
+      await d.notifier.initialPassword(c.svc.scope, u.id, ctx.state.origin);
     }, 'user.invited');
   });
 

@@ -2,7 +2,6 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { searchOrgUsers } from '../../domain/user/queries.js';
 import { createHumanUser, createMachineUser } from '../../domain/user/service.js';
-import { sendInitialPasswordMail } from '../../login/journeys.js';
 import { consoleState, flash, paths } from '../context.js';
 import { listParams, optional, pager, parseForm, refusal, required, sortLink, type FieldErrors } from '../forms.js';
 import type { ConsoleArea, ConsoleDeps } from '../index.js';
@@ -63,7 +62,7 @@ export const usersArea: ConsoleArea = {
       }
       // Sent after the user is stored: a mail that fails leaves the user created, with a message saying so.
       try {
-        await sendInitialPasswordMail(d.mailer, c.svc.scope, id, ctx.state.origin);
+        await d.notifier.initialPassword(c.svc.scope, id, ctx.state.origin);
         await flash(ctx, 'ok', c.t('users.createdInvited', { email: form.data.email }));
       } catch (err) {
         ctx.app.emit('error', err, ctx);

@@ -12,7 +12,7 @@ import type { UserRow } from '../user/repository.js';
 /**
  * The login a user meets on an application, once they have typed their login name: which org's
  * login policy applies (the project's private labeling setting, else the user's own org) and what
- * it asks of them. It follows the login pages' rules (login/org-context.ts, login/tenant-flow.ts):
+ * it asks of them. It follows the login pages' rules (login/org-context.ts, login/mfa.ts):
  * the same org-context decision and the same "second factor where the user has one or the policy
  * forces one" rule.
  */

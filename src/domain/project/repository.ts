@@ -198,3 +198,9 @@ export async function pageApplications(scope: Scope, f: { projectId: string; nam
   if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
   return pageQuery<ApplicationRow>(q, p, applicationSortColumns, 'name', 'id');
 }
+
+/** The project an application (by its client id) belongs to: its owning org and private labeling setting. */
+export async function findProjectOfClient(scope: Scope, clientId: string): Promise<Pick<ProjectRow, 'id' | 'org_id' | 'private_labeling_setting'> | undefined> {
+  return scope.table('projects').whereIn('id', scope.table('applications').where({ client_id: clientId }).select('project_id'))
+    .first('id', 'org_id', 'private_labeling_setting');
+}

@@ -215,3 +215,62 @@ export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'off
   if (f.usernameContains) q.whereILike('username', `%${f.usernameContains.replace(/[%_\\]/g, '\\$&')}%`);
   return pageQuery<UserRow>(q, p, userSortColumns, 'username', 'id');
 }
+
+/** Counts one wrong password; the new count and the user's state, or nothing for an unknown id. Not a change of the user: no version bump. */
+export async function countFailedPasswordAttempt(scope: Scope, id: string): Promise<Pick<UserRow, 'failed_password_attempts' | 'state'> | undefined> {
+  const [row] = await scope.table('users').where({ id }).increment('failed_password_attempts', 1).returning(['failed_password_attempts', 'state']);
+  return row;
+}
+
+/** Clears the wrong-password count (a successful check); no version bump, as counting did not bump it. */
+export async function resetFailedPasswordAttempts(scope: Scope, id: string): Promise<number> {
+  return scope.table('users').where({ id }).update({ failed_password_attempts: 0 });
+}
+
+/** Human users in one of `states` whose email is `email` (case-insensitive), optionally of one org; at most `limit`. */
+export async function findHumansByEmail(scope: Scope, email: string, opts: { orgId?: string | null; states: UserState[]; limit: number }): Promise<UserRow[]> {
+  const q = scope.table('users').where({ type: 'human' }).whereIn('state', opts.states).whereRaw('lower(email) = lower(?)', [email]);
+  if (opts.orgId) q.where({ org_id: opts.orgId });
+  return q.limit(opts.limit);
+}
+
+// ---- one-time codes of the account journeys (user_codes): one live code per user and kind (domain/user/codes.ts) ----
+
+export type CodeKind = 'email_verification' | 'password_reset' | 'initial_password';
+
+export interface UserCodeRow {
+  user_id: string;
+  kind: CodeKind;
+  code_hash: string;
+  /** the address an email_verification code was sent to */
+  email: string | null;
+  attempts: number;
+  expires_at: Date;
+  created_at: Date;
+}
+
+/** Stores a new code, replacing the user's previous code of this kind. Call inside a transaction. */
+export async function replaceUserCode(scope: Scope, row: Pick<UserCodeRow, 'user_id' | 'kind' | 'code_hash' | 'email' | 'expires_at'>): Promise<void> {
+  await scope.table('user_codes').where({ user_id: row.user_id, kind: row.kind }).delete();
+  await scope.insert('user_codes', row);
+}
+
+/** The user's live code of this kind; `lock` holds its row until the transaction ends (one check at a time). */
+export async function getUserCode(scope: Scope, userId: string, kind: CodeKind, opts: { lock?: boolean } = {}): Promise<UserCodeRow | undefined> {
+  const q = scope.table('user_codes').where({ user_id: userId, kind });
+  return (opts.lock ? q.forUpdate() : q).first();
+}
+
+/** When the user's code of this kind was issued, if there is one. */
+export async function userCodeIssuedAt(scope: Scope, userId: string, kind: CodeKind): Promise<Date | undefined> {
+  const row = await scope.table('user_codes').where({ user_id: userId, kind }).first('created_at');
+  return row ? new Date(row.created_at) : undefined;
+}
+
+export async function setUserCodeAttempts(scope: Scope, userId: string, kind: CodeKind, attempts: number): Promise<number> {
+  return scope.table('user_codes').where({ user_id: userId, kind }).update({ attempts });
+}
+
+export async function deleteUserCode(scope: Scope, userId: string, kind: CodeKind): Promise<number> {
+  return scope.table('user_codes').where({ user_id: userId, kind }).delete();
+}

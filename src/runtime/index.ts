@@ -4,17 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ConfigError } from './config/load.js';
-import { decodeKey, type Config } from './config/schema.js';
-import { migrateLatest, openDatabase, type Database } from './db/database.js';
-import type { ServiceDeps, ShortLivedState } from './domain/deps.js';
-import { LocalChangeBus, type ChangeBus } from './shared/changes.js';
-import { PasswordHasher, SecretBox } from './shared/crypto.js';
-import { RedisChangeBus } from './shared/redis-changes.js';
-import { redisConnections, type RedisClient, type RedisConnections } from './shared/redis.js';
-import { deleteInstanceKeys } from './shared/redis-keys.js';
-import { createLogger } from './ops/logging.js';
-import { PromMetrics } from './ops/metrics.js';
+import { ConfigError } from '../config/load.js';
+import { decodeKey, type Config } from '../config/schema.js';
+import { migrateLatest, openDatabase, type Database } from '../db/database.js';
+import type { ServiceDeps, ShortLivedState } from '../domain/deps.js';
+import { LocalChangeBus, type ChangeBus } from '../shared/changes.js';
+import { PasswordHasher, SecretBox } from '../shared/crypto.js';
+import { RedisChangeBus } from '../shared/redis-changes.js';
+import { redisConnections, type RedisClient, type RedisConnections } from '../shared/redis.js';
+import { deleteInstanceKeys } from '../shared/redis-keys.js';
+import { createLogger } from '../ops/logging.js';
+import { PromMetrics } from '../ops/metrics.js';
 
 /** Everything a running Tessera process holds: built once at boot, passed to the HTTP app and CLI. */
 export interface Runtime {

@@ -1,20 +1,18 @@
 import type { Context } from 'koa';
 import * as client from 'openid-client';
 import type { Scope } from '../db/scope.js';
-import type { ServiceContext } from '../domain/deps.js';
-import { appendEvent } from '../domain/audit/repository.js';
-import { findUserByIdpLink, getIdpWithSecret, linkUserToIdp } from '../domain/idp/service.js';
-import type { IdpWithSecret } from '../domain/idp/repository.js';
-import { systemPrincipal } from '../domain/principal.js';
-import { getUser, updateUser, type UserRow } from '../domain/user/repository.js';
+import { linkUserToIdp } from '../domain/idp/service.js';
+import {
+  idpForLogin, userById, userByLoginName, userOfExternalIdentity, usersWithEmail, type IdpWithSecret, type UserRow,
+} from '../domain/sign-in.js';
+import { applyExternalProfile, type ExternalProfile } from '../domain/user/external-profile.js';
 import { createHumanUser } from '../domain/user/service.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { userByLoginName } from '../oidc/repository.js';
+import { asSystem, loginState, saveLoginState, type Step } from './interaction.js';
+import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js';
+import { afterFirstFactor } from './mfa.js';
 import { checkPassword } from './password-check.js';
-import { errorPage, loginState, lookFor, saveLoginState, sendBranded, withLook, type Look } from './pages.js';
-import type { Step } from './routes.js';
-import { afterFirstFactor } from './tenant-flow.js';
 
 /**
  * Login through an external OpenID Provider (a customer's Azure AD, Okta…) with openid-client:
@@ -24,7 +22,7 @@ import { afterFirstFactor } from './tenant-flow.js';
  */
 
 const UID = /^[A-Za-z0-9_-]{10,64}$/;
-const sys = (ctx: Context, scope: Scope): ServiceContext => ({ deps: ctx.state.login.deps, scope, actor: systemPrincipal });
+const sys = (step: Step) => asSystem(step.services, step.oidc.scope);
 
 async function upstream(idp: IdpWithSecret): Promise<client.Configuration> {
   const insecure = idp.issuer.startsWith('http:');
@@ -41,7 +39,7 @@ export async function startIdpLogin(ctx: Context, step: Step, idpId: string): Pr
   await withLook(ctx, async () => {
     const look = await lookFor(ctx, step);
     if (!look.idps.some((i) => i.id === idpId)) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
-    const idp = await getIdpWithSecret(step.oidc.scope, idpId, ctx.state.login.deps.box);
+    const idp = await idpForLogin(step.oidc.scope, idpId, step.services.deps.box);
     if (!idp) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
     let config: client.Configuration;
     try { config = await upstream(idp); } catch (err) { return fail(ctx, step, `discovery of ${idp.issuer} failed: ${(err as Error).message}`); }
@@ -66,8 +64,6 @@ export async function idpCallback(ctx: Context): Promise<void> {
   ctx.redirect(`/ui/login/${uid}/idp/return?${ctx.querystring}`);
 }
 
-interface ExternalProfile { sub: string; email?: string; emailVerified: boolean; givenName?: string; familyName?: string; name?: string; preferredUsername?: string }
-
 /** GET /ui/login/{uid}/idp/return: the code exchange, then the linked, linkable or new user. */
 export async function idpReturn(ctx: Context, step: Step): Promise<void> {
   await withLook(ctx, async () => {
@@ -76,7 +72,7 @@ export async function idpReturn(ctx: Context, step: Step): Promise<void> {
     if (!pending || ctx.query.state !== pending.state) return fail(ctx, step, 'state mismatch');
     await saveLoginState(step, { idp: undefined });
     const scope = step.oidc.scope;
-    const idp = await getIdpWithSecret(scope, pending.idpId, ctx.state.login.deps.box);
+    const idp = await idpForLogin(scope, pending.idpId, step.services.deps.box);
     if (!idp || idp.state !== 'active') return fail(ctx, step, 'the identity provider is gone');
     let profile: ExternalProfile;
     try {
@@ -101,17 +97,16 @@ export async function idpReturn(ctx: Context, step: Step): Promise<void> {
 
 async function externalIdentity(ctx: Context, step: Step, look: Look, idp: IdpWithSecret, p: ExternalProfile): Promise<void> {
   const scope = step.oidc.scope;
-  const linked = await findUserByIdpLink(scope, idp.id, p.sub);
-  let user = linked ? await getUser(scope, linked.user_id) : undefined;
+  let user = await userOfExternalIdentity(scope, idp.id, p.sub);
   if (user) {
-    if (idp.is_auto_update) user = await refreshProfile(scope, user, p);
+    if (idp.is_auto_update) user = await applyExternalProfile(sys(step), user, p);
     return loginAs(ctx, step, user);
   }
   const candidate = await linkCandidate(scope, idp, p);
   if (candidate && idp.is_linking_allowed) {
     if ((idp.auto_linking === 'email' && p.emailVerified) || idp.auto_linking === 'username') {
-      await linkUserToIdp(sys(ctx, scope), { idpId: idp.id, externalUserId: p.sub, userId: candidate.id, externalUsername: p.preferredUsername ?? p.email });
-      return loginAs(ctx, step, idp.is_auto_update ? await refreshProfile(scope, candidate, p) : candidate);
+      await linkUserToIdp(sys(step), { idpId: idp.id, externalUserId: p.sub, userId: candidate.id, externalUsername: p.preferredUsername ?? p.email });
+      return loginAs(ctx, step, idp.is_auto_update ? await applyExternalProfile(sys(step), candidate, p) : candidate);
     }
     // Anyone can claim an address upstream: without a verified match the user proves the account is theirs.
     await saveLoginState(step, { link: { idpId: idp.id, sub: p.sub, username: p.preferredUsername ?? p.email, userId: candidate.id } });
@@ -125,8 +120,8 @@ async function externalIdentity(ctx: Context, step: Step, look: Look, idp: IdpWi
       await saveLoginState(step, { external: { idpId: idp.id, orgId, profile: p } });
       return showExternalRegistration(ctx, step, look, idp.name, profileForm(p), []);
     }
-    const created = await createExternalUser(ctx, scope, orgId, p);
-    await linkUserToIdp(sys(ctx, scope), { idpId: idp.id, externalUserId: p.sub, userId: created.id, externalUsername: p.preferredUsername ?? p.email });
+    const created = await createExternalUser(step, orgId, p);
+    await linkUserToIdp(sys(step), { idpId: idp.id, externalUserId: p.sub, userId: created.id, externalUsername: p.preferredUsername ?? p.email });
     return loginAs(ctx, step, created);
   }
   return errorPage(ctx, step, 403, 'login.idp_no_account', look.t('idp.noAccount'));
@@ -134,14 +129,12 @@ async function externalIdentity(ctx: Context, step: Step, look: Look, idp: IdpWi
 
 /** An existing user the external identity may be linked to: same email (or login name), in an org the IdP serves. */
 async function linkCandidate(scope: Scope, idp: IdpWithSecret, p: ExternalProfile): Promise<UserRow | undefined> {
-  const q = scope.table('users').where({ type: 'human' }).whereIn('state', ['active', 'initial']);
-  if (idp.org_id) q.where({ org_id: idp.org_id });
   let rows: UserRow[] = [];
   if (idp.auto_linking === 'username' && p.preferredUsername) {
     const u = await userByLoginName(scope, p.preferredUsername);
     rows = u && (!idp.org_id || u.org_id === idp.org_id) ? [u] : [];
   } else if (p.email) {
-    rows = await q.whereRaw('lower(email) = lower(?)', [p.email]).limit(2);
+    rows = await usersWithEmail(scope, p.email, idp.org_id);
   }
   return rows.length === 1 ? rows[0] : undefined;
 }
@@ -162,57 +155,42 @@ export async function submitExternalRegistration(ctx: Context, step: Step, form:
   await withLook(ctx, async () => {
     const pending = loginState(step).external;
     const scope = step.oidc.scope;
-    const idp = pending ? await getIdpWithSecret(scope, pending.idpId, ctx.state.login.deps.box) : undefined;
+    const idp = pending ? await idpForLogin(scope, pending.idpId, step.services.deps.box) : undefined;
     if (!pending || !idp) return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
     const look = await lookFor(ctx, step);
     // The upstream's word on the email holds only for the address it sent.
     const sameEmail = form.email.toLowerCase() === (pending.profile.email ?? '').toLowerCase();
     let user: UserRow;
     try {
-      const { id } = await createHumanUser(sys(ctx, scope), {
+      const { id } = await createHumanUser(sys(step), {
         orgId: pending.orgId, username: form.username, email: form.email, emailVerified: sameEmail && pending.profile.emailVerified,
         givenName: form.givenName, familyName: form.familyName, preferredLanguage: look.locale, state: 'active',
       });
-      user = (await getUser(scope, id))!;
+      user = (await userById(scope, id))!;
     } catch (err) {
       if (err instanceof DomainError && err.status < 500) return showExternalRegistration(ctx, step, look, idp.name, form, [err.message]);
       throw err;
     }
-    await linkUserToIdp(sys(ctx, scope), { idpId: idp.id, externalUserId: pending.profile.sub, userId: user.id, externalUsername: pending.profile.preferredUsername ?? pending.profile.email });
+    await linkUserToIdp(sys(step), { idpId: idp.id, externalUserId: pending.profile.sub, userId: user.id, externalUsername: pending.profile.preferredUsername ?? pending.profile.email });
     await saveLoginState(step, { external: undefined });
     return loginAs(ctx, step, user);
   });
 }
 
-async function createExternalUser(ctx: Context, scope: Scope, orgId: string, p: ExternalProfile): Promise<UserRow> {
+async function createExternalUser(step: Step, orgId: string, p: ExternalProfile): Promise<UserRow> {
   const base = (p.preferredUsername ?? p.email ?? `user-${p.sub}`).split('@')[0].replace(/[^\w.-]/g, '').slice(0, 60) || `user${newId()}`;
   for (const username of [base, `${base}-${newId().slice(-6)}`]) {
     try {
-      const { id } = await createHumanUser(sys(ctx, scope), {
+      const { id } = await createHumanUser(sys(step), {
         orgId, username, email: p.email ?? `${username}@invalid.invalid`, emailVerified: p.emailVerified,
         givenName: p.givenName, familyName: p.familyName, displayName: p.name, state: 'active',
       });
-      return (await getUser(scope, id))!;
+      return (await userById(step.oidc.scope, id))!;
     } catch (err) {
       if (!(err instanceof DomainError && err.reason === 'user.username_taken')) throw err;
     }
   }
   throw new DomainError('conflict', 'no free username for the external user', 'login.idp_username_taken');
-}
-
-/** isAutoUpdate: the upstream profile wins on every login. */
-async function refreshProfile(scope: Scope, user: UserRow, p: ExternalProfile): Promise<UserRow> {
-  const patch: Partial<UserRow> = {};
-  if (p.givenName && p.givenName !== user.given_name) patch.given_name = p.givenName;
-  if (p.familyName && p.familyName !== user.family_name) patch.family_name = p.familyName;
-  if (p.name && p.name !== user.display_name) patch.display_name = p.name;
-  if (p.email && p.email.toLowerCase() !== user.email?.toLowerCase()) { patch.email = p.email; patch.email_verified = p.emailVerified; }
-  if (Object.keys(patch).length === 0) return user;
-  await scope.transaction(async (tx) => {
-    await updateUser(tx, user.id, patch);
-    await appendEvent(tx, systemPrincipal, { orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.profile.changed', payload: { fields: Object.keys(patch), source: 'idp' } });
-  });
-  return (await getUser(scope, user.id))!;
 }
 
 async function loginAs(ctx: Context, step: Step, user: UserRow): Promise<void> {
@@ -227,19 +205,19 @@ export async function submitIdpLink(ctx: Context, step: Step, password: string):
   await withLook(ctx, async () => {
     const link = loginState(step).link;
     const scope = step.oidc.scope;
-    const user = link ? await getUser(scope, link.userId) : undefined;
+    const user = link ? await userById(scope, link.userId) : undefined;
     if (!link || !user) return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
     const look = await lookFor(ctx, step, { userOrgId: user.org_id });
-    const { throttle, deps } = ctx.state.login;
+    const { throttle, deps } = step.services;
     const r = await checkPassword({ scope, deps, throttle }, { user, loginName: user.username, password, address: ctx.ip });
     if (!r.ok) {
-      const idp = await getIdpWithSecret(scope, link.idpId, deps.box);
+      const idp = await idpForLogin(scope, link.idpId, deps.box);
       return sendBranded(ctx, look, 'login/idp-link', 'idp.linkTitle', {
         uid: step.uid, csrf: step.csrf, loginName: user.email ?? user.username, idpName: idp?.name ?? '',
         error: look.t(r.reason === 'throttled' ? 'login.tooManyAttempts' : 'login.invalidCredentials'),
       }, r.reason === 'throttled' ? 429 : 400);
     }
-    await linkUserToIdp(sys(ctx, scope), { idpId: link.idpId, externalUserId: link.sub, userId: user.id, externalUsername: link.username });
+    await linkUserToIdp(sys(step), { idpId: link.idpId, externalUserId: link.sub, userId: user.id, externalUsername: link.username });
     await saveLoginState(step, { link: undefined });
     return afterFirstFactor(ctx, step, look, r.user, ['pwd', 'fed'], true);
   });

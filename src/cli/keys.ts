@@ -5,8 +5,8 @@ import { Scope } from '../db/scope.js';
 import { appendEvent } from '../domain/audit/repository.js';
 import { getInstance, listInstanceIds } from '../domain/instance/repository.js';
 import { cliPrincipal } from '../domain/principal.js';
-import { createRuntime } from '../runtime.js';
-import { rotateSigningKeys, type SigningAlg } from './keys.js';
+import { createRuntime } from '../runtime/index.js';
+import { rotateSigningKeys, type SigningAlg } from '../oidc/keys.js';
 
 /**
  * `tessera keys rotate [--instance ID] [--alg RS256|ES256]`: one step of a key rotation.

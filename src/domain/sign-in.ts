@@ -1,0 +1,65 @@
+import type { Scope } from '../db/scope.js';
+import type { SecretBox } from '../shared/crypto.js';
+import { findUserByIdpLink, getIdpWithSecret } from './idp/service.js';
+import { listIdps, type IdpWithSecret } from './idp/repository.js';
+import { getInstance } from './instance/repository.js';
+import { findOrgByVerifiedDomain, getOrg, primaryOrgDomain, type OrgRow } from './org/repository.js';
+import { findProjectOfClient, type PrivateLabelingSetting } from './project/repository.js';
+import { findHumansByEmail, findUserByLoginName, getUser, loginNamesOf, preferredLoginName, type UserRow } from './user/repository.js';
+
+/**
+ * What the sign-in (src/login) reads, before anyone is authenticated: who a typed name means,
+ * which org's rules apply, which IdPs a page offers. There is no caller to authorize yet; each
+ * function answers only what the login pages and their rules need. The writes of the sign-in
+ * are services (user/lockout.ts, user/codes.ts, user/external-profile.ts, idp/service.ts…).
+ */
+export type { UserRow, OrgRow, IdpWithSecret, PrivateLabelingSetting };
+
+export const userById = (scope: Scope, id: string): Promise<UserRow | undefined> => getUser(scope, id);
+
+/** What a person typed on the login page, resolved as ZITADEL does (see findUserByLoginName). */
+export const userByLoginName = (scope: Scope, loginName: string): Promise<UserRow | undefined> => findUserByLoginName(scope, loginName);
+
+/** Every name the user can log in with. */
+export const loginNames = (scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> => loginNamesOf(scope, user);
+
+/** `username@{primary domain of the user's org}`, as the account chooser and the mails show it. */
+export const shownLoginName = (scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string> => preferredLoginName(scope, user);
+
+/** Users (human, active or initial) an external identity with this email may link to, in the IdP's org if it has one. */
+export const usersWithEmail = (scope: Scope, email: string, orgId: string | null): Promise<UserRow[]> =>
+  findHumansByEmail(scope, email, { orgId, states: ['active', 'initial'], limit: 2 });
+
+/** The user linked to an external identity at an IdP. */
+export async function userOfExternalIdentity(scope: Scope, idpId: string, externalUserId: string): Promise<UserRow | undefined> {
+  const link = await findUserByIdpLink(scope, idpId, externalUserId);
+  return link ? getUser(scope, link.user_id) : undefined;
+}
+
+export const orgById = (scope: Scope, id: string): Promise<OrgRow | undefined> => getOrg(scope, id);
+export const orgByVerifiedDomain = (scope: Scope, domain: string): Promise<OrgRow | undefined> => findOrgByVerifiedDomain(scope, domain);
+export const orgPrimaryDomain = (scope: Scope, orgId: string): Promise<string | undefined> => primaryOrgDomain(scope, orgId);
+
+/** The org a login without any other hint falls back to (the instance's default org). */
+export async function defaultOrgId(scope: Scope): Promise<string | null> {
+  return (await getInstance(scope))?.default_org_id ?? null;
+}
+
+/** The project of the application signing in (by client id): its org and private labeling setting. */
+export async function projectOfClient(scope: Scope, clientId: string): Promise<{ orgId: string; privateLabeling: PrivateLabelingSetting } | undefined> {
+  const p = await findProjectOfClient(scope, clientId);
+  return p ? { orgId: p.org_id, privateLabeling: p.private_labeling_setting } : undefined;
+}
+
+/** The active IdPs among `ids` that serve this org (its own and the instance's), in the order of `ids`. */
+export async function offeredIdps(scope: Scope, orgId: string | null, ids: string[]): Promise<{ id: string; name: string }[]> {
+  if (!ids.length) return [];
+  const available = await listIdps(scope, { orgId });
+  return ids
+    .map((id) => available.find((i) => i.id === id && i.state === 'active'))
+    .filter((i) => i !== undefined)
+    .map((i) => ({ id: i.id, name: i.name }));
+}
+
+/** An IdP with its client secret, for the code exchange. */
+export const idpForLogin = (scope: Scope, id: string, box: SecretBox): Promise<IdpWithSecret | undefined> => getIdpWithSecret(scope, id, box);

@@ -1,0 +1,33 @@
+import type { Context } from 'koa';
+import { identify } from './identify.js';
+import type { Step } from './interaction.js';
+import { lookFor, withLook } from './look.js';
+import { afterFirstFactor } from './mfa.js';
+import { showLoginName, showPassword } from './pages.js';
+import { checkPassword } from './password-check.js';
+
+/**
+ * The password step: throttled before argon2 and counted towards lockout (password-check.ts),
+ * then the second factor rules (mfa.ts).
+ */
+export async function submitPassword(ctx: Context, step: Step, typed: string, password: string): Promise<void> {
+  await withLook(ctx, async () => {
+    const { throttle, deps } = step.services;
+    const scope = step.oidc.scope;
+    const look0 = await lookFor(ctx, step);
+    const { user, loginName } = await identify(step, look0.org, typed);
+    const look = user ? await lookFor(ctx, step, { userOrgId: user.org_id }) : look0;
+    if (user && !look.policy.allowUsernamePassword) return showLoginName(ctx, step, look, loginName, look.t('login.usernamePasswordDisabled'));
+    const result = await checkPassword({ scope, deps, throttle }, { user, loginName, password, address: ctx.ip });
+    if (!result.ok) {
+      if (result.reason === 'throttled') {
+        ctx.set('Retry-After', String(result.retryAfterS));
+        return showPassword(ctx, step, look, loginName, look.t('login.tooManyAttempts'), 429);
+      }
+      return showPassword(ctx, step, look, loginName, look.t('login.invalidCredentials'));
+    }
+    // The user may choose a second factor themselves (the checkbox on the password page).
+    const wantsMfa = (ctx.request.body as Record<string, unknown> | undefined)?.setupMfa === 'yes';
+    return afterFirstFactor(ctx, step, look, result.user, ['pwd'], true, wantsMfa);
+  });
+}

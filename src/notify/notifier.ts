@@ -1,0 +1,95 @@
+import type { Scope } from '../db/scope.js';
+import type { ServiceContext, ServiceDeps } from '../domain/deps.js';
+import { getEffectivePolicy } from '../domain/policy/service.js';
+import { systemPrincipal } from '../domain/principal.js';
+import { codeIssuedWithin, issueUserCode } from '../domain/user/codes.js';
+import { userById, type UserRow } from '../domain/sign-in.js';
+import { DomainError } from '../shared/errors.js';
+import type { SendOptions } from '../mail/mailer.js';
+import type { Delivery } from './delivery.js';
+
+/**
+ * What mail a user gets and when: the initial password of a user an admin created, email
+ * verification, password reset and the password-changed notice. The API and the login call these
+ * after their change; the Notifier applies the rules (the notification policy, a resend window,
+ * whether there is anyone to write to), issues the one-time code, and hands the message to the
+ * Delivery (src/notify/delivery.ts).
+ */
+
+/** Lifetimes of the mailed codes, in minutes. */
+export const VERIFY_TTL_MIN = 60;
+export const RESET_TTL_MIN = 15;
+export const INITIAL_TTL_MIN = 3 * 24 * 60;
+/** A code of the same kind is not mailed again within this many seconds (a form must not flood an inbox). */
+export const RESEND_AFTER_S = 60;
+
+/** Where the links in the mails lead (the login's pages that take the code). */
+export const mailLinkPaths = {
+  verifyEmail: '/ui/login/verify-email',
+  initialPassword: '/ui/login/init',
+  passwordReset: '/ui/login/password-reset',
+} as const;
+
+/** A mail that follows a page: the origin the page was served on, its branding and language. */
+export type PageContext = Required<Pick<SendOptions, 'origin'>> & Pick<SendOptions, 'brandingOrgId' | 'locale'>;
+
+const link = (origin: string, path: string, userId: string, code: string) => `${origin}${path}?user=${userId}&code=${code}`;
+
+export class Notifier {
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly deps: ServiceDeps,
+  ) {}
+
+  private sys(scope: Scope): ServiceContext {
+    return { deps: this.deps, scope, actor: systemPrincipal };
+  }
+
+  /** A user an admin created without a password (state initial): a code and a link to set one. */
+  async initialPassword(scope: Scope, userId: string, origin: string): Promise<void> {
+    const user = await userById(scope, userId);
+    if (!user?.email) throw new DomainError('precondition_failed', 'the user has no email address', 'mail.no_recipient');
+    const code = await issueUserCode(this.sys(scope), user, 'initial_password', { ttlMin: INITIAL_TTL_MIN });
+    await this.delivery.deliver(scope, {
+      userId: user.id,
+      message: { kind: 'initialPassword', code, link: link(origin, mailLinkPaths.initialPassword, user.id, code), expiresMin: INITIAL_TTL_MIN },
+      options: { origin },
+    });
+  }
+
+  /** The password changed: a notice, where the notification policy of the user's org asks for one. */
+  async passwordChanged(scope: Scope, userId: string, origin?: string): Promise<void> {
+    const user = await userById(scope, userId);
+    if (!user?.email) return;
+    if (!(await getEffectivePolicy(scope, 'notification', user.org_id)).passwordChange) return;
+    await this.delivery.deliver(scope, { userId: user.id, message: { kind: 'passwordChanged' }, options: { origin } });
+  }
+
+  /**
+   * A code and a link to verify the user's address, unless one went out in the last minute (it is
+   * still good: signing in again must not flood the inbox).
+   */
+  async emailVerification(scope: Scope, user: UserRow, page: PageContext): Promise<void> {
+    if (!user.email || (await codeIssuedWithin({ scope }, user.id, 'email_verification', RESEND_AFTER_S))) return;
+    const code = await issueUserCode(this.sys(scope), user, 'email_verification', { ttlMin: VERIFY_TTL_MIN, email: user.email });
+    await this.delivery.deliver(scope, {
+      userId: user.id,
+      message: { kind: 'verifyEmail', code, link: link(page.origin, mailLinkPaths.verifyEmail, user.id, code), expiresMin: VERIFY_TTL_MIN },
+      options: page,
+    });
+  }
+
+  /**
+   * A password reset code, for a user with an address who is not deactivated, at most one a minute.
+   * Whoever asked sees the same page either way (no account enumeration): nothing here says which.
+   */
+  async passwordReset(scope: Scope, user: UserRow, page: PageContext): Promise<void> {
+    if (!user.email || user.state === 'inactive' || (await codeIssuedWithin({ scope }, user.id, 'password_reset', RESEND_AFTER_S))) return;
+    const code = await issueUserCode(this.sys(scope), user, 'password_reset', { ttlMin: RESET_TTL_MIN });
+    await this.delivery.deliver(scope, {
+      userId: user.id,
+      message: { kind: 'passwordReset', code, link: link(page.origin, mailLinkPaths.passwordReset, user.id, code), expiresMin: RESET_TTL_MIN },
+      options: page,
+    });
+  }
+}

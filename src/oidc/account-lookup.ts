@@ -1,0 +1,37 @@
+import type { Scope } from '../db/scope.js';
+import { accountClaims, clientInfo, isLoginable, rolesToPrefetch } from './account.js';
+import type { ClaimsCache } from './claims-cache.js';
+import { userWithRoleGrants } from './repository.js';
+import type { SettingsCache } from './settings-cache.js';
+
+/**
+ * oidc-provider's findAccount: the account behind a session or token, with a claims() that
+ * builds the claims of each ID token or userinfo response when it is made (so roles and profile
+ * are always current). Inactive and machine users are no account.
+ */
+export function findAccountFor(scope: Scope, settings: SettingsCache, claimsCache?: ClaimsCache) {
+  return async function findAccount(ctx: any, sub: string, token: any) {
+    // On userinfo, the roles the response needs are read in the same statement as the user,
+    // through the claims cache (invalidated by PostgreSQL on every relevant write).
+    const userinfo = ctx?.oidc?.route === 'userinfo';
+    const projectIds = userinfo && token?.scope ? await rolesToPrefetch(settings, clientInfo(ctx.oidc.client), String(token.scope).split(' ')) : undefined;
+    const load = () => userWithRoleGrants(scope, sub, projectIds ?? []);
+    const { user, grants } = userinfo && claimsCache ? await claimsCache.read(scope.instanceId, sub, projectIds ?? [], load) : await load();
+    if (!isLoginable(user)) return undefined;
+    const prefetched = projectIds ? { projectIds, grants } : undefined;
+    return {
+      accountId: user.id,
+      async claims(use: string, scopeValue: string) {
+        return accountClaims(
+          scope,
+          user,
+          clientInfo(ctx?.oidc?.client),
+          use === 'id_token' ? 'id_token' : 'userinfo',
+          scopeValue.split(' '),
+          settings,
+          prefetched,
+        );
+      },
+    };
+  };
+}
