@@ -1,6 +1,6 @@
 import type { Scope } from '../db/scope.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
-import { decideOrgContext, type OrgContext, type OrgContextFacts } from '../domain/policy/org-context.js';
+import { decideOrgContext, type OrgContext } from '../domain/policy/org-context.js';
 import { defaultOrgId, orgById, orgByVerifiedDomain, orgPrimaryDomain, projectOfClient } from '../domain/sign-in.js';
 import { requestedOrg } from '../oidc/claims.js';
 
