@@ -24,6 +24,10 @@ async function main(): Promise<void> {
   const server = http.createServer(app.callback()).listen(config.server.port, config.server.host, () => {
     rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
   });
+  // Idle keep-alive connections outlive a load balancer's idle timeout (commonly 60 s), so the
+  // balancer, not Tessera, closes them: otherwise it may send a request on a socket being closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // SIGTERM: stop accepting, finish what is in flight (Connection: close), then release what the
   // app holds (provider pool, mail transports), then the runtime's pools, and exit.
   shutdown.drain = trackConnections(server, {

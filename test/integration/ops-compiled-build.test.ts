@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { eventually } from '../support/eventually.js';
 import { freePort, run } from '../support/process.js';
 import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from '../support/env.js';
 
@@ -33,7 +34,8 @@ test('the compiled build serves health, metrics and request ids, logs JSON lines
     });
     const base = `http://127.0.0.1:${port}`;
     expect(await (await fetch(`${base}/livez`)).json()).toMatchObject({ status: 'alive' });
-    const ready = await fetch(`${base}/readyz`, { headers: { 'x-request-id': 'probe-0123456789' } });
+    // Ready once its Redis connection is up (a loaded machine may take a moment).
+    const ready = await eventually(() => fetch(`${base}/readyz`, { headers: { 'x-request-id': 'probe-0123456789' } }), (r) => r.status === 200, 15_000);
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-request-id')).toBe('probe-0123456789');
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { status: 'up', kind: 'postgres' }, migrations: { status: 'up' }, redis: { status: 'up' } } });

@@ -107,12 +107,14 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
   const domain = `drain-${newId()}.example`;
   expect((await system(a.port, 'POST', `/instances/${await firstInstanceId()}/domains`, { domain })).status).toBeLessThan(300);
 
-  // An idle keep-alive connection: answered once, then left open by the client.
+  // An idle keep-alive connection: answered once, then left open by the client (the server keeps
+  // idle connections 65 s, so only the drain closes it here).
   const idle = rawRequest(b.port, 'localhost', '/livez');
   expect((await idle.answered).status).toBe(200);
 
   // A request held in flight: its host lookup waits on a lock taken here.
   const locker = new pg.Client({ connectionString: postgres.url() });
+  locker.on('error', () => undefined);
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE instance_domains IN ACCESS EXCLUSIVE MODE');
@@ -124,6 +126,7 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
 
   const exited = new Promise<number | null>((resolve) => b.child.once('exit', (code) => resolve(code)));
   b.child.kill('SIGTERM');
+  await eventually(async () => b.output(), (out) => out.includes('draining connections'), 30_000);
   await idle.closed; // the server closed the idle connection
   // No new connections are accepted.
   await expect(new Promise((resolve, reject) => {
