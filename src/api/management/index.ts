@@ -9,6 +9,7 @@ import { api as org } from './org.js';
 import { api as passkeys } from './passkeys.js';
 import { api as policies } from './policies.js';
 import { api as projects } from './projects.js';
+import { api as sessions } from './sessions.js';
 import { api as users } from './users.js';
 
 /**
@@ -20,6 +21,7 @@ export const managementApi = new ApiGroup('/management/v1', 'Management', 'beare
   users,
   passkeys,
   authFactors,
+  sessions,
   projects,
   apps,
   grants,
