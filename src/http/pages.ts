@@ -38,7 +38,7 @@ export async function pageSecurityHeaders(ctx: Context, next: Next): Promise<voi
   if (ctx.response.get('Content-Security-Policy')) return;
   ctx.set(
     'Content-Security-Policy',
-    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; frame-ancestors 'none'",
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; frame-ancestors 'none'",
   );
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('X-Content-Type-Options', 'nosniff');

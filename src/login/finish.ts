@@ -5,6 +5,7 @@ import { finishInteraction, requestedScopes, saveLoginState, type Step } from '.
 import { errorPage, lookFor, type Look } from './look.js';
 import { showVerify } from './pages.js';
 import { rememberAccount } from './remembered-accounts.js';
+import { amrOf } from './amr.js';
 
 /**
  * The end of every login path (password, second factor, external IdP): the project checks and
@@ -48,7 +49,7 @@ export async function finishLogin(ctx: Context, step: Step, accountId: string, a
   if (user && (await requireVerifiedEmail(ctx, step, user, amr))) return;
   rememberAccount(ctx, accountId);
   // select_account is resolved too: whoever finishes a login has chosen an account.
-  return finishInteraction(ctx, step, { login: { accountId, amr: [...new Set(amr)], remember: true }, select_account: {} });
+  return finishInteraction(ctx, step, { login: { accountId, amr: amrOf(amr), remember: true }, select_account: {} });
 }
 
 /** POST /ui/login/{uid}/abort: the user cancels; the client hears access_denied. */

@@ -99,6 +99,8 @@ export interface LoginState {
   /** a user who passed the password (or IdP) step and still owes a second factor */
   pendingUserId?: string;
   pendingAmr?: string[];
+  /** a passkey being added during the login: to enrol the second factor the policy forces, or because the policy asks after a password sign-in */
+  passkeySetup?: 'mfa' | 'prompt';
   /** a user who registered and still has to verify the email */
   registeredUserId?: string;
   /** set when a login (not a registration) stopped for email verification: the factors it already passed */

@@ -1,11 +1,13 @@
 import type { Context } from 'koa';
-import { mfaStep } from '../domain/mfa/next-step.js';
+import { secondFactorStep } from '../domain/mfa/next-step.js';
 import { confirmTotpEnrolment, hasVerifiedTotp, startTotpEnrolment, verifySecondFactor } from '../domain/mfa/service.js';
 import { userById, type UserRow } from '../domain/sign-in.js';
 import { DomainError } from '../shared/errors.js';
 import { finishLogin, refusedForClient } from './finish.js';
 import { asUser, loginState, saveLoginState, type Step } from './interaction.js';
 import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js';
+import { checkAssertion, completeLogin, showPasskeySetup } from './passkey.js';
+import { hasPasskeyHere, secondFactorForm } from './passkey-forms.js';
 
 /**
  * The second factor: after the password or an external IdP, a TOTP code where the user has one
@@ -17,20 +19,34 @@ import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js'
 export async function afterFirstFactor(ctx: Context, step: Step, look: Look, user: UserRow, amr: string[], local: boolean, wantsMfa = false): Promise<void> {
   if (await refusedForClient(ctx, step, user)) return;
   // The rule is the domain's (the access explanation applies it too).
-  const next = mfaStep(look.policy, await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), local, wantsMfa);
-  if (next === 'none') return finishLogin(ctx, step, user.id, amr);
-  if (next === 'refused') return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
-  await saveLoginState(step, { pendingUserId: user.id, pendingAmr: amr });
-  if (next === 'code') return sendBranded(ctx, look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error: '' });
-  return showMfaSetup(ctx, step, look, user, '');
+  const has = { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) };
+  const next = secondFactorStep(look.policy, has, local, wantsMfa);
+  if (next.step === 'none') return completeLogin(ctx, step, look, user, amr);
+  if (next.step === 'refused') return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
+  await saveLoginState(step, { pendingUserId: user.id, pendingAmr: amr, passkeySetup: undefined });
+  if (next.step === 'check') return showMfa(ctx, step, look, user, next, '');
+  // Set one up: an authenticator app where allowed (a passkey offered instead), else a passkey.
+  if (!next.totp) return showPasskeySetup(ctx, step, look, user, 'mfa');
+  return showMfaSetup(ctx, step, look, user, '', next.passkey);
 }
 
-async function showMfaSetup(ctx: Context, step: Step, look: Look, user: UserRow, error: string): Promise<void> {
+/** The second factor page: a code from the authenticator app, the user's passkey, or both. */
+async function showMfa(ctx: Context, step: Step, look: Look, user: UserRow, offer: { totp: boolean; passkey: boolean }, error: string, status = error ? 400 : 200): Promise<void> {
+  const passkey = offer.passkey ? await secondFactorForm(ctx, step, look, user) : undefined;
+  return sendBranded(ctx, look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error, totp: offer.totp, passkey }, status);
+}
+
+async function offerOf(ctx: Context, step: Step, look: Look, user: UserRow): Promise<{ totp: boolean; passkey: boolean }> {
+  const s = secondFactorStep(look.policy, { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) }, true);
+  return { totp: s.step === 'check' ? s.totp : true, passkey: s.step === 'check' && s.passkey };
+}
+
+async function showMfaSetup(ctx: Context, step: Step, look: Look, user: UserRow, error: string, passkeyInstead = false): Promise<void> {
   const enrolment = await startTotpEnrolment(asUser(step, user), user.id, {
     issuer: look.branding.orgName || 'Tessera',
     accountName: user.email ?? user.username,
   });
-  return sendBranded(ctx, look, 'login/mfa-setup', 'mfa.setupTitle', { uid: step.uid, csrf: step.csrf, error, ...enrolment }, error ? 400 : 200);
+  return sendBranded(ctx, look, 'login/mfa-setup', 'mfa.setupTitle', { uid: step.uid, csrf: step.csrf, error, passkeyInstead, ...enrolment }, error ? 400 : 200);
 }
 
 async function pendingUser(ctx: Context, step: Step): Promise<{ user: UserRow; look: Look } | undefined> {
@@ -48,7 +64,7 @@ export async function submitMfa(ctx: Context, step: Step, code: string): Promise
   await withLook(ctx, async () => {
     const p = await pendingUser(ctx, step);
     if (!p) return;
-    const show = (error: string, status: number) => sendBranded(ctx, p.look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error }, status);
+    const show = async (error: string, status: number) => showMfa(ctx, step, p.look, p.user, await offerOf(ctx, step, p.look, p.user), error, status);
     try {
       const r = await verifySecondFactor(asUser(step, p.user), p.user.id, code);
       if (!r.ok) return show(p.look.t('mfa.invalidCode'), 400);
@@ -56,7 +72,29 @@ export async function submitMfa(ctx: Context, step: Step, code: string): Promise
       if (err instanceof DomainError && err.code === 'rate_limited') return show(p.look.t('mfa.tooManyAttempts'), 429);
       throw err;
     }
-    return finishLogin(ctx, step, p.user.id, [...(loginState(step).pendingAmr ?? []), 'otp']);
+    return completeLogin(ctx, step, p.look, p.user, [...(loginState(step).pendingAmr ?? []), 'otp']);
+  });
+}
+
+/** POST /ui/login/{uid}/mfa/passkey: the user's passkey as the second factor. */
+export async function submitMfaPasskey(ctx: Context, step: Step, input: { challengeId: string; response: string }): Promise<void> {
+  await withLook(ctx, async () => {
+    const p = await pendingUser(ctx, step);
+    if (!p) return;
+    const check = await checkAssertion(step, input);
+    if (!check.ok || check.userId !== p.user.id) return showMfa(ctx, step, p.look, p.user, await offerOf(ctx, step, p.look, p.user), p.look.t('passkey.notAccepted'));
+    return completeLogin(ctx, step, p.look, p.user, [...(loginState(step).pendingAmr ?? []), 'user']);
+  });
+}
+
+/** GET /ui/login/{uid}/mfa/passkey: a passkey instead of an authenticator app, while none is set up yet. */
+export async function choosePasskeySetup(ctx: Context, step: Step): Promise<void> {
+  await withLook(ctx, async () => {
+    const p = await pendingUser(ctx, step);
+    if (!p) return;
+    const s = secondFactorStep(p.look.policy, { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, p.user.id), passkey: await hasPasskeyHere(ctx, step, p.user) }, true, true);
+    if (s.step !== 'setup' || !s.passkey) return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
+    return showPasskeySetup(ctx, step, p.look, p.user, 'mfa');
   });
 }
 

@@ -5,14 +5,17 @@ import { displayLoginName } from '../ui/branding.js';
 import type { Translate } from '../ui/i18n.js';
 import type { Step } from './interaction.js';
 import { sendBranded, type Look } from './look.js';
+import { passwordlessForm } from './passkey-forms.js';
 
 /**
  * The pages more than one step shows (the login name and password forms, the verification
  * page) and the password rules' messages. Rendering only: which page comes next is the steps'.
  */
 
-export function showLoginName(ctx: Context, step: Step, look: Look, loginName: string, error = '', status?: number): Promise<void> {
-  return sendBranded(ctx, look, 'login/login-name', 'login.title', { uid: step.uid, csrf: step.csrf, loginName, error }, status ?? (error ? 400 : 200));
+/** The login name page, with "Sign in with a passkey" (and the browser's autofill) where the policy allows passwordless sign-in. */
+export async function showLoginName(ctx: Context, step: Step, look: Look, loginName: string, error = '', status?: number): Promise<void> {
+  const passkey = await passwordlessForm(ctx, step, look);
+  return sendBranded(ctx, look, 'login/login-name', 'login.title', { uid: step.uid, csrf: step.csrf, loginName, error, passkey }, status ?? (error ? 400 : 200));
 }
 
 export function showPassword(ctx: Context, step: Step, look: Look, loginName: string, error = '', status?: number): Promise<void> {

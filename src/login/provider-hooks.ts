@@ -1,4 +1,5 @@
 import type { Scope } from '../db/scope.js';
+import { hasSecondFactor } from './amr.js';
 import { getEffectivePolicy } from '../domain/policy/service.js';
 import { userById } from '../domain/sign-in.js';
 import type { InteractionHooks, LoginSession, PageContext } from '../oidc/interactions.js';
@@ -18,7 +19,7 @@ export async function loginExpired(scope: Scope, session: LoginSession): Promise
   const user = await userById(scope, session.accountId);
   if (!user) return true;
   const policy = await getEffectivePolicy(scope, 'login', user.org_id);
-  const lifetime = session.amr.includes('otp') ? Math.min(policy.passwordCheckLifetimeS, policy.secondFactorCheckLifetimeS) : policy.passwordCheckLifetimeS;
+  const lifetime = hasSecondFactor(session.amr) ? Math.min(policy.passwordCheckLifetimeS, policy.secondFactorCheckLifetimeS) : policy.passwordCheckLifetimeS;
   return Math.floor(Date.now() / 1000) - session.authTime >= lifetime;
 }
 

@@ -50,7 +50,9 @@ export function providerConfiguration(p: ConfigurationParts): Record<string, unk
     clients: [],
     findAccount: p.findAccount,
     claims: {
-      openid: ['sub'],
+      // amr under openid: every ID token carries the sign-in's methods (src/login/amr.ts), as ZITADEL's do;
+      // as a claim of its own oidc-provider would include it only when a client asks for it.
+      openid: ['sub', 'amr'],
       profile: ['name', 'given_name', 'family_name', 'nickname', 'locale', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],

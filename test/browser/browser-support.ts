@@ -44,6 +44,9 @@ export async function newJourney(browser: Browser, w: LoginWorld, name: string, 
     callback = new URL(route.request().url());
     await route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>App</title><h1>Back at the application</h1>' });
   });
+  // The redirect to the application, also when the page navigates there from script (a passkey
+  // form submitted by views/assets/passkey.js), where the route above is not always consulted.
+  page.on('request', (r) => { if (r.url().startsWith(w.rp.redirectUri)) callback = new URL(r.url()); });
   const j = new Journey(page, context, name);
   // CSP violations and failed loads show up here: a journey can assert there were none.
   const consoleErrors: string[] = [];
