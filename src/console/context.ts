@@ -36,6 +36,19 @@ export const paths = {
   user: (orgId: string, userId: string) => `/ui/console/orgs/${orgId}/users/${userId}`,
   projects: (orgId: string) => `/ui/console/orgs/${orgId}/projects`,
   project: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}`,
+  projectRoles: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/roles`,
+  projectApps: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/apps`,
+  projectApp: (orgId: string, projectId: string, appId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/apps/${appId}`,
+  projectGrants: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/grants`,
+  projectGrant: (orgId: string, projectId: string, grantId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/grants/${grantId}`,
+  projectMembers: (orgId: string, projectId: string) => `/ui/console/orgs/${orgId}/projects/${projectId}/managers`,
+  granted: (orgId: string) => `/ui/console/orgs/${orgId}/granted`,
+  grantedProject: (orgId: string, grantId: string) => `/ui/console/orgs/${orgId}/granted/${grantId}`,
+  userGrants: (orgId: string) => `/ui/console/orgs/${orgId}/authorizations`,
+  userGrant: (orgId: string, id: string) => `/ui/console/orgs/${orgId}/authorizations/${id}`,
+  orgMembers: (orgId: string) => `/ui/console/orgs/${orgId}/managers`,
+  audit: (orgId: string) => `/ui/console/orgs/${orgId}/audit`,
+  explain: (orgId: string) => `/ui/console/orgs/${orgId}/explain`,
 };
 
 export const consoleState = (ctx: Context): ConsoleState => ctx.state.console as ConsoleState;

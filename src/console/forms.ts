@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.js';
 import type { PageParams } from '../db/paging.js';
-import { consoleState } from './context.js';
+import { consoleState, flash } from './context.js';
 import { hasMessage } from './i18n.js';
 
 /**
@@ -11,12 +11,20 @@ import { hasMessage } from './i18n.js';
  * is translated. A DomainError the service raises maps to a field by its reason, or to the form.
  */
 export type FieldErrors = Record<string, string>;
-export type Parsed<T> = { ok: true; data: T } | { ok: false; values: Record<string, unknown>; errors: FieldErrors };
+/** `values`: what was typed, as typed (for a form shown again after the service refused it). */
+export type Parsed<T> = { ok: true; data: T; values: Record<string, unknown> } | { ok: false; values: Record<string, unknown>; errors: FieldErrors };
 
 export const text = (max = 200) => z.string().trim().max(max, 'form.tooLong');
 export const required = (max = 200) => text(max).min(1, 'form.required');
 export const optional = (max = 200) => text(max).optional().transform((v) => (v === '' ? undefined : v));
 export const version = z.coerce.number().int().min(1).optional();
+/** A checkbox: present (any value) is true, absent is false. */
+export const checkbox = z.preprocess((v) => v !== undefined && v !== '' && v !== 'false', z.boolean());
+/** Checkboxes sharing a name: none, one or many values, as a list. */
+export const checked = (max = 500) => z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(200, 'form.tooLong')).max(max));
+/** Lines of a textarea as a list, blank lines dropped. */
+export const lines = (max = 100) => z.string().max(20_000, 'form.tooLong').optional()
+  .transform((v) => (v ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)).pipe(z.array(z.string()).max(max, 'form.tooMany'));
 
 export function formBody(ctx: Context): Record<string, unknown> {
   const body = (ctx.request as { body?: unknown }).body;
@@ -27,7 +35,7 @@ export function parseForm<S extends z.ZodType>(ctx: Context, schema: S): Parsed<
   const values = formBody(ctx);
   delete values._csrf;
   const result = schema.safeParse(values);
-  if (result.success) return { ok: true, data: result.data };
+  if (result.success) return { ok: true, data: result.data, values };
   const { t } = consoleState(ctx);
   const errors: FieldErrors = {};
   for (const issue of result.error.issues) {
@@ -45,6 +53,21 @@ export function refusal(ctx: Context, err: unknown, fields: Record<string, strin
   if (!(err instanceof DomainError)) throw err;
   if (err.code === 'not_found' || err.code === 'permission_denied') throw err;
   return { [fields[err.reason ?? ''] ?? '_form']: errorMessage(ctx, err) };
+}
+
+/**
+ * A one-button action (deactivate, remove…): run it, then back to `back` with a message; a refusal
+ * becomes the message. What the caller may not see or do stays a 404.
+ */
+export async function buttonAction(ctx: Context, run: () => Promise<unknown>, okText: string, back: string): Promise<void> {
+  try {
+    await run();
+    await flash(ctx, 'ok', okText);
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.code === 'not_found' || err.code === 'permission_denied') throw err;
+    await flash(ctx, 'error', errorMessage(ctx, err));
+  }
+  ctx.redirect(back);
 }
 
 /** The user-facing text of a service's refusal, in the visitor's language where the catalogue has it. */

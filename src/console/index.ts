@@ -18,6 +18,11 @@ import { DomainError } from '../shared/errors.js';
 import { homeArea } from './areas/home.js';
 import { orgArea } from './areas/org.js';
 import { projectsArea } from './areas/projects.js';
+import { grantedArea } from './areas/granted.js';
+import { userGrantsArea } from './areas/user-grants.js';
+import { orgMembersArea } from './areas/members.js';
+import { auditArea } from './areas/audit.js';
+import { explainerArea } from './areas/explainer.js';
 import { usersArea } from './areas/users.js';
 import { paths, type ConsoleState } from './context.js';
 import { consoleTranslator, pickLocale, type Locale } from './i18n.js';
@@ -43,7 +48,7 @@ export interface ConsoleArea {
   routes(router: Router, deps: ConsoleDeps): void;
 }
 
-const areas: ConsoleArea[] = [homeArea, orgArea, usersArea, projectsArea];
+const areas: ConsoleArea[] = [homeArea, orgArea, usersArea, projectsArea, grantedArea, userGrantsArea, orgMembersArea, auditArea, explainerArea];
 
 export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
   + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";

@@ -13,13 +13,16 @@ import { navFor } from './nav.js';
  */
 export interface PageOptions { titleKey: string; titleVars?: Record<string, string>; status?: number; navKey?: string }
 
+/** A moment as pages show it: to the minute, in UTC, said so. */
+export const formatTime = (d: Date | string | null | undefined): string => (d ? `${new Date(d).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '—');
+
 const view = (name: string) => path.join(viewsDir, 'console', `${name}.ejs`);
 
 export async function renderConsole(ctx: Context, name: string, data: Record<string, unknown>, opts: PageOptions): Promise<void> {
   const c = ctx.state.console as ConsoleState;
   const flash = c.session?.data.flash as { kind: string; text: string } | undefined;
   if (flash) await c.setData({ flash: undefined });
-  const common = { t: c.t, csrf: c.csrf, org: c.org, perms: c.perms, values: {}, errors: {}, formError: undefined, paths: c.paths };
+  const common = { t: c.t, csrf: c.csrf, org: c.org, perms: c.perms, values: {}, errors: {}, formError: undefined, paths: c.paths, fmt: formatTime };
   const body = await ejs.renderFile(view(name), { ...common, ...data }, { async: true });
   const title = c.t(opts.titleKey, opts.titleVars);
   ctx.status = opts.status ?? 200;

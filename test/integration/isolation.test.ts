@@ -84,6 +84,8 @@ async function buildFixture(inst: TestInstance) {
   const app = await createApplication(ctx, projectId, { name: 'Isolated App', appType: 'web', authMethod: 'client_secret_basic', redirectUris: ['https://app.a.example/cb'] });
   const grantId = (await grantProject(ctx, { projectId, grantedOrgId, roleKeys: ['iso-role'] })).id;
   const userGrantId = (await addUserGrant(ctx, { userId, projectId, orgId, roleKeys: ['iso-role'] })).id;
+  // One made by the granted org under its grant, so per-grant reads have a row to find.
+  await addUserGrant(ctx, { userId, projectId, orgId: grantedOrgId, roleKeys: ['iso-role'] });
   const membershipId = (await addMember(ctx, { userId, level: 'org', orgId, roles: ['ORG_OWNER'] })).id;
   await setSmtpSettings(ctx, { host: 'smtp.a.example', port: 25, tls: false, password: 'isolated-smtp', fromAddress: 'a@a.example', fromName: 'A' });
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
@@ -259,6 +261,16 @@ const reads: Read[] = [
   ['signingKey.lockCurrentSigningKeys', (s) => s.transaction((tx) => signingKeyRepo.lockCurrentSigningKeys(tx)), 'ownInstance'],
   ['snapshot.readInstanceState', (s) => snapshotRepo.readInstanceState(s), 'ownInstance'],
   ['oidc.userMetadata', async (s) => Object.keys(await oidcRepo.userMetadata(s, a.userId)).length],
+  ['project.projectNamesByIds', async (s) => [...(await projectRepo.projectNamesByIds(s, [a.projectId])).values()]],
+  ['project.countProjectParts', async (s) => Object.values(await projectRepo.countProjectParts(s, a.projectId)).reduce((x, y) => x + y, 0)],
+  ['project.countRoleUses', async (s) => Object.values(await projectRepo.countRoleUses(s, a.projectId, 'iso-role')).reduce((x, y) => x + y, 0)],
+  ['project.listOrgApplications', (s) => projectRepo.listOrgApplications(s, a.orgId)],
+  ['org.orgNamesByIds', async (s) => [...(await orgRepo.orgNamesByIds(s, [a.orgId])).values()]],
+  ['user.userSummariesByIds', async (s) => [...(await userRepo.userSummariesByIds(s, [a.userId])).values()]],
+  ['user.findUserByExactLoginName', (s) => userRepo.findUserByExactLoginName(s, 'isolated-human@isolated-a.example')],
+  ['user.findUserNamedFromOrg', (s) => userRepo.findUserNamedFromOrg(s, a.orgId, 'isolated-human')],
+  ['projectGrant.countUserGrantsOfProjectGrants', async (s) => [...(await grantRepo.countUserGrantsOfProjectGrants(s, [a.grantId])).values()]],
+  ['audit.pageEventsBefore', async (s) => (await auditRepo.pageEventsBefore(s, { orgId: a.orgId }, undefined, 10)).rows],
 ];
 
 type Write = [name: string, call: (s: Scope) => Promise<unknown>];

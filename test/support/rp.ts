@@ -77,7 +77,7 @@ export class Browser {
     return this.cookies.find((c) => c.name === name);
   }
 
-  async request(url: URL, init: { method?: string; form?: Record<string, string> } = {}): Promise<HttpResponse> {
+  async request(url: URL, init: { method?: string; form?: Record<string, string> | [string, string][] } = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'text/html' };
     const cookie = this.cookieHeader(url);
     if (cookie) headers.cookie = cookie;
@@ -92,7 +92,7 @@ export class Browser {
   }
 
   /** Follows redirects until a page is shown or the location starts with `stopAt` (the redirect URI). */
-  async navigate(url: URL, init: { method?: string; form?: Record<string, string> } = {}, stopAt?: string): Promise<HttpResponse | { redirectedTo: URL }> {
+  async navigate(url: URL, init: { method?: string; form?: Record<string, string> | [string, string][] } = {}, stopAt?: string): Promise<HttpResponse | { redirectedTo: URL }> {
     let res = await this.request(url, init);
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops++) {
       if (hops > 20) throw new Error('too many redirects');

@@ -5,6 +5,7 @@ import { createOrg } from '../../domain/org/service.js';
 import { consoleState, flash, paths } from '../context.js';
 import { listParams, pager, parseForm, refusal, required, sortLink } from '../forms.js';
 import type { ConsoleArea } from '../index.js';
+import { navAllows } from '../nav.js';
 import { renderConsole } from '../render.js';
 
 /**
@@ -71,7 +72,7 @@ export const homeArea: ConsoleArea = {
 
     router.get('/orgs/:orgId', inOrg, async (ctx) => {
       const c = consoleState(ctx);
-      const links = c.navEntries.filter((e) => e.permission && c.perms.canSomewhereIn(e.permission, c.org!.id))
+      const links = c.navEntries.filter((e) => e.permission && navAllows(c, e, c.org!.id))
         .sort((a, b) => a.order - b.order).map((e) => ({ label: c.t(e.labelKey), href: e.path(c.org!.id), help: c.t(`${e.labelKey}.help`) }));
       await renderConsole(ctx, 'org-home', { links }, { titleKey: 'orgHome.title', titleVars: { name: c.org!.name }, navKey: 'overview' });
     });

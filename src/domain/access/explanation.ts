@@ -1,13 +1,13 @@
 import type { Scope } from '../../db/scope.js';
-import { notFound, permissionDenied } from '../../shared/errors.js';
-import { isAllowed } from '../authorization.js';
+import { notFound, permissionDenied, ruleViolation } from '../../shared/errors.js';
+import { isAllowed, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { getInstance } from '../instance/repository.js';
 import { getOrg, primaryOrgDomain } from '../org/repository.js';
-import { getProject, findApplicationByClientId, type ApplicationRow, type ProjectRow } from '../project/repository.js';
+import { getProject, findApplicationByClientId, listOrgApplications, type ApplicationRow, type ProjectRow } from '../project/repository.js';
 import { getProjectGrant } from '../project-grant/repository.js';
 import { activeRoleGrants, listUserGrants, userHasProjectAccess, type UserGrantRow } from '../user-grant/repository.js';
-import { getUser, type UserRow } from '../user/repository.js';
+import { findUserNamedFromOrg, getUser, type UserRow } from '../user/repository.js';
 import { explainLogin, type LoginExplanation } from './login.js';
 
 export type { LoginExplanation } from './login.js';
@@ -175,4 +175,29 @@ async function loginChecks(scope: Scope, user: UserRow, app: ApplicationRow, pro
         : `the user's org ${userOrg.name} neither owns the project nor holds an active grant of it`,
     },
   ];
+}
+
+/**
+ * The explainer's question as a support person asks it: a user named from the org (username, or
+ * an exact login name of any org) and an application's client id. Needs user.grant.read in the
+ * org; a user the caller may not explain is answered like one who does not exist.
+ */
+export async function explainNamed(ctx: ServiceContext, orgId: string, userName: string, clientId: string): Promise<AccessExplanation> {
+  const seen = await visibleIn(ctx, 'user.grant.read', orgId);
+  if (!seen.all && !seen.projectIds.length && !seen.projectGrantIds.length) throw notFound('org', orgId);
+  const user = await findUserNamedFromOrg(ctx.scope, orgId, userName);
+  if (!user || !(await isAllowed(ctx, 'user.grant.read', { orgId: user.org_id }))) {
+    throw ruleViolation('explain.user_unknown', `no user you may explain is named ${userName}`);
+  }
+  if (!(await findApplicationByClientId(ctx.scope, clientId.trim()))) {
+    throw ruleViolation('explain.application_unknown', `no application has the client id ${clientId}`);
+  }
+  return explainAccess(ctx, user.id, clientId.trim());
+}
+
+/** The applications of the org's projects whose configuration the caller may see: the explainer's picker. */
+export async function explainableApplications(ctx: ServiceContext, orgId: string) {
+  const seen = await visibleIn(ctx, 'project.app.read', orgId);
+  if (!seen.all && !seen.projectIds.length) return [];
+  return listOrgApplications(ctx.scope, orgId, seen.all ? undefined : seen.projectIds);
 }

@@ -61,3 +61,24 @@ export async function listEvents(scope: Scope, f: EventFilter = {}): Promise<(Au
   if (f.afterSeq) q.where('seq', '>', f.afterSeq);
   return q;
 }
+
+/**
+ * One page of the trail, newest first, from before `beforeSeq` (a cursor: the last seq of the
+ * previous page). `typePrefix` matches event types by their start ('project.' for every project
+ * event). One row more than asked tells whether there is a next page.
+ */
+export async function pageEventsBefore(scope: Scope, f: Omit<EventFilter, 'limit' | 'afterSeq' | 'type'> & { typePrefix?: string },
+  beforeSeq: number | undefined, limit: number): Promise<{ rows: (AuditEvent & { seq: number })[]; nextBeforeSeq: number | null }> {
+  const q = scope.table('audit_events').orderBy('seq', 'desc').limit(limit + 1);
+  if (f.resourceType) q.where('resource_type', f.resourceType);
+  if (f.resourceId) q.where('resource_id', f.resourceId);
+  if (f.actorId) q.where('actor_id', f.actorId);
+  if (f.typePrefix) q.whereLike('type', `${f.typePrefix.replace(/[%_\\]/g, '\\$&')}%`);
+  if (f.orgId) q.where('org_id', f.orgId);
+  if (f.from) q.where('created_at', '>=', f.from);
+  if (f.to) q.where('created_at', '<', f.to);
+  if (beforeSeq) q.where('seq', '<', beforeSeq);
+  const rows: (AuditEvent & { seq: number })[] = (await q).map((r: AuditEvent & { seq: string | number }) => ({ ...r, seq: Number(r.seq) }));
+  const more = rows.length > limit;
+  return { rows: rows.slice(0, limit), nextBeforeSeq: more ? rows[limit - 1].seq : null };
+}

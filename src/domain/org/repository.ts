@@ -90,3 +90,12 @@ export async function pageOrgs(scope: Scope, f: { state?: string; nameContains?:
   if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
   return pageQuery<OrgRow>(q, p, orgSortColumns, 'name', 'id');
 }
+
+/** Names and primary domains of orgs by id, for lists that show whose a row is. */
+export async function orgNamesByIds(scope: Scope, ids: string[]): Promise<Map<string, { name: string; primaryDomain: string | null }>> {
+  if (!ids.length) return new Map();
+  const rows: { id: string; name: string; domain: string | null }[] = await scope
+    .leftJoin(scope.table('orgs', 'o'), 'org_domains as d', (j) => j.on('d.org_id', 'o.id').andOnVal('d.is_primary', '=', true))
+    .whereIn('o.id', [...new Set(ids)]).select('o.id', 'o.name', 'd.domain');
+  return new Map(rows.map((r) => [r.id, { name: r.name, primaryDomain: r.domain }]));
+}

@@ -126,3 +126,11 @@ export async function pageGrantedProjects(scope: Scope, f: { orgId: string; stat
     })),
   };
 }
+
+/** How many user grants were made under each of these project grants (what removing one takes with it). */
+export async function countUserGrantsOfProjectGrants(scope: Scope, grantIds: string[]): Promise<Map<string, number>> {
+  if (!grantIds.length) return new Map();
+  const rows: { project_grant_id: string; n: string | number }[] = await scope.table('user_grants').whereIn('project_grant_id', grantIds)
+    .groupBy('project_grant_id').select('project_grant_id').count({ n: '*' });
+  return new Map(rows.map((r) => [r.project_grant_id, Number(r.n)]));
+}

@@ -108,8 +108,10 @@ export async function listProjectRoles(scope: Scope, projectId: string): Promise
   return scope.table('project_roles').where({ project_id: projectId }).orderBy('created_at').orderBy('key');
 }
 
-export async function getProjectRole(scope: Scope, projectId: string, key: string): Promise<ProjectRoleRow | undefined> {
-  return scope.table('project_roles').where({ project_id: projectId, key }).first();
+export async function getProjectRole(scope: Scope, projectId: string, key: string, lock?: 'update'): Promise<ProjectRoleRow | undefined> {
+  const q = scope.table('project_roles').where({ project_id: projectId, key }).first();
+  if (lock === 'update') q.forUpdate();
+  return q;
 }
 
 export async function updateProjectRoleRow(scope: Scope, projectId: string, key: string,
@@ -203,4 +205,37 @@ export async function pageApplications(scope: Scope, f: { projectId: string; nam
 export async function findProjectOfClient(scope: Scope, clientId: string): Promise<Pick<ProjectRow, 'id' | 'org_id' | 'private_labeling_setting'> | undefined> {
   return scope.table('projects').whereIn('id', scope.table('applications').where({ client_id: clientId }).select('project_id'))
     .first('id', 'org_id', 'private_labeling_setting');
+}
+
+/** Names of projects by id, for lists that show what a row is about. */
+export async function projectNamesByIds(scope: Scope, ids: string[]): Promise<Map<string, { name: string; orgId: string }>> {
+  if (!ids.length) return new Map();
+  const rows: { id: string; name: string; org_id: string }[] = await scope.table('projects').whereIn('id', [...new Set(ids)]).select('id', 'name', 'org_id');
+  return new Map(rows.map((r) => [r.id, { name: r.name, orgId: r.org_id }]));
+}
+
+/** What goes with a project when it is deleted: its roles, apps, grants, user grants and project-level managers. */
+export async function countProjectParts(scope: Scope, projectId: string): Promise<{ roles: number; apps: number; grants: number; userGrants: number; members: number }> {
+  const count = async (table: string) => Number((await scope.table(table).where({ project_id: projectId }).count({ n: '*' }).first())?.n ?? 0);
+  const [roles, apps, grants, userGrants, members] = await Promise.all(
+    ['project_roles', 'applications', 'project_grants', 'user_grants', 'memberships'].map(count));
+  return { roles, apps, grants, userGrants, members };
+}
+
+/** How many project grants and user grants of the project hold the role `key` (what its removal changes). */
+export async function countRoleUses(scope: Scope, projectId: string, key: string): Promise<{ projectGrants: number; userGrants: number }> {
+  const count = async (table: string) => Number((await scope.table(table).where({ project_id: projectId })
+    .whereRaw('? = ANY(role_keys)', [key]).count({ n: '*' }).first())?.n ?? 0);
+  const [projectGrants, userGrants] = await Promise.all([count('project_grants'), count('user_grants')]);
+  return { projectGrants, userGrants };
+}
+
+/** The applications of an org's projects (all, or those of `onlyProjectIds`), named with their project: for pickers. */
+export async function listOrgApplications(scope: Scope, orgId: string, onlyProjectIds?: string[]):
+  Promise<{ client_id: string; name: string; project_id: string; project_name: string }[]> {
+  const q = scope.join(scope.table('applications', 'a'), 'projects as p', (j) => j.on('p.id', 'a.project_id'))
+    .where('p.org_id', orgId).orderBy('p.name').orderBy('a.name')
+    .select('a.client_id', 'a.name', 'a.project_id', 'p.name as project_name');
+  if (onlyProjectIds) q.whereIn('p.id', onlyProjectIds);
+  return q;
 }

@@ -1,6 +1,6 @@
 import { authorize } from '../authorization.js';
 import { isUniqueViolation } from '../../db/scope.js';
-import { alreadyExists, invalidInput, notFound } from '../../shared/errors.js';
+import { alreadyExists, DomainError, invalidInput, notFound } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import {
@@ -48,8 +48,13 @@ export async function addProjectRole(ctx: ServiceContext, projectId: string, rol
   });
 }
 
+/**
+ * Changes a role's display name and group. Roles carry no version: a caller that shows a form
+ * passes the values it showed as `seen`, and the change is refused (precondition_failed) if the
+ * role no longer has them, so nobody overwrites a change they did not see.
+ */
 export async function updateProjectRole(ctx: ServiceContext, projectId: string, key: string,
-  patch: { displayName?: string; group?: string | null }): Promise<void> {
+  patch: { displayName?: string; group?: string | null }, seen?: { displayName: string; group: string | null }): Promise<void> {
   checkRole(patch);
   await ctx.scope.transaction(async (scope) => {
     const p = await requireProject(scope, projectId, 'share');
@@ -57,7 +62,11 @@ export async function updateProjectRole(ctx: ServiceContext, projectId: string, 
     const row: { display_name?: string; group?: string | null } = {};
     if (patch.displayName !== undefined) row.display_name = patch.displayName;
     if (patch.group !== undefined) row.group = patch.group;
-    if (!(await getProjectRole(scope, projectId, key))) throw notFound('project role', key);
+    const current = await getProjectRole(scope, projectId, key, 'update');
+    if (!current) throw notFound('project role', key);
+    if (seen && (current.display_name !== seen.displayName || (current.group ?? null) !== (seen.group ?? null))) {
+      throw new DomainError('precondition_failed', `role ${key} was changed meanwhile`, 'precondition_failed');
+    }
     if (Object.keys(row).length) await updateProjectRoleRow(scope, projectId, key, row);
     await appendEvent(scope, ctx.actor, {
       orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.role.changed', payload: { key, ...patch },

@@ -91,14 +91,8 @@ function single<T>(rows: T[]): T | undefined {
 export async function findUserByLoginName(scope: Scope, loginName: string): Promise<UserRow | undefined> {
   const name = loginName.trim();
   if (!name) return undefined;
-  const at = name.lastIndexOf('@');
-  if (at > 0 && at < name.length - 1) {
-    const byDomain = await scope.join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
-      .where('d.domain', name.slice(at + 1).toLowerCase()).andWhere('d.is_verified', true)
-      .whereRaw('lower(u.username) = lower(?)', [name.slice(0, at)])
-      .select('u.*');
-    if (byDomain.length) return single(byDomain);
-  }
+  const byDomain = await usersByDomainLoginName(scope, name);
+  if (byDomain.length) return single(byDomain);
   const bare: UserRow[] = [];
   for (const u of await findUsersByUsername(scope, name)) {
     if (await bareUsernameAllowed(scope, u.org_id)) bare.push(u);
@@ -273,4 +267,49 @@ export async function setUserCodeAttempts(scope: Scope, userId: string, kind: Co
 
 export async function deleteUserCode(scope: Scope, userId: string, kind: CodeKind): Promise<number> {
   return scope.table('user_codes').where({ user_id: userId, kind }).delete();
+}
+
+/** A user as lists name them: their preferred login name and a name for people. */
+export interface UserSummary { id: string; orgId: string; type: 'human' | 'machine'; state: UserState; preferredLoginName: string; name: string }
+
+/** Summaries of users by id, in one query (the primary domain joined), for lists of grants and managers. */
+export async function userSummariesByIds(scope: Scope, ids: string[]): Promise<Map<string, UserSummary>> {
+  if (!ids.length) return new Map();
+  const rows: (Pick<UserRow, 'id' | 'org_id' | 'type' | 'state' | 'username' | 'display_name' | 'given_name' | 'family_name' | 'name'> & { domain: string | null })[] =
+    await scope.leftJoin(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id').andOnVal('d.is_primary', '=', true))
+      .whereIn('u.id', [...new Set(ids)])
+      .select('u.id', 'u.org_id', 'u.type', 'u.state', 'u.username', 'u.display_name', 'u.given_name', 'u.family_name', 'u.name', 'd.domain');
+  return new Map(rows.map((u) => [u.id, {
+    id: u.id, orgId: u.org_id, type: u.type, state: u.state,
+    preferredLoginName: u.domain ? `${u.username}@${u.domain}` : u.username,
+    name: u.display_name || [u.given_name, u.family_name].filter(Boolean).join(' ') || u.name || u.username,
+  }]));
+}
+
+/** `username@domain` where the domain is a verified domain of the user's org: at most one user in a sound instance. */
+async function usersByDomainLoginName(scope: Scope, loginName: string): Promise<UserRow[]> {
+  const at = loginName.lastIndexOf('@');
+  if (at <= 0 || at === loginName.length - 1) return [];
+  return scope.join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
+    .where('d.domain', loginName.slice(at + 1).toLowerCase()).andWhere('d.is_verified', true)
+    .whereRaw('lower(u.username) = lower(?)', [loginName.slice(0, at)]).select('u.*');
+}
+
+/**
+ * The user whose login name is exactly `username@{a verified domain of their org}`: no bare
+ * username, no email. How a manager names a user of another org, who is not theirs to search.
+ */
+export async function findUserByExactLoginName(scope: Scope, loginName: string): Promise<UserRow | undefined> {
+  return single(await usersByDomainLoginName(scope, loginName.trim()));
+}
+
+/**
+ * A user as a manager names them: a user of `orgId` by username, or anyone by their exact login
+ * name. Managers search only their own org; another org's user they must name exactly.
+ */
+export async function findUserNamedFromOrg(scope: Scope, orgId: string, name: string): Promise<UserRow | undefined> {
+  const text = name.trim();
+  if (!text) return undefined;
+  const own = await findUsersByUsername(scope, text, orgId);
+  return own.length === 1 ? own[0] : findUserByExactLoginName(scope, text);
 }

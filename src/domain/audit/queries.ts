@@ -1,0 +1,39 @@
+import { notFound } from '../../shared/errors.js';
+import { isAllowed } from '../authorization.js';
+import type { ServiceContext } from '../deps.js';
+import { findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
+import { pageEventsBefore, type AuditEvent } from './repository.js';
+
+/**
+ * The audit trail of an org: every event recorded in its context, newest first, filtered by
+ * resource, actor, type and time. Needs org.read on the org, as the Management API's org history.
+ */
+export interface TrailFilter {
+  resourceType?: string;
+  resourceId?: string;
+  actorId?: string;
+  /** an event type or its start: 'project.grant.' */
+  typePrefix?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface TrailEvent extends AuditEvent { seq: number; actor?: UserSummary }
+
+export async function orgTrail(ctx: ServiceContext, orgId: string, f: TrailFilter, page: { beforeSeq?: number; limit: number }):
+  Promise<{ rows: TrailEvent[]; nextBeforeSeq: number | null }> {
+  if (!(await isAllowed(ctx, 'org.read', { orgId }))) throw notFound('org', orgId);
+  const { rows, nextBeforeSeq } = await pageEventsBefore(ctx.scope, { ...f, orgId }, page.beforeSeq, page.limit);
+  const actors = await userSummariesByIds(ctx.scope, rows.flatMap((e) => (e.actor_id ? [e.actor_id] : [])));
+  return {
+    rows: rows.map((e) => ({ ...e, payload: typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload, actor: e.actor_id ? actors.get(e.actor_id) : undefined })),
+    nextBeforeSeq,
+  };
+}
+
+/** The actor a filter names: a user of the org by username, or anyone by exact login name. */
+export async function trailActor(ctx: ServiceContext, orgId: string, name: string): Promise<UserSummary | undefined> {
+  if (!(await isAllowed(ctx, 'org.read', { orgId }))) throw notFound('org', orgId);
+  const user = await findUserNamedFromOrg(ctx.scope, orgId, name);
+  return user ? (await userSummariesByIds(ctx.scope, [user.id])).get(user.id) : undefined;
+}
