@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   assetContentTypes, assetKinds, getLabelAsset, MAX_ASSET_BYTES, removeLabelAsset, setLabelAsset, type AssetKind,
 } from '../domain/policy/label-assets.js';
+import { assetPath } from '../ui/branding.js';
 import { requirePermission } from './common.js';
 import type { Call, RouteList } from './route.js';
 import { iso, timestamp } from './schemas.js';
@@ -28,7 +29,7 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
     const updatedAt = iso(row.updated_at)!;
     return {
       kind, contentType: row.content_type, bytes: row.data.length, updatedAt,
-      url: `/ui/login/branding/${orgId ?? 'instance'}/${kind}?v=${new Date(row.updated_at).getTime()}`,
+      url: assetPath(orgId ?? 'instance', kind, new Date(row.updated_at).getTime()),
     };
   };
   const readPermission = level === 'org' ? 'policy.read' : 'iam.policy.read';

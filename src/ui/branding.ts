@@ -76,7 +76,8 @@ export function displayLoginName(loginName: string, label: Pick<LabelPolicy, 'hi
 /** Where the theme stylesheet and the uploaded assets are served (src/ui/assets.ts). */
 export const BRANDING_PATH = '/ui/login/branding';
 
-const assetPath = (owner: string, kind: string, v: number) => `${BRANDING_PATH}/${owner}/${kind}?v=${v}`;
+/** Where an uploaded asset is served: owner an org id or 'instance', v its upload time (the URL changes with each upload). */
+export const assetPath = (owner: string, kind: string, v: number) => `${BRANDING_PATH}/${owner}/${kind}?v=${v}`;
 
 export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
   const [label, privacy, stamps] = await Promise.all([
