@@ -4,7 +4,17 @@ import { ruleViolation } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { checkPasswordComplexity, getEffectivePolicy } from '../policy/service.js';
-import { deleteUserCode, getUserCode, getUser, replaceUserCode, setUserCodeAttempts, updateUser, userCodeIssuedAt, type CodeKind, type UserRow } from './repository.js';
+import {
+  deleteUserCode,
+  getUserCode,
+  getUser,
+  replaceUserCode,
+  setUserCodeAttempts,
+  updateUser,
+  userCodeIssuedAt,
+  type CodeKind,
+  type UserRow,
+} from './repository.js';
 import { setPassword } from './service.js';
 
 /**
