@@ -13,7 +13,12 @@ export interface Argon2Spec {
   duration: number;
   warmup: number;
 }
-export interface Argon2Result { rate: number; completed: number; p50: number; p99: number }
+export interface Argon2Result {
+  rate: number;
+  completed: number;
+  p50: number;
+  p99: number;
+}
 
 const spec = readInput<Argon2Spec>();
 const password = 'Bench-correct-horse-9a!';
@@ -22,13 +27,15 @@ const hash = await argon2.hash(password, { type: argon2.argon2id, ...spec.params
 async function run(seconds: number): Promise<number[]> {
   const deadline = performance.now() + seconds * 1000;
   const times: number[] = [];
-  await Promise.all(Array.from({ length: spec.concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      if (!(await argon2.verify(hash, password))) throw new Error('argon2 verify failed');
-      if (performance.now() <= deadline) times.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: spec.concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        if (!(await argon2.verify(hash, password))) throw new Error('argon2 verify failed');
+        if (performance.now() <= deadline) times.push(performance.now() - t0);
+      }
+    }),
+  );
   return times;
 }
 

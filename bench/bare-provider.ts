@@ -12,10 +12,15 @@ const issuer = `http://127.0.0.1:${port}`;
 // evict the userinfo token within a second, and the bare figures would then be for 401s.
 const provider = new Provider(issuer, {
   adapter: memoryAdapter(),
-  clients: [{
-    client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret',
-    grant_types: ['client_credentials', 'authorization_code'], redirect_uris: ['http://127.0.0.1/cb'], response_types: ['code'],
-  }],
+  clients: [
+    {
+      client_id: 'bench',
+      client_secret: 'bench-secret-bench-secret-bench-secret',
+      grant_types: ['client_credentials', 'authorization_code'],
+      redirect_uris: ['http://127.0.0.1/cb'],
+      response_types: ['code'],
+    },
+  ],
   features: { clientCredentials: { enabled: true }, introspection: { enabled: true }, devInteractions: { enabled: false } },
   findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
   ttl: { AccessToken: 3600, ClientCredentials: 3600, Grant: 3600 },
@@ -30,4 +35,7 @@ const server = provider.listen(port, '127.0.0.1', async () => {
   const accessToken = await token.save();
   process.stdout.write(`${JSON.stringify({ ready: true, issuer, accessToken })}\n`);
 });
-process.on('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

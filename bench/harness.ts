@@ -31,7 +31,9 @@ export interface Settings {
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const num = (name: string, fallback: number) => Number(env[name] ?? fallback);
-  const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only?.filter((s) => !(SCENARIOS as readonly string[]).includes(s)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
   return {
@@ -92,7 +94,9 @@ export async function withDatabase<T>(run: (client: pg.Client) => Promise<T>): P
 export async function dbTransactions(): Promise<number> {
   await new Promise((r) => setTimeout(r, 1500));
   const name = new URL(DATABASE_URL).pathname.slice(1);
-  return withDatabase(async (c) => Number((await c.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name])).rows[0].n));
+  return withDatabase(async (c) =>
+    Number((await c.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name])).rows[0].n),
+  );
 }
 
 /** /proc counts CPU time in clock ticks of USER_HZ, which Linux fixes at 100 for user space. */
@@ -115,7 +119,9 @@ export function cpuMs(pid: number): number | undefined {
 /** A process's resident memory (KiB), from /proc. */
 export function rssKiB(pid: number): number | undefined {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return line ? Number(line.split(/\s+/)[1]) : undefined;
   } catch {
     return undefined;
@@ -127,7 +133,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** A server under measurement: its process (for CPU time) and whether its queries are counted. */
-export interface Target { pid: number; countQueries: boolean }
+export interface Target {
+  pid: number;
+  countQueries: boolean;
+}
 
 /** One load against one server, with the server's CPU time and (Tessera) transactions per request. */
 export async function measureLoad(target: Target, spec: LoadSpec): Promise<Figure> {
@@ -137,9 +146,14 @@ export async function measureLoad(target: Target, spec: LoadSpec): Promise<Figur
   const cpuAfter = cpuMs(target.pid);
   const served = Math.max(1, result.total + result.warmupTotal);
   // Our own counting connection commits once per reading: not Tessera's.
-  const db = target.countQueries ? (await dbTransactions() - before - 1) / served : undefined;
+  const db = target.countQueries ? ((await dbTransactions()) - before - 1) / served : undefined;
   return {
-    value: result.rps, unit: 'req/s', p50: result.p50, p99: result.p99, non2xx: result.non2xx, errors: result.errors,
+    value: result.rps,
+    unit: 'req/s',
+    p50: result.p50,
+    p99: result.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
     ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / served } : {}),
     ...(db !== undefined ? { dbPerRequest: db } : {}),
   };
@@ -156,7 +170,9 @@ export async function measureSideBySide(label: string, settings: Settings, loads
     const order = loads.map((_, i) => i);
     if (round % 2) order.reverse();
     for (const i of order) {
-      log(`${label}: ${loads[i].name}${settings.rounds > 1 ? ` (round ${round + 1}/${settings.rounds})` : ''}, ${loads[i].spec.connections} connections, ${loads[i].spec.warmup} s warm-up + ${loads[i].spec.duration} s`);
+      log(
+        `${label}: ${loads[i].name}${settings.rounds > 1 ? ` (round ${round + 1}/${settings.rounds})` : ''}, ${loads[i].spec.connections} connections, ${loads[i].spec.warmup} s warm-up + ${loads[i].spec.duration} s`,
+      );
       rounds[i].push(await measureLoad(loads[i].target, loads[i].spec));
     }
   }
@@ -168,13 +184,23 @@ export function loadSpec(settings: Settings, request: LoadRequest & { requests?:
 }
 
 /** An HTTP call to a server on 127.0.0.1, whatever host the URL names (the instance); JSON in and out. */
-export async function call(url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string; json?: unknown } = {}): Promise<{ status: number; body: any; text: string }> {
+export async function call(
+  url: string | URL,
+  init: { method?: string; headers?: Record<string, string>; body?: string; json?: unknown } = {},
+): Promise<{ status: number; body: any; text: string }> {
   const headers = { ...init.headers };
   let body = init.body;
-  if (init.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(init.json); }
+  if (init.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  }
   const res = await localRequest(new URL(url), { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
   let parsed: unknown;
-  try { parsed = JSON.parse(res.body); } catch { parsed = undefined; }
+  try {
+    parsed = JSON.parse(res.body);
+  } catch {
+    parsed = undefined;
+  }
   return { status: res.status, body: parsed, text: res.body };
 }
 
@@ -188,7 +214,12 @@ export function instanceRequest(tessera: { port: number }, host: string, path: s
 
 // ---- The servers ----
 
-export interface Bare { pid: number; issuer: string; accessToken: string; client: [string, string] }
+export interface Bare {
+  pid: number;
+  issuer: string;
+  accessToken: string;
+  client: [string, string];
+}
 
 export async function startBare(): Promise<Bare> {
   const port = await freePort();
@@ -224,7 +255,10 @@ export async function startTessera(): Promise<Tessera> {
   const configFile = 'bench/results/tessera.yaml';
   writeFileSync(configFile, `${JSON.stringify({ systemApiKeys: [{ id: 'bench', key: systemKey }] })}\n`);
   const env = {
-    DATABASE_URL, REDIS_URL, PORT: String(port), HOST: '127.0.0.1',
+    DATABASE_URL,
+    REDIS_URL,
+    PORT: String(port),
+    HOST: '127.0.0.1',
     TESSERA_CONFIG: configFile,
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
     TESSERA_ADMIN_PASSWORD: `Admin-${secret()}-9a!`,
@@ -236,11 +270,21 @@ export async function startTessera(): Promise<Tessera> {
   const builds: number[] = [];
   child.onLine((line) => {
     if (!line.includes('oidc provider built')) return;
-    try { builds.push(Number((JSON.parse(line) as { ms?: number }).ms ?? NaN)); } catch { builds.push(NaN); }
+    try {
+      builds.push(Number((JSON.parse(line) as { ms?: number }).ms ?? NaN));
+    } catch {
+      builds.push(NaN);
+    }
   });
   await child.waitFor(/Tessera listening/, 120_000);
   return {
-    pid: child.child.pid!, port, child, config: loadConfig(env), systemKey, env, builds,
+    pid: child.child.pid!,
+    port,
+    child,
+    config: loadConfig(env),
+    systemKey,
+    env,
+    builds,
     async apply(name, spec, extra = {}) {
       const file = `bench/results/${name}.json`;
       writeFileSync(file, JSON.stringify(spec));
@@ -249,7 +293,13 @@ export async function startTessera(): Promise<Tessera> {
   };
 }
 
-export interface Discovery { issuer: string; token_endpoint: string; userinfo_endpoint: string; introspection_endpoint: string; authorization_endpoint: string }
+export interface Discovery {
+  issuer: string;
+  token_endpoint: string;
+  userinfo_endpoint: string;
+  introspection_endpoint: string;
+  authorization_endpoint: string;
+}
 
 export async function discovery(issuer: string): Promise<Discovery> {
   const res = await call(`${issuer}/.well-known/openid-configuration`);
@@ -261,11 +311,13 @@ export async function discovery(issuer: string): Promise<Discovery> {
 export async function inBatches<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i], i);
+      }
+    }),
+  );
   return out;
 }

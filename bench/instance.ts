@@ -30,7 +30,9 @@ export async function instanceIds(domain: string): Promise<{ id: string; project
   return withDatabase(async (c) => {
     const { rows } = await c.query(
       `SELECT d.instance_id AS id, p.id AS project_id FROM instance_domains d
-       JOIN projects p ON p.instance_id = d.instance_id AND p.name = 'Bench' WHERE d.domain = $1`, [domain]);
+       JOIN projects p ON p.instance_id = d.instance_id AND p.name = 'Bench' WHERE d.domain = $1`,
+      [domain],
+    );
     if (!rows.length) throw new Error(`no instance with a Bench project at ${domain}`);
     return { id: rows[0].id as string, projectId: rows[0].project_id as string };
   });
@@ -45,14 +47,26 @@ export async function openInstance(tessera: Tessera, host: string, secrets: Secr
 }
 
 /** The requests the token scenarios measure on an instance. */
-export function tokenRequests(tessera: Tessera, inst: BenchInstance, audienceToken: string): Record<'clientCredentialsAudience' | 'clientCredentials' | 'userinfo' | 'introspection' | 'introspectionAudience', LoadRequest> {
+export function tokenRequests(
+  tessera: Tessera,
+  inst: BenchInstance,
+  audienceToken: string,
+): Record<'clientCredentialsAudience' | 'clientCredentials' | 'userinfo' | 'introspection' | 'introspectionAudience', LoadRequest> {
   const path = (url: string) => new URL(url).pathname;
   const machine = basic(MACHINE, inst.secrets.machineSecret);
   const api = basic(API_CLIENT, inst.secrets.apiSecret);
-  const token = (body: string) => instanceRequest(tessera, inst.host, path(inst.discovery.token_endpoint), { method: 'POST', body, headers: { 'content-type': FORM, authorization: machine } });
-  const introspect = (t: string) => instanceRequest(tessera, inst.host, path(inst.discovery.introspection_endpoint), {
-    method: 'POST', body: new URLSearchParams({ token: t }).toString(), headers: { 'content-type': FORM, authorization: api },
-  });
+  const token = (body: string) =>
+    instanceRequest(tessera, inst.host, path(inst.discovery.token_endpoint), {
+      method: 'POST',
+      body,
+      headers: { 'content-type': FORM, authorization: machine },
+    });
+  const introspect = (t: string) =>
+    instanceRequest(tessera, inst.host, path(inst.discovery.introspection_endpoint), {
+      method: 'POST',
+      body: new URLSearchParams({ token: t }).toString(),
+      headers: { 'content-type': FORM, authorization: api },
+    });
   return {
     clientCredentialsAudience: token(new URLSearchParams({ grant_type: 'client_credentials', scope: `openid ${audienceScope(inst.projectId)}` }).toString()),
     clientCredentials: token('grant_type=client_credentials'),
@@ -65,7 +79,8 @@ export function tokenRequests(tessera: Tessera, inst: BenchInstance, audienceTok
 /** A client_credentials token for the project's audience, which the project's API app must see as active, with roles. */
 export async function audienceToken(inst: BenchInstance): Promise<string> {
   const res = await call(inst.discovery.token_endpoint, {
-    method: 'POST', headers: { 'content-type': FORM, authorization: basic(MACHINE, inst.secrets.machineSecret) },
+    method: 'POST',
+    headers: { 'content-type': FORM, authorization: basic(MACHINE, inst.secrets.machineSecret) },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: `openid ${audienceScope(inst.projectId)}` }).toString(),
   });
   if (res.status !== 200 || !res.body?.access_token) throw new Error(`client_credentials with the audience scope: ${res.status} ${res.text}`);
@@ -102,15 +117,21 @@ export async function checkTokenRequests(reqs: ReturnType<typeof tokenRequests>)
 /** What bench/signin-load.ts needs to sign in to this instance's web app. */
 export function signinSpec(inst: BenchInstance, opts: Pick<SigninSpec, 'concurrency' | 'duration' | 'warmup' | 'single'>): SigninSpec {
   return {
-    issuer: inst.issuer, clientId: WEB_CLIENT, clientSecret: inst.secrets.webSecret, redirectUri: REDIRECT_URI,
-    scope: 'openid profile email', accounts: inst.accounts, ...opts,
+    issuer: inst.issuer,
+    clientId: WEB_CLIENT,
+    clientSecret: inst.secrets.webSecret,
+    redirectUri: REDIRECT_URI,
+    scope: 'openid profile email',
+    accounts: inst.accounts,
+    ...opts,
   };
 }
 
 /** A personal access token of bench-caller (ORG_OWNER), made through the Management API itself. */
 export async function callerPat(inst: BenchInstance): Promise<string> {
   const cc = await call(inst.discovery.token_endpoint, {
-    method: 'POST', headers: { 'content-type': FORM, authorization: basic(CALLER, inst.secrets.callerSecret) },
+    method: 'POST',
+    headers: { 'content-type': FORM, authorization: basic(CALLER, inst.secrets.callerSecret) },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid urn:zitadel:iam:org:project:id:zitadel:aud' }).toString(),
   });
   if (cc.status !== 200) throw new Error(`bench-caller token: ${cc.status} ${cc.text}`);

@@ -17,9 +17,13 @@ const asRequest = (r: LoadRequest): autocannon.Request => {
 
 function once(duration: number): Promise<autocannon.Result> {
   return autocannon({
-    url: spec.url, method: (spec.method ?? 'GET') as autocannon.Request['method'], headers: spec.headers ?? {}, body: spec.body,
+    url: spec.url,
+    method: (spec.method ?? 'GET') as autocannon.Request['method'],
+    headers: spec.headers ?? {},
+    body: spec.body,
     requests: spec.requests?.map(asRequest),
-    connections: spec.connections, duration,
+    connections: spec.connections,
+    duration,
   });
 }
 

@@ -28,26 +28,42 @@ export function startTs(file: string, args: string[], env: Record<string, string
   children.add(child);
   child.once('exit', () => children.delete(child));
   let out = '';
-  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-65536); };
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-65536);
+  };
   // Always drained: a full pipe would block the server mid-benchmark.
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
 
-  const waitFor = (match: RegExp, timeoutMs: number) => new Promise<string>((resolve, reject) => {
-    let pending = '';
-    const onData = (d: Buffer) => {
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      const hit = lines.find((l) => match.test(l));
-      if (hit !== undefined) { cleanup(); resolve(hit); }
-    };
-    const onExit = (code: number | null) => { cleanup(); reject(new Error(`${file} exited (${code}) before ${match}:\n${out}`)); };
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`${file}: no ${match} within ${timeoutMs} ms:\n${out}`)); }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); child.stdout!.off('data', onData); child.off('exit', onExit); };
-    child.stdout!.on('data', onData);
-    child.once('exit', onExit);
-  });
+  const waitFor = (match: RegExp, timeoutMs: number) =>
+    new Promise<string>((resolve, reject) => {
+      let pending = '';
+      const onData = (d: Buffer) => {
+        pending += d.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        const hit = lines.find((l) => match.test(l));
+        if (hit !== undefined) {
+          cleanup();
+          resolve(hit);
+        }
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        reject(new Error(`${file} exited (${code}) before ${match}:\n${out}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${file}: no ${match} within ${timeoutMs} ms:\n${out}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.off('exit', onExit);
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', onExit);
+    });
 
   const onLine = (listener: (line: string) => void) => {
     let pending = '';
@@ -58,7 +74,9 @@ export function startTs(file: string, args: string[], env: Record<string, string
       lines.forEach(listener);
     };
     child.stdout!.on('data', onData);
-    return () => { child.stdout!.off('data', onData); };
+    return () => {
+      child.stdout!.off('data', onData);
+    };
   };
 
   return { child, output: () => out, waitFor, onLine, stop: () => stopChild(child) };
@@ -68,7 +86,9 @@ export function startTs(file: string, args: string[], env: Record<string, string
 export async function runTs(file: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
   const c = startTs(file, args, env);
   let stdout = '';
-  c.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  c.child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
   const timer = setTimeout(() => void c.stop(), timeoutMs);
   const code = await new Promise<number | null>((resolve) => c.child.once('close', resolve));
   clearTimeout(timer);
@@ -98,7 +118,10 @@ function stopChild(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     // Still there after 5 s (a keep-alive connection, a stuck shutdown): SIGKILL.
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -109,10 +132,14 @@ export async function stopAll(): Promise<void> {
 
 /** Ctrl-C or a crash of the runner must not leave servers behind. */
 export function stopAllOnExit(): void {
-  const bail = (signal: string) => { void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)); };
+  const bail = (signal: string) => {
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
   process.once('SIGINT', () => bail('SIGINT'));
   process.once('SIGTERM', () => bail('SIGTERM'));
-  process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
 }
 
 export { freePort } from '../test/support/process.js';

@@ -10,9 +10,16 @@ export interface CpuProfileNode {
   children?: number[];
 }
 
-export interface CpuProfile { nodes: CpuProfileNode[]; samples: number[]; timeDeltas: number[] }
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
-export interface Hotspot { name: string; us: number }
+export interface Hotspot {
+  name: string;
+  us: number;
+}
 
 export interface ProfileSummary {
   totalUs: number;
@@ -27,16 +34,22 @@ const IDLE = new Set(['(idle)', '(program)', '(garbage collector)']);
 
 function frameName(node: CpuProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const at = url.indexOf('/src/') >= 0 ? url.slice(url.indexOf('/src/') + 1)
-    : url.indexOf('/node_modules/') >= 0 ? url.slice(url.lastIndexOf('/node_modules/') + 14)
-      : url.replace(/^.*\//, '');
+  const at =
+    url.indexOf('/src/') >= 0
+      ? url.slice(url.indexOf('/src/') + 1)
+      : url.indexOf('/node_modules/') >= 0
+        ? url.slice(url.lastIndexOf('/node_modules/') + 14)
+        : url.replace(/^.*\//, '');
   return `${functionName || '(anonymous)'}${at ? ` ${at}:${lineNumber + 1}` : ''}`;
 }
 
 const isTessera = (node: CpuProfileNode) => /\/src\/[^?]*\.ts/.test(node.callFrame.url) && !node.callFrame.url.includes('/node_modules/');
 
 function ranked(totals: Map<string, number>, top: number): Hotspot[] {
-  return [...totals].map(([name, us]) => ({ name, us })).sort((a, b) => b.us - a.us).slice(0, top);
+  return [...totals]
+    .map(([name, us]) => ({ name, us }))
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top);
 }
 
 export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
@@ -52,7 +65,10 @@ export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary 
     let name = '';
     while (cur !== undefined) {
       const node = byId.get(cur)!;
-      if (isTessera(node)) { name = frameName(node); break; }
+      if (isTessera(node)) {
+        name = frameName(node);
+        break;
+      }
       cur = parent.get(cur);
     }
     const result = name || `(outside src) ${frameName(byId.get(id)!)}`;

@@ -38,9 +38,11 @@ try {
   const issuer = `http://${inst.domain}:${server.port}`;
   const rp = { issuer, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
   const config = await discover(rp);
-  const signIn = async () => (await login(config, rp, { loginName: user.loginName, password: user.password, scope: `openid ${API_SCOPE}` })).tokens.access_token;
+  const signIn = async () =>
+    (await login(config, rp, { loginName: user.loginName, password: user.password, scope: `openid ${API_SCOPE}` })).tokens.access_token;
   const userinfo = (token: string) => async () => (await localRequest(new URL(`${issuer}/me`), { headers: { authorization: `Bearer ${token}` } })).status;
-  const authApi = (token: string) => async () => (await localRequest(new URL(`${issuer}/auth/v1/users/me`), { headers: { authorization: `Bearer ${token}` } })).status;
+  const authApi = (token: string) => async () =>
+    (await localRequest(new URL(`${issuer}/auth/v1/users/me`), { headers: { authorization: `Bearer ${token}` } })).status;
   const readyz = async () => (await localRequest(new URL(`${issuer}/readyz`))).status;
 
   const rows: string[] = [];

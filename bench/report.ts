@@ -29,7 +29,15 @@ export interface LoadSpec extends LoadRequest {
 }
 
 /** What bench/load.ts answers (latencies in ms). */
-export interface LoadResult { rps: number; total: number; warmupTotal: number; p50: number; p99: number; non2xx: number; errors: number }
+export interface LoadResult {
+  rps: number;
+  total: number;
+  warmupTotal: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
 
 /** One measured figure: a rate (per second), or a size or time, with what the load saw. */
 export interface Figure {
@@ -66,7 +74,10 @@ export interface Row {
 }
 
 /** A scenario's result: its rows for the main table, and any detail (markdown) printed below it. */
-export interface ScenarioResult { rows: Row[]; details?: string[] }
+export interface ScenarioResult {
+  rows: Row[];
+  details?: string[];
+}
 
 export interface Machine {
   cpu: string;
@@ -109,10 +120,14 @@ export function medianFigure(rounds: Figure[]): Figure {
     return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
   };
   return dropUndefined({
-    value: med((x) => x.value)!, unit: rounds[0].unit,
-    p50: med((x) => x.p50), p99: med((x) => x.p99),
-    non2xx: sum((x) => x.non2xx), errors: sum((x) => x.errors),
-    cpuMsPerRequest: med((x) => x.cpuMsPerRequest), dbPerRequest: med((x) => x.dbPerRequest),
+    value: med((x) => x.value)!,
+    unit: rounds[0].unit,
+    p50: med((x) => x.p50),
+    p99: med((x) => x.p99),
+    non2xx: sum((x) => x.non2xx),
+    errors: sum((x) => x.errors),
+    cpuMsPerRequest: med((x) => x.cpuMsPerRequest),
+    dbPerRequest: med((x) => x.dbPerRequest),
   });
 }
 
@@ -123,9 +138,13 @@ function dropUndefined<T extends object>(o: T): T {
 export function describeMachine(): Machine {
   let cpu = os.cpus()[0]?.model ?? 'unknown';
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) cpu = line.slice(line.indexOf(':') + 1).trim();
-  } catch { /* not Linux: os.cpus() is the best we have */ }
+  } catch {
+    /* not Linux: os.cpus() is the best we have */
+  }
   return {
     cpu,
     cores: os.cpus().length,
@@ -155,9 +174,12 @@ export function failedRequests(f: Figure | undefined): number {
 
 export function targetText(t: Target): string {
   switch (t.kind) {
-    case 'share': return `≥ ${round(t.atLeast * 100)}% of ceiling`;
-    case 'p50Below': return `p50 < ${t.ms} ms`;
-    case 'atMost': return `≤ ${t.value}`;
+    case 'share':
+      return `≥ ${round(t.atLeast * 100)}% of ceiling`;
+    case 'p50Below':
+      return `p50 < ${t.ms} ms`;
+    case 'atMost':
+      return `≤ ${t.value}`;
   }
 }
 
@@ -168,8 +190,10 @@ export function targetMet(row: Row, t: Target): boolean | undefined {
       const share = shareOfCeiling(row);
       return share === undefined ? undefined : share >= t.atLeast;
     }
-    case 'p50Below': return row.measured.p50 === undefined ? undefined : row.measured.p50 < t.ms;
-    case 'atMost': return row.measured.value <= t.value;
+    case 'p50Below':
+      return row.measured.p50 === undefined ? undefined : row.measured.p50 < t.ms;
+    case 'atMost':
+      return row.measured.value <= t.value;
   }
 }
 
@@ -213,19 +237,23 @@ export function markdownTable(rows: Row[]): string {
     const ceiling = row.ceiling ? `${row.ceiling.what}: ${formatValue(row.ceiling.figure)}` : '';
     const cpu = m.cpuMsPerRequest === undefined ? '' : String(round(m.cpuMsPerRequest, 2));
     const db = m.dbPerRequest === undefined ? '' : String(round(m.dbPerRequest, 1));
-    lines.push(`| ${row.scenario} | ${row.path} | ${formatValue(m)} | ${latencies(m)} | ${ceiling} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${(row.targets ?? []).map(targetText).join('; ')} | ${verdict(row)} | ${cpu} | ${db} |`);
+    lines.push(
+      `| ${row.scenario} | ${row.path} | ${formatValue(m)} | ${latencies(m)} | ${ceiling} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${(row.targets ?? []).map(targetText).join('; ')} | ${verdict(row)} | ${cpu} | ${db} |`,
+    );
   }
   return lines.join('\n');
 }
 
 /** Each targeted row in one line, for the end of the console output. */
 export function targetLines(rows: Row[]): string[] {
-  return rows.filter((r) => r.targets?.length).map((r) => {
-    const share = shareOfCeiling(r);
-    const figure = r.targets!.some((t) => t.kind === 'share') && share !== undefined ? `${round(share * 100, 1)}%` : formatValue(r.measured);
-    const p50 = r.targets!.some((t) => t.kind === 'p50Below') ? `, p50 ${r.measured.p50 === undefined ? '–' : round(r.measured.p50)} ms` : '';
-    return `- ${r.scenario}: ${r.path} (${r.targets!.map(targetText).join('; ')}): ${figure}${p50}, ${verdict(r)}`;
-  });
+  return rows
+    .filter((r) => r.targets?.length)
+    .map((r) => {
+      const share = shareOfCeiling(r);
+      const figure = r.targets!.some((t) => t.kind === 'share') && share !== undefined ? `${round(share * 100, 1)}%` : formatValue(r.measured);
+      const p50 = r.targets!.some((t) => t.kind === 'p50Below') ? `, p50 ${r.measured.p50 === undefined ? '–' : round(r.measured.p50)} ms` : '';
+      return `- ${r.scenario}: ${r.path} (${r.targets!.map(targetText).join('; ')}): ${figure}${p50}, ${verdict(r)}`;
+    });
 }
 
 export function machineLine(m: Machine): string {

@@ -24,9 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { DATABASE_URL, freshDatabase, log, readSettings, secret, startBare, startTessera } from './harness.js';
 import { once, openInstance } from './instance.js';
 import { stopAll, stopAllOnExit } from './processes.js';
-import {
-  describeMachine, formatSeconds, machineLine, markdownTable, sharedMachineNote, targetLines, type Row, type ScenarioName,
-} from './report.js';
+import { describeMachine, formatSeconds, machineLine, markdownTable, sharedMachineNote, targetLines, type Row, type ScenarioName } from './report.js';
 import { benchInstance, secretsEnv, signinLoginNames, type Secrets } from './seed.js';
 import type { BenchContext, Scenario } from './scenarios/context.js';
 import { bareRequests, tokens } from './scenarios/tokens.js';
@@ -56,7 +54,11 @@ async function main(): Promise<void> {
   const tessera = await startTessera();
   serverOutput = () => tessera.child.output();
   const secrets: Secrets = {
-    userPassword: `Bench-${secret()}-9a!`, machineSecret: secret(), webSecret: secret(), apiSecret: secret(), callerSecret: secret(),
+    userPassword: `Bench-${secret()}-9a!`,
+    machineSecret: secret(),
+    webSecret: secret(),
+    apiSecret: secret(),
+    callerSecret: secret(),
   };
   const mailDomain = 'bench.example.com';
   await tessera.apply('small', { instances: [benchInstance(['localhost', '127.0.0.1'], 'Bench', settings.signinAccounts, mailDomain)] }, secretsEnv(secrets));

@@ -48,38 +48,60 @@ export function benchInstance(domains: string[], orgName: string, signinAccounts
   const accounts = signinLoginNames(signinAccounts, mailDomain);
   return {
     domains,
-    orgs: [{
-      name: orgName,
-      users: [
-        {
-          username: 'bench-user', email: `bench-user@${mailDomain}`, emailVerified: true,
-          givenName: 'Bench', familyName: 'User', passwordFromEnv: SECRET_ENV.userPassword,
-        },
-        ...accounts.map((email) => ({
-          username: email.split('@')[0], email, emailVerified: true, givenName: 'Sign', familyName: 'In', passwordFromEnv: SECRET_ENV.userPassword,
-        })),
-        { type: 'machine', username: MACHINE, name: 'Bench machine', accessTokenType: 'opaque', secretFromEnv: SECRET_ENV.machineSecret },
-        { type: 'machine', username: CALLER, name: 'Bench API caller', accessTokenType: 'opaque', secretFromEnv: SECRET_ENV.callerSecret },
-      ],
-      members: [{ user: `${CALLER}@${orgName}`, roles: ['ORG_OWNER'] }],
-      projects: [{
-        name: 'Bench',
-        projectRoleAssertion: true,
-        roles: [{ key: 'reader', displayName: 'Reader' }, { key: 'writer', displayName: 'Writer' }],
-        apps: [
+    orgs: [
+      {
+        name: orgName,
+        users: [
           {
-            name: 'Bench Web', clientId: WEB_CLIENT, type: 'web', authMethod: 'client_secret_basic', secretFromEnv: SECRET_ENV.webSecret,
-            redirectUris: [REDIRECT_URI], skipConsent: true, accessTokenType: 'opaque',
+            username: 'bench-user',
+            email: `bench-user@${mailDomain}`,
+            emailVerified: true,
+            givenName: 'Bench',
+            familyName: 'User',
+            passwordFromEnv: SECRET_ENV.userPassword,
           },
-          { name: 'Bench API', clientId: API_CLIENT, type: 'api', authMethod: 'client_secret_basic', secretFromEnv: SECRET_ENV.apiSecret },
+          ...accounts.map((email) => ({
+            username: email.split('@')[0],
+            email,
+            emailVerified: true,
+            givenName: 'Sign',
+            familyName: 'In',
+            passwordFromEnv: SECRET_ENV.userPassword,
+          })),
+          { type: 'machine', username: MACHINE, name: 'Bench machine', accessTokenType: 'opaque', secretFromEnv: SECRET_ENV.machineSecret },
+          { type: 'machine', username: CALLER, name: 'Bench API caller', accessTokenType: 'opaque', secretFromEnv: SECRET_ENV.callerSecret },
         ],
-      }],
-      userGrants: [
-        { user: 'bench-user', project: 'Bench', roles: ['reader', 'writer'] },
-        { user: MACHINE, project: 'Bench', roles: ['reader'] },
-        ...accounts.map((email) => ({ user: email.split('@')[0], project: 'Bench', roles: ['reader'] })),
-      ],
-    }],
+        members: [{ user: `${CALLER}@${orgName}`, roles: ['ORG_OWNER'] }],
+        projects: [
+          {
+            name: 'Bench',
+            projectRoleAssertion: true,
+            roles: [
+              { key: 'reader', displayName: 'Reader' },
+              { key: 'writer', displayName: 'Writer' },
+            ],
+            apps: [
+              {
+                name: 'Bench Web',
+                clientId: WEB_CLIENT,
+                type: 'web',
+                authMethod: 'client_secret_basic',
+                secretFromEnv: SECRET_ENV.webSecret,
+                redirectUris: [REDIRECT_URI],
+                skipConsent: true,
+                accessTokenType: 'opaque',
+              },
+              { name: 'Bench API', clientId: API_CLIENT, type: 'api', authMethod: 'client_secret_basic', secretFromEnv: SECRET_ENV.apiSecret },
+            ],
+          },
+        ],
+        userGrants: [
+          { user: 'bench-user', project: 'Bench', roles: ['reader', 'writer'] },
+          { user: MACHINE, project: 'Bench', roles: ['reader'] },
+          ...accounts.map((email) => ({ user: email.split('@')[0], project: 'Bench', roles: ['reader'] })),
+        ],
+      },
+    ],
   };
 }
 

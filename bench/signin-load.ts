@@ -33,9 +33,14 @@ async function signIn(account: SigninAccount): Promise<StepTiming[]> {
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(authorizationEndpoint);
   url.search = new URLSearchParams({
-    client_id: spec.clientId, redirect_uri: spec.redirectUri, response_type: 'code', scope: spec.scope,
-    state: randomBytes(8).toString('base64url'), nonce: randomBytes(8).toString('base64url'),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    client_id: spec.clientId,
+    redirect_uri: spec.redirectUri,
+    response_type: 'code',
+    scope: spec.scope,
+    state: randomBytes(8).toString('base64url'),
+    nonce: randomBytes(8).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
   }).toString();
 
   let res = await timed('GET', url, () => browser.request(url));
@@ -44,7 +49,10 @@ async function signIn(account: SigninAccount): Promise<StepTiming[]> {
     if (hops > 12) throw new SigninFailed('too many steps');
     if (res.status >= 300 && res.status < 400 && res.headers.location) {
       const next = new URL(res.headers.location, res.url);
-      if (next.href.startsWith(spec.redirectUri)) { callback = next; break; }
+      if (next.href.startsWith(spec.redirectUri)) {
+        callback = next;
+        break;
+      }
       res = await timed('GET', next, () => browser.request(next));
       continue;
     }
@@ -58,11 +66,13 @@ async function signIn(account: SigninAccount): Promise<StepTiming[]> {
   }
   const code = callback.searchParams.get('code');
   if (!code) throw new SigninFailed(`callback without a code: ${callback.search}`);
-  const token = await timed('POST', tokenEndpoint, () => localRequest(tokenEndpoint, {
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: spec.redirectUri, code_verifier: verifier }).toString(),
-  }));
+  const token = await timed('POST', tokenEndpoint, () =>
+    localRequest(tokenEndpoint, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: spec.redirectUri, code_verifier: verifier }).toString(),
+    }),
+  );
   const body = JSON.parse(token.body || '{}') as Record<string, unknown>;
   if (token.status !== 200 || !body.access_token || !body.id_token) throw new SigninFailed(`code exchange: ${token.status} ${token.body.slice(0, 300)}`);
   return timings;
@@ -70,7 +80,13 @@ async function signIn(account: SigninAccount): Promise<StepTiming[]> {
 
 let made = 0;
 
-interface Run { timings: StepTiming[][]; totals: number[]; failures: number; firstFailure?: string; seconds: number }
+interface Run {
+  timings: StepTiming[][];
+  totals: number[];
+  failures: number;
+  firstFailure?: string;
+  seconds: number;
+}
 
 /** `concurrency` loops of sign-ins for `seconds`; each loop takes the next account in turn. */
 async function run(concurrency: number, seconds: number, next: () => SigninAccount, maxSignins = Infinity): Promise<Run> {
@@ -86,7 +102,10 @@ async function run(concurrency: number, seconds: number, next: () => SigninAccou
       try {
         const timings = await signIn(next());
         // Only sign-ins finished in time count, as a request rate would.
-        if (performance.now() <= deadline) { out.timings.push(timings); out.totals.push(performance.now() - t0); }
+        if (performance.now() <= deadline) {
+          out.timings.push(timings);
+          out.totals.push(performance.now() - t0);
+        }
       } catch (err) {
         out.failures++;
         out.firstFailure ??= (err as Error).message;

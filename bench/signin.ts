@@ -6,7 +6,10 @@
  */
 import { median, percentile } from './report.js';
 
-export interface SigninAccount { loginName: string; password: string }
+export interface SigninAccount {
+  loginName: string;
+  password: string;
+}
 
 /** What bench/signin-load.ts is asked to do. */
 export interface SigninSpec {
@@ -28,9 +31,17 @@ export interface SigninSpec {
 }
 
 /** One HTTP request of a sign-in, and how long it took (ms). */
-export interface StepTiming { step: string; ms: number }
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
 
-export interface StepStat { step: string; p50: number; p99: number; mean: number }
+export interface StepStat {
+  step: string;
+  p50: number;
+  p99: number;
+  mean: number;
+}
 
 /** What bench/signin-load.ts answers (latencies in ms). */
 export interface SigninResult {
@@ -56,7 +67,10 @@ export interface SigninResult {
  * random path segment) replaced, so every sign-in's requests fall into the same steps.
  */
 export function stepLabel(method: string, url: URL): string {
-  const path = url.pathname.split('/').map((seg) => (/^[A-Za-z0-9_-]{16,}$/.test(seg) ? ':uid' : seg)).join('/');
+  const path = url.pathname
+    .split('/')
+    .map((seg) => (/^[A-Za-z0-9_-]{16,}$/.test(seg) ? ':uid' : seg))
+    .join('/');
   return `${method.toUpperCase()} ${path}`;
 }
 
@@ -66,12 +80,15 @@ export function stepStats(timings: StepTiming[][]): StepStat[] {
   for (const signin of timings) {
     for (const t of signin) {
       let list = byStep.get(t.step);
-      if (!list) byStep.set(t.step, list = []);
+      if (!list) byStep.set(t.step, (list = []));
       list.push(t.ms);
     }
   }
   return [...byStep].map(([step, ms]) => ({
-    step, p50: median(ms), p99: percentile(ms, 99), mean: ms.reduce((a, b) => a + b, 0) / ms.length,
+    step,
+    p50: median(ms),
+    p99: percentile(ms, 99),
+    mean: ms.reduce((a, b) => a + b, 0) / ms.length,
   }));
 }
 

@@ -17,10 +17,18 @@ export async function up(knex: Knex): Promise<void> {
     t.text('name').notNullable();
     t.text('state').notNullable().defaultTo('active');
     t.text('default_org_id');
-    t.integer('access_token_lifetime_s').notNullable().defaultTo(12 * 3600);
-    t.integer('id_token_lifetime_s').notNullable().defaultTo(12 * 3600);
-    t.integer('refresh_token_idle_s').notNullable().defaultTo(30 * 86400);
-    t.integer('refresh_token_absolute_s').notNullable().defaultTo(90 * 86400);
+    t.integer('access_token_lifetime_s')
+      .notNullable()
+      .defaultTo(12 * 3600);
+    t.integer('id_token_lifetime_s')
+      .notNullable()
+      .defaultTo(12 * 3600);
+    t.integer('refresh_token_idle_s')
+      .notNullable()
+      .defaultTo(30 * 86400);
+    t.integer('refresh_token_absolute_s')
+      .notNullable()
+      .defaultTo(90 * 86400);
     t.text('smtp_host');
     t.integer('smtp_port');
     t.boolean('smtp_tls').notNullable().defaultTo(false);
@@ -398,10 +406,28 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['oidc_payloads', 'audit_events', 'signing_keys', 'user_idp_links', 'idps', 'label_assets',
-    'policies', 'memberships', 'user_grants', 'project_grants', 'applications', 'project_roles', 'projects',
-    'user_recovery_codes', 'user_totp', 'personal_access_tokens', 'machine_keys', 'user_metadata', 'users',
-    'org_domains']) {
+  for (const table of [
+    'oidc_payloads',
+    'audit_events',
+    'signing_keys',
+    'user_idp_links',
+    'idps',
+    'label_assets',
+    'policies',
+    'memberships',
+    'user_grants',
+    'project_grants',
+    'applications',
+    'project_roles',
+    'projects',
+    'user_recovery_codes',
+    'user_totp',
+    'personal_access_tokens',
+    'machine_keys',
+    'user_metadata',
+    'users',
+    'org_domains',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
   await knex.raw('ALTER TABLE instances DROP CONSTRAINT IF EXISTS instances_default_org');

@@ -16,7 +16,11 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('oidc_payloads', (t) => { t.dropColumn('successor_id'); });
+  await knex.schema.alterTable('oidc_payloads', (t) => {
+    t.dropColumn('successor_id');
+  });
   await knex.raw('ALTER TABLE instances DROP CONSTRAINT IF EXISTS instances_refresh_reuse_grace');
-  await knex.schema.alterTable('instances', (t) => { t.dropColumn('refresh_token_reuse_grace_s'); });
+  await knex.schema.alterTable('instances', (t) => {
+    t.dropColumn('refresh_token_reuse_grace_s');
+  });
 }

@@ -18,16 +18,18 @@ function sources(dir) {
 
 rmSync(outDir, { recursive: true, force: true });
 const files = [...sources('src'), ...sources('migrations')];
-await Promise.all(files.map(async (rel) => {
-  const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
-  const out = await transformFile(path.join(root, rel), {
-    jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
-    module: { type: 'es6' },
-    sourceMaps: true,
-    sourceFileName: path.relative(path.dirname(target), path.join(root, rel)),
-  });
-  mkdirSync(path.dirname(target), { recursive: true });
-  writeFileSync(target, `${out.code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
-  if (out.map) writeFileSync(`${target}.map`, out.map);
-}));
+await Promise.all(
+  files.map(async (rel) => {
+    const target = path.join(outDir, rel.replace(/\.ts$/, '.js'));
+    const out = await transformFile(path.join(root, rel), {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+      module: { type: 'es6' },
+      sourceMaps: true,
+      sourceFileName: path.relative(path.dirname(target), path.join(root, rel)),
+    });
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, `${out.code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
+    if (out.map) writeFileSync(`${target}.map`, out.map);
+  }),
+);
 process.stdout.write(`compiled ${files.length} files to ${path.relative(root, outDir) || outDir}\n`);

@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   }
   // /readyz answers 503 from the moment a shutdown begins (the drain exists once the server does).
   const shutdown: { drain?: Drain } = {};
-  const app = createApp(rt, { get draining() { return shutdown.drain?.draining ?? false; } });
+  const app = createApp(rt, {
+    get draining() {
+      return shutdown.drain?.draining ?? false;
+    },
+  });
   const server = http.createServer(app.callback()).listen(config.server.port, config.server.host, () => {
     rt.log.info({ port: config.server.port, database: rt.db.kind }, `Tessera listening on http://localhost:${config.server.port}`);
   });
@@ -31,7 +35,9 @@ async function main(): Promise<void> {
   // SIGTERM: stop accepting, finish what is in flight (Connection: close), then release what the
   // app holds (provider pool, mail transports), then the runtime's pools, and exit.
   shutdown.drain = trackConnections(server, {
-    deadlineMs: config.server.shutdownTimeoutS * 1000, log: rt.log, release: () => app.close().then(() => rt.close()),
+    deadlineMs: config.server.shutdownTimeoutS * 1000,
+    log: rt.log,
+    release: () => app.close().then(() => rt.close()),
   });
   exitOnSignals(shutdown.drain);
 }

@@ -30,17 +30,23 @@ async function seedBulk(instanceId: string, users: number, perUser: number, pass
     await c.query('BEGIN');
     await c.query('ALTER TABLE users DISABLE TRIGGER users_claims_changed');
     await c.query('ALTER TABLE user_grants DISABLE TRIGGER user_grants_claims_changed');
-    await c.query(`
+    await c.query(
+      `
       INSERT INTO users (instance_id, id, org_id, type, username, state, email, email_verified, given_name, family_name, display_name, password_hash, password_changed_at)
       SELECT $1, '9' || lpad(g::text, 17, '0'), $2, 'human', 'bulk-' || lpad(g::text, 6, '0'), 'active',
              'bulk-' || lpad(g::text, 6, '0') || '@' || $5, true, 'Bulk', 'User ' || g, 'Bulk User ' || g, $3, now()
-      FROM generate_series(1, $4::int) g`, [instanceId, org, passwordHash, users, LARGE_DOMAIN]);
-    await c.query(`
+      FROM generate_series(1, $4::int) g`,
+      [instanceId, org, passwordHash, users, LARGE_DOMAIN],
+    );
+    await c.query(
+      `
       INSERT INTO user_grants (instance_id, id, user_id, project_id, org_id, role_keys)
       SELECT $1, '8' || lpad(((g - 1) * $4 + k)::text, 17, '0'), '9' || lpad(g::text, 17, '0'),
              p.ids[1 + ((g + k) % array_length(p.ids, 1))], $2, '{reader}'
       FROM generate_series(1, $3::int) g, generate_series(0, $4::int - 1) k,
-           (SELECT array_agg(id ORDER BY name) AS ids FROM projects WHERE instance_id = $1) p`, [instanceId, org, users, perUser]);
+           (SELECT array_agg(id ORDER BY name) AS ids FROM projects WHERE instance_id = $1) p`,
+      [instanceId, org, users, perUser],
+    );
     await c.query('ALTER TABLE users ENABLE TRIGGER users_claims_changed');
     await c.query('ALTER TABLE user_grants ENABLE TRIGGER user_grants_claims_changed');
     await c.query('COMMIT');
@@ -79,28 +85,45 @@ export const large: Scenario = async (ctx) => {
 
   // Accounts with a grant on project Bench (the web app's), so their tokens and userinfo carry roles.
   const withBench = Array.from({ length: users }, (_, i) => i + 1).filter((g) => Array.from({ length: perUser }, (_, k) => (g + k) % PROJECTS).includes(0));
-  const accounts = withBench.slice(0, small.accounts.length).map((g) => ({ loginName: `${bulkName(g)}@${LARGE_DOMAIN}`, password: small.secrets.userPassword }));
+  const accounts = withBench
+    .slice(0, small.accounts.length)
+    .map((g) => ({ loginName: `${bulkName(g)}@${LARGE_DOMAIN}`, password: small.secrets.userPassword }));
   const big = await openInstance(tessera, LARGE_DOMAIN, small.secrets, accounts);
 
   const [signinSmall, signinLarge] = await signinPair(ctx, big);
   const smallReqs = tokenRequests(tessera, small, await audienceToken(small));
   const largeReqs = tokenRequests(tessera, big, await audienceToken(big));
   const target = tesseraTarget(ctx);
-  const side = (label: string, a: typeof smallReqs.userinfo, b: typeof smallReqs.userinfo) => measureSideBySide(`large: ${label}`, settings, [
-    { name: 'large instance', target, spec: loadSpec(settings, b) },
-    { name: 'small instance', target, spec: loadSpec(settings, a) },
-  ]);
+  const side = (label: string, a: typeof smallReqs.userinfo, b: typeof smallReqs.userinfo) =>
+    measureSideBySide(`large: ${label}`, settings, [
+      { name: 'large instance', target, spec: loadSpec(settings, b) },
+      { name: 'small instance', target, spec: loadSpec(settings, a) },
+    ]);
   const [ccLarge, ccSmall] = await side('client_credentials, project audience', smallReqs.clientCredentialsAudience, largeReqs.clientCredentialsAudience);
   const [uiLarge, uiSmall] = await side('userinfo', smallReqs.userinfo, largeReqs.userinfo);
 
   const within = [{ kind: 'share' as const, atLeast: 0.8 }];
   const rows: Row[] = [
-    { scenario: 'large', path: `full sign-in, ${settings.signinConcurrency} concurrent`, measured: signinLarge, ceiling: { what: 'small instance', figure: signinSmall }, targets: within },
-    { scenario: 'large', path: 'client_credentials, project audience scope', measured: ccLarge, ceiling: { what: 'small instance', figure: ccSmall }, targets: within },
+    {
+      scenario: 'large',
+      path: `full sign-in, ${settings.signinConcurrency} concurrent`,
+      measured: signinLarge,
+      ceiling: { what: 'small instance', figure: signinSmall },
+      targets: within,
+    },
+    {
+      scenario: 'large',
+      path: 'client_credentials, project audience scope',
+      measured: ccLarge,
+      ceiling: { what: 'small instance', figure: ccSmall },
+      targets: within,
+    },
     { scenario: 'large', path: 'userinfo (roles claim)', measured: uiLarge, ceiling: { what: 'small instance', figure: uiSmall }, targets: within },
   ];
   return {
     rows,
-    details: [`Large instance: ${users.toLocaleString('en-US')} users and ${(users * perUser).toLocaleString('en-US')} user grants over ${PROJECTS} projects, seeded with SQL in ${formatSeconds(seedSeconds)}.`],
+    details: [
+      `Large instance: ${users.toLocaleString('en-US')} users and ${(users * perUser).toLocaleString('en-US')} user grants over ${PROJECTS} projects, seeded with SQL in ${formatSeconds(seedSeconds)}.`,
+    ],
   };
 };

@@ -33,7 +33,10 @@ export const management: Scenario = async (ctx) => {
   ]);
   const ceiling = { what: 'bare oidc-provider discovery', figure: figures[reads.length] };
   const rows: Row[] = reads.map(([path, , share], i) => ({
-    scenario: 'management', path, measured: figures[i], ceiling,
+    scenario: 'management',
+    path,
+    measured: figures[i],
+    ceiling,
     ...(share ? { targets: [{ kind: 'share' as const, atLeast: share }] } : {}),
   }));
   return { rows };

@@ -18,10 +18,15 @@ export const tenantDomain = (i: number) => `t${String(i + 1).padStart(4, '0')}.t
 
 /** A machine user in each tenant's first org, all with the same secret (its hash computed once). */
 async function addMachineUsers(domains: string[], secretHash: string): Promise<void> {
-  await withDatabase((c) => c.query(`
+  await withDatabase((c) =>
+    c.query(
+      `
     INSERT INTO users (instance_id, id, org_id, type, username, state, name, access_token_type, client_secret_hash)
     SELECT i.id, '7' || lpad(row_number() OVER ()::text, 17, '0'), i.default_org_id, 'machine', $2, 'active', 'Tenant machine', 'opaque', $3
-    FROM instance_domains d JOIN instances i ON i.id = d.instance_id WHERE d.domain = ANY($1)`, [domains, MACHINE, secretHash]));
+    FROM instance_domains d JOIN instances i ON i.id = d.instance_id WHERE d.domain = ANY($1)`,
+      [domains, MACHINE, secretHash],
+    ),
+  );
 }
 
 export const tenants: Scenario = async (ctx) => {
@@ -35,8 +40,14 @@ export const tenants: Scenario = async (ctx) => {
   let t0 = performance.now();
   await inBatches(domains, 4, async (domain, i) => {
     const res = await call(`http://127.0.0.1:${tessera.port}/system/v1/instances`, {
-      method: 'POST', headers: system,
-      json: { name: `Tenant ${i + 1}`, domains: [domain], orgName: TENANT_ORG, admin: { username: 'admin', email: `admin@${domain}`, password: adminPassword } },
+      method: 'POST',
+      headers: system,
+      json: {
+        name: `Tenant ${i + 1}`,
+        domains: [domain],
+        orgName: TENANT_ORG,
+        admin: { username: 'admin', email: `admin@${domain}`, password: adminPassword },
+      },
     });
     if (res.status !== 200 && res.status !== 201) throw new Error(`System API, create ${domain}: ${res.status} ${res.text}`);
   });
@@ -49,9 +60,12 @@ export const tenants: Scenario = async (ctx) => {
 
   const discoveryOf = (host: string) => instanceRequest(tessera, host, '/.well-known/openid-configuration');
   const tokenPath = new URL(small.discovery.token_endpoint).pathname;
-  const ccOf = (host: string, id: string, pw: string): LoadRequest => instanceRequest(tessera, host, tokenPath, {
-    method: 'POST', body: 'grant_type=client_credentials', headers: { 'content-type': FORM, authorization: basic(id, pw) },
-  });
+  const ccOf = (host: string, id: string, pw: string): LoadRequest =>
+    instanceRequest(tessera, host, tokenPath, {
+      method: 'POST',
+      body: 'grant_type=client_credentials',
+      headers: { 'content-type': FORM, authorization: basic(id, pw) },
+    });
 
   // Every provider built once, before the loads; the first providers' memory measured on the way.
   const cacheSize = tessera.config.oidc.providerCacheSize;
@@ -88,17 +102,46 @@ export const tenants: Scenario = async (ctx) => {
 
   const of = `${n.toLocaleString('en-US')} instances`;
   const rows: Row[] = [
-    { scenario: 'tenants', path: `discovery, round-robin over ${of}`, measured: rrDiscovery, ceiling: { what: 'discovery of one instance', figure: singleDiscovery }, targets: [{ kind: 'share', atLeast: 0.5 }] },
-    { scenario: 'tenants', path: `client_credentials, round-robin over ${of}`, measured: rrCc, ceiling: { what: 'client_credentials of one instance', figure: singleCc }, targets: [{ kind: 'share', atLeast: 0.5 }] },
-    { scenario: 'tenants', path: 'provider builds during those loads (all built before)', measured: { value: rebuilds, unit: 'builds' }, targets: [{ kind: 'atMost', value: 0 }] },
+    {
+      scenario: 'tenants',
+      path: `discovery, round-robin over ${of}`,
+      measured: rrDiscovery,
+      ceiling: { what: 'discovery of one instance', figure: singleDiscovery },
+      targets: [{ kind: 'share', atLeast: 0.5 }],
+    },
+    {
+      scenario: 'tenants',
+      path: `client_credentials, round-robin over ${of}`,
+      measured: rrCc,
+      ceiling: { what: 'client_credentials of one instance', figure: singleCc },
+      targets: [{ kind: 'share', atLeast: 0.5 }],
+    },
+    {
+      scenario: 'tenants',
+      path: 'provider builds during those loads (all built before)',
+      measured: { value: rebuilds, unit: 'builds' },
+      targets: [{ kind: 'atMost', value: 0 }],
+    },
   ];
   if (rssBefore !== undefined && rssAfter !== undefined) {
-    rows.push({ scenario: 'tenants', path: `memory per cached provider (resident memory over the first ${measured} builds)`, measured: { value: (rssAfter - rssBefore) / measured, unit: 'KiB' } });
+    rows.push({
+      scenario: 'tenants',
+      path: `memory per cached provider (resident memory over the first ${measured} builds)`,
+      measured: { value: (rssAfter - rssBefore) / measured, unit: 'KiB' },
+    });
   }
   if (buildTimes.length) {
-    rows.push({ scenario: 'tenants', path: `time to build one provider (${buildTimes.length} builds)`, measured: { value: median(buildTimes), unit: 'ms', p50: median(buildTimes), p99: percentile(buildTimes, 99) } });
+    rows.push({
+      scenario: 'tenants',
+      path: `time to build one provider (${buildTimes.length} builds)`,
+      measured: { value: median(buildTimes), unit: 'ms', p50: median(buildTimes), p99: percentile(buildTimes, 99) },
+    });
   }
-  rows.push({ scenario: 'tenants', path: 'first request to an instance (discovery, builds its provider)', measured: { value: median(firstRequest), unit: 'ms', p50: median(firstRequest), p99: percentile(firstRequest, 99) } });
+  rows.push({
+    scenario: 'tenants',
+    path: 'first request to an instance (discovery, builds its provider)',
+    measured: { value: median(firstRequest), unit: 'ms', p50: median(firstRequest), p99: percentile(firstRequest, 99) },
+  });
   return {
     rows,
     details: [

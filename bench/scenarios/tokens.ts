@@ -15,7 +15,12 @@ export function bareRequests(bare: Bare): Record<'clientCredentials' | 'userinfo
   return {
     clientCredentials: { url: `${bare.issuer}/token`, method: 'POST', body: 'grant_type=client_credentials', headers: auth },
     userinfo: { url: `${bare.issuer}/me`, headers: { authorization: `Bearer ${bare.accessToken}` } },
-    introspection: { url: `${bare.issuer}/token/introspection`, method: 'POST', body: new URLSearchParams({ token: bare.accessToken }).toString(), headers: auth },
+    introspection: {
+      url: `${bare.issuer}/token/introspection`,
+      method: 'POST',
+      body: new URLSearchParams({ token: bare.accessToken }).toString(),
+      headers: auth,
+    },
     discovery: { url: `${bare.issuer}/.well-known/openid-configuration` },
   };
 }
@@ -33,12 +38,19 @@ export const tokens: Scenario = async (ctx) => {
     return { scenario: 'tokens', path, measured, ceiling: { what: ceilingWhat, figure: ceilingFigure } };
   };
   const rows: Row[] = [];
-  const ccAudience = await pair('client_credentials, project audience scope', reqs.clientCredentialsAudience, bare.clientCredentials, 'bare oidc-provider client_credentials');
+  const ccAudience = await pair(
+    'client_credentials, project audience scope',
+    reqs.clientCredentialsAudience,
+    bare.clientCredentials,
+    'bare oidc-provider client_credentials',
+  );
   rows.push({ ...ccAudience, targets: [{ kind: 'share', atLeast: 0.5 }] });
   rows.push(await pair('client_credentials, no scope', reqs.clientCredentials, bare.clientCredentials, 'bare oidc-provider client_credentials'));
   rows.push(await pair('userinfo (roles claim)', reqs.userinfo, bare.userinfo, 'bare oidc-provider userinfo'));
-  rows.push(await pair('introspection of a user\'s token by the API app', reqs.introspection, bare.introspection, 'bare oidc-provider introspection'));
-  rows.push(await pair('introspection of the audience token by the API app', reqs.introspectionAudience, bare.introspection, 'bare oidc-provider introspection'));
+  rows.push(await pair("introspection of a user's token by the API app", reqs.introspection, bare.introspection, 'bare oidc-provider introspection'));
+  rows.push(
+    await pair('introspection of the audience token by the API app', reqs.introspectionAudience, bare.introspection, 'bare oidc-provider introspection'),
+  );
   // A token evicted or revoked under load would have made the figures meaningless.
   await checkTokenRequests(reqs);
   return { rows };

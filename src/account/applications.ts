@@ -25,7 +25,10 @@ export function applicationPages(router: Router, pool: ProviderPool): void {
   router.post('/applications/:clientId/revoke', async (ctx) => {
     const a = accountState(ctx);
     const clientId = clientIdOf(ctx);
-    if (isBuiltInClient(clientId)) { ctx.status = 404; return; }
+    if (isBuiltInClient(clientId)) {
+      ctx.status = 404;
+      return;
+    }
     const { grantIds } = await revokeAppConsent(a.svc, a.userId, clientId);
     await revokeGrants(await pool.get(ctx.state.instanceId, ctx.state.origin), grantIds);
     await flash(ctx, 'ok', a.t('applications.revoked'));

@@ -26,11 +26,16 @@ import { accountTranslator, plainAccountPage, renderAccount } from './render.js'
  * login exactly as the console does (src/webapp), with its own server-side sessions; its pages
  * call the same domain services as the APIs, always acting as the signed-in user on themselves.
  */
-export interface AccountDeps { deps: ServiceDeps; knex: Runtime['db']['knex']; pool: ProviderPool }
+export interface AccountDeps {
+  deps: ServiceDeps;
+  knex: Runtime['db']['knex'];
+  pool: ProviderPool;
+}
 
 /** script-src 'self': the passkey ceremonies load two static scripts (never inline). */
-export const ACCOUNT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-  + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const ACCOUNT_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
@@ -43,9 +48,15 @@ async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 const localeOf = (ctx: Context, preferred?: string | null): Locale => pickLocale({ acceptLanguage: ctx.get('accept-language'), preferred });
 
 export function accountRoutes(d: AccountDeps): Middleware {
-  const sessions = new WebAppSessions(d.knex, d.deps.box, {
-    idleMs: d.deps.config.ui.sessionIdleS * 1000, absoluteMs: d.deps.config.ui.sessionAbsoluteS * 1000,
-  }, { app: 'account', base: paths.home });
+  const sessions = new WebAppSessions(
+    d.knex,
+    d.deps.box,
+    {
+      idleMs: d.deps.config.ui.sessionIdleS * 1000,
+      absoluteMs: d.deps.config.ui.sessionAbsoluteS * 1000,
+    },
+    { app: 'account', base: paths.home },
+  );
   const rp = new BuiltInRelyingParty(d.pool, d.deps.box, ACCOUNT_CLIENT_ID);
 
   const open = new Router({ prefix: paths.home });
@@ -69,7 +80,12 @@ export function accountRoutes(d: AccountDeps): Middleware {
     const locale = localeOf(ctx, me?.preferredLanguage);
     const branding = await loadBranding(scope, session.actor.orgId);
     const state: AccountState = {
-      session, svc, userId: session.actor.userId, locale, t: accountTranslator(locale), csrf: csrfTokenOf(session),
+      session,
+      svc,
+      userId: session.actor.userId,
+      locale,
+      t: accountTranslator(locale),
+      csrf: csrfTokenOf(session),
       me: { name: me?.name ?? '', loginName: me?.loginName ?? '' },
       branding: { themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light, iconUrl: branding.assets.icon_light, name: branding.orgName },
       setData: (patch) => setUiSessionData(scope, session, patch),

@@ -21,12 +21,20 @@ export function passkeyPages(router: Router): void {
     const a = accountState(ctx);
     const passkeys = await listPasskeys(a.svc, a.userId);
     const { challengeId, options } = await startPasskeyRegistration(a.svc, a.userId, {
-      rp: { rpId: ctx.hostname, origin: ctx.state.origin, name: a.branding.name || 'Tessera' }, binding: a.session.key,
+      rp: { rpId: ctx.hostname, origin: ctx.state.origin, name: a.branding.name || 'Tessera' },
+      binding: a.session.key,
     });
-    await renderAccount(ctx, 'passkeys', {
-      passkeys, here: ctx.hostname, locale: a.locale,
-      form: { action: paths.passkeys, mode: 'register', challengeId, options: JSON.stringify(options) },
-    }, { titleKey: 'passkeys.title', navKey: 'passkeys' });
+    await renderAccount(
+      ctx,
+      'passkeys',
+      {
+        passkeys,
+        here: ctx.hostname,
+        locale: a.locale,
+        form: { action: paths.passkeys, mode: 'register', challengeId, options: JSON.stringify(options) },
+      },
+      { titleKey: 'passkeys.title', navKey: 'passkeys' },
+    );
   });
 
   router.post('/passkeys', async (ctx) => {
@@ -35,9 +43,16 @@ export function passkeyPages(router: Router): void {
     try {
       if (!parsed.success) throw new DomainError('invalid_input', 'bad form');
       let response: unknown;
-      try { response = JSON.parse(parsed.data.response); } catch { response = undefined; }
+      try {
+        response = JSON.parse(parsed.data.response);
+      } catch {
+        response = undefined;
+      }
       const added = await finishPasskeyRegistration(a.svc, a.userId, {
-        challengeId: parsed.data.challengeId, binding: a.session.key, response, name: parsed.data.name,
+        challengeId: parsed.data.challengeId,
+        binding: a.session.key,
+        response,
+        name: parsed.data.name,
       });
       await flash(ctx, 'ok', a.t('passkeys.added', { name: added.name }));
     } catch (err) {

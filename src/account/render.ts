@@ -27,7 +27,12 @@ const nav = [
   { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
 ];
 
-export async function renderAccount(ctx: Context, name: string, data: Record<string, unknown>, opts: { titleKey: string; navKey?: string; status?: number }): Promise<void> {
+export async function renderAccount(
+  ctx: Context,
+  name: string,
+  data: Record<string, unknown>,
+  opts: { titleKey: string; navKey?: string; status?: number },
+): Promise<void> {
   const a = ctx.state.account as AccountState;
   const flash = a.session.data.flash as { kind: string; text: string } | undefined;
   if (flash) await a.setData({ flash: undefined });
@@ -36,10 +41,21 @@ export async function renderAccount(ctx: Context, name: string, data: Record<str
   ctx.status = opts.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await ejs.renderFile(view('layout'), {
-    ...common, title: a.t(opts.titleKey), body, flash, lang: a.locale, branding: a.branding, me: a.me, signedIn: true,
-    nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
-  }, { async: true });
+  ctx.body = await ejs.renderFile(
+    view('layout'),
+    {
+      ...common,
+      title: a.t(opts.titleKey),
+      body,
+      flash,
+      lang: a.locale,
+      branding: a.branding,
+      me: a.me,
+      signedIn: true,
+      nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
+    },
+    { async: true },
+  );
 }
 
 /** A page outside a session (signed out, sign-in failed). */
@@ -49,7 +65,21 @@ export async function plainAccountPage(ctx: Context, locale: Locale, status: num
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
   const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey), paths }, { async: true });
-  ctx.body = await ejs.renderFile(view('layout'), {
-    t, title: t(titleKey), body, lang: locale, branding: { name: '' }, me: undefined, nav: [], signedIn: false, csrf: '', flash: undefined, paths,
-  }, { async: true });
+  ctx.body = await ejs.renderFile(
+    view('layout'),
+    {
+      t,
+      title: t(titleKey),
+      body,
+      lang: locale,
+      branding: { name: '' },
+      me: undefined,
+      nav: [],
+      signedIn: false,
+      csrf: '',
+      flash: undefined,
+      paths,
+    },
+    { async: true },
+  );
 }

@@ -23,7 +23,11 @@ async function instanceRow(call: Call): Promise<InstanceRow> {
 // ---- the instance ----
 
 adminApi.route({
-  method: 'get', path: '/instance', tag: 'Settings', summary: 'The instance: name, state, default org', permission: 'iam.read',
+  method: 'get',
+  path: '/instance',
+  tag: 'Settings',
+  summary: 'The instance: name, state, default org',
+  permission: 'iam.read',
   response: z.object({ id: z.string(), name: z.string(), state: z.string(), defaultOrgId: z.string().nullable(), ...versioned }),
   handler: async ({ call }) => {
     await requirePermission(call, 'iam.read', {});
@@ -34,8 +38,14 @@ adminApi.route({
 });
 
 adminApi.route({
-  method: 'patch', path: '/instance', tag: 'Settings', summary: 'Rename the instance (its domains are the System API\'s)', permission: 'iam.write',
-  ifMatch: true, publishes: true, body: z.object({ name: z.string().min(1).max(200) }),
+  method: 'patch',
+  path: '/instance',
+  tag: 'Settings',
+  summary: "Rename the instance (its domains are the System API's)",
+  permission: 'iam.write',
+  ifMatch: true,
+  publishes: true,
+  body: z.object({ name: z.string().min(1).max(200) }),
   handler: async ({ body, call }) => {
     await call.ifMatch('instances', { id: call.svc.scope.instanceId });
     await instances.renameInstance(call.svc, body.name);
@@ -45,19 +55,34 @@ adminApi.route({
 // ---- OIDC settings ----
 
 const lifetimes = {
-  accessTokenLifetimeS: z.number().int().meta({ description: 'seconds' }), idTokenLifetimeS: z.number().int(),
-  refreshTokenIdleS: z.number().int(), refreshTokenAbsoluteS: z.number().int(),
+  accessTokenLifetimeS: z.number().int().meta({ description: 'seconds' }),
+  idTokenLifetimeS: z.number().int(),
+  refreshTokenIdleS: z.number().int(),
+  refreshTokenAbsoluteS: z.number().int(),
 };
-const reuseGrace = z.number().int().min(0).max(300).meta({ description: 'seconds within which a just-rotated refresh token, presented again, gets a fresh answer instead of revoking its family (0: never)' });
+const reuseGrace = z
+  .number()
+  .int()
+  .min(0)
+  .max(300)
+  .meta({ description: 'seconds within which a just-rotated refresh token, presented again, gets a fresh answer instead of revoking its family (0: never)' });
 const oidcSchema = z.object({ ...lifetimes, refreshTokenReuseGraceS: reuseGrace, ...versioned }).meta({ id: 'OidcSettings' });
 const oidcView = (i: InstanceRow) => ({
-  accessTokenLifetimeS: i.access_token_lifetime_s, idTokenLifetimeS: i.id_token_lifetime_s,
-  refreshTokenIdleS: i.refresh_token_idle_s, refreshTokenAbsoluteS: i.refresh_token_absolute_s,
-  refreshTokenReuseGraceS: i.refresh_token_reuse_grace_s, version: i.version,
+  accessTokenLifetimeS: i.access_token_lifetime_s,
+  idTokenLifetimeS: i.id_token_lifetime_s,
+  refreshTokenIdleS: i.refresh_token_idle_s,
+  refreshTokenAbsoluteS: i.refresh_token_absolute_s,
+  refreshTokenReuseGraceS: i.refresh_token_reuse_grace_s,
+  version: i.version,
 });
 
 adminApi.route({
-  method: 'get', path: '/settings/oidc', tag: 'Settings', summary: 'Token lifetimes', permission: 'iam.read', response: oidcSchema,
+  method: 'get',
+  path: '/settings/oidc',
+  tag: 'Settings',
+  summary: 'Token lifetimes',
+  permission: 'iam.read',
+  response: oidcSchema,
   handler: async ({ call }) => {
     await requirePermission(call, 'iam.read', {});
     const i = await instanceRow(call);
@@ -67,10 +92,18 @@ adminApi.route({
 });
 
 adminApi.route({
-  method: 'put', path: '/settings/oidc', tag: 'Settings', summary: 'Change token lifetimes (seen in the next token issued)',
-  permission: 'iam.write', ifMatch: true, publishes: true, response: oidcSchema,
+  method: 'put',
+  path: '/settings/oidc',
+  tag: 'Settings',
+  summary: 'Change token lifetimes (seen in the next token issued)',
+  permission: 'iam.write',
+  ifMatch: true,
+  publishes: true,
+  response: oidcSchema,
   body: z.object({
-    ...(Object.fromEntries(Object.entries(lifetimes).map(([k, v]) => [k, v.min(60).optional()])) as { [K in keyof typeof lifetimes]: z.ZodOptional<z.ZodNumber> }),
+    ...(Object.fromEntries(Object.entries(lifetimes).map(([k, v]) => [k, v.min(60).optional()])) as {
+      [K in keyof typeof lifetimes]: z.ZodOptional<z.ZodNumber>;
+    }),
     refreshTokenReuseGraceS: reuseGrace.optional(),
   }),
   handler: async ({ body, call }) => {
@@ -84,18 +117,36 @@ adminApi.route({
 
 // ---- SMTP ----
 
-const smtpSchema = z.object({
-  host: z.string().nullable(), port: z.number().int().nullable(), tls: z.boolean(), user: z.string().nullable(),
-  hasPassword: z.boolean().meta({ description: 'the password is write-only' }), fromAddress: z.string().nullable(), fromName: z.string().nullable(),
-  ...versioned,
-}).meta({ id: 'SmtpSettings' });
+const smtpSchema = z
+  .object({
+    host: z.string().nullable(),
+    port: z.number().int().nullable(),
+    tls: z.boolean(),
+    user: z.string().nullable(),
+    hasPassword: z.boolean().meta({ description: 'the password is write-only' }),
+    fromAddress: z.string().nullable(),
+    fromName: z.string().nullable(),
+    ...versioned,
+  })
+  .meta({ id: 'SmtpSettings' });
 const smtpView = (i: InstanceRow) => ({
-  host: i.smtp_host, port: i.smtp_port, tls: i.smtp_tls, user: i.smtp_user, hasPassword: !!i.smtp_password_enc,
-  fromAddress: i.smtp_from_address, fromName: i.smtp_from_name, version: i.version,
+  host: i.smtp_host,
+  port: i.smtp_port,
+  tls: i.smtp_tls,
+  user: i.smtp_user,
+  hasPassword: !!i.smtp_password_enc,
+  fromAddress: i.smtp_from_address,
+  fromName: i.smtp_from_name,
+  version: i.version,
 });
 
 adminApi.route({
-  method: 'get', path: '/settings/smtp', tag: 'Settings', summary: 'The SMTP transport', permission: 'iam.read', response: smtpSchema,
+  method: 'get',
+  path: '/settings/smtp',
+  tag: 'Settings',
+  summary: 'The SMTP transport',
+  permission: 'iam.read',
+  response: smtpSchema,
   handler: async ({ call }) => {
     await requirePermission(call, 'iam.read', {});
     const i = await instanceRow(call);
@@ -105,12 +156,22 @@ adminApi.route({
 });
 
 adminApi.route({
-  method: 'put', path: '/settings/smtp', tag: 'Settings', summary: 'Set the SMTP transport (password: omit to keep, null to clear)',
-  permission: 'iam.write', ifMatch: true, publishes: true, response: smtpSchema,
+  method: 'put',
+  path: '/settings/smtp',
+  tag: 'Settings',
+  summary: 'Set the SMTP transport (password: omit to keep, null to clear)',
+  permission: 'iam.write',
+  ifMatch: true,
+  publishes: true,
+  response: smtpSchema,
   body: z.object({
-    host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535), tls: z.boolean(),
-    user: z.string().max(500).nullable().optional(), password: z.string().max(1000).nullable().optional(),
-    fromAddress: z.string().min(3).max(320), fromName: z.string().max(200),
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    tls: z.boolean(),
+    user: z.string().max(500).nullable().optional(),
+    password: z.string().max(1000).nullable().optional(),
+    fromAddress: z.string().min(3).max(320),
+    fromName: z.string().max(200),
   }),
   handler: async ({ body, call }) => {
     await call.ifMatch('instances', { id: call.svc.scope.instanceId });
@@ -122,8 +183,14 @@ adminApi.route({
 });
 
 adminApi.route({
-  method: 'post', path: '/settings/smtp/_test', tag: 'Settings', summary: 'Send a test mail through the stored SMTP settings',
-  permission: 'iam.write', status: 200, noTransaction: true, body: z.object({ to: z.email() }),
+  method: 'post',
+  path: '/settings/smtp/_test',
+  tag: 'Settings',
+  summary: 'Send a test mail through the stored SMTP settings',
+  permission: 'iam.write',
+  status: 200,
+  noTransaction: true,
+  body: z.object({ to: z.email() }),
   response: z.object({ sent: z.boolean(), messageId: z.string(), response: z.string() }),
   handler: async ({ body, call }) => {
     await requirePermission(call, 'iam.write', {});
@@ -134,8 +201,10 @@ adminApi.route({
     const transport = createSmtpTransport(smtp);
     try {
       const info = await transport.sendMail({
-        from: { name: smtp.fromName || 'Tessera', address: smtp.fromAddress }, to: body.to,
-        subject: 'Tessera SMTP test', text: 'This is a test mail from your Tessera instance. The SMTP settings work.',
+        from: { name: smtp.fromName || 'Tessera', address: smtp.fromAddress },
+        to: body.to,
+        subject: 'Tessera SMTP test',
+        text: 'This is a test mail from your Tessera instance. The SMTP settings work.',
       });
       return { sent: true, messageId: info.messageId, response: String(info.response ?? '') };
     } catch (err) {
@@ -150,8 +219,15 @@ adminApi.route({
 // ---- orgs of the instance ----
 
 adminApi.route({
-  method: 'get', path: '/orgs', tag: 'Orgs', summary: 'List the instance\'s orgs', permission: 'org.global.read',
-  query: listQuery(['name', 'createdAt', 'state'] as const, { name: z.string().optional().meta({ description: 'name contains' }), state: z.enum(['active', 'inactive']).optional() }),
+  method: 'get',
+  path: '/orgs',
+  tag: 'Orgs',
+  summary: "List the instance's orgs",
+  permission: 'org.global.read',
+  query: listQuery(['name', 'createdAt', 'state'] as const, {
+    name: z.string().optional().meta({ description: 'name contains' }),
+    state: z.enum(['active', 'inactive']).optional(),
+  }),
   response: listOf(z.object({ id: z.string(), name: z.string(), state: z.string(), ...versioned, createdAt: timestamp })),
   handler: async ({ query, call }) => {
     await requirePermission(call, 'org.global.read', {});
@@ -168,15 +244,26 @@ adminApi.route({
 policyRoutes(adminApi, 'instance');
 labelAssetRoutes(adminApi, 'instance');
 idpRoutes(adminApi, 'instance');
-memberRoutes(adminApi, '/members', 'Members', z.object({}), async () => ({
-  target: { level: 'instance' }, resource: {},
-}), { read: 'iam.member.read', write: 'iam.member.write' });
+memberRoutes(
+  adminApi,
+  '/members',
+  'Members',
+  z.object({}),
+  async () => ({
+    target: { level: 'instance' },
+    resource: {},
+  }),
+  { read: 'iam.member.read', write: 'iam.member.write' },
+);
 
 // ---- the audit trail ----
 
 adminApi.route({
-  method: 'get', path: '/events', tag: 'Audit', permission: 'events.read',
-  summary: 'The instance\'s audit trail, oldest first; page with afterSeq',
+  method: 'get',
+  path: '/events',
+  tag: 'Audit',
+  permission: 'events.read',
+  summary: "The instance's audit trail, oldest first; page with afterSeq",
   query: historyQuery.extend({ resourceType: z.string().optional(), resourceId: z.string().optional(), orgId: id.optional() }),
   response: eventList,
   handler: async ({ query, call }) => {

@@ -23,7 +23,11 @@ async function me(call: Call) {
 }
 
 authApi.route({
-  method: 'get', path: '/users/me', tag, summary: 'The calling user', response: userSchema,
+  method: 'get',
+  path: '/users/me',
+  tag,
+  summary: 'The calling user',
+  response: userSchema,
   handler: async ({ call }) => {
     const user = await me(call);
     call.etag(user.version);
@@ -32,7 +36,10 @@ authApi.route({
 });
 
 authApi.route({
-  method: 'get', path: '/users/me/grants', tag, summary: 'The caller\'s user grants (authorizations), from every giving org',
+  method: 'get',
+  path: '/users/me/grants',
+  tag,
+  summary: "The caller's user grants (authorizations), from every giving org",
   query: listQuery(['createdAt', 'projectId', 'state'] as const, { projectId: z.string().optional() }),
   response: listOf(userGrantSchema),
   handler: async ({ query, call }) => {
@@ -42,18 +49,36 @@ authApi.route({
 });
 
 authApi.route({
-  method: 'get', path: '/users/me/memberships', tag, summary: 'Where the caller is a manager, with which roles',
-  response: z.array(z.object({
-    id: z.string(), level: z.string(), orgId: z.string().nullable(), projectId: z.string().nullable(),
-    projectGrantId: z.string().nullable(), roles: z.array(z.string()),
-  })),
-  handler: async ({ call }) => (await listMembershipsOfUser(call.svc.scope, (await me(call)).id)).map((m) => ({
-    id: m.id, level: m.level, orgId: m.org_id, projectId: m.project_id, projectGrantId: m.project_grant_id, roles: m.roles,
-  })),
+  method: 'get',
+  path: '/users/me/memberships',
+  tag,
+  summary: 'Where the caller is a manager, with which roles',
+  response: z.array(
+    z.object({
+      id: z.string(),
+      level: z.string(),
+      orgId: z.string().nullable(),
+      projectId: z.string().nullable(),
+      projectGrantId: z.string().nullable(),
+      roles: z.array(z.string()),
+    }),
+  ),
+  handler: async ({ call }) =>
+    (await listMembershipsOfUser(call.svc.scope, (await me(call)).id)).map((m) => ({
+      id: m.id,
+      level: m.level,
+      orgId: m.org_id,
+      projectId: m.project_id,
+      projectGrantId: m.project_grant_id,
+      roles: m.roles,
+    })),
 });
 
 authApi.route({
-  method: 'put', path: '/users/me/password', tag, summary: 'Change the caller\'s own password (the current one is required)',
+  method: 'put',
+  path: '/users/me/password',
+  tag,
+  summary: "Change the caller's own password (the current one is required)",
   body: z.object({ currentPassword: z.string().min(1).max(256), password: z.string().min(1).max(256) }),
   handler: async ({ body, call }) => {
     const user = await me(call);
@@ -65,7 +90,11 @@ authApi.route({
 });
 
 authApi.route({
-  method: 'get', path: '/users/me/access', tag, summary: 'Explain the roles the caller\'s token for an application would carry',
-  query: z.object({ client_id: z.string().min(1).max(255) }), response: accessExplanationSchema,
+  method: 'get',
+  path: '/users/me/access',
+  tag,
+  summary: "Explain the roles the caller's token for an application would carry",
+  query: z.object({ client_id: z.string().min(1).max(255) }),
+  response: accessExplanationSchema,
   handler: async ({ query, call }) => explainAccess(call.svc, (await me(call)).id, query.client_id),
 });

@@ -45,9 +45,9 @@ export async function authenticateCaller(koa: Context, rt: Runtime, tokens: Opaq
     }
   }
   if (!user) throw unauthenticated(`the token is unknown, expired, not issued by this instance, or not issued for the API (scope ${API_SCOPE})`);
-  if (user.state !== 'active') throw unauthenticated('the token\'s user is not active');
+  if (user.state !== 'active') throw unauthenticated("the token's user is not active");
   // A deactivated org's users stop acting at once, whatever their tokens' lifetimes.
-  if ((await getOrg(scope, user.org_id))?.state !== 'active') throw unauthenticated('the token\'s organization is not active');
+  if ((await getOrg(scope, user.org_id))?.state !== 'active') throw unauthenticated("the token's organization is not active");
   return { type: 'user', userId: user.id, orgId: user.org_id };
 }
 

@@ -29,11 +29,20 @@ export async function requirePermission(call: Call, permission: Permission, reso
   if (!(await isAllowed(call.svc, permission, resource))) throw permissionDenied(permission);
 }
 
-export const eventSchema = z.object({
-  seq: z.number().int(), id: z.string(), createdAt: timestamp, actorId: z.string().nullable(), actorType: z.string(),
-  orgId: z.string().nullable(), resourceType: z.string(), resourceId: z.string(), type: z.string(),
-  payload: z.record(z.string(), z.unknown()),
-}).meta({ id: 'AuditEvent' });
+export const eventSchema = z
+  .object({
+    seq: z.number().int(),
+    id: z.string(),
+    createdAt: timestamp,
+    actorId: z.string().nullable(),
+    actorType: z.string(),
+    orgId: z.string().nullable(),
+    resourceType: z.string(),
+    resourceId: z.string(),
+    type: z.string(),
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEvent' });
 
 export const eventList = listOf(eventSchema).extend({
   details: z.object({ totalResult: z.number().int(), offset: z.number().int(), limit: z.number().int(), nextAfterSeq: z.number().int().nullable() }),
@@ -52,8 +61,15 @@ export const historyQuery = z.object({
 export async function eventPage(call: Call, f: Parameters<typeof listEvents>[1] & { limit: number }) {
   const rows = await listEvents(call.svc.scope, f);
   const result = rows.map((e) => ({
-    seq: Number(e.seq), id: e.id, createdAt: iso(e.created_at)!, actorId: e.actor_id, actorType: e.actor_type, orgId: e.org_id,
-    resourceType: e.resource_type, resourceId: e.resource_id, type: e.type,
+    seq: Number(e.seq),
+    id: e.id,
+    createdAt: iso(e.created_at)!,
+    actorId: e.actor_id,
+    actorType: e.actor_type,
+    orgId: e.org_id,
+    resourceType: e.resource_type,
+    resourceId: e.resource_id,
+    type: e.type,
     payload: typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload,
   }));
   return {
@@ -63,8 +79,12 @@ export async function eventPage(call: Call, f: Parameters<typeof listEvents>[1] 
 }
 
 export const historyFilter = (q: z.infer<typeof historyQuery>) => ({
-  limit: q.limit, afterSeq: q.afterSeq, type: q.type, actorId: q.actorId,
-  from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined,
+  limit: q.limit,
+  afterSeq: q.afterSeq,
+  type: q.type,
+  actorId: q.actorId,
+  from: q.from ? new Date(q.from) : undefined,
+  to: q.to ? new Date(q.to) : undefined,
 });
 
 export type { Visibility };

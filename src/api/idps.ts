@@ -9,21 +9,50 @@ import { id, iso, listOf, listQuery, page, timestamp, versioned } from './schema
 /** Generic OIDC identity providers: the instance's (Admin API) or one org's (Management API). */
 const autoLinking = z.enum(['none', 'email', 'username']);
 const options = {
-  scopes: z.array(z.string().min(1).max(200)).max(30).optional(), isLinkingAllowed: z.boolean().optional(),
-  isCreationAllowed: z.boolean().optional(), isAutoCreation: z.boolean().optional(), isAutoUpdate: z.boolean().optional(),
+  scopes: z.array(z.string().min(1).max(200)).max(30).optional(),
+  isLinkingAllowed: z.boolean().optional(),
+  isCreationAllowed: z.boolean().optional(),
+  isAutoCreation: z.boolean().optional(),
+  isAutoUpdate: z.boolean().optional(),
   autoLinking: autoLinking.optional(),
 };
 
-const idpSchema = z.object({
-  id: z.string(), orgId: z.string().nullable(), name: z.string(), type: z.string(), state: z.string(), issuer: z.string(), clientId: z.string(),
-  scopes: z.array(z.string()), isLinkingAllowed: z.boolean(), isCreationAllowed: z.boolean(), isAutoCreation: z.boolean(),
-  isAutoUpdate: z.boolean(), autoLinking, ...versioned, createdAt: timestamp,
-}).meta({ id: 'Idp', description: 'The client secret is write-only.' });
+const idpSchema = z
+  .object({
+    id: z.string(),
+    orgId: z.string().nullable(),
+    name: z.string(),
+    type: z.string(),
+    state: z.string(),
+    issuer: z.string(),
+    clientId: z.string(),
+    scopes: z.array(z.string()),
+    isLinkingAllowed: z.boolean(),
+    isCreationAllowed: z.boolean(),
+    isAutoCreation: z.boolean(),
+    isAutoUpdate: z.boolean(),
+    autoLinking,
+    ...versioned,
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Idp', description: 'The client secret is write-only.' });
 
 const idpView = (i: IdpRow): z.input<typeof idpSchema> => ({
-  id: i.id, orgId: i.org_id, name: i.name, type: i.type, state: i.state, issuer: i.issuer, clientId: i.client_id, scopes: i.scopes,
-  isLinkingAllowed: i.is_linking_allowed, isCreationAllowed: i.is_creation_allowed, isAutoCreation: i.is_auto_creation,
-  isAutoUpdate: i.is_auto_update, autoLinking: i.auto_linking, version: i.version, createdAt: iso(i.created_at)!,
+  id: i.id,
+  orgId: i.org_id,
+  name: i.name,
+  type: i.type,
+  state: i.state,
+  issuer: i.issuer,
+  clientId: i.client_id,
+  scopes: i.scopes,
+  isLinkingAllowed: i.is_linking_allowed,
+  isCreationAllowed: i.is_creation_allowed,
+  isAutoCreation: i.is_auto_creation,
+  isAutoUpdate: i.is_auto_update,
+  autoLinking: i.auto_linking,
+  version: i.version,
+  createdAt: iso(i.created_at)!,
 });
 
 export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
@@ -40,21 +69,44 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
   };
 
   group.route({
-    method: 'get', path: '/idps', tag, summary: `List the ${level}'s identity providers`, permission: readPermission,
-    query: listQuery(['name', 'createdAt'] as const, {}), response: listOf(idpSchema),
+    method: 'get',
+    path: '/idps',
+    tag,
+    summary: `List the ${level}'s identity providers`,
+    permission: readPermission,
+    query: listQuery(['name', 'createdAt'] as const, {}),
+    response: listOf(idpSchema),
     handler: async ({ query, call }) => {
       await requirePermission(call, readPermission, resource(call));
       return page((await listIdps(call.svc.scope, { orgId: owner(call), onlyOrg: true })).filter((i) => i.org_id === owner(call)).map(idpView), query);
     },
   });
   group.route({
-    method: 'post', path: '/idps', tag, summary: 'Add a generic OIDC identity provider', permission: writePermission, publishes: true,
-    body: z.object({ name: z.string().min(1).max(200), issuer: z.url(), clientId: z.string().min(1).max(500), clientSecret: z.string().max(2000), id: id.optional(), ...options }),
+    method: 'post',
+    path: '/idps',
+    tag,
+    summary: 'Add a generic OIDC identity provider',
+    permission: writePermission,
+    publishes: true,
+    body: z.object({
+      name: z.string().min(1).max(200),
+      issuer: z.url(),
+      clientId: z.string().min(1).max(500),
+      clientSecret: z.string().max(2000),
+      id: id.optional(),
+      ...options,
+    }),
     response: z.object({ id: z.string() }),
     handler: async ({ body, call }) => idps.createIdp(call.svc, { ...body, orgId: owner(call) }),
   });
   group.route({
-    method: 'get', path: '/idps/{idpId}', tag, summary: 'Read an identity provider', permission: readPermission, params, response: idpSchema,
+    method: 'get',
+    path: '/idps/{idpId}',
+    tag,
+    summary: 'Read an identity provider',
+    permission: readPermission,
+    params,
+    response: idpSchema,
     handler: async ({ params: p, call }) => {
       await requirePermission(call, readPermission, resource(call));
       const idp = await requireHere(call, p.idpId);
@@ -63,9 +115,22 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     },
   });
   group.route({
-    method: 'patch', path: '/idps/{idpId}', tag, summary: 'Change an identity provider', permission: writePermission, params, ifMatch: true, publishes: true,
-    body: z.object({ name: z.string().min(1).max(200).optional(), issuer: z.url().optional(), clientId: z.string().min(1).max(500).optional(),
-      clientSecret: z.string().max(2000).optional(), state: z.enum(['active', 'inactive']).optional(), ...options }),
+    method: 'patch',
+    path: '/idps/{idpId}',
+    tag,
+    summary: 'Change an identity provider',
+    permission: writePermission,
+    params,
+    ifMatch: true,
+    publishes: true,
+    body: z.object({
+      name: z.string().min(1).max(200).optional(),
+      issuer: z.url().optional(),
+      clientId: z.string().min(1).max(500).optional(),
+      clientSecret: z.string().max(2000).optional(),
+      state: z.enum(['active', 'inactive']).optional(),
+      ...options,
+    }),
     response: idpSchema,
     handler: async ({ params: p, body, call }) => {
       await requireHere(call, p.idpId);
@@ -77,7 +142,14 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     },
   });
   group.route({
-    method: 'delete', path: '/idps/{idpId}', tag, summary: 'Remove an identity provider', permission: writePermission, params, ifMatch: true, publishes: true,
+    method: 'delete',
+    path: '/idps/{idpId}',
+    tag,
+    summary: 'Remove an identity provider',
+    permission: writePermission,
+    params,
+    ifMatch: true,
+    publishes: true,
     handler: async ({ params: p, call }) => {
       await requireHere(call, p.idpId);
       await call.ifMatch('idps', { id: p.idpId });

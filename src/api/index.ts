@@ -50,10 +50,10 @@ export function installationApiRoutes(rt: Runtime): Middleware {
   const docs: Middleware = async (ctx, next) => {
     if (ctx.method !== 'GET') return next();
     if (ctx.path === '/openapi.json') {
-      ctx.body = (doc ??= openApiDocument(allGroups));
+      ctx.body = doc ??= openApiDocument(allGroups);
     } else if (ctx.path === '/docs/api') {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = (html ??= referencePage((doc ??= openApiDocument(allGroups))));
+      ctx.body = html ??= referencePage((doc ??= openApiDocument(allGroups)));
     } else {
       return next();
     }

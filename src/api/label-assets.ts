@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import {
-  assetContentTypes, assetKinds, getLabelAsset, MAX_ASSET_BYTES, removeLabelAsset, setLabelAsset, type AssetKind,
+  assetContentTypes,
+  assetKinds,
+  getLabelAsset,
+  MAX_ASSET_BYTES,
+  removeLabelAsset,
+  setLabelAsset,
+  type AssetKind,
 } from '../domain/policy/label-assets.js';
 import { assetPath } from '../ui/branding.js';
 import { requirePermission } from './common.js';
@@ -14,10 +20,15 @@ import { iso, timestamp } from './schemas.js';
  */
 const kindParams = z.object({ kind: z.enum(assetKinds).meta({ description: 'logo_light, logo_dark, icon_light, icon_dark or font' }) });
 const allTypes = [...new Set(Object.values(assetContentTypes).flat())];
-const assetSchema = z.object({
-  kind: z.enum(assetKinds), contentType: z.string(), bytes: z.number().int(), updatedAt: timestamp,
-  url: z.string().meta({ description: 'where the login pages serve it (path on the instance\'s domains)' }),
-}).meta({ id: 'LabelAsset' });
+const assetSchema = z
+  .object({
+    kind: z.enum(assetKinds),
+    contentType: z.string(),
+    bytes: z.number().int(),
+    updatedAt: timestamp,
+    url: z.string().meta({ description: "where the login pages serve it (path on the instance's domains)" }),
+  })
+  .meta({ id: 'LabelAsset' });
 
 export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Policies';
@@ -28,16 +39,23 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
     if (!row) return undefined;
     const updatedAt = iso(row.updated_at)!;
     return {
-      kind, contentType: row.content_type, bytes: row.data.length, updatedAt,
+      kind,
+      contentType: row.content_type,
+      bytes: row.data.length,
+      updatedAt,
       url: assetPath(orgId ?? 'instance', kind, new Date(row.updated_at).getTime()),
     };
   };
   const readPermission = level === 'org' ? 'policy.read' : 'iam.policy.read';
-  const which = level === 'org' ? 'the org\'s' : 'the instance default';
+  const which = level === 'org' ? "the org's" : 'the instance default';
 
   group.route({
-    method: 'get', path: '/policies/label/assets', tag, summary: `The uploaded logos, icons and font of ${which} label policy`,
-    permission: readPermission, response: z.object({ result: z.array(assetSchema) }),
+    method: 'get',
+    path: '/policies/label/assets',
+    tag,
+    summary: `The uploaded logos, icons and font of ${which} label policy`,
+    permission: readPermission,
+    response: z.object({ result: z.array(assetSchema) }),
     handler: async ({ call }) => {
       await requirePermission(call, readPermission, level === 'org' ? { orgId: call.orgId } : {});
       const result = [];
@@ -50,12 +68,18 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
   });
 
   group.route({
-    method: 'put', path: '/policies/label/assets/{kind}', tag, status: 200,
+    method: 'put',
+    path: '/policies/label/assets/{kind}',
+    tag,
+    status: 200,
     summary: `Upload (or replace) a logo, icon or font of ${which} label policy`,
-    description: `The body is the file itself. Logos: ${assetContentTypes.logo_light.join(', ')}; icons also image/x-icon; `
-      + `font: ${assetContentTypes.font.join(', ')}. At most ${MAX_ASSET_BYTES / 1024} KiB. SVGs are served sandboxed.`,
+    description:
+      `The body is the file itself. Logos: ${assetContentTypes.logo_light.join(', ')}; icons also image/x-icon; ` +
+      `font: ${assetContentTypes.font.join(', ')}. At most ${MAX_ASSET_BYTES / 1024} KiB. SVGs are served sandboxed.`,
     permission: level === 'org' ? 'policy.write' : 'iam.policy.write',
-    params: kindParams, rawBody: { contentTypes: allTypes, maxBytes: MAX_ASSET_BYTES }, response: assetSchema,
+    params: kindParams,
+    rawBody: { contentTypes: allTypes, maxBytes: MAX_ASSET_BYTES },
+    response: assetSchema,
     handler: async ({ params, raw, call }) => {
       await setLabelAsset(call.svc, orgOf(call), params.kind, raw!.contentType, raw!.data);
       return (await view(call, params.kind))!;
@@ -63,9 +87,14 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
   });
 
   group.route({
-    method: 'delete', path: '/policies/label/assets/{kind}', tag,
+    method: 'delete',
+    path: '/policies/label/assets/{kind}',
+    tag,
     summary: level === 'org' ? 'Remove an org asset (the instance default shows again)' : 'Remove an instance default asset',
-    permission: level === 'org' ? 'policy.delete' : 'iam.policy.write', params: kindParams,
-    handler: async ({ params, call }) => { await removeLabelAsset(call.svc, orgOf(call), params.kind); },
+    permission: level === 'org' ? 'policy.delete' : 'iam.policy.write',
+    params: kindParams,
+    handler: async ({ params, call }) => {
+      await removeLabelAsset(call.svc, orgOf(call), params.kind);
+    },
   });
 }

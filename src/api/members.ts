@@ -18,15 +18,35 @@ export interface MemberPlace {
   resource: Resource;
 }
 
-const memberSchema = z.object({
-  id: z.string(), userId: z.string(), level: z.string(), orgId: z.string().nullable(), projectId: z.string().nullable(),
-  projectGrantId: z.string().nullable(), roles: z.array(z.string()), ...versioned, createdAt: timestamp,
-}).meta({ id: 'Member' });
+const memberSchema = z
+  .object({
+    id: z.string(),
+    userId: z.string(),
+    level: z.string(),
+    orgId: z.string().nullable(),
+    projectId: z.string().nullable(),
+    projectGrantId: z.string().nullable(),
+    roles: z.array(z.string()),
+    ...versioned,
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Member' });
 
-const rolesBody = z.object({ roles: z.array(z.string().regex(/^[A-Z_]+$/)).min(1).max(20) });
+const rolesBody = z.object({
+  roles: z
+    .array(z.string().regex(/^[A-Z_]+$/))
+    .min(1)
+    .max(20),
+});
 
-export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: RouteList, base: string, tag: string, params: P,
-  place: (call: Call, params: z.output<P>) => Promise<MemberPlace>, permissions: { read: Permission; write: Permission }): void {
+export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(
+  group: RouteList,
+  base: string,
+  tag: string,
+  params: P,
+  place: (call: Call, params: z.output<P>) => Promise<MemberPlace>,
+  permissions: { read: Permission; write: Permission },
+): void {
   const writePermission = permissions.write;
   const withUser = params.extend({ userId: id });
 
@@ -38,31 +58,57 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: RouteL
   };
 
   group.route({
-    method: 'get', path: base, tag, summary: 'List managers and their roles', permission: permissions.read,
-    params, query: listQuery(['createdAt', 'userId'] as const, { userId: id.optional(), role: z.string().optional() }),
+    method: 'get',
+    path: base,
+    tag,
+    summary: 'List managers and their roles',
+    permission: permissions.read,
+    params,
+    query: listQuery(['createdAt', 'userId'] as const, { userId: id.optional(), role: z.string().optional() }),
     response: listOf(memberSchema),
     handler: async ({ params: p, query, call }) => {
       const where = await place(call, p as z.output<P>);
       await requirePermission(call, permissions.read, where.resource);
       const t = where.target;
-      const { total, rows } = await pageMemberships(call.svc.scope, {
-        level: t.level, ...(t.level === 'org' && t.orgId ? { orgId: t.orgId } : {}),
-        ...(t.projectId ? { projectId: t.projectId } : {}), ...(t.projectGrantId ? { projectGrantId: t.projectGrantId } : {}),
-        withoutProjectGrant: t.level === 'project', userId: query.userId, role: query.role,
-      }, query);
+      const { total, rows } = await pageMemberships(
+        call.svc.scope,
+        {
+          level: t.level,
+          ...(t.level === 'org' && t.orgId ? { orgId: t.orgId } : {}),
+          ...(t.projectId ? { projectId: t.projectId } : {}),
+          ...(t.projectGrantId ? { projectGrantId: t.projectGrantId } : {}),
+          withoutProjectGrant: t.level === 'project',
+          userId: query.userId,
+          role: query.role,
+        },
+        query,
+      );
       return {
         details: { totalResult: total, offset: query.offset, limit: query.limit },
         result: rows.map((m) => ({
-          id: m.id, userId: m.user_id, level: m.level, orgId: m.org_id, projectId: m.project_id, projectGrantId: m.project_grant_id,
-          roles: m.roles, version: m.version, createdAt: iso(m.created_at)!,
+          id: m.id,
+          userId: m.user_id,
+          level: m.level,
+          orgId: m.org_id,
+          projectId: m.project_id,
+          projectGrantId: m.project_grant_id,
+          roles: m.roles,
+          version: m.version,
+          createdAt: iso(m.created_at)!,
         })),
       };
     },
   });
 
   group.route({
-    method: 'post', path: base, tag, summary: 'Make a user a manager here', permission: writePermission,
-    params, body: rolesBody.extend({ userId: id }), response: z.object({ id: z.string() }),
+    method: 'post',
+    path: base,
+    tag,
+    summary: 'Make a user a manager here',
+    permission: writePermission,
+    params,
+    body: rolesBody.extend({ userId: id }),
+    response: z.object({ id: z.string() }),
     handler: async ({ params: p, body, call }) => {
       const where = await place(call, p as z.output<P>);
       return members.addMember(call.svc, { ...where.target, userId: body.userId, roles: body.roles });
@@ -70,8 +116,14 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: RouteL
   });
 
   group.route({
-    method: 'put', path: `${base}/{userId}`, tag, summary: 'Replace a manager\'s roles', permission: writePermission,
-    params: withUser, body: rolesBody, ifMatch: true,
+    method: 'put',
+    path: `${base}/{userId}`,
+    tag,
+    summary: "Replace a manager's roles",
+    permission: writePermission,
+    params: withUser,
+    body: rolesBody,
+    ifMatch: true,
     handler: async ({ params: p, body, call }) => {
       const m = await find(call, p as z.output<P>, (p as { userId: string }).userId);
       await call.ifMatch('memberships', { id: m.id });
@@ -80,8 +132,13 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(group: RouteL
   });
 
   group.route({
-    method: 'delete', path: `${base}/{userId}`, tag, summary: 'Remove a manager', permission: writePermission,
-    params: withUser, ifMatch: true,
+    method: 'delete',
+    path: `${base}/{userId}`,
+    tag,
+    summary: 'Remove a manager',
+    permission: writePermission,
+    params: withUser,
+    ifMatch: true,
     handler: async ({ params: p, call }) => {
       const m = await find(call, p as z.output<P>, (p as { userId: string }).userId);
       await call.ifMatch('memberships', { id: m.id });

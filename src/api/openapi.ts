@@ -9,14 +9,15 @@ export function openApiDocument(groups: ApiGroup[]): Record<string, any> {
     info: {
       title: 'Tessera API',
       version: '1',
-      description: 'System, Admin, Management and Auth APIs. Errors are application/problem+json with a stable `code`. '
-        + 'Lists take offset, limit, sort and asc. Updates honour If-Match with the version sent in ETag. '
-        + 'Management calls act in the org named by x-zitadel-orgid or x-org-id, else the caller\'s own org.',
+      description:
+        'System, Admin, Management and Auth APIs. Errors are application/problem+json with a stable `code`. ' +
+        'Lists take offset, limit, sort and asc. Updates honour If-Match with the version sent in ETag. ' +
+        "Management calls act in the org named by x-zitadel-orgid or x-org-id, else the caller's own org.",
     },
     tags: groups.map((g) => ({ name: g.tag })),
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'an access token of this instance, or a machine user\'s personal access token' },
+        bearer: { type: 'http', scheme: 'bearer', description: "an access token of this instance, or a machine user's personal access token" },
         systemKey: { type: 'http', scheme: 'bearer', description: 'a system API key from the configuration (systemApiKeys)' },
       },
     },
@@ -31,8 +32,9 @@ export function referencePage(doc: Record<string, any>): string {
   const byTag = new Map<string, string[]>();
   for (const [path, item] of Object.entries<Record<string, any>>(doc.paths ?? {})) {
     for (const [method, op] of Object.entries<any>(item)) {
-      const params = (op.parameters ?? []).map((p: any) =>
-        `<li><code>${esc(p.name)}</code> <em>${esc(p.in)}</em>${p.required ? ' (required)' : ''} ${esc(p.description ?? '')}</li>`).join('');
+      const params = (op.parameters ?? [])
+        .map((p: any) => `<li><code>${esc(p.name)}</code> <em>${esc(p.in)}</em>${p.required ? ' (required)' : ''} ${esc(p.description ?? '')}</li>`)
+        .join('');
       const body = op.requestBody?.content?.['application/json']?.schema;
       const ok = Object.entries<any>(op.responses ?? {}).find(([code]) => code !== 'default');
       const resp = ok?.[1]?.content?.['application/json']?.schema;

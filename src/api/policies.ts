@@ -10,10 +10,13 @@ import type { Call, RouteList } from './route.js';
  * zod schema, so the document shows every field and its default. PUT replaces the whole policy
  * (fields left out take their built-in defaults); PATCH changes only the fields sent.
  */
-const response = (kind: PolicyKind) => z.object({
-  kind: z.literal(kind), isDefault: z.boolean().meta({ description: 'true: the org follows the instance default' }),
-  settings: policySchemas[kind], version: z.number().int().nullable(),
-});
+const response = (kind: PolicyKind) =>
+  z.object({
+    kind: z.literal(kind),
+    isDefault: z.boolean().meta({ description: 'true: the org follows the instance default' }),
+    settings: policySchemas[kind],
+    version: z.number().int().nullable(),
+  });
 
 export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Policies';
@@ -23,21 +26,44 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
     const read = async (call: Call) => {
       const row = await getPolicyRow(call.svc.scope, kind, orgOf(call));
       if (row) call.etag(row.version);
-      return { kind, isDefault: level === 'org' ? !row : true, settings: await policies.getEffectivePolicy(call.svc.scope, kind, orgOf(call)), version: row?.version ?? null };
+      return {
+        kind,
+        isDefault: level === 'org' ? !row : true,
+        settings: await policies.getEffectivePolicy(call.svc.scope, kind, orgOf(call)),
+        version: row?.version ?? null,
+      };
     };
     group.route({
-      method: 'get', path, tag, summary: `The ${level === 'org' ? 'org\'s effective' : 'instance default'} ${kind} policy`,
-      permission: level === 'org' ? 'policy.read' : 'iam.policy.read', response: response(kind),
+      method: 'get',
+      path,
+      tag,
+      summary: `The ${level === 'org' ? "org's effective" : 'instance default'} ${kind} policy`,
+      permission: level === 'org' ? 'policy.read' : 'iam.policy.read',
+      response: response(kind),
       handler: async ({ call }) => {
         await requirePermission(call, level === 'org' ? 'policy.read' : 'iam.policy.read', level === 'org' ? { orgId: call.orgId } : {});
         return read(call);
       },
     });
     group.route({
-      method: 'put', path, tag, ifMatch: true, publishes: true,
-      summary: level === 'org' ? `Override the ${kind} policy for this org (whole object; left-out fields take built-in defaults)` : `Set the instance default ${kind} policy`,
-      ...(level === 'org' && kind === 'domain' ? { description: 'An instance administrator\'s setting (iam.policy.write), as in ZITADEL: whether the org\'s domains need proof is not the org\'s own choice.' } : {}),
-      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write', body: policySchemas[kind], response: response(kind),
+      method: 'put',
+      path,
+      tag,
+      ifMatch: true,
+      publishes: true,
+      summary:
+        level === 'org'
+          ? `Override the ${kind} policy for this org (whole object; left-out fields take built-in defaults)`
+          : `Set the instance default ${kind} policy`,
+      ...(level === 'org' && kind === 'domain'
+        ? {
+            description:
+              "An instance administrator's setting (iam.policy.write), as in ZITADEL: whether the org's domains need proof is not the org's own choice.",
+          }
+        : {}),
+      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write',
+      body: policySchemas[kind],
+      response: response(kind),
       handler: async ({ body, call }) => {
         if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
           await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
@@ -48,10 +74,20 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
       },
     });
     group.route({
-      method: 'patch', path, tag, ifMatch: true, publishes: true,
-      summary: level === 'org' ? `Change some fields of the org's ${kind} policy (the others keep their current values)` : `Change some fields of the instance default ${kind} policy`,
-      description: 'Fields not sent keep their current values; for an org that follows the instance default, the default\'s values, and the org gets its own policy from them.',
-      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write', body: policyPatchSchema(kind), response: response(kind),
+      method: 'patch',
+      path,
+      tag,
+      ifMatch: true,
+      publishes: true,
+      summary:
+        level === 'org'
+          ? `Change some fields of the org's ${kind} policy (the others keep their current values)`
+          : `Change some fields of the instance default ${kind} policy`,
+      description:
+        "Fields not sent keep their current values; for an org that follows the instance default, the default's values, and the org gets its own policy from them.",
+      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write',
+      body: policyPatchSchema(kind),
+      response: response(kind),
       handler: async ({ body, call }) => {
         if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
           await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
@@ -62,9 +98,15 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
     });
     if (level === 'org') {
       group.route({
-        method: 'delete', path, tag, summary: `Reset the org's ${kind} policy to the instance default`,
-        permission: kind === 'domain' ? 'iam.policy.write' : 'policy.delete', publishes: true,
-        handler: async ({ call }) => { await policies.resetOrgPolicy(call.svc, call.orgId, kind); },
+        method: 'delete',
+        path,
+        tag,
+        summary: `Reset the org's ${kind} policy to the instance default`,
+        permission: kind === 'domain' ? 'iam.policy.write' : 'policy.delete',
+        publishes: true,
+        handler: async ({ call }) => {
+          await policies.resetOrgPolicy(call.svc, call.orgId, kind);
+        },
       });
     }
   }

@@ -78,18 +78,28 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   handler: (input: { params: Out<P>; query: Out<Q>; body: Out<B>; raw: RawBody | undefined; call: Call }) => Promise<R extends z.ZodType ? z.input<R> : void>;
 }
 
-export interface RawBody { contentType: string; data: Buffer }
+export interface RawBody {
+  contentType: string;
+  data: Buffer;
+}
 
 export type AnyRoute = RouteSpec<any, any, any, any>;
 
-export interface Authenticated { principal: Principal; orgId: string }
+export interface Authenticated {
+  principal: Principal;
+  orgId: string;
+}
 
 /** Routes declared together (e.g. one module's); groups are assembled from lists (see management/index.ts). */
 export class RouteList {
   readonly routes: AnyRoute[] = [];
 
-  route<P extends AnyObject | undefined = undefined, Q extends AnyObject | undefined = undefined,
-    B extends z.ZodType | undefined = undefined, R extends z.ZodType | undefined = undefined>(spec: RouteSpec<P, Q, B, R>): void {
+  route<
+    P extends AnyObject | undefined = undefined,
+    Q extends AnyObject | undefined = undefined,
+    B extends z.ZodType | undefined = undefined,
+    R extends z.ZodType | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B, R>): void {
     this.routes.push(spec as AnyRoute);
   }
 }
@@ -135,7 +145,11 @@ export class ApiGroup extends RouteList {
 
     const invoke = async (s: Scope) => {
       const call: Call = {
-        koa, rt, principal, orgId, svc: { deps: rt.deps, scope: s, actor: principal },
+        koa,
+        rt,
+        principal,
+        orgId,
+        svc: { deps: rt.deps, scope: s, actor: principal },
         ifMatch: async (table, where) => {
           const version = await checkIfMatch(s, koa.get('if-match'), table, where);
           // The write about to happen bumps the version by one.
@@ -143,7 +157,9 @@ export class ApiGroup extends RouteList {
         },
         etag: (version) => setEtag(koa, version),
         notifier: services.notifier,
-        afterCommit: (work) => { after.push(work); },
+        afterCommit: (work) => {
+          after.push(work);
+        },
       };
       return spec.handler({ params, query, body, raw, call });
     };
@@ -173,15 +189,20 @@ export class ApiGroup extends RouteList {
         requestParams: {
           ...(spec.params ? { path: spec.params } : {}),
           ...(spec.query ? { query: spec.query } : {}),
-          ...(spec.ifMatch ? { header: z.object({ 'if-match': z.string().optional().meta({ description: 'the version from ETag; 412 when the resource changed since' }) }) } : {}),
+          ...(spec.ifMatch
+            ? { header: z.object({ 'if-match': z.string().optional().meta({ description: 'the version from ETag; 412 when the resource changed since' }) }) }
+            : {}),
         },
         ...(spec.body ? { requestBody: { content: { 'application/json': { schema: spec.body } } } } : {}),
-        ...(spec.rawBody ? {
-          requestBody: {
-            required: true, description: `the file itself, at most ${spec.rawBody.maxBytes} bytes`,
-            content: Object.fromEntries(spec.rawBody.contentTypes.map((t) => [t, { schema: binary }])),
-          },
-        } : {}),
+        ...(spec.rawBody
+          ? {
+              requestBody: {
+                required: true,
+                description: `the file itself, at most ${spec.rawBody.maxBytes} bytes`,
+                content: Object.fromEntries(spec.rawBody.contentTypes.map((t) => [t, { schema: binary }])),
+              },
+            }
+          : {}),
         responses: {
           [spec.response ? status : '204']: {
             description: spec.response ? 'OK' : 'Done',
@@ -203,7 +224,9 @@ const binary = z.string().meta({ format: 'binary' });
 async function readRawBody(koa: Context, opts: { contentTypes: readonly string[]; maxBytes: number }): Promise<RawBody> {
   const contentType = (koa.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (!opts.contentTypes.includes(contentType)) {
-    throw new DomainError('invalid_input', `Content-Type must be one of ${opts.contentTypes.join(', ')}`, 'upload.unsupported_type', { allowed: opts.contentTypes });
+    throw new DomainError('invalid_input', `Content-Type must be one of ${opts.contentTypes.join(', ')}`, 'upload.unsupported_type', {
+      allowed: opts.contentTypes,
+    });
   }
   const tooLarge = () => new DomainError('invalid_input', `the upload exceeds ${opts.maxBytes} bytes`, 'upload.too_large', { maxBytes: opts.maxBytes });
   // Refuse by the announced length first, so an oversized upload is never read.
@@ -228,6 +251,13 @@ function specificity(path: string): number {
 }
 
 function operationId(method: string, path: string): string {
-  return method + path.replace(/\{(\w+)\}/g, 'By_$1').split(/[^A-Za-z0-9]+/).filter(Boolean)
-    .map((s) => s[0].toUpperCase() + s.slice(1)).join('');
+  return (
+    method +
+    path
+      .replace(/\{(\w+)\}/g, 'By_$1')
+      .split(/[^A-Za-z0-9]+/)
+      .filter(Boolean)
+      .map((s) => s[0].toUpperCase() + s.slice(1))
+      .join('')
+  );
 }

@@ -2,17 +2,23 @@ import { z } from 'zod';
 
 /** Schemas shared by every API: errors, ids, lists. */
 
-export const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  code: z.string().meta({ description: 'stable machine-readable reason, e.g. project_grant.roles_not_subset' }),
-  category: z.string().optional().meta({ description: 'the broad class: not_found, permission_denied, precondition_failed, ...' }),
-  detail: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-}).meta({ id: 'Problem' });
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().meta({ description: 'stable machine-readable reason, e.g. project_grant.roles_not_subset' }),
+    category: z.string().optional().meta({ description: 'the broad class: not_found, permission_denied, precondition_failed, ...' }),
+    detail: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'Problem' });
 
-export const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'not an id');
+export const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'not an id');
 export const timestamp = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 time' });
 
 /** Rows come from PostgreSQL with Date objects; the API speaks RFC 3339 strings. */
@@ -30,7 +36,10 @@ export function listQuery<F extends z.ZodRawShape, S extends readonly [string, .
   return z.object({
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    sort: z.enum(sortable).optional().meta({ description: `sort field, one of ${sortable.join(', ')}` }),
+    sort: z
+      .enum(sortable)
+      .optional()
+      .meta({ description: `sort field, one of ${sortable.join(', ')}` }),
     asc: bool.default(true),
     ...filters,
   });
@@ -43,7 +52,12 @@ export function listOf<T extends z.ZodType>(item: T) {
   });
 }
 
-export interface ListParams { offset: number; limit: number; sort?: string; asc: boolean }
+export interface ListParams {
+  offset: number;
+  limit: number;
+  sort?: string;
+  asc: boolean;
+}
 
 /**
  * Filters, sorts and slices an in-memory list, for the few small lists still read whole (a
@@ -51,7 +65,9 @@ export interface ListParams { offset: number; limit: number; sort?: string; asc:
  * members, orgs) page in the database with pageQuery (src/db/paging.ts) instead.
  */
 export function page<T extends object>(
-  items: T[], p: ListParams, filter: (item: T) => boolean = () => true,
+  items: T[],
+  p: ListParams,
+  filter: (item: T) => boolean = () => true,
 ): { details: { totalResult: number; offset: number; limit: number }; result: T[] } {
   const kept = items.filter(filter);
   if (p.sort) {
@@ -70,5 +86,10 @@ function compare(a: unknown, b: unknown): number {
 
 /** Case-insensitive "contains" for text filters. */
 export function contains(value: unknown, needle: string | undefined): boolean {
-  return needle === undefined || String(value ?? '').toLowerCase().includes(needle.toLowerCase());
+  return (
+    needle === undefined ||
+    String(value ?? '')
+      .toLowerCase()
+      .includes(needle.toLowerCase())
+  );
 }

@@ -10,11 +10,17 @@ import { id, iso, listOf, listQuery, page, contains, timestamp } from './schemas
 /** System API: the installation's instances and their domains, for the operator's system keys. */
 export const systemApi = new ApiGroup('/system/v1', 'System', 'systemKey', systemContext);
 
-const instanceSchema = z.object({
-  id: z.string(), name: z.string(), state: z.string(), defaultOrgId: z.string().nullable(),
-  domains: z.array(z.object({ domain: z.string(), isPrimary: z.boolean(), isGenerated: z.boolean() })),
-  version: z.number().int(), createdAt: timestamp,
-}).meta({ id: 'Instance' });
+const instanceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    state: z.string(),
+    defaultOrgId: z.string().nullable(),
+    domains: z.array(z.object({ domain: z.string(), isPrimary: z.boolean(), isGenerated: z.boolean() })),
+    version: z.number().int(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'Instance' });
 
 async function instanceView(call: Call, instanceId: string) {
   const scope = new Scope(call.rt.db.knex, instanceId);
@@ -22,7 +28,12 @@ async function instanceView(call: Call, instanceId: string) {
   if (!row) throw notFound('instance', instanceId);
   const domains = await listInstanceDomains(scope);
   return {
-    id: row.id, name: row.name, state: row.state, defaultOrgId: row.default_org_id, version: row.version, createdAt: iso(row.created_at)!,
+    id: row.id,
+    name: row.name,
+    state: row.state,
+    defaultOrgId: row.default_org_id,
+    version: row.version,
+    createdAt: iso(row.created_at)!,
     domains: domains.map((d) => ({ domain: d.domain, isPrimary: d.is_primary, isGenerated: d.is_generated })),
   };
 }
@@ -30,7 +41,9 @@ async function instanceView(call: Call, instanceId: string) {
 const instanceParams = z.object({ instanceId: id });
 
 systemApi.route({
-  method: 'get', path: '/instances', summary: 'List instances',
+  method: 'get',
+  path: '/instances',
+  summary: 'List instances',
   query: listQuery(['name', 'createdAt', 'id'] as const, { name: z.string().optional().meta({ description: 'name contains' }) }),
   response: listOf(instanceSchema),
   handler: async ({ query, call }) => {
@@ -40,7 +53,9 @@ systemApi.route({
 });
 
 systemApi.route({
-  method: 'post', path: '/instances', summary: 'Create an instance with its first org and an IAM_OWNER admin',
+  method: 'post',
+  path: '/instances',
+  summary: 'Create an instance with its first org and an IAM_OWNER admin',
   body: z.object({
     name: z.string().min(1).max(200),
     domains: z.array(z.string().min(1).max(253)).min(1).meta({ description: 'the first is primary' }),
@@ -55,7 +70,11 @@ systemApi.route({
 });
 
 systemApi.route({
-  method: 'get', path: '/instances/{instanceId}', summary: 'Read an instance', params: instanceParams, response: instanceSchema,
+  method: 'get',
+  path: '/instances/{instanceId}',
+  summary: 'Read an instance',
+  params: instanceParams,
+  response: instanceSchema,
   handler: async ({ params, call }) => instanceView(call, params.instanceId),
 });
 
@@ -67,19 +86,30 @@ async function inInstance(call: Call, instanceId: string) {
 }
 
 systemApi.route({
-  method: 'delete', path: '/instances/{instanceId}', summary: 'Delete an instance and everything in it', params: instanceParams,
-  handler: async ({ params, call }) => { await instances.deleteInstance(await inInstance(call, params.instanceId)); },
+  method: 'delete',
+  path: '/instances/{instanceId}',
+  summary: 'Delete an instance and everything in it',
+  params: instanceParams,
+  handler: async ({ params, call }) => {
+    await instances.deleteInstance(await inInstance(call, params.instanceId));
+  },
 });
 
 systemApi.route({
-  method: 'get', path: '/instances/{instanceId}/domains', summary: 'The instance\'s domains', params: instanceParams,
+  method: 'get',
+  path: '/instances/{instanceId}/domains',
+  summary: "The instance's domains",
+  params: instanceParams,
   response: instanceSchema.shape.domains,
   handler: async ({ params, call }) => (await instanceView(call, params.instanceId)).domains,
 });
 
 systemApi.route({
-  method: 'post', path: '/instances/{instanceId}/domains', summary: 'Serve the instance at one more domain (unique across the installation)',
-  params: instanceParams, body: z.object({ domain: z.string().min(1).max(253), primary: z.boolean().optional() }),
+  method: 'post',
+  path: '/instances/{instanceId}/domains',
+  summary: 'Serve the instance at one more domain (unique across the installation)',
+  params: instanceParams,
+  body: z.object({ domain: z.string().min(1).max(253), primary: z.boolean().optional() }),
   handler: async ({ params, body, call }) => {
     await instances.addInstanceDomain(await inInstance(call, params.instanceId), body.domain, { primary: body.primary });
   },
@@ -88,7 +118,9 @@ systemApi.route({
 const domainParams = instanceParams.extend({ domain: z.string().min(1).max(253) });
 
 systemApi.route({
-  method: 'post', path: '/instances/{instanceId}/domains/{domain}/_set_primary', summary: 'Make a domain the primary one (the issuer of new sessions)',
+  method: 'post',
+  path: '/instances/{instanceId}/domains/{domain}/_set_primary',
+  summary: 'Make a domain the primary one (the issuer of new sessions)',
   params: domainParams,
   handler: async ({ params, call }) => {
     await instances.setPrimaryInstanceDomain(await inInstance(call, params.instanceId), params.domain);
@@ -96,7 +128,10 @@ systemApi.route({
 });
 
 systemApi.route({
-  method: 'delete', path: '/instances/{instanceId}/domains/{domain}', summary: 'Stop serving the instance at a domain', params: domainParams,
+  method: 'delete',
+  path: '/instances/{instanceId}/domains/{domain}',
+  summary: 'Stop serving the instance at a domain',
+  params: domainParams,
   handler: async ({ params, call }) => {
     await instances.removeInstanceDomain(await inInstance(call, params.instanceId), params.domain);
   },

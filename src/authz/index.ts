@@ -33,11 +33,16 @@ export type RoleTable = Record<string, Set<string>>;
 
 function membershipCovers(m: Membership, r: Resource): boolean {
   switch (m.level) {
-    case 'instance': return true;
-    case 'org': return r.orgId !== undefined && r.orgId === m.org_id;
-    case 'project': return r.projectId !== undefined && r.projectId === m.project_id;
-    case 'project_grant': return r.projectGrantId !== undefined && r.projectGrantId === m.project_grant_id;
-    default: return false;
+    case 'instance':
+      return true;
+    case 'org':
+      return r.orgId !== undefined && r.orgId === m.org_id;
+    case 'project':
+      return r.projectId !== undefined && r.projectId === m.project_id;
+    case 'project_grant':
+      return r.projectGrantId !== undefined && r.projectGrantId === m.project_grant_id;
+    default:
+      return false;
   }
 }
 
@@ -62,7 +67,8 @@ export function visibility(memberships: Membership[], permission: string, orgId:
   return {
     all: false,
     projectIds: memberships.filter((m) => m.level === 'project' && m.project_id && grants(m, permission, table)).map((m) => m.project_id!),
-    projectGrantIds: memberships.filter((m) => m.level === 'project_grant' && m.project_grant_id && grants(m, permission, table))
+    projectGrantIds: memberships
+      .filter((m) => m.level === 'project_grant' && m.project_grant_id && grants(m, permission, table))
       .map((m) => m.project_grant_id!),
   };
 }
@@ -70,7 +76,10 @@ export function visibility(memberships: Membership[], permission: string, orgId:
 const tableCache = new WeakMap<object, RoleTable>();
 export function roleTableFor(overrides: Record<string, string[]>): RoleTable {
   let t = tableCache.get(overrides);
-  if (!t) { t = effectiveRoleTable(overrides); tableCache.set(overrides, t); }
+  if (!t) {
+    t = effectiveRoleTable(overrides);
+    tableCache.set(overrides, t);
+  }
   return t;
 }
 

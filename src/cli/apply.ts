@@ -30,7 +30,12 @@ const quietBus: ChangeBus = { publish: async () => {}, subscribe: () => {}, clos
  * leaves everything as it was. A dry run plays the same changes and rolls back, so the plan it
  * prints is exactly what a real run would do.
  */
-export async function applyFile(knex: Knex, deps: ServiceDeps, file: SpecFile, opts: { dryRun?: boolean; env?: NodeJS.ProcessEnv; print?: (line: string) => void } = {}): Promise<ApplyResult> {
+export async function applyFile(
+  knex: Knex,
+  deps: ServiceDeps,
+  file: SpecFile,
+  opts: { dryRun?: boolean; env?: NodeJS.ProcessEnv; print?: (line: string) => void } = {},
+): Promise<ApplyResult> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const quietDeps: ServiceDeps = { ...deps, changes: quietBus };
   const touched = new Set<string>();
@@ -109,15 +114,24 @@ async function matchInstance(knex: Knex, file: SpecFile, base: SpecPath, spec: I
  * file's first instance IAM_OWNER who is a human user of the default org, so the rest of the
  * plan finds them in place; without one, an `admin` with a generated password is made.
  */
-async function createFromSpec(trx: Knex.Transaction, deps: ServiceDeps, file: SpecFile, base: SpecPath, spec: InstanceSpec, env: NodeJS.ProcessEnv): Promise<string> {
+async function createFromSpec(
+  trx: Knex.Transaction,
+  deps: ServiceDeps,
+  file: SpecFile,
+  base: SpecPath,
+  spec: InstanceSpec,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const orgName = spec.defaultOrg ?? spec.orgs?.find((o) => !o.absent)?.name ?? spec.name ?? spec.domains[0];
   const org = spec.orgs?.find((o) => o.name === orgName);
-  const owner = (spec.members ?? []).filter((m) => !m.absent && m.roles.includes('IAM_OWNER'))
+  const owner = (spec.members ?? [])
+    .filter((m) => !m.absent && m.roles.includes('IAM_OWNER'))
     .map((m) => org?.users?.find((u) => u.type !== 'machine' && m.user.toLowerCase() === `${u.username}@${orgName}`.toLowerCase()))
     .find((u) => u !== undefined);
-  const admin = owner && owner.type !== 'machine'
-    ? { username: owner.username, email: owner.email, password: owner.passwordFromEnv ? env[owner.passwordFromEnv] || undefined : undefined }
-    : { username: 'admin', email: `admin@${spec.domains[0]}` };
+  const admin =
+    owner && owner.type !== 'machine'
+      ? { username: owner.username, email: owner.email, password: owner.passwordFromEnv ? env[owner.passwordFromEnv] || undefined : undefined }
+      : { username: 'admin', email: `admin@${spec.domains[0]}` };
   try {
     const created = await createInstance(trx, deps, { id: spec.id, name: spec.name ?? spec.domains[0], domains: spec.domains, orgName, admin }, cliPrincipal);
     if (created.generatedPassword) announcements.push(`password of the new instance's admin ${admin.username}, shown once: ${created.generatedPassword}`);

@@ -58,8 +58,7 @@ export async function exportCommand(config: Config, args: string[]): Promise<num
 }
 
 /** A wrong command line: unknown option or missing argument (exit code 2). */
-export const isUsageError = (err: unknown) =>
-  err instanceof UsageError || String((err as { code?: string })?.code ?? '').startsWith('ERR_PARSE_ARGS');
+export const isUsageError = (err: unknown) => err instanceof UsageError || String((err as { code?: string })?.code ?? '').startsWith('ERR_PARSE_ARGS');
 
 /** Errors an operator caused, printed as their one-line message rather than a stack. */
 export const isOperatorError = (err: unknown) => err instanceof SpecError || err instanceof DataDirInUseError || isUsageError(err);

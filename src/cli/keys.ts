@@ -16,7 +16,9 @@ import { rotateSigningKeys, type SigningAlg } from '../oidc/keys.js';
  */
 export async function keysCommand(config: Config, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true, options: { instance: { type: 'string' }, alg: { type: 'string' } },
+    args,
+    allowPositionals: true,
+    options: { instance: { type: 'string' }, alg: { type: 'string' } },
   });
   const alg = values.alg?.toUpperCase();
   if (positionals[0] !== 'rotate' || positionals.length !== 1 || (alg !== undefined && alg !== 'RS256' && alg !== 'ES256')) {

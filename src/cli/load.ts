@@ -7,7 +7,13 @@ import { fileSchema, formatPath, type FileSpec, type SpecPath } from './spec.js'
  * reason, as one line an operator can act on.
  */
 export class SpecError extends Error {
-  constructor(readonly file: string, readonly path: SpecPath, readonly reason: string, readonly line?: number, readonly col?: number) {
+  constructor(
+    readonly file: string,
+    readonly path: SpecPath,
+    readonly reason: string,
+    readonly line?: number,
+    readonly col?: number,
+  ) {
     super(`${file}${line ? `:${line}:${col}` : ''}: ${path.length ? formatPath(path) : '(document)'}: ${reason}`);
   }
 }

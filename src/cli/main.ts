@@ -44,12 +44,17 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 // `tessera export | head` closes the pipe early: that is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); else throw err; });
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  else throw err;
+});
 
 /** Exits once stdout and stderr have drained: process.exit alone cuts off a large export written to a pipe. */
 function exitWhenFlushed(code: number): void {
   let pending = 2;
-  const done = () => { if (--pending === 0) process.exit(code); };
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
   process.stdout.write('', done);
   process.stderr.write('', done);
 }

@@ -18,20 +18,31 @@ import type { PolicyKind } from '../domain/policy/schemas.js';
 import type { UserState } from '../domain/user/repository.js';
 
 type Ctx = ServiceContext;
-const done = async (p: Promise<unknown>): Promise<void> => { await p; };
+const done = async (p: Promise<unknown>): Promise<void> => {
+  await p;
+};
 
 /** Messages shown after a successful commit (generated secrets, shown once). */
 export const announcements: string[] = [];
-export const announce = (message: string): void => { announcements.push(message); };
+export const announce = (message: string): void => {
+  announcements.push(message);
+};
 
 // ---- instance ----
-export interface OidcSettings { accessTokenLifetimeS: number; idTokenLifetimeS: number; refreshTokenIdleS: number; refreshTokenAbsoluteS: number }
+export interface OidcSettings {
+  accessTokenLifetimeS: number;
+  idTokenLifetimeS: number;
+  refreshTokenIdleS: number;
+  refreshTokenAbsoluteS: number;
+}
 export const renameInstance = (ctx: Ctx, name: string) => done(instances.renameInstance(ctx, name));
 export const addInstanceDomain = (ctx: Ctx, domain: string) => done(instances.addInstanceDomain(ctx, domain));
 export const setPrimaryInstanceDomain = (ctx: Ctx, domain: string) => done(instances.setPrimaryInstanceDomain(ctx, domain));
 export const updateOidcSettings = (ctx: Ctx, patch: Partial<OidcSettings>) => done(instances.updateOidcSettings(ctx, patch));
-export const setSmtpSettings = (ctx: Ctx, s: { host: string; port: number; tls: boolean; user?: string; password?: string; fromAddress: string; fromName: string }) =>
-  done(instances.setSmtpSettings(ctx, s));
+export const setSmtpSettings = (
+  ctx: Ctx,
+  s: { host: string; port: number; tls: boolean; user?: string; password?: string; fromAddress: string; fromName: string },
+) => done(instances.setSmtpSettings(ctx, s));
 
 // ---- policies ----
 export const setInstancePolicy = (ctx: Ctx, kind: PolicyKind, settings: unknown) => done(policies.setInstancePolicy(ctx, kind, settings));
@@ -102,7 +113,8 @@ export const removeProjectGrant = (ctx: Ctx, id: string) => done(projectGrants.r
 export const setProjectGrantState = (ctx: Ctx, id: string, state: 'active' | 'inactive') =>
   done(state === 'active' ? projectGrants.reactivateProjectGrant(ctx, id) : projectGrants.deactivateProjectGrant(ctx, id));
 export const addUserGrant = (ctx: Ctx, input: userGrants.NewUserGrant) => done(userGrants.addUserGrant(ctx, input));
-export const updateUserGrant = (ctx: Ctx, id: string, patch: { roleKeys?: string[]; expiresAt?: Date | null }) => done(userGrants.updateUserGrant(ctx, id, patch));
+export const updateUserGrant = (ctx: Ctx, id: string, patch: { roleKeys?: string[]; expiresAt?: Date | null }) =>
+  done(userGrants.updateUserGrant(ctx, id, patch));
 export const removeUserGrant = (ctx: Ctx, id: string) => done(userGrants.removeUserGrant(ctx, id));
 export const setUserGrantState = (ctx: Ctx, id: string, state: 'active' | 'inactive') =>
   done(state === 'active' ? userGrants.reactivateUserGrant(ctx, id) : userGrants.deactivateUserGrant(ctx, id));

@@ -25,15 +25,18 @@ async function planProject(p: PlanContext, orgName: string, orgId: string, spec:
   }
   const projectId = cur?.id ?? p.newId();
   const settings = {
-    projectRoleAssertion: spec.projectRoleAssertion, projectRoleCheck: spec.projectRoleCheck,
-    hasProjectCheck: spec.hasProjectCheck, privateLabelingSetting: spec.privateLabelingSetting,
+    projectRoleAssertion: spec.projectRoleAssertion,
+    projectRoleCheck: spec.projectRoleCheck,
+    hasProjectCheck: spec.hasProjectCheck,
+    privateLabelingSetting: spec.privateLabelingSetting,
   };
   if (!cur) {
     p.projectIds.set(`${orgId}/${spec.name}`, projectId);
     p.projectOwner.set(projectId, orgId);
     p.projectRoles.set(projectId, new Set());
     p.add('+', `${what} of ${label(orgName)}`, at, (ctx) => ops.createProject(ctx, { id: projectId, orgId, name: spec.name, ...settings }));
-    if (spec.state === 'inactive') p.add('~', `${what}: state active → inactive`, [...at, 'state'], (ctx) => ops.setProjectState(ctx, projectId, 'inactive'), { last: true });
+    if (spec.state === 'inactive')
+      p.add('~', `${what}: state active → inactive`, [...at, 'state'], (ctx) => ops.setProjectState(ctx, projectId, 'inactive'), { last: true });
   } else {
     const { notes, patch } = diffFields<typeof settings>([
       ['projectRoleAssertion', cur.project_role_assertion, settings.projectRoleAssertion],
@@ -43,7 +46,9 @@ async function planProject(p: PlanContext, orgName: string, orgId: string, spec:
     ]);
     if (notes.length) p.add('~', `${what}: ${notes.join(', ')}`, at, (ctx) => ops.updateProject(ctx, projectId, patch));
     if (spec.state && spec.state !== cur.state) {
-      p.add('~', `${what}: state ${cur.state} → ${spec.state}`, [...at, 'state'], (ctx) => ops.setProjectState(ctx, projectId, spec.state!), { last: spec.state === 'inactive' });
+      p.add('~', `${what}: state ${cur.state} → ${spec.state}`, [...at, 'state'], (ctx) => ops.setProjectState(ctx, projectId, spec.state!), {
+        last: spec.state === 'inactive',
+      });
     }
   }
 
@@ -61,11 +66,14 @@ async function planProject(p: PlanContext, orgName: string, orgId: string, spec:
     }
     roles.add(r.key);
     if (!stored) {
-      p.add('+', `${what} role ${r.key}`, where, (ctx) => ops.addProjectRole(ctx, projectId, { key: r.key, displayName: r.displayName ?? r.key, group: r.group }));
+      p.add('+', `${what} role ${r.key}`, where, (ctx) =>
+        ops.addProjectRole(ctx, projectId, { key: r.key, displayName: r.displayName ?? r.key, group: r.group }),
+      );
       return;
     }
     const { notes, patch } = diffFields<{ displayName: string; group: string | null }>([
-      ['displayName', stored.display_name, r.displayName], ['group', stored.group, r.group],
+      ['displayName', stored.display_name, r.displayName],
+      ['group', stored.group, r.group],
     ]);
     if (notes.length) p.add('~', `${what} role ${r.key}: ${notes.join(', ')}`, where, (ctx) => ops.updateProjectRole(ctx, projectId, r.key, patch));
   });
@@ -73,7 +81,14 @@ async function planProject(p: PlanContext, orgName: string, orgId: string, spec:
   for (const [k, app] of (spec.apps ?? []).entries()) await planApp(p, what, projectId, cur ? p.idx.apps(cur.id) : [], app, [...at, 'apps', k]);
 }
 
-async function planApp(p: PlanContext, project: string, projectId: string, stored: ReturnType<PlanContext['idx']['apps']>, spec: AppSpec, at: SpecPath): Promise<void> {
+async function planApp(
+  p: PlanContext,
+  project: string,
+  projectId: string,
+  stored: ReturnType<PlanContext['idx']['apps']>,
+  spec: AppSpec,
+  at: SpecPath,
+): Promise<void> {
   const cur = stored.find((a) => (spec.clientId ? a.client_id === spec.clientId : a.name === spec.name));
   const what = `${project} app ${label(spec.name)}`;
   if (spec.absent) {
@@ -82,32 +97,53 @@ async function planApp(p: PlanContext, project: string, projectId: string, store
   }
   const secret = p.secret(spec.secretFromEnv, `the client secret of app ${spec.name}`);
   const settings = {
-    name: spec.name, authMethod: spec.authMethod, redirectUris: spec.redirectUris, postLogoutRedirectUris: spec.postLogoutRedirectUris,
-    grantTypes: spec.grantTypes, responseTypes: spec.responseTypes, accessTokenType: spec.accessTokenType,
-    idTokenRoleAssertion: spec.idTokenRoleAssertion, accessTokenRoleAssertion: spec.accessTokenRoleAssertion,
-    idTokenUserinfoAssertion: spec.idTokenUserinfoAssertion, clockSkewS: spec.clockSkewS, devMode: spec.devMode,
-    skipConsent: spec.skipConsent, jwks: spec.jwks,
+    name: spec.name,
+    authMethod: spec.authMethod,
+    redirectUris: spec.redirectUris,
+    postLogoutRedirectUris: spec.postLogoutRedirectUris,
+    grantTypes: spec.grantTypes,
+    responseTypes: spec.responseTypes,
+    accessTokenType: spec.accessTokenType,
+    idTokenRoleAssertion: spec.idTokenRoleAssertion,
+    accessTokenRoleAssertion: spec.accessTokenRoleAssertion,
+    idTokenUserinfoAssertion: spec.idTokenUserinfoAssertion,
+    clockSkewS: spec.clockSkewS,
+    devMode: spec.devMode,
+    skipConsent: spec.skipConsent,
+    jwks: spec.jwks,
   };
   if (!cur) {
     if (spec.clientId && p.idx.s.apps.some((a) => a.client_id === spec.clientId)) {
       p.fail([...at, 'clientId'], `client id ${spec.clientId} belongs to an app of another project`);
     }
     p.add('+', `${what}${spec.clientId ? ` (client id ${spec.clientId})` : ''}`, at, async (ctx) => {
-      const created = await ops.createApplication(ctx, projectId, { id: p.newId(), appType: spec.type, clientId: spec.clientId, clientSecret: secret, ...settings });
+      const created = await ops.createApplication(ctx, projectId, {
+        id: p.newId(),
+        appType: spec.type,
+        clientId: spec.clientId,
+        clientSecret: secret,
+        ...settings,
+      });
       if (created.clientSecret && !secret) ops.announce(`client secret of ${what} (${created.clientId}), shown once: ${created.clientSecret}`);
     });
     return;
   }
   if (cur.app_type !== spec.type) p.fail([...at, 'type'], `app ${spec.name} is a ${cur.app_type} app; its type cannot change`);
   const { notes, patch } = diffFields<typeof settings>([
-    ['name', cur.name, settings.name], ['authMethod', cur.auth_method, settings.authMethod],
-    ['redirectUris', cur.redirect_uris, settings.redirectUris], ['postLogoutRedirectUris', cur.post_logout_redirect_uris, settings.postLogoutRedirectUris],
-    ['grantTypes', cur.grant_types, settings.grantTypes], ['responseTypes', cur.response_types, settings.responseTypes],
-    ['accessTokenType', cur.access_token_type, settings.accessTokenType], ['idTokenRoleAssertion', cur.id_token_role_assertion, settings.idTokenRoleAssertion],
+    ['name', cur.name, settings.name],
+    ['authMethod', cur.auth_method, settings.authMethod],
+    ['redirectUris', cur.redirect_uris, settings.redirectUris],
+    ['postLogoutRedirectUris', cur.post_logout_redirect_uris, settings.postLogoutRedirectUris],
+    ['grantTypes', cur.grant_types, settings.grantTypes],
+    ['responseTypes', cur.response_types, settings.responseTypes],
+    ['accessTokenType', cur.access_token_type, settings.accessTokenType],
+    ['idTokenRoleAssertion', cur.id_token_role_assertion, settings.idTokenRoleAssertion],
     ['accessTokenRoleAssertion', cur.access_token_role_assertion, settings.accessTokenRoleAssertion],
     ['idTokenUserinfoAssertion', cur.id_token_userinfo_assertion, settings.idTokenUserinfoAssertion],
-    ['clockSkewS', cur.clock_skew_s, settings.clockSkewS], ['devMode', cur.dev_mode, settings.devMode],
-    ['skipConsent', cur.skip_consent, settings.skipConsent], ['jwks', cur.jwks, settings.jwks],
+    ['clockSkewS', cur.clock_skew_s, settings.clockSkewS],
+    ['devMode', cur.dev_mode, settings.devMode],
+    ['skipConsent', cur.skip_consent, settings.skipConsent],
+    ['jwks', cur.jwks, settings.jwks],
   ]);
   if (notes.length) p.add('~', `${what}: ${notes.join(', ')}`, at, (ctx) => ops.updateApplication(ctx, cur.id, patch));
   if (secret && !(await p.secretMatches(cur.client_secret_hash, secret))) {
@@ -145,16 +181,22 @@ export function planProjectGrants(p: PlanContext): void {
         p.grantRoles.set(grantId, new Set(g.roles));
         if (!cur) {
           p.grantIds.set(`${projectId}/${grantedOrgId}`, grantId);
-          p.add('+', `${what} with roles ${g.roles.join(', ') || '(none)'}`, at, (ctx) => ops.grantProject(ctx, { id: grantId, projectId, grantedOrgId, roleKeys: g.roles }));
-          if (g.state === 'inactive') p.add('~', `${what}: state active → inactive`, [...at, 'state'], (ctx) => ops.setProjectGrantState(ctx, grantId, 'inactive'), { last: true });
+          p.add('+', `${what} with roles ${g.roles.join(', ') || '(none)'}`, at, (ctx) =>
+            ops.grantProject(ctx, { id: grantId, projectId, grantedOrgId, roleKeys: g.roles }),
+          );
+          if (g.state === 'inactive')
+            p.add('~', `${what}: state active → inactive`, [...at, 'state'], (ctx) => ops.setProjectGrantState(ctx, grantId, 'inactive'), { last: true });
           return;
         }
         if (!sameSet(cur.role_keys, g.roles)) {
-          p.add('~', `${what}: roles ${cur.role_keys.join(', ') || '(none)'} → ${g.roles.join(', ') || '(none)'}`, [...at, 'roles'],
-            (ctx) => ops.updateProjectGrantRoles(ctx, grantId, g.roles));
+          p.add('~', `${what}: roles ${cur.role_keys.join(', ') || '(none)'} → ${g.roles.join(', ') || '(none)'}`, [...at, 'roles'], (ctx) =>
+            ops.updateProjectGrantRoles(ctx, grantId, g.roles),
+          );
         }
         if (g.state && g.state !== cur.state) {
-          p.add('~', `${what}: state ${cur.state} → ${g.state}`, [...at, 'state'], (ctx) => ops.setProjectGrantState(ctx, grantId, g.state!), { last: g.state === 'inactive' });
+          p.add('~', `${what}: state ${cur.state} → ${g.state}`, [...at, 'state'], (ctx) => ops.setProjectGrantState(ctx, grantId, g.state!), {
+            last: g.state === 'inactive',
+          });
         }
       });
     });
@@ -184,7 +226,8 @@ export function planUserGrants(p: PlanContext): void {
         available = p.grantRoles.get(grantId)!;
       }
       g.roles.forEach((key, r) => {
-        if (!available.has(key)) p.fail([...at, 'roles', r], `unknown role "${key}": "${org.name}" may give ${[...available].join(', ') || 'no roles'} on "${g.project}"`);
+        if (!available.has(key))
+          p.fail([...at, 'roles', r], `unknown role "${key}": "${org.name}" may give ${[...available].join(', ') || 'no roles'} on "${g.project}"`);
       });
       if (!cur) {
         p.add('+', `${what}: ${g.roles.join(', ') || '(no roles)'}`, at, async (ctx) => {
@@ -205,7 +248,8 @@ export function planUserGrants(p: PlanContext): void {
         patch.expiresAt = g.expiresAt;
       }
       if (notes.length) p.add('~', `${what}: ${notes.join(', ')}`, at, (ctx) => ops.updateUserGrant(ctx, cur.id, patch));
-      if (g.state && g.state !== cur.state) p.add('~', `${what}: state ${cur.state} → ${g.state}`, [...at, 'state'], (ctx) => ops.setUserGrantState(ctx, cur.id, g.state!));
+      if (g.state && g.state !== cur.state)
+        p.add('~', `${what}: state ${cur.state} → ${g.state}`, [...at, 'state'], (ctx) => ops.setUserGrantState(ctx, cur.id, g.state!));
     });
   }
 }
@@ -223,15 +267,29 @@ export function planMembers(p: PlanContext): void {
       (project.grants ?? []).forEach((g, k) => {
         const grantId = p.grantIds.get(`${projectId}/${p.orgIds.get(g.org)}`);
         if (g.absent || !grantId) return;
-        members(p, 'project_grant', { projectId, projectGrantId: grantId }, p.orgIds.get(g.org), g.members,
-          ['orgs', i, 'projects', j, 'grants', k, 'members'], `grant of ${label(project.name)} to ${label(g.org)}`);
+        members(
+          p,
+          'project_grant',
+          { projectId, projectGrantId: grantId },
+          p.orgIds.get(g.org),
+          g.members,
+          ['orgs', i, 'projects', j, 'grants', k, 'members'],
+          `grant of ${label(project.name)} to ${label(g.org)}`,
+        );
       });
     });
   }
 }
 
-function members(p: PlanContext, level: MembershipLevel, key: { orgId?: string; projectId?: string; projectGrantId?: string },
-  contextOrgId: string | undefined, list: MemberSpec[] | undefined, path: SpecPath, where: string): void {
+function members(
+  p: PlanContext,
+  level: MembershipLevel,
+  key: { orgId?: string; projectId?: string; projectGrantId?: string },
+  contextOrgId: string | undefined,
+  list: MemberSpec[] | undefined,
+  path: SpecPath,
+  where: string,
+): void {
   const stored = p.idx.members(level, key);
   (list ?? []).forEach((m, i) => {
     const at = [...path, i];

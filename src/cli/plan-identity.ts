@@ -39,14 +39,26 @@ export async function planInstanceSettings(p: PlanContext): Promise<void> {
     const s = spec.smtp;
     const password = p.secret(s.passwordFromEnv, 'the SMTP password');
     const { notes } = diffFields([
-      ['host', row.smtp_host, s.host], ['port', row.smtp_port, s.port], ['tls', row.smtp_tls, s.tls ?? false],
-      ['user', row.smtp_user, s.user ?? null], ['fromAddress', row.smtp_from_address, s.fromAddress], ['fromName', row.smtp_from_name, s.fromName ?? null],
+      ['host', row.smtp_host, s.host],
+      ['port', row.smtp_port, s.port],
+      ['tls', row.smtp_tls, s.tls ?? false],
+      ['user', row.smtp_user, s.user ?? null],
+      ['fromAddress', row.smtp_from_address, s.fromAddress],
+      ['fromName', row.smtp_from_name, s.fromName ?? null],
     ]);
     if (password !== undefined && p.openSecret(row.smtp_password_enc) !== password) notes.push(`password (from $${s.passwordFromEnv})`);
     if (notes.length) {
-      p.add(row.smtp_host ? '~' : '+', `instance smtp: ${notes.join(', ')}`, ['smtp'], (ctx) => ops.setSmtpSettings(ctx, {
-        host: s.host, port: s.port, tls: s.tls ?? false, user: s.user, password, fromAddress: s.fromAddress, fromName: s.fromName ?? '',
-      }));
+      p.add(row.smtp_host ? '~' : '+', `instance smtp: ${notes.join(', ')}`, ['smtp'], (ctx) =>
+        ops.setSmtpSettings(ctx, {
+          host: s.host,
+          port: s.port,
+          tls: s.tls ?? false,
+          user: s.user,
+          password,
+          fromAddress: s.fromAddress,
+          fromName: s.fromName ?? '',
+        }),
+      );
     }
   }
 
@@ -75,8 +87,14 @@ export function planIdps(p: PlanContext, orgId: string | null, idps: IdpSpec[], 
       return;
     }
     const fields = {
-      issuer: spec.issuer, clientId: spec.clientId, scopes: spec.scopes, isLinkingAllowed: spec.isLinkingAllowed,
-      isCreationAllowed: spec.isCreationAllowed, isAutoCreation: spec.isAutoCreation, isAutoUpdate: spec.isAutoUpdate, autoLinking: spec.autoLinking,
+      issuer: spec.issuer,
+      clientId: spec.clientId,
+      scopes: spec.scopes,
+      isLinkingAllowed: spec.isLinkingAllowed,
+      isCreationAllowed: spec.isCreationAllowed,
+      isAutoCreation: spec.isAutoCreation,
+      isAutoUpdate: spec.isAutoUpdate,
+      autoLinking: spec.autoLinking,
     };
     if (!cur) {
       if (secret === undefined) p.fail([...at, 'clientSecretFromEnv'], `a new IdP needs its client secret: set clientSecretFromEnv and that variable`);
@@ -84,9 +102,13 @@ export function planIdps(p: PlanContext, orgId: string | null, idps: IdpSpec[], 
       return;
     }
     const { notes, patch } = diffFields<ops.IdpPatch>([
-      ['issuer', cur.issuer, fields.issuer], ['clientId', cur.client_id, fields.clientId], ['scopes', cur.scopes, fields.scopes],
-      ['isLinkingAllowed', cur.is_linking_allowed, fields.isLinkingAllowed], ['isCreationAllowed', cur.is_creation_allowed, fields.isCreationAllowed],
-      ['isAutoCreation', cur.is_auto_creation, fields.isAutoCreation], ['isAutoUpdate', cur.is_auto_update, fields.isAutoUpdate],
+      ['issuer', cur.issuer, fields.issuer],
+      ['clientId', cur.client_id, fields.clientId],
+      ['scopes', cur.scopes, fields.scopes],
+      ['isLinkingAllowed', cur.is_linking_allowed, fields.isLinkingAllowed],
+      ['isCreationAllowed', cur.is_creation_allowed, fields.isCreationAllowed],
+      ['isAutoCreation', cur.is_auto_creation, fields.isAutoCreation],
+      ['isAutoUpdate', cur.is_auto_update, fields.isAutoUpdate],
       ['autoLinking', cur.auto_linking, fields.autoLinking],
     ]);
     if (secret !== undefined && p.openSecret(cur.client_secret_enc) !== secret) {
@@ -113,8 +135,9 @@ export function planOrgs(p: PlanContext): void {
     if (cur) {
       orgId = cur.id;
       if (spec.state && spec.state !== cur.state) {
-        p.add('~', `org ${label(spec.name)}: state ${cur.state} → ${spec.state}`, [...at, 'state'], (ctx) => ops.setOrgState(ctx, orgId, spec.state!),
-          { last: spec.state === 'inactive' });
+        p.add('~', `org ${label(spec.name)}: state ${cur.state} → ${spec.state}`, [...at, 'state'], (ctx) => ops.setOrgState(ctx, orgId, spec.state!), {
+          last: spec.state === 'inactive',
+        });
       }
     } else {
       orgId = p.newId();
@@ -133,7 +156,8 @@ export function planOrgs(p: PlanContext): void {
 
 function planOrgDomains(p: PlanContext, spec: OrgSpec, orgId: string, at: SpecPath): void {
   // A new org comes with its generated domain, verified and primary.
-  const stored = p.idx.orgById(orgId) ? p.idx.orgDomains(orgId)
+  const stored = p.idx.orgById(orgId)
+    ? p.idx.orgDomains(orgId)
     : [{ org_id: orgId, domain: p.generatedDomain(spec.name), is_verified: true, is_primary: true, is_generated: true, validation_code: null }];
   (spec.domains ?? []).forEach((d, j) => {
     const domain = d.domain.toLowerCase();
@@ -161,7 +185,8 @@ function planOrgPolicies(p: PlanContext, spec: OrgSpec, orgId: string, at: SpecP
     const where = [...at, 'policies', key];
     const stored = p.storedPolicy(kind, orgId);
     if (given === 'default') {
-      if (stored) p.add('-', `org ${label(spec.name)} policy ${key} override (back to the instance default)`, where, (ctx) => ops.resetOrgPolicy(ctx, orgId, kind));
+      if (stored)
+        p.add('-', `org ${label(spec.name)} policy ${key} override (back to the instance default)`, where, (ctx) => ops.resetOrgPolicy(ctx, orgId, kind));
       continue;
     }
     const desired = p.parsePolicy(key, given, where);
@@ -198,12 +223,21 @@ async function planUser(p: PlanContext, orgName: string, orgId: string, spec: Us
     const secret = p.secret(spec.secretFromEnv, `the secret of ${spec.username}`);
     if (!cur) {
       p.add('+', what + (spec.secretFromEnv && secret ? ` with secret from $${spec.secretFromEnv}` : ''), at, async (ctx) => {
-        await ops.createMachineUser(ctx, { id: userId, orgId, username: spec.username, name: spec.name, description: spec.description, accessTokenType: spec.accessTokenType });
+        await ops.createMachineUser(ctx, {
+          id: userId,
+          orgId,
+          username: spec.username,
+          name: spec.name,
+          description: spec.description,
+          accessTokenType: spec.accessTokenType,
+        });
         if (secret) await ops.setMachineSecret(ctx, userId, secret);
       });
     } else {
       const { notes, patch } = diffFields<ops.UserPatch>([
-        ['name', cur.name, spec.name], ['description', cur.description, spec.description], ['accessTokenType', cur.access_token_type, spec.accessTokenType],
+        ['name', cur.name, spec.name],
+        ['description', cur.description, spec.description],
+        ['accessTokenType', cur.access_token_type, spec.accessTokenType],
       ]);
       if (notes.length) p.add('~', `${what}: ${notes.join(', ')}`, at, (ctx) => ops.updateUserProfile(ctx, userId, patch));
       if (secret && !(await p.secretMatches(cur.client_secret_hash, secret))) {
@@ -213,16 +247,31 @@ async function planUser(p: PlanContext, orgName: string, orgId: string, spec: Us
   } else {
     const password = p.secret(spec.passwordFromEnv, `the password of ${spec.username}`);
     const profile: [keyof ops.UserPatch & string, unknown, unknown][] = [
-      ['email', cur?.email, spec.email], ['emailVerified', cur?.email_verified, spec.emailVerified], ['phone', cur?.phone, spec.phone],
-      ['givenName', cur?.given_name, spec.givenName], ['familyName', cur?.family_name, spec.familyName],
-      ['displayName', cur?.display_name, spec.displayName], ['preferredLanguage', cur?.preferred_language, spec.preferredLanguage],
+      ['email', cur?.email, spec.email],
+      ['emailVerified', cur?.email_verified, spec.emailVerified],
+      ['phone', cur?.phone, spec.phone],
+      ['givenName', cur?.given_name, spec.givenName],
+      ['familyName', cur?.family_name, spec.familyName],
+      ['displayName', cur?.display_name, spec.displayName],
+      ['preferredLanguage', cur?.preferred_language, spec.preferredLanguage],
     ];
     if (!cur) {
-      p.add('+', what + (password ? ` with password from $${spec.passwordFromEnv}` : ''), at, (ctx) => ops.createHumanUser(ctx, {
-        id: userId, orgId, username: spec.username, email: spec.email, emailVerified: spec.emailVerified, phone: spec.phone,
-        givenName: spec.givenName, familyName: spec.familyName, displayName: spec.displayName, preferredLanguage: spec.preferredLanguage,
-        password, state: spec.state === 'inactive' || spec.state === 'locked' ? undefined : spec.state,
-      }));
+      p.add('+', what + (password ? ` with password from $${spec.passwordFromEnv}` : ''), at, (ctx) =>
+        ops.createHumanUser(ctx, {
+          id: userId,
+          orgId,
+          username: spec.username,
+          email: spec.email,
+          emailVerified: spec.emailVerified,
+          phone: spec.phone,
+          givenName: spec.givenName,
+          familyName: spec.familyName,
+          displayName: spec.displayName,
+          preferredLanguage: spec.preferredLanguage,
+          password,
+          state: spec.state === 'inactive' || spec.state === 'locked' ? undefined : spec.state,
+        }),
+      );
     } else {
       const { notes, patch } = diffFields<ops.UserPatch>(profile);
       // A changed email is otherwise unverified by the service; keep what the file says.
@@ -247,10 +296,18 @@ function planUserState(p: PlanContext, what: string, cur: UserRow | undefined, s
   p.add('~', `${what}: state ${from} → ${want}`, [...at, 'state'], (ctx) => step(ctx, userId), { last: want !== 'active' });
 }
 
-function planMetadata(p: PlanContext, what: string, stored: Record<string, string>, wanted: Record<string, string> | undefined, userId: string, at: SpecPath): void {
+function planMetadata(
+  p: PlanContext,
+  what: string,
+  stored: Record<string, string>,
+  wanted: Record<string, string> | undefined,
+  userId: string,
+  at: SpecPath,
+): void {
   for (const [key, value] of Object.entries(wanted ?? {})) {
     if (stored[key] === value) continue;
-    p.add(stored[key] === undefined ? '+' : '~', `${what} metadata ${key}: ${JSON.stringify(value)}`, [...at, 'metadata', key],
-      (ctx) => ops.setUserMetadata(ctx, userId, key, value));
+    p.add(stored[key] === undefined ? '+' : '~', `${what} metadata ${key}: ${JSON.stringify(value)}`, [...at, 'metadata', key], (ctx) =>
+      ops.setUserMetadata(ctx, userId, key, value),
+    );
   }
 }

@@ -41,8 +41,8 @@ export function diffFields<T extends object>(pairs: [keyof T & string, unknown, 
   const patch: Partial<T> = {};
   for (const [field, current, desired] of pairs) {
     if (desired === undefined) continue;
-    const a = current instanceof Date ? current.getTime() : current ?? null;
-    const b = desired instanceof Date ? desired.getTime() : desired ?? null;
+    const a = current instanceof Date ? current.getTime() : (current ?? null);
+    const b = desired instanceof Date ? desired.getTime() : (desired ?? null);
     if (isDeepStrictEqual(normalize(a), normalize(b))) continue;
     notes.push(`${field} ${show(current)} → ${show(desired)}`);
     (patch as Record<string, unknown>)[field] = desired;
@@ -54,13 +54,16 @@ export function diffFields<T extends object>(pairs: [keyof T & string, unknown, 
 function normalize(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalize);
   if (v && typeof v === 'object' && !(v instanceof Date)) {
-    return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, normalize(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, normalize(x)]),
+    );
   }
   return v;
 }
 
-export const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+export const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 
 /**
  * The planner's working knowledge of one instance: the stored state plus everything the plan

@@ -11,14 +11,13 @@ const durationPattern = /^(\d+)(s|m|h|d)$/;
 const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Seconds, or a string like `12h`, `30d`, `90s`. */
-export const duration = z.union([
-  z.number().int().min(1),
-  z.string().regex(durationPattern, 'must be seconds or a duration like 12h, 30d, 45m'),
-]).transform((v) => {
-  if (typeof v === 'number') return v;
-  const [, n, unit] = durationPattern.exec(v)!;
-  return Number(n) * unitSeconds[unit];
-});
+export const duration = z
+  .union([z.number().int().min(1), z.string().regex(durationPattern, 'must be seconds or a duration like 12h, 30d, 45m')])
+  .transform((v) => {
+    if (typeof v === 'number') return v;
+    const [, n, unit] = durationPattern.exec(v)!;
+    return Number(n) * unitSeconds[unit];
+  });
 
 export function formatDuration(seconds: number): string | number {
   for (const unit of ['d', 'h', 'm'] as const) {
@@ -30,8 +29,7 @@ export function formatDuration(seconds: number): string | number {
 /** The name of an environment variable a secret is read from; secrets never sit in the file. */
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
-const absent = z.literal(true).optional()
-  .describe('true removes the named object (only what a file names can be removed)');
+const absent = z.literal(true).optional().describe('true removes the named object (only what a file names can be removed)');
 
 const member = z.strictObject({
   /** `username@Org name` or an exact login name */
@@ -58,12 +56,12 @@ const idp = z.strictObject({
 const policySettings = z.record(z.string(), z.unknown());
 export const policyKeys = ['login', 'passwordComplexity', 'lockout', 'domain', 'label', 'privacy', 'notification'] as const;
 export type PolicyKey = (typeof policyKeys)[number];
-const instancePolicies = z.strictObject(Object.fromEntries(policyKeys.map((k) => [k, policySettings.optional()])) as
-  Record<PolicyKey, z.ZodOptional<typeof policySettings>>);
+const instancePolicies = z.strictObject(
+  Object.fromEntries(policyKeys.map((k) => [k, policySettings.optional()])) as Record<PolicyKey, z.ZodOptional<typeof policySettings>>,
+);
 /** An org override, or `default` to drop the override and follow the instance default. */
 const orgPolicy = z.union([z.literal('default'), policySettings]);
-const orgPolicies = z.strictObject(Object.fromEntries(policyKeys.map((k) => [k, orgPolicy.optional()])) as
-  Record<PolicyKey, z.ZodOptional<typeof orgPolicy>>);
+const orgPolicies = z.strictObject(Object.fromEntries(policyKeys.map((k) => [k, orgPolicy.optional()])) as Record<PolicyKey, z.ZodOptional<typeof orgPolicy>>);
 
 const metadata = z.record(z.string().min(1), z.string());
 
@@ -122,7 +120,10 @@ const app = z.strictObject({
   devMode: z.boolean().optional(),
   skipConsent: z.boolean().optional(),
   /** public keys for private_key_jwt */
-  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable().optional(),
+  jwks: z
+    .strictObject({ keys: z.array(z.record(z.string(), z.unknown())) })
+    .nullable()
+    .optional(),
   absent,
 });
 
@@ -156,14 +157,17 @@ const userGrant = z.strictObject({
   project: z.string().min(1),
   roles: z.array(z.string().min(1)),
   state: z.enum(['active', 'inactive']).optional(),
-  expiresAt: z.union([z.iso.datetime({ offset: true }), z.date()]).transform((v) => new Date(v)).nullable().optional(),
+  expiresAt: z
+    .union([z.iso.datetime({ offset: true }), z.date()])
+    .transform((v) => new Date(v))
+    .nullable()
+    .optional(),
   absent,
 });
 
-const orgDomain = z.union([
-  z.string().min(1),
-  z.strictObject({ domain: z.string().min(1), verified: z.boolean().optional(), primary: z.boolean().optional() }),
-]).transform((d) => (typeof d === 'string' ? { domain: d } : d));
+const orgDomain = z
+  .union([z.string().min(1), z.strictObject({ domain: z.string().min(1), verified: z.boolean().optional(), primary: z.boolean().optional() })])
+  .transform((d) => (typeof d === 'string' ? { domain: d } : d));
 
 const org = z.strictObject({
   name: z.string().min(1),
@@ -198,12 +202,14 @@ const instance = z.strictObject({
   domains: z.array(z.string().min(1)).min(1),
   /** the org created with a new instance (it holds the first admin); defaults to the first org */
   defaultOrg: z.string().min(1).optional(),
-  oidc: z.strictObject({
-    accessTokenLifetime: duration.optional(),
-    idTokenLifetime: duration.optional(),
-    refreshTokenIdleLifetime: duration.optional(),
-    refreshTokenAbsoluteLifetime: duration.optional(),
-  }).optional(),
+  oidc: z
+    .strictObject({
+      accessTokenLifetime: duration.optional(),
+      idTokenLifetime: duration.optional(),
+      refreshTokenIdleLifetime: duration.optional(),
+      refreshTokenAbsoluteLifetime: duration.optional(),
+    })
+    .optional(),
   smtp: smtp.optional(),
   policies: instancePolicies.optional(),
   idps: z.array(idp).optional(),

@@ -6,7 +6,6 @@ import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {}
 
-
 type Json = Record<string, unknown>;
 
 /** Environment variables and the config key each one sets. */
@@ -42,8 +41,7 @@ function deepMerge(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-      ? deepMerge(b as Json, v as Json) : v;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Json, v as Json) : v;
   }
   return out;
 }
@@ -69,7 +67,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json
   for (const [name, { key, list }] of Object.entries(envMap)) {
     const value = env[name];
     if (value === undefined) continue;
-    setPath(raw, key, list ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+    setPath(
+      raw,
+      key,
+      list
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value,
+    );
   }
   raw = deepMerge(raw, overrides);
   const parsed = configSchema.safeParse(raw);

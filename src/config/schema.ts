@@ -2,63 +2,116 @@ import { z } from 'zod';
 
 /** Every setting Tessera reads, with its default. config/default.yaml documents the same keys. */
 export const configSchema = z.object({
-  server: z.object({
-    port: z.coerce.number().int().min(1).max(65535).default(8080),
-    host: z.string().min(1).default('0.0.0.0'),
-    trustedProxies: z.array(z.string().min(1)).default([]),
-    // After SIGTERM: how long in-flight requests may take before their connections are cut.
-    shutdownTimeoutS: z.coerce.number().min(0).max(600).default(10),
-  }).prefault({}),
-  database: z.object({
-    url: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty').default(''),
-  }).prefault({}),
+  server: z
+    .object({
+      port: z.coerce.number().int().min(1).max(65535).default(8080),
+      host: z.string().min(1).default('0.0.0.0'),
+      trustedProxies: z.array(z.string().min(1)).default([]),
+      // After SIGTERM: how long in-flight requests may take before their connections are cut.
+      shutdownTimeoutS: z.coerce.number().min(0).max(600).default(10),
+    })
+    .prefault({}),
+  database: z
+    .object({
+      url: z
+        .string()
+        .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty')
+        .default(''),
+    })
+    .prefault({}),
   dataDir: z.string().min(1).default('./data'),
-  redis: z.object({
-    // One URL; in cluster mode, seed nodes separated by commas.
-    url: z.string().refine((v) => v === '' || v.split(',').every((u) => /^rediss?:\/\//.test(u.trim())), 'must be a redis:// URL (cluster: several, comma separated) or empty').default(''),
-    mode: z.enum(['standalone', 'cluster']).default('standalone'),
-    commandTimeoutMs: z.coerce.number().int().min(50).default(1000),
-    connectTimeoutMs: z.coerce.number().int().min(50).default(1000),
-  }).prefault({}),
-  masterKey: z.string().refine((v) => v === '' || decodeKey(v) !== null, 'must be 32 bytes, base64 or hex').default(''),
-  log: z.object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    // auto: pretty on a terminal, JSON lines otherwise.
-    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  }).prefault({}),
-  passwordHashing: z.object({
-    memoryCost: z.coerce.number().int().min(8192).default(19456),
-    timeCost: z.coerce.number().int().min(1).default(2),
-    parallelism: z.coerce.number().int().min(1).default(1),
-  }).prefault({}),
-  oidc: z.object({
-    providerCacheSize: z.coerce.number().int().min(1).default(500),
-    cookieKeys: z.array(z.string().min(16)).default([]),
-  }).prefault({}),
-  login: z.object({
-    // Failed logins counted before argon2 runs (src/login/throttle.ts); a key over its limit is refused for blockS.
-    throttle: z.object({
-      perAccount: z.coerce.number().int().min(1).default(10),
-      perAddress: z.coerce.number().int().min(1).default(100),
-      windowS: z.coerce.number().int().min(1).default(15 * 60),
-      blockS: z.coerce.number().int().min(1).default(5 * 60),
-    }).prefault({}),
-  }).prefault({}),
-  ui: z.object({
-    // Sessions of the console (and the account page): ended after this long without a request, and this long after sign-in.
-    sessionIdleS: z.coerce.number().int().min(60).default(30 * 60),
-    sessionAbsoluteS: z.coerce.number().int().min(300).default(12 * 3600),
-  }).prefault({}),
-  firstInstance: z.object({
-    name: z.string().min(1).default('Tessera'),
-    domains: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
-    orgName: z.string().min(1).default('Tessera'),
-    admin: z.object({
-      username: z.string().min(1).default('admin'),
-      email: z.email().or(z.string().regex(/^[^@\s]+@[^@\s]+$/)).default('admin@localhost'),
-      password: z.string().default(''),
-    }).prefault({}),
-  }).prefault({}),
+  redis: z
+    .object({
+      // One URL; in cluster mode, seed nodes separated by commas.
+      url: z
+        .string()
+        .refine(
+          (v) => v === '' || v.split(',').every((u) => /^rediss?:\/\//.test(u.trim())),
+          'must be a redis:// URL (cluster: several, comma separated) or empty',
+        )
+        .default(''),
+      mode: z.enum(['standalone', 'cluster']).default('standalone'),
+      commandTimeoutMs: z.coerce.number().int().min(50).default(1000),
+      connectTimeoutMs: z.coerce.number().int().min(50).default(1000),
+    })
+    .prefault({}),
+  masterKey: z
+    .string()
+    .refine((v) => v === '' || decodeKey(v) !== null, 'must be 32 bytes, base64 or hex')
+    .default(''),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      // auto: pretty on a terminal, JSON lines otherwise.
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  passwordHashing: z
+    .object({
+      memoryCost: z.coerce.number().int().min(8192).default(19456),
+      timeCost: z.coerce.number().int().min(1).default(2),
+      parallelism: z.coerce.number().int().min(1).default(1),
+    })
+    .prefault({}),
+  oidc: z
+    .object({
+      providerCacheSize: z.coerce.number().int().min(1).default(500),
+      cookieKeys: z.array(z.string().min(16)).default([]),
+    })
+    .prefault({}),
+  login: z
+    .object({
+      // Failed logins counted before argon2 runs (src/login/throttle.ts); a key over its limit is refused for blockS.
+      throttle: z
+        .object({
+          perAccount: z.coerce.number().int().min(1).default(10),
+          perAddress: z.coerce.number().int().min(1).default(100),
+          windowS: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .default(15 * 60),
+          blockS: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .default(5 * 60),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  ui: z
+    .object({
+      // Sessions of the console (and the account page): ended after this long without a request, and this long after sign-in.
+      sessionIdleS: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .default(30 * 60),
+      sessionAbsoluteS: z.coerce
+        .number()
+        .int()
+        .min(300)
+        .default(12 * 3600),
+    })
+    .prefault({}),
+  firstInstance: z
+    .object({
+      name: z.string().min(1).default('Tessera'),
+      domains: z.array(z.string().min(1)).min(1).default(['localhost', '127.0.0.1']),
+      orgName: z.string().min(1).default('Tessera'),
+      admin: z
+        .object({
+          username: z.string().min(1).default('admin'),
+          email: z
+            .email()
+            .or(z.string().regex(/^[^@\s]+@[^@\s]+$/))
+            .default('admin@localhost'),
+          password: z.string().default(''),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   systemApiKeys: z.array(z.object({ id: z.string().min(1), key: z.string().min(16) })).default([]),
   roles: z.record(z.string().regex(/^[A-Z_]+$/), z.array(z.string().min(1))).default({}),
 });

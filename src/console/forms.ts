@@ -16,15 +16,29 @@ export type Parsed<T> = { ok: true; data: T; values: Record<string, unknown> } |
 
 export const text = (max = 200) => z.string().trim().max(max, 'form.tooLong');
 export const required = (max = 200) => text(max).min(1, 'form.required');
-export const optional = (max = 200) => text(max).optional().transform((v) => (v === '' ? undefined : v));
+export const optional = (max = 200) =>
+  text(max)
+    .optional()
+    .transform((v) => (v === '' ? undefined : v));
 export const version = z.coerce.number().int().min(1).optional();
 /** A checkbox: present (any value) is true, absent is false. */
 export const checkbox = z.preprocess((v) => v !== undefined && v !== '' && v !== 'false', z.boolean());
 /** Checkboxes sharing a name: none, one or many values, as a list. */
-export const checked = (max = 500) => z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(200, 'form.tooLong')).max(max));
+export const checked = (max = 500) =>
+  z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(200, 'form.tooLong')).max(max));
 /** Lines of a textarea as a list, blank lines dropped. */
-export const lines = (max = 100) => z.string().max(20_000, 'form.tooLong').optional()
-  .transform((v) => (v ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)).pipe(z.array(z.string()).max(max, 'form.tooMany'));
+export const lines = (max = 100) =>
+  z
+    .string()
+    .max(20_000, 'form.tooLong')
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).max(max, 'form.tooMany'));
 
 export function formBody(ctx: Context): Record<string, unknown> {
   const body = (ctx.request as { body?: unknown }).body;

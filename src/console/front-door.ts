@@ -23,9 +23,18 @@ export function frontDoor(knex: Knex) {
     ctx.set('Content-Security-Policy', CONSOLE_CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');
-    ctx.body = await ejs.renderFile(path.join(viewsDir, 'console', 'front-door.ejs'), {
-      t, lang: locale, name: branding.orgName, themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light, iconUrl: branding.assets.icon_light,
-      origin: ctx.state.origin,
-    }, { async: true });
+    ctx.body = await ejs.renderFile(
+      path.join(viewsDir, 'console', 'front-door.ejs'),
+      {
+        t,
+        lang: locale,
+        name: branding.orgName,
+        themeUrl: branding.themeUrl,
+        logoUrl: branding.assets.logo_light,
+        iconUrl: branding.assets.icon_light,
+        origin: ctx.state.origin,
+      },
+      { async: true },
+    );
   };
 }

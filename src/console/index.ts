@@ -40,7 +40,12 @@ import { signInRoutes } from '../webapp/sign-in-routes.js';
  * An area is one module (areas/*.ts) exporting a ConsoleArea: its routes and, if it has one, its
  * navigation entry with the permission that shows it. Add it to `areas` below.
  */
-export interface ConsoleDeps { deps: ServiceDeps; knex: Runtime['db']['knex']; pool: ProviderPool; notifier: Notifier }
+export interface ConsoleDeps {
+  deps: ServiceDeps;
+  knex: Runtime['db']['knex'];
+  pool: ProviderPool;
+  notifier: Notifier;
+}
 
 export interface ConsoleArea {
   nav?: NavEntry;
@@ -50,8 +55,9 @@ export interface ConsoleArea {
 
 const areas: ConsoleArea[] = [homeArea, orgArea, usersArea, projectsArea, grantedArea, userGrantsArea, orgMembersArea, auditArea, explainerArea];
 
-export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-  + "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
@@ -64,16 +70,25 @@ async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 const assets: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8' };
 
 export function consoleRoutes(d: ConsoleDeps): Middleware {
-  const sessions = new WebAppSessions(d.knex, d.deps.box, {
-    idleMs: d.deps.config.ui.sessionIdleS * 1000, absoluteMs: d.deps.config.ui.sessionAbsoluteS * 1000,
-  }, { app: 'console', base: '/ui/console' });
+  const sessions = new WebAppSessions(
+    d.knex,
+    d.deps.box,
+    {
+      idleMs: d.deps.config.ui.sessionIdleS * 1000,
+      absoluteMs: d.deps.config.ui.sessionAbsoluteS * 1000,
+    },
+    { app: 'console', base: '/ui/console' },
+  );
   const rp = new BuiltInRelyingParty(d.pool, d.deps.box, CONSOLE_CLIENT_ID);
   const navEntries = areas.flatMap((a) => (a.nav ? [a.nav] : []));
 
   const open = new Router({ prefix: '/ui/console' });
   open.get('/assets/:file', async (ctx) => {
     const type = assets[ctx.params.file];
-    if (!type) { ctx.status = 404; return; }
+    if (!type) {
+      ctx.status = 404;
+      return;
+    }
     ctx.type = type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = readFileSync(path.join(viewsDir, 'console', 'assets', ctx.params.file));
@@ -96,8 +111,17 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
     const [perms, me] = await Promise.all([permissionsOf(svc), ownProfile(svc)]);
     const locale = localeOf(ctx, me?.preferredLanguage);
     const state: ConsoleState = {
-      session, svc, perms, locale, t: consoleTranslator(locale), csrf: csrfTokenOf(session),
-      me: { userId: session.actor.userId, name: me?.name ?? '' }, orgChoices: [], branding: { name: '' }, navEntries, paths,
+      session,
+      svc,
+      perms,
+      locale,
+      t: consoleTranslator(locale),
+      csrf: csrfTokenOf(session),
+      me: { userId: session.actor.userId, name: me?.name ?? '' },
+      orgChoices: [],
+      branding: { name: '' },
+      navEntries,
+      paths,
       setData: (patch) => setUiSessionData(scope, session, patch),
     };
     ctx.state.console = state;
@@ -105,17 +129,22 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
       await messagePage(ctx, 403, 'csrf.title', state.t('csrf.message'));
       return;
     }
-    const [reach, branding] = await Promise.all([
-      orgsInReach(svc, {}, { offset: 0, limit: 50, asc: true, sort: 'name' }),
-      loadBranding(scope, null),
-    ]);
+    const [reach, branding] = await Promise.all([orgsInReach(svc, {}, { offset: 0, limit: 50, asc: true, sort: 'name' }), loadBranding(scope, null)]);
     state.orgChoices = reach.rows.map((o) => ({ id: o.id, name: o.name }));
     state.branding = { themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light, iconUrl: branding.assets.icon_light, name: branding.orgName };
     await next();
   };
 
   const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
-  const inConsole = compose([securityHeaders, renderFailures, form, ...[open.routes(), open.allowedMethods()] as unknown as Middleware[], requireSession, ...[signedIn.routes(), signedIn.allowedMethods()] as unknown as Middleware[], unknownPage]);
+  const inConsole = compose([
+    securityHeaders,
+    renderFailures,
+    form,
+    ...([open.routes(), open.allowedMethods()] as unknown as Middleware[]),
+    requireSession,
+    ...([signedIn.routes(), signedIn.allowedMethods()] as unknown as Middleware[]),
+    unknownPage,
+  ]);
   return async function console(ctx, next) {
     if (ctx.path !== '/ui/console' && !ctx.path.startsWith('/ui/console/')) return next();
     await inConsole(ctx, async () => undefined);

@@ -22,7 +22,12 @@ export function navAllows(c: ConsoleState, e: NavEntry, orgId: string): boolean 
   return any.some((p) => c.perms.canSomewhereIn(p, orgId));
 }
 
-export interface NavItem { key: string; label: string; href: string; current: boolean }
+export interface NavItem {
+  key: string;
+  label: string;
+  href: string;
+  current: boolean;
+}
 
 export function navFor(c: ConsoleState, currentKey?: string): NavItem[] {
   const orgId = c.org?.id;

@@ -11,7 +11,12 @@ import { navFor } from './nav.js';
  * escaped by `<%= %>`; views get `t` (the visitor's language), `csrf` for their forms, and
  * `values`/`errors` when a form comes back with bad input.
  */
-export interface PageOptions { titleKey: string; titleVars?: Record<string, string>; status?: number; navKey?: string }
+export interface PageOptions {
+  titleKey: string;
+  titleVars?: Record<string, string>;
+  status?: number;
+  navKey?: string;
+}
 
 /** A moment as pages show it: to the minute, in UTC, said so. */
 export const formatTime = (d: Date | string | null | undefined): string => (d ? `${new Date(d).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '—');
@@ -28,10 +33,22 @@ export async function renderConsole(ctx: Context, name: string, data: Record<str
   ctx.status = opts.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = await ejs.renderFile(view('layout'), {
-    ...common, title, body, flash, lang: c.locale, branding: c.branding, me: c.me,
-    nav: c.session ? navFor(c, opts.navKey) : [], orgs: c.orgChoices, signedIn: Boolean(c.session),
-  }, { async: true });
+  ctx.body = await ejs.renderFile(
+    view('layout'),
+    {
+      ...common,
+      title,
+      body,
+      flash,
+      lang: c.locale,
+      branding: c.branding,
+      me: c.me,
+      nav: c.session ? navFor(c, opts.navKey) : [],
+      orgs: c.orgChoices,
+      signedIn: Boolean(c.session),
+    },
+    { async: true },
+  );
 }
 
 /** The console's 404: for what does not exist and for what the caller may not see alike. */
@@ -50,7 +67,23 @@ export async function plainPage(ctx: Context, locale: Locale, status: number, ti
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
   const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey) }, { async: true });
-  ctx.body = await ejs.renderFile(view('layout'), {
-    t, title: t(titleKey), body, lang: locale, branding: { name: '' }, me: undefined, nav: [], orgs: [], signedIn: false, csrf: '', org: undefined, flash: undefined, paths: {},
-  }, { async: true });
+  ctx.body = await ejs.renderFile(
+    view('layout'),
+    {
+      t,
+      title: t(titleKey),
+      body,
+      lang: locale,
+      branding: { name: '' },
+      me: undefined,
+      nav: [],
+      orgs: [],
+      signedIn: false,
+      csrf: '',
+      org: undefined,
+      flash: undefined,
+      paths: {},
+    },
+    { async: true },
+  );
 }

@@ -52,7 +52,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   mkdirSync(dir, { recursive: true });
   const release = await lockDataDir(dir, { waitForStale: opts.waitForDataDir ?? false });
   const pglite = new PGlite(dir, { parsers: pgliteParsers });
-  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: { pglite } as Knex.StaticConnectionConfig });
+  const knex = knexFactory({
+    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    dialect: 'postgres',
+    connection: { pglite } as Knex.StaticConnectionConfig,
+  });
   return {
     knex,
     kind: 'embedded',

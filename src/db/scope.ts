@@ -16,7 +16,10 @@ type Aliased = `${string} as ${string}`;
 export class Scope {
   readonly #db: Knex | Knex.Transaction;
 
-  constructor(db: Knex | Knex.Transaction, readonly instanceId: string) {
+  constructor(
+    db: Knex | Knex.Transaction,
+    readonly instanceId: string,
+  ) {
     this.#db = db;
   }
 
@@ -38,18 +41,25 @@ export class Scope {
    */
   join<Q extends Knex.QueryBuilder>(q: Q, table: Aliased, on: (j: Knex.JoinClause) => void): Q {
     const scoped = this.#scopedOn(table, on);
-    return q.join(table, function joinClause(this: Knex.JoinClause) { scoped(this); }) as Q;
+    return q.join(table, function joinClause(this: Knex.JoinClause) {
+      scoped(this);
+    }) as Q;
   }
 
   /** `join`, keeping the rows of `q` that have no match. */
   leftJoin<Q extends Knex.QueryBuilder>(q: Q, table: Aliased, on: (j: Knex.JoinClause) => void): Q {
     const scoped = this.#scopedOn(table, on);
-    return q.leftJoin(table, function joinClause(this: Knex.JoinClause) { scoped(this); }) as Q;
+    return q.leftJoin(table, function joinClause(this: Knex.JoinClause) {
+      scoped(this);
+    }) as Q;
   }
 
   #scopedOn(table: Aliased, on: (j: Knex.JoinClause) => void): (j: Knex.JoinClause) => void {
     const alias = table.split(/\s+as\s+/i)[1];
-    return (j) => { on(j); j.andOnVal(`${alias}.instance_id`, '=', this.instanceId); };
+    return (j) => {
+      on(j);
+      j.andOnVal(`${alias}.instance_id`, '=', this.instanceId);
+    };
   }
 
   /** Runs fn in a transaction (joining the current one if there is one), scoped to the same instance. */

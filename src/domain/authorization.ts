@@ -53,9 +53,8 @@ export async function permissionsOf(ctx: ServiceContext): Promise<Permissions> {
   const table = roleTableFor(ctx.deps.config.roles);
   return {
     can: (permission, resource) => can(memberships, permission, resource, table),
-    canSomewhereIn: (permission, orgId) => memberships.some((m) => (m.level === 'instance' || m.org_id === orgId)
-      && m.roles.some((role) => table[role]?.has(permission))),
-    orgIds: memberships.some((m) => m.level === 'instance')
-      ? 'all' : [...new Set(memberships.map((m) => m.org_id).filter((id): id is string => Boolean(id)))],
+    canSomewhereIn: (permission, orgId) =>
+      memberships.some((m) => (m.level === 'instance' || m.org_id === orgId) && m.roles.some((role) => table[role]?.has(permission))),
+    orgIds: memberships.some((m) => m.level === 'instance') ? 'all' : [...new Set(memberships.map((m) => m.org_id).filter((id): id is string => Boolean(id)))],
   };
 }

@@ -8,8 +8,13 @@ import type { ServiceContext } from './deps.js';
  * transaction, so the check and the write cannot interleave with another writer.
  */
 const versionedTables = {
-  org: 'orgs', user: 'users', project: 'projects', application: 'applications', membership: 'memberships',
-  project_grant: 'project_grants', user_grant: 'user_grants',
+  org: 'orgs',
+  user: 'users',
+  project: 'projects',
+  application: 'applications',
+  membership: 'memberships',
+  project_grant: 'project_grants',
+  user_grant: 'user_grants',
 } as const;
 export type VersionedEntity = keyof typeof versionedTables;
 
@@ -19,8 +24,12 @@ export type VersionedEntity = keyof typeof versionedTables;
  * holds a child's lock while waiting for its parent's (which would deadlock with role removal).
  */
 const lockParentsFirst: Partial<Record<VersionedEntity, (scope: Scope, id: string) => Promise<void>>> = {
-  application: async (scope, id) => { await lockProjectOf(scope, 'applications', id); },
-  project_grant: async (scope, id) => { await lockProjectOf(scope, 'project_grants', id); },
+  application: async (scope, id) => {
+    await lockProjectOf(scope, 'applications', id);
+  },
+  project_grant: async (scope, id) => {
+    await lockProjectOf(scope, 'project_grants', id);
+  },
   user_grant: async (scope, id) => {
     const g = await scope.table('user_grants').where({ id }).first('project_grant_id');
     await lockProjectOf(scope, 'user_grants', id);
@@ -34,15 +43,23 @@ async function lockProjectOf(scope: Scope, table: string, id: string): Promise<v
 }
 
 export async function atVersion<T>(
-  ctx: ServiceContext, entity: VersionedEntity, id: string, expected: number | undefined, change: (ctx: ServiceContext) => Promise<T>,
+  ctx: ServiceContext,
+  entity: VersionedEntity,
+  id: string,
+  expected: number | undefined,
+  change: (ctx: ServiceContext) => Promise<T>,
 ): Promise<T> {
   return ctx.scope.transaction(async (scope) => {
     await lockParentsFirst[entity]?.(scope, id);
     const row = await scope.table(versionedTables[entity]).where({ id }).forUpdate().first('version');
     if (!row) throw notFound(entity, id);
     if (expected !== undefined && row.version !== expected) {
-      throw new DomainError('precondition_failed', `the ${entity} was changed meanwhile (now at version ${row.version}, not ${expected})`,
-        'precondition_failed', { currentVersion: row.version });
+      throw new DomainError(
+        'precondition_failed',
+        `the ${entity} was changed meanwhile (now at version ${row.version}, not ${expected})`,
+        'precondition_failed',
+        { currentVersion: row.version },
+      );
     }
     return change({ ...ctx, scope });
   });

@@ -18,7 +18,8 @@ export async function renderErrors(ctx: Context, next: Next): Promise<void> {
       problem(ctx, err.status, err.reason ?? err.code, err.message, { category: err.code, ...(err.details ? { details: err.details } : {}) });
     } else if (err instanceof ZodError) {
       problem(ctx, 400, 'invalid_input', err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), {
-        category: 'invalid_input', issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        category: 'invalid_input',
+        issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       });
     } else if (asUnavailable(err)) {
       // An infrastructure failure is never reported as anything else (no 401, no 500): retry later.

@@ -10,7 +10,12 @@ import { rememberedAccounts } from './remembered-accounts.js';
  * (remembered-accounts.ts); choosing another than the session's asks for its password again.
  */
 
-export interface ChooserAccount { id: string; displayName: string; loginName: string; current: boolean }
+export interface ChooserAccount {
+  id: string;
+  displayName: string;
+  loginName: string;
+  current: boolean;
+}
 
 async function accounts(ctx: Context, step: Step): Promise<ChooserAccount[]> {
   const current = step.details.session?.accountId;

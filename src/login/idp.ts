@@ -2,9 +2,7 @@ import type { Context } from 'koa';
 import * as client from 'openid-client';
 import type { Scope } from '../db/scope.js';
 import { linkUserToIdp } from '../domain/idp/service.js';
-import {
-  idpForLogin, userById, userByLoginName, userOfExternalIdentity, usersWithEmail, type IdpWithSecret, type UserRow,
-} from '../domain/sign-in.js';
+import { idpForLogin, userById, userByLoginName, userOfExternalIdentity, usersWithEmail, type IdpWithSecret, type UserRow } from '../domain/sign-in.js';
 import { applyExternalProfile, type ExternalProfile } from '../domain/user/external-profile.js';
 import { createHumanUser } from '../domain/user/service.js';
 import { DomainError } from '../shared/errors.js';
@@ -26,9 +24,13 @@ const sys = (step: Step) => asSystem(step.services, step.oidc.scope);
 
 async function upstream(idp: IdpWithSecret): Promise<client.Configuration> {
   const insecure = idp.issuer.startsWith('http:');
-  return client.discovery(new URL(idp.issuer), idp.client_id, undefined,
+  return client.discovery(
+    new URL(idp.issuer),
+    idp.client_id,
+    undefined,
     idp.clientSecret ? client.ClientSecretPost(idp.clientSecret) : client.None(),
-    insecure ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 });
+    insecure ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
+  );
 }
 
 const fail = (ctx: Context, step: Step, detail: string) =>
@@ -42,14 +44,22 @@ export async function startIdpLogin(ctx: Context, step: Step, idpId: string): Pr
     const idp = await idpForLogin(step.oidc.scope, idpId, step.services.deps.box);
     if (!idp) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
     let config: client.Configuration;
-    try { config = await upstream(idp); } catch (err) { return fail(ctx, step, `discovery of ${idp.issuer} failed: ${(err as Error).message}`); }
+    try {
+      config = await upstream(idp);
+    } catch (err) {
+      return fail(ctx, step, `discovery of ${idp.issuer} failed: ${(err as Error).message}`);
+    }
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = `${step.uid}.${client.randomState()}`;
     const nonce = client.randomNonce();
     await saveLoginState(step, { idp: { idpId, state, codeVerifier, nonce } });
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: `${ctx.state.origin}/ui/login/idp/callback`, scope: idp.scopes.join(' ') || 'openid', state, nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+      redirect_uri: `${ctx.state.origin}/ui/login/idp/callback`,
+      scope: idp.scopes.join(' ') || 'openid',
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
     });
     ctx.status = 303;
     ctx.redirect(url.href);
@@ -78,15 +88,22 @@ export async function idpReturn(ctx: Context, step: Step): Promise<void> {
     try {
       const config = await upstream(idp);
       const tokens = await client.authorizationCodeGrant(config, new URL(`${ctx.state.origin}/ui/login/idp/callback?${ctx.querystring}`), {
-        pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+        pkceCodeVerifier: pending.codeVerifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
       });
       const claims = tokens.claims()!;
       let info: Record<string, unknown> = { ...claims };
       if (!claims.email) info = { ...info, ...(await client.fetchUserInfo(config, tokens.access_token, claims.sub)) };
       profile = {
-        sub: claims.sub, email: info.email as string | undefined, emailVerified: info.email_verified === true,
-        givenName: info.given_name as string | undefined, familyName: info.family_name as string | undefined,
-        name: info.name as string | undefined, preferredUsername: info.preferred_username as string | undefined,
+        sub: claims.sub,
+        email: info.email as string | undefined,
+        emailVerified: info.email_verified === true,
+        givenName: info.given_name as string | undefined,
+        familyName: info.family_name as string | undefined,
+        name: info.name as string | undefined,
+        preferredUsername: info.preferred_username as string | undefined,
       };
     } catch (err) {
       return fail(ctx, step, (err as Error).message);
@@ -110,7 +127,13 @@ async function externalIdentity(ctx: Context, step: Step, look: Look, idp: IdpWi
     }
     // Anyone can claim an address upstream: without a verified match the user proves the account is theirs.
     await saveLoginState(step, { link: { idpId: idp.id, sub: p.sub, username: p.preferredUsername ?? p.email, userId: candidate.id } });
-    return sendBranded(ctx, look, 'login/idp-link', 'idp.linkTitle', { uid: step.uid, csrf: step.csrf, loginName: candidate.email ?? candidate.username, idpName: idp.name, error: '' });
+    return sendBranded(ctx, look, 'login/idp-link', 'idp.linkTitle', {
+      uid: step.uid,
+      csrf: step.csrf,
+      loginName: candidate.email ?? candidate.username,
+      idpName: idp.name,
+      error: '',
+    });
   }
   if (idp.is_creation_allowed) {
     const orgId = idp.org_id ?? look.org.registrationOrgId;
@@ -139,10 +162,17 @@ async function linkCandidate(scope: Scope, idp: IdpWithSecret, p: ExternalProfil
   return rows.length === 1 ? rows[0] : undefined;
 }
 
-export interface ExternalRegistrationForm { givenName: string; familyName: string; email: string; username: string }
+export interface ExternalRegistrationForm {
+  givenName: string;
+  familyName: string;
+  email: string;
+  username: string;
+}
 
 const profileForm = (p: ExternalProfile): ExternalRegistrationForm => ({
-  givenName: p.givenName ?? '', familyName: p.familyName ?? '', email: p.email ?? '',
+  givenName: p.givenName ?? '',
+  familyName: p.familyName ?? '',
+  email: p.email ?? '',
   username: (p.preferredUsername ?? p.email ?? '').split('@')[0],
 });
 
@@ -163,27 +193,48 @@ export async function submitExternalRegistration(ctx: Context, step: Step, form:
     let user: UserRow;
     try {
       const { id } = await createHumanUser(sys(step), {
-        orgId: pending.orgId, username: form.username, email: form.email, emailVerified: sameEmail && pending.profile.emailVerified,
-        givenName: form.givenName, familyName: form.familyName, preferredLanguage: look.locale, state: 'active',
+        orgId: pending.orgId,
+        username: form.username,
+        email: form.email,
+        emailVerified: sameEmail && pending.profile.emailVerified,
+        givenName: form.givenName,
+        familyName: form.familyName,
+        preferredLanguage: look.locale,
+        state: 'active',
       });
       user = (await userById(scope, id))!;
     } catch (err) {
       if (err instanceof DomainError && err.status < 500) return showExternalRegistration(ctx, step, look, idp.name, form, [err.message]);
       throw err;
     }
-    await linkUserToIdp(sys(step), { idpId: idp.id, externalUserId: pending.profile.sub, userId: user.id, externalUsername: pending.profile.preferredUsername ?? pending.profile.email });
+    await linkUserToIdp(sys(step), {
+      idpId: idp.id,
+      externalUserId: pending.profile.sub,
+      userId: user.id,
+      externalUsername: pending.profile.preferredUsername ?? pending.profile.email,
+    });
     await saveLoginState(step, { external: undefined });
     return loginAs(ctx, step, user);
   });
 }
 
 async function createExternalUser(step: Step, orgId: string, p: ExternalProfile): Promise<UserRow> {
-  const base = (p.preferredUsername ?? p.email ?? `user-${p.sub}`).split('@')[0].replace(/[^\w.-]/g, '').slice(0, 60) || `user${newId()}`;
+  const base =
+    (p.preferredUsername ?? p.email ?? `user-${p.sub}`)
+      .split('@')[0]
+      .replace(/[^\w.-]/g, '')
+      .slice(0, 60) || `user${newId()}`;
   for (const username of [base, `${base}-${newId().slice(-6)}`]) {
     try {
       const { id } = await createHumanUser(sys(step), {
-        orgId, username, email: p.email ?? `${username}@invalid.invalid`, emailVerified: p.emailVerified,
-        givenName: p.givenName, familyName: p.familyName, displayName: p.name, state: 'active',
+        orgId,
+        username,
+        email: p.email ?? `${username}@invalid.invalid`,
+        emailVerified: p.emailVerified,
+        givenName: p.givenName,
+        familyName: p.familyName,
+        displayName: p.name,
+        state: 'active',
       });
       return (await userById(step.oidc.scope, id))!;
     } catch (err) {
@@ -196,7 +247,8 @@ async function createExternalUser(step: Step, orgId: string, p: ExternalProfile)
 async function loginAs(ctx: Context, step: Step, user: UserRow): Promise<void> {
   if (user.state !== 'active' || user.type !== 'human') return errorPage(ctx, step, 403, 'login.user_inactive', 'This user cannot sign in.');
   const look = await lookFor(ctx, step, { userOrgId: user.org_id });
-  if (look.org.enforced && look.org.orgId !== user.org_id) return errorPage(ctx, step, 403, 'login.user_not_in_requested_org', 'This application only accepts users of another organization.');
+  if (look.org.enforced && look.org.orgId !== user.org_id)
+    return errorPage(ctx, step, 403, 'login.user_not_in_requested_org', 'This application only accepts users of another organization.');
   return afterFirstFactor(ctx, step, look, user, ['fed'], false);
 }
 
@@ -212,10 +264,20 @@ export async function submitIdpLink(ctx: Context, step: Step, password: string):
     const r = await checkPassword({ scope, deps, throttle }, { user, loginName: user.username, password, address: ctx.ip });
     if (!r.ok) {
       const idp = await idpForLogin(scope, link.idpId, deps.box);
-      return sendBranded(ctx, look, 'login/idp-link', 'idp.linkTitle', {
-        uid: step.uid, csrf: step.csrf, loginName: user.email ?? user.username, idpName: idp?.name ?? '',
-        error: look.t(r.reason === 'throttled' ? 'login.tooManyAttempts' : 'login.invalidCredentials'),
-      }, r.reason === 'throttled' ? 429 : 400);
+      return sendBranded(
+        ctx,
+        look,
+        'login/idp-link',
+        'idp.linkTitle',
+        {
+          uid: step.uid,
+          csrf: step.csrf,
+          loginName: user.email ?? user.username,
+          idpName: idp?.name ?? '',
+          error: look.t(r.reason === 'throttled' ? 'login.tooManyAttempts' : 'login.invalidCredentials'),
+        },
+        r.reason === 'throttled' ? 429 : 400,
+      );
     }
     await linkUserToIdp(sys(step), { idpId: link.idpId, externalUserId: link.sub, userId: user.id, externalUsername: link.username });
     await saveLoginState(step, { link: undefined });

@@ -31,13 +31,25 @@ export async function afterFirstFactor(ctx: Context, step: Step, look: Look, use
 }
 
 /** The second factor page: a code from the authenticator app, the user's passkey, or both. */
-async function showMfa(ctx: Context, step: Step, look: Look, user: UserRow, offer: { totp: boolean; passkey: boolean }, error: string, status = error ? 400 : 200): Promise<void> {
+async function showMfa(
+  ctx: Context,
+  step: Step,
+  look: Look,
+  user: UserRow,
+  offer: { totp: boolean; passkey: boolean },
+  error: string,
+  status = error ? 400 : 200,
+): Promise<void> {
   const passkey = offer.passkey ? await secondFactorForm(ctx, step, look, user) : undefined;
   return sendBranded(ctx, look, 'login/mfa', 'mfa.title', { uid: step.uid, csrf: step.csrf, error, totp: offer.totp, passkey }, status);
 }
 
 async function offerOf(ctx: Context, step: Step, look: Look, user: UserRow): Promise<{ totp: boolean; passkey: boolean }> {
-  const s = secondFactorStep(look.policy, { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) }, true);
+  const s = secondFactorStep(
+    look.policy,
+    { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) },
+    true,
+  );
   return { totp: s.step === 'check' ? s.totp : true, passkey: s.step === 'check' && s.passkey };
 }
 
@@ -46,7 +58,14 @@ async function showMfaSetup(ctx: Context, step: Step, look: Look, user: UserRow,
     issuer: look.branding.orgName || 'Tessera',
     accountName: user.email ?? user.username,
   });
-  return sendBranded(ctx, look, 'login/mfa-setup', 'mfa.setupTitle', { uid: step.uid, csrf: step.csrf, error, passkeyInstead, ...enrolment }, error ? 400 : 200);
+  return sendBranded(
+    ctx,
+    look,
+    'login/mfa-setup',
+    'mfa.setupTitle',
+    { uid: step.uid, csrf: step.csrf, error, passkeyInstead, ...enrolment },
+    error ? 400 : 200,
+  );
 }
 
 async function pendingUser(ctx: Context, step: Step): Promise<{ user: UserRow; look: Look } | undefined> {
@@ -82,7 +101,8 @@ export async function submitMfaPasskey(ctx: Context, step: Step, input: { challe
     const p = await pendingUser(ctx, step);
     if (!p) return;
     const check = await checkAssertion(step, input);
-    if (!check.ok || check.userId !== p.user.id) return showMfa(ctx, step, p.look, p.user, await offerOf(ctx, step, p.look, p.user), p.look.t('passkey.notAccepted'));
+    if (!check.ok || check.userId !== p.user.id)
+      return showMfa(ctx, step, p.look, p.user, await offerOf(ctx, step, p.look, p.user), p.look.t('passkey.notAccepted'));
     return completeLogin(ctx, step, p.look, p.user, [...(loginState(step).pendingAmr ?? []), 'user']);
   });
 }
@@ -92,8 +112,14 @@ export async function choosePasskeySetup(ctx: Context, step: Step): Promise<void
   await withLook(ctx, async () => {
     const p = await pendingUser(ctx, step);
     if (!p) return;
-    const s = secondFactorStep(p.look.policy, { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, p.user.id), passkey: await hasPasskeyHere(ctx, step, p.user) }, true, true);
-    if (s.step !== 'setup' || !s.passkey) return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
+    const s = secondFactorStep(
+      p.look.policy,
+      { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, p.user.id), passkey: await hasPasskeyHere(ctx, step, p.user) },
+      true,
+      true,
+    );
+    if (s.step !== 'setup' || !s.passkey)
+      return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
     return showPasskeySetup(ctx, step, p.look, p.user, 'mfa');
   });
 }

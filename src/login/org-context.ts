@@ -10,7 +10,12 @@ export { decideOrgContext, UnknownOrgError, type OrgContext, type OrgContextFact
 /** The domain part of a login name or email: after the last @. */
 export function loginNameDomain(loginName: string): string | undefined {
   const at = loginName.lastIndexOf('@');
-  return at > 0 && at < loginName.length - 1 ? loginName.slice(at + 1).trim().toLowerCase() : undefined;
+  return at > 0 && at < loginName.length - 1
+    ? loginName
+        .slice(at + 1)
+        .trim()
+        .toLowerCase()
+    : undefined;
 }
 
 /** The active org a reserved scope names, or 'unknown'. */

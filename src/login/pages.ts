@@ -15,7 +15,14 @@ import { passwordlessForm } from './passkey-forms.js';
 /** The login name page, with "Sign in with a passkey" (and the browser's autofill) where the policy allows passwordless sign-in. */
 export async function showLoginName(ctx: Context, step: Step, look: Look, loginName: string, error = '', status?: number): Promise<void> {
   const passkey = await passwordlessForm(ctx, step, look);
-  return sendBranded(ctx, look, 'login/login-name', 'login.title', { uid: step.uid, csrf: step.csrf, loginName, error, passkey }, status ?? (error ? 400 : 200));
+  return sendBranded(
+    ctx,
+    look,
+    'login/login-name',
+    'login.title',
+    { uid: step.uid, csrf: step.csrf, loginName, error, passkey },
+    status ?? (error ? 400 : 200),
+  );
 }
 
 export function showPassword(ctx: Context, step: Step, look: Look, loginName: string, error = '', status?: number): Promise<void> {

@@ -31,7 +31,10 @@ export async function passwordlessForm(ctx: Context, step: Step, look: Look): Pr
 
 /** The second factor page's passkey form: the user's own passkeys on this domain. */
 export async function secondFactorForm(ctx: Context, step: Step, look: Look, user: UserRow): Promise<PasskeyForm> {
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: step.oidc.scope }, { rp: relyingParty(ctx, look), binding: step.uid, userId: user.id });
+  const { challengeId, options } = await startPasskeyAuthentication(
+    { scope: step.oidc.scope },
+    { rp: relyingParty(ctx, look), binding: step.uid, userId: user.id },
+  );
   return { action: `/ui/login/${step.uid}/mfa/passkey`, mode: 'authenticate', challengeId, options: JSON.stringify(options) };
 }
 

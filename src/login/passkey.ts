@@ -62,9 +62,20 @@ export async function showPasskeySetup(ctx: Context, step: Step, look: Look, use
   await saveLoginState(step, { pendingUserId: user.id, passkeySetup: purpose });
   const { challengeId, options } = await startPasskeyRegistration(asUser(step, user), user.id, { rp: relyingParty(ctx, look), binding: step.uid });
   const form: PasskeyForm = { action: `/ui/login/${step.uid}/passkey/register`, mode: 'register', challengeId, options: JSON.stringify(options) };
-  return sendBranded(ctx, look, 'login/passkey-setup', purpose === 'prompt' ? 'passkey.promptTitle' : 'passkey.setupTitle', {
-    uid: step.uid, csrf: step.csrf, error, passkey: form, purpose,
-  }, error ? 400 : 200);
+  return sendBranded(
+    ctx,
+    look,
+    'login/passkey-setup',
+    purpose === 'prompt' ? 'passkey.promptTitle' : 'passkey.setupTitle',
+    {
+      uid: step.uid,
+      csrf: step.csrf,
+      error,
+      passkey: form,
+      purpose,
+    },
+    error ? 400 : 200,
+  );
 }
 
 /**
@@ -98,7 +109,10 @@ export async function submitPasskeySetup(ctx: Context, step: Step, input: { chal
     const state = loginState(step);
     try {
       await finishPasskeyRegistration(asUser(step, p.user), p.user.id, {
-        challengeId: input.challengeId, binding: step.uid, response: parseResponse(input.response), name: input.name,
+        challengeId: input.challengeId,
+        binding: step.uid,
+        response: parseResponse(input.response),
+        name: input.name,
       });
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;

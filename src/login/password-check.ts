@@ -12,9 +12,7 @@ import type { LoginThrottle } from './throttle.js';
  * answers differently, because it must tell the client to wait.
  */
 export type PasswordCheckResult =
-  | { ok: true; user: UserRow }
-  | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'throttled'; retryAfterS: number };
+  { ok: true; user: UserRow } | { ok: false; reason: 'invalid_credentials' } | { ok: false; reason: 'throttled'; retryAfterS: number };
 
 export interface PasswordCheckInput {
   /** the user the login name resolved to, if any */
@@ -29,7 +27,8 @@ export interface PasswordCheckInput {
 const invalid = { ok: false, reason: 'invalid_credentials' } as const;
 
 export async function checkPassword(
-  env: { scope: Scope; deps: ServiceDeps; throttle: LoginThrottle }, input: PasswordCheckInput,
+  env: { scope: Scope; deps: ServiceDeps; throttle: LoginThrottle },
+  input: PasswordCheckInput,
 ): Promise<PasswordCheckResult> {
   const { scope, deps, throttle } = env;
   // Before anyone is authenticated: the lockout's writes are the system's.

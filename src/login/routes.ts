@@ -50,7 +50,12 @@ const externalRegisterForm = z.object({
 });
 const passwordOnly = z.object({ csrf: z.string(), password: z.string().min(1).max(1024) });
 /** A passkey ceremony's answer: the authenticator's response as JSON (verified by src/domain/passkey). */
-const passkeyForm = z.object({ csrf: z.string(), challengeId: z.string().max(40), response: z.string().min(1).max(20_000), name: z.string().max(200).optional() });
+const passkeyForm = z.object({
+  csrf: z.string(),
+  challengeId: z.string().max(40),
+  response: z.string().min(1).max(20_000),
+  name: z.string().max(200).optional(),
+});
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 export const LOGIN_PREFIX = '/ui/login';
@@ -117,12 +122,24 @@ export function loginRoutes(services: LoginServices): Router {
     step(codeForm, (ctx, s) => submitMfaSetup(ctx, s, s.body.code)),
   );
   router.post('/:uid/mfa/done', form, step(csrfOnly, finishMfaSetup));
-  router.post('/:uid/mfa/passkey', form, step(passkeyForm, (ctx, s) => submitMfaPasskey(ctx, s, s.body)));
+  router.post(
+    '/:uid/mfa/passkey',
+    form,
+    step(passkeyForm, (ctx, s) => submitMfaPasskey(ctx, s, s.body)),
+  );
   router.get('/:uid/mfa/passkey', step(undefined, choosePasskeySetup));
 
   // Passkeys: signing in with one alone, adding one during the login.
-  router.post('/:uid/passkey', form, step(passkeyForm, (ctx, s) => submitPasswordless(ctx, s, s.body)));
-  router.post('/:uid/passkey/register', form, step(passkeyForm, (ctx, s) => submitPasskeySetup(ctx, s, s.body)));
+  router.post(
+    '/:uid/passkey',
+    form,
+    step(passkeyForm, (ctx, s) => submitPasswordless(ctx, s, s.body)),
+  );
+  router.post(
+    '/:uid/passkey/register',
+    form,
+    step(passkeyForm, (ctx, s) => submitPasskeySetup(ctx, s, s.body)),
+  );
   router.post('/:uid/passkey/skip', form, step(csrfOnly, skipPasskeySetup));
 
   // Registration and email verification.

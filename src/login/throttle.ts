@@ -62,10 +62,11 @@ export class LoginThrottle {
   /** Whether another attempt may be checked at all; reads only, consumes nothing. */
   async check(k: AttemptKey): Promise<ThrottleVerdict> {
     const keys = LoginThrottle.keys(k);
-    const [acct, addr] = await Promise.all([
-      this.byAccount.get(keys.account), this.byAddress.get(keys.address),
-    ]);
-    const over = [[acct, this.byAccount.points], [addr, this.byAddress.points]] as const;
+    const [acct, addr] = await Promise.all([this.byAccount.get(keys.account), this.byAddress.get(keys.address)]);
+    const over = [
+      [acct, this.byAccount.points],
+      [addr, this.byAddress.points],
+    ] as const;
     let retryAfterMs = 0;
     for (const [res, points] of over) {
       if (res && res.consumedPoints >= points) retryAfterMs = Math.max(retryAfterMs, res.msBeforeNext);
@@ -77,9 +78,10 @@ export class LoginThrottle {
   async fail(k: AttemptKey): Promise<void> {
     const keys = LoginThrottle.keys(k);
     // consume() starts the block once the limit is crossed; its rejection then is expected, a store error is not.
-    const count = (limiter: Limiter, key: string) => limiter.consume(key).catch((e: unknown) => {
-      if (e instanceof Error) throw e;
-    });
+    const count = (limiter: Limiter, key: string) =>
+      limiter.consume(key).catch((e: unknown) => {
+        if (e instanceof Error) throw e;
+      });
     await Promise.all([count(this.byAccount, keys.account), count(this.byAddress, keys.address)]);
   }
 

@@ -19,7 +19,11 @@ export interface SendOptions {
   locale?: string;
 }
 
-export interface SentMail { messageId: string; to: string; subject: string }
+export interface SentMail {
+  messageId: string;
+  to: string;
+  subject: string;
+}
 
 /**
  * Renders and sends one mail to a user, through the SMTP server of the user's instance, in the
@@ -27,9 +31,17 @@ export interface SentMail { messageId: string; to: string; subject: string }
  * mail to send, and when, is src/notify's business.
  */
 export class Mailer {
-  constructor(private readonly transports: MailTransports, private readonly metrics?: Metrics) {}
+  constructor(
+    private readonly transports: MailTransports,
+    private readonly metrics?: Metrics,
+  ) {}
 
-  async send(scope: Scope, user: Pick<UserRow, 'org_id' | 'username' | 'email' | 'display_name' | 'given_name' | 'preferred_language'>, message: MailMessage, opts: SendOptions = {}): Promise<SentMail> {
+  async send(
+    scope: Scope,
+    user: Pick<UserRow, 'org_id' | 'username' | 'email' | 'display_name' | 'given_name' | 'preferred_language'>,
+    message: MailMessage,
+    opts: SendOptions = {},
+  ): Promise<SentMail> {
     const transport = await this.transports.forInstance(scope.instanceId);
     if (!transport) throw new DomainError('precondition_failed', 'the instance has no SMTP settings', 'mail.smtp_not_configured');
     const to = opts.to ?? user.email;
@@ -38,7 +50,8 @@ export class Mailer {
     const origin = opts.origin ?? `https://${await primaryInstanceDomain(scope)}`;
     const rendered = await renderMail(message, {
       locale: pickLocale({ uiLocales: opts.locale, preferred: user.preferred_language }),
-      branding, origin,
+      branding,
+      origin,
       recipientName: user.given_name || user.display_name || user.username,
       loginName: await preferredLoginName(scope, user),
     });
@@ -46,7 +59,10 @@ export class Mailer {
     try {
       info = await transport.transporter.sendMail({
         from: { name: transport.from.name || branding.orgName, address: transport.from.address },
-        to, subject: rendered.subject, text: rendered.text, html: rendered.html,
+        to,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
       });
     } catch (err) {
       this.metrics?.mail('failed');

@@ -24,7 +24,11 @@ export interface MailContext {
   loginName: string;
 }
 
-export interface RenderedMail { subject: string; text: string; html: string }
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
 
 const mailDir = path.join(paths.views, 'mail');
 
@@ -32,13 +36,28 @@ function blocks(m: MailMessage, t: ReturnType<typeof translator>, c: MailContext
   const codeExpiry = 'expiresMin' in m ? t('mail.codeExpires', { minutes: m.expiresMin }) : '';
   switch (m.kind) {
     case 'verifyEmail':
-      return { paragraphs: [t('mail.verifyEmail.body')], code: m.code, button: { label: t('mail.verifyEmail.button'), hint: t('mail.verifyEmail.link'), url: m.link }, after: [codeExpiry] };
+      return {
+        paragraphs: [t('mail.verifyEmail.body')],
+        code: m.code,
+        button: { label: t('mail.verifyEmail.button'), hint: t('mail.verifyEmail.link'), url: m.link },
+        after: [codeExpiry],
+      };
     case 'passwordReset':
-      return { paragraphs: [t('mail.passwordReset.body')], code: m.code, button: { label: t('mail.passwordReset.button'), hint: t('mail.passwordReset.link'), url: m.link }, after: [codeExpiry, t('mail.passwordReset.ignore')] };
+      return {
+        paragraphs: [t('mail.passwordReset.body')],
+        code: m.code,
+        button: { label: t('mail.passwordReset.button'), hint: t('mail.passwordReset.link'), url: m.link },
+        after: [codeExpiry, t('mail.passwordReset.ignore')],
+      };
     case 'passwordChanged':
       return { paragraphs: [t('mail.passwordChanged.body', { loginName: c.loginName })], code: '', button: null, after: [t('mail.passwordChanged.notYou')] };
     case 'initialPassword':
-      return { paragraphs: [t('mail.initialPassword.body', { loginName: c.loginName }), t('mail.initialPassword.code')], code: m.code, button: { label: t('mail.initialPassword.button'), hint: t('mail.verifyEmail.link'), url: m.link }, after: [codeExpiry] };
+      return {
+        paragraphs: [t('mail.initialPassword.body', { loginName: c.loginName }), t('mail.initialPassword.code')],
+        code: m.code,
+        button: { label: t('mail.initialPassword.button'), hint: t('mail.verifyEmail.link'), url: m.link },
+        after: [codeExpiry],
+      };
   }
 }
 
@@ -48,7 +67,12 @@ export async function renderMail(m: MailMessage, c: MailContext): Promise<Render
   const subject = t(`mail.${m.kind}.subject`);
   const font = label.fontFamily.replace(/[^\p{L}\p{N} _-]/gu, '').trim();
   const data = {
-    t, locale: c.locale, subject, label, privacy, orgName,
+    t,
+    locale: c.locale,
+    subject,
+    label,
+    privacy,
+    orgName,
     fontFamily: font ? `'${font}', Arial, sans-serif` : 'Arial, Helvetica, sans-serif',
     logoUrl: assets.logo_light ? `${c.origin}${assets.logo_light}` : '',
     greeting: t('mail.greeting', { name: c.recipientName }),

@@ -20,8 +20,13 @@ export function createSmtpTransport(s: Pick<SmtpSettings, 'host' | 'port' | 'tls
   const implicitTls = s.tls && s.port === 465;
   const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
   const base = {
-    host: s.host, port: s.port, secure: implicitTls, requireTLS: s.tls && !implicitTls, ignoreTLS: !s.tls,
-    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined, ...timeouts,
+    host: s.host,
+    port: s.port,
+    secure: implicitTls,
+    requireTLS: s.tls && !implicitTls,
+    ignoreTLS: !s.tls,
+    auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+    ...timeouts,
   };
   return opts.pool ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 2 }) : nodemailer.createTransport(base);
 }
@@ -34,7 +39,11 @@ export function createSmtpTransport(s: Pick<SmtpSettings, 'host' | 'port' | 'tls
 export class MailTransports {
   private readonly cache = new Map<string, Promise<InstanceTransport | undefined>>();
 
-  constructor(private readonly knex: Knex, private readonly box: SecretBox, changes: ChangeBus) {
+  constructor(
+    private readonly knex: Knex,
+    private readonly box: SecretBox,
+    changes: ChangeBus,
+  ) {
     changes.subscribe((instanceId) => (instanceId === ALL_INSTANCES ? this.close() : this.drop(instanceId)));
   }
 

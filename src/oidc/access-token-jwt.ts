@@ -17,17 +17,24 @@ export class AccessTokenJwts {
   private readonly jwks;
   private readonly signer?: Promise<{ key: CryptoKey | Uint8Array; kid: string; alg: string }>;
 
-  constructor(private readonly issuer: string, keys: SigningKeyRow[], box: SecretBox) {
+  constructor(
+    private readonly issuer: string,
+    keys: SigningKeyRow[],
+    box: SecretBox,
+  ) {
     this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.public_jwk) } as never);
     const active = keys.find((k) => k.state === 'active');
     if (active) {
-      this.signer = importJWK(JSON.parse(box.decrypt(active.private_jwk_enc)), active.alg)
-        .then((key) => ({ key, kid: active.kid, alg: active.alg }));
+      this.signer = importJWK(JSON.parse(box.decrypt(active.private_jwk_enc)), active.alg).then((key) => ({ key, kid: active.kid, alg: active.alg }));
     }
   }
 
   /** The JWT for an opaque access token `opaque` issued to `clientId` (token = oidc-provider's model). */
-  async sign(opaque: string, token: { accountId?: string; clientId: string; scope?: string; exp?: number; iat?: number; expiration?: number; extra?: Record<string, unknown> }, projectId?: string): Promise<string> {
+  async sign(
+    opaque: string,
+    token: { accountId?: string; clientId: string; scope?: string; exp?: number; iat?: number; expiration?: number; extra?: Record<string, unknown> },
+    projectId?: string,
+  ): Promise<string> {
     if (!this.signer) throw new Error('no active signing key');
     const { key, kid, alg } = await this.signer;
     const iat = token.iat ?? Math.floor(Date.now() / 1000);
@@ -44,7 +51,9 @@ export class AccessTokenJwts {
       .setIssuer(this.issuer)
       .setSubject(String(token.accountId ?? extraSub ?? token.clientId))
       .setAudience([token.clientId, ...audienceProjects(scopes, projectId)])
-      .setIssuedAt(iat).setNotBefore(iat).setExpirationTime(exp)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
       .setJti(opaque)
       .sign(key);
   }

@@ -1,12 +1,17 @@
 import type { Scope } from '../db/scope.js';
 import type { UserRow } from '../domain/user/repository.js';
 import {
-  audienceProjects, buildClaims, machineTokenClaims, METADATA_SCOPE, requestedOrg, RESOURCE_OWNER_SCOPE, rolesRequested, type ClaimsInput,
+  audienceProjects,
+  buildClaims,
+  machineTokenClaims,
+  METADATA_SCOPE,
+  requestedOrg,
+  RESOURCE_OWNER_SCOPE,
+  rolesRequested,
+  type ClaimsInput,
 } from './claims.js';
 import type { ClientFlags } from './clients.js';
-import {
-  activeRoleGrants, orgHasProject, orgSummary, projectSettings, userById, userMetadata, type RoleGrant,
-} from './repository.js';
+import { activeRoleGrants, orgHasProject, orgSummary, projectSettings, userById, userMetadata, type RoleGrant } from './repository.js';
 import { directReads, type SettingsReads } from './settings-cache.js';
 
 /**
@@ -27,7 +32,10 @@ export interface ClientInfo {
 export function clientInfo(client: Record<string, any> | undefined): ClientInfo {
   if (!client) return {};
   return {
-    kind: client.tessera_kind, projectId: client.tessera_project_id, flags: client.tessera_flags, skipConsent: client.tessera_skip_consent,
+    kind: client.tessera_kind,
+    projectId: client.tessera_project_id,
+    flags: client.tessera_flags,
+    skipConsent: client.tessera_skip_consent,
   };
 }
 
@@ -36,7 +44,12 @@ export function isLoginable(user: UserRow | undefined): user is UserRow {
 }
 
 export async function accountClaims(
-  scope: Scope, user: UserRow, client: ClientInfo, use: ClaimsInput['use'], scopes: string[], reads: SettingsReads = directReads(scope),
+  scope: Scope,
+  user: UserRow,
+  client: ClientInfo,
+  use: ClaimsInput['use'],
+  scopes: string[],
+  reads: SettingsReads = directReads(scope),
   prefetched?: PrefetchedGrants,
 ): Promise<Record<string, unknown>> {
   // Only what the scopes can release is read: userinfo is the hottest endpoint.
@@ -54,9 +67,18 @@ export async function accountClaims(
     use,
     scopes,
     user: {
-      id: user.id, username: user.username, type: user.type, email: user.email, emailVerified: user.email_verified,
-      phone: user.phone, phoneVerified: user.phone_verified, givenName: user.given_name, familyName: user.family_name,
-      displayName: user.display_name ?? user.name, nickName: user.nick_name, preferredLanguage: user.preferred_language,
+      id: user.id,
+      username: user.username,
+      type: user.type,
+      email: user.email,
+      emailVerified: user.email_verified,
+      phone: user.phone,
+      phoneVerified: user.phone_verified,
+      givenName: user.given_name,
+      familyName: user.family_name,
+      displayName: user.display_name ?? user.name,
+      nickName: user.nick_name,
+      preferredLanguage: user.preferred_language,
       updatedAt: user.updated_at ? new Date(user.updated_at) : undefined,
     },
     org: org ?? { id: user.org_id, name: '', primaryDomain: '' },
@@ -69,7 +91,10 @@ export async function accountClaims(
 }
 
 /** Role grants read together with the user earlier in the same request (see rolesToPrefetch). */
-export interface PrefetchedGrants { projectIds: string[]; grants: RoleGrant[] }
+export interface PrefetchedGrants {
+  projectIds: string[];
+  grants: RoleGrant[];
+}
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((x) => a.includes(x));
 
@@ -88,16 +113,12 @@ export async function machineClaims(scope: Scope, machineUserId: string, scopes:
   return machineTokenClaims(await activeRoleGrants(scope, machineUserId, audienceProjects(scopes)), scopes);
 }
 
-export type LoginRefusal =
-  | 'login.user_not_in_requested_org'
-  | 'login.project_role_check_failed'
-  | 'login.has_project_check_failed'
-  | 'login.user_inactive';
+export type LoginRefusal = 'login.user_not_in_requested_org' | 'login.project_role_check_failed' | 'login.has_project_check_failed' | 'login.user_inactive';
 
 export const refusalMessages: Record<LoginRefusal, string> = {
   'login.user_not_in_requested_org': 'This application only accepts users of another organization.',
-  'login.project_role_check_failed': 'You have no role on this application\'s project. Ask an administrator to grant you access.',
-  'login.has_project_check_failed': 'Your organization has no access to this application\'s project.',
+  'login.project_role_check_failed': "You have no role on this application's project. Ask an administrator to grant you access.",
+  'login.has_project_check_failed': "Your organization has no access to this application's project.",
   'login.user_inactive': 'This user cannot sign in.',
 };
 

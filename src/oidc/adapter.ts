@@ -27,10 +27,13 @@ export interface OidcAdapter {
 /** Models whose loss would sign people out or break refresh: always PostgreSQL. */
 const DURABLE = new Set(['Session', 'Grant', 'RefreshToken']);
 
-
 export class PgAdapter implements OidcAdapter {
   private readonly scope: Scope;
-  constructor(knex: Knex, instanceId: string, private readonly model: string) {
+  constructor(
+    knex: Knex,
+    instanceId: string,
+    private readonly model: string,
+  ) {
     this.scope = new Scope(knex, instanceId);
   }
 
@@ -39,37 +42,58 @@ export class PgAdapter implements OidcAdapter {
   }
 
   async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    await this.scope.insert('oidc_payloads', {
-      model: this.model, id, payload: JSON.stringify(payload),
-      grant_id: payload.grantId ?? null, user_code: payload.userCode ?? null, uid: payload.uid ?? null,
-      expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-    }).onConflict(['instance_id', 'model', 'id']).merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+    await this.scope
+      .insert('oidc_payloads', {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: payload.grantId ?? null,
+        user_code: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      })
+      .onConflict(['instance_id', 'model', 'id'])
+      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
   }
 
   private async first(where: Record<string, string>): Promise<Payload | undefined> {
-    const row = await this.rows().where(where)
+    const row = await this.rows()
+      .where(where)
       .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()))
       .first('payload', 'consumed_at');
     if (!row) return undefined;
     return { ...row.payload, ...(row.consumed_at ? { consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : {}) };
   }
 
-  find(id: string) { return this.first({ id }); }
-  findByUserCode(userCode: string) { return this.first({ user_code: userCode }); }
-  findByUid(uid: string) { return this.first({ uid }); }
+  find(id: string) {
+    return this.first({ id });
+  }
+  findByUserCode(userCode: string) {
+    return this.first({ user_code: userCode });
+  }
+  findByUid(uid: string) {
+    return this.first({ uid });
+  }
 
   /** The refresh token with what its reuse grace needs: when it was consumed, and whether its successor is still unused. */
   async findRefreshToken(id: string): Promise<{ payload: Payload; consumedAt?: Date; consumedAgeMs: number; successorUnused: boolean } | undefined> {
-    const row = await this.scope.leftJoin(this.scope.table('oidc_payloads', 'p'), 'oidc_payloads as s', (j) => j.on('s.model', 'p.model').andOn('s.id', 'p.successor_id'))
+    const row = await this.scope
+      .leftJoin(this.scope.table('oidc_payloads', 'p'), 'oidc_payloads as s', (j) => j.on('s.model', 'p.model').andOn('s.id', 'p.successor_id'))
       .where({ 'p.model': this.model, 'p.id': id })
       .andWhere((q) => q.whereNull('p.expires_at').orWhere('p.expires_at', '>', this.scope.expression('now()')))
       .first(
-        'p.payload', 'p.consumed_at',
+        'p.payload',
+        'p.consumed_at',
         this.scope.expression('coalesce(extract(epoch from (now() - p.consumed_at)) * 1000, 0)::float8 as consumed_age_ms'),
         this.scope.expression('(s.id is not null and s.consumed_at is null and (s.expires_at is null or s.expires_at > now())) as successor_unused'),
       );
     if (!row) return undefined;
-    return { payload: row.payload, consumedAt: row.consumed_at ?? undefined, consumedAgeMs: Number(row.consumed_age_ms), successorUnused: Boolean(row.successor_unused) };
+    return {
+      payload: row.payload,
+      consumedAt: row.consumed_at ?? undefined,
+      consumedAgeMs: Number(row.consumed_age_ms),
+      successorUnused: Boolean(row.successor_unused),
+    };
   }
 
   async consume(id: string): Promise<void> {
@@ -78,7 +102,9 @@ export class PgAdapter implements OidcAdapter {
 
   /** Marks the row consumed (the first time only); the number of rows found. */
   async consumeCounted(id: string): Promise<number> {
-    return this.rows().where({ id }).update({ consumed_at: this.scope.expression('coalesce(consumed_at, now())') });
+    return this.rows()
+      .where({ id })
+      .update({ consumed_at: this.scope.expression('coalesce(consumed_at, now())') });
   }
 
   async destroy(id: string): Promise<void> {
@@ -96,9 +122,7 @@ export class PgAdapter implements OidcAdapter {
 
 /** Deletes expired rows of every instance; run periodically (the expiry index keeps it cheap). */
 export async function sweepExpiredPayloads(knex: Knex, limit = 5000): Promise<number> {
-  const result = await knex.raw(
-    `DELETE FROM oidc_payloads WHERE ctid IN (SELECT ctid FROM oidc_payloads WHERE expires_at < now() LIMIT ?)`, [limit],
-  );
+  const result = await knex.raw(`DELETE FROM oidc_payloads WHERE ctid IN (SELECT ctid FROM oidc_payloads WHERE expires_at < now() LIMIT ?)`, [limit]);
   return result.rowCount ?? 0;
 }
 
@@ -135,9 +159,16 @@ export function adapterFactory(o: AdapterOptions) {
 }
 
 function clientAdapter(find: (id: string) => Promise<Payload | undefined>): OidcAdapter {
-  const readOnly = async () => { throw new Error('clients are managed through the management API'); };
+  const readOnly = async () => {
+    throw new Error('clients are managed through the management API');
+  };
   return {
-    find, upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
-    findByUid: async () => undefined, findByUserCode: async () => undefined,
+    find,
+    upsert: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: readOnly,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
   };
 }

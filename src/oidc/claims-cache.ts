@@ -29,8 +29,14 @@ const RECONNECT_MS = 1_000;
 /** How the LISTEN connection shows in pg_stat_activity. */
 export const LISTENER_NAME = 'tessera claims listener';
 
-interface Cached { value: AccountReads; expiresAt: number }
-interface UserEntry { instanceGeneration: number; byProjects: Map<string, Cached> }
+interface Cached {
+  value: AccountReads;
+  expiresAt: number;
+}
+interface UserEntry {
+  instanceGeneration: number;
+  byProjects: Map<string, Cached>;
+}
 
 /** Secrets never sit in the cache; claims do not need them. */
 function withoutSecrets(user: UserRow): UserRow {
@@ -49,7 +55,11 @@ export class ClaimsCache {
   private closed = false;
   private retry?: NodeJS.Timeout;
 
-  constructor(private readonly databaseUrl: string | undefined, private readonly log?: Logger, private readonly metrics?: Metrics) {
+  constructor(
+    private readonly databaseUrl: string | undefined,
+    private readonly log?: Logger,
+    private readonly metrics?: Metrics,
+  ) {
     if (databaseUrl) void this.listen();
   }
 
@@ -64,9 +74,14 @@ export class ClaimsCache {
       client.end().catch(() => undefined);
       if (!this.closed) this.retry = setTimeout(() => void this.listen(), RECONNECT_MS);
     };
-    client.on('error', (err) => { this.log?.warn({ err }, 'claims cache: LISTEN connection lost'); lost(); });
+    client.on('error', (err) => {
+      this.log?.warn({ err }, 'claims cache: LISTEN connection lost');
+      lost();
+    });
     client.on('end', lost);
-    client.on('notification', (msg) => { if (msg.channel === CHANNEL) this.drop(msg.payload ?? ''); });
+    client.on('notification', (msg) => {
+      if (msg.channel === CHANNEL) this.drop(msg.payload ?? '');
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);

@@ -33,9 +33,18 @@ export interface ClaimsUser {
   updatedAt?: Date;
 }
 
-export interface ClaimsOrg { id: string; name: string; primaryDomain: string }
+export interface ClaimsOrg {
+  id: string;
+  name: string;
+  primaryDomain: string;
+}
 
-export interface ClaimsGrant { projectId: string; orgId: string; orgPrimaryDomain: string; roleKeys: string[] }
+export interface ClaimsGrant {
+  projectId: string;
+  orgId: string;
+  orgPrimaryDomain: string;
+  roleKeys: string[];
+}
 
 export interface ClaimsInput {
   /** 'id_token', 'userinfo' or 'access_token' (JWT access tokens and introspection) */
@@ -108,23 +117,29 @@ export function buildClaims(input: ClaimsInput): Record<string, unknown> {
 
   // ZITADEL keeps the ID token small when an access token can fetch the rest from userinfo.
   const userinfoInIdToken = use !== 'id_token' || !input.withAccessToken || Boolean(input.app?.idTokenUserinfoAssertion);
-  const rolesInToken = use === 'userinfo'
-    || (use === 'id_token' && (!input.withAccessToken || Boolean(input.app?.idTokenRoleAssertion)))
-    || (use === 'access_token' && Boolean(input.app?.accessTokenRoleAssertion));
+  const rolesInToken =
+    use === 'userinfo' ||
+    (use === 'id_token' && (!input.withAccessToken || Boolean(input.app?.idTokenRoleAssertion))) ||
+    (use === 'access_token' && Boolean(input.app?.accessTokenRoleAssertion));
 
   if (userinfoInIdToken) {
     if (has('profile')) {
-      const name = user.type === 'machine' ? user.displayName ?? user.username
-        : user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined);
-      Object.assign(claims, dropEmpty({
-        name,
-        given_name: user.givenName,
-        family_name: user.familyName,
-        nickname: user.nickName,
-        locale: user.preferredLanguage,
-        preferred_username: `${user.username}@${org.primaryDomain}`,
-        updated_at: user.updatedAt ? Math.floor(user.updatedAt.getTime() / 1000) : undefined,
-      }));
+      const name =
+        user.type === 'machine'
+          ? (user.displayName ?? user.username)
+          : (user.displayName ?? ([user.givenName, user.familyName].filter(Boolean).join(' ') || undefined));
+      Object.assign(
+        claims,
+        dropEmpty({
+          name,
+          given_name: user.givenName,
+          family_name: user.familyName,
+          nickname: user.nickName,
+          locale: user.preferredLanguage,
+          preferred_username: `${user.username}@${org.primaryDomain}`,
+          updated_at: user.updatedAt ? Math.floor(user.updatedAt.getTime() / 1000) : undefined,
+        }),
+      );
     }
     if (has('email') && user.email) Object.assign(claims, { email: user.email, email_verified: Boolean(user.emailVerified) });
     if (has('phone') && user.phone) Object.assign(claims, { phone_number: user.phone, phone_number_verified: Boolean(user.phoneVerified) });
@@ -165,7 +180,7 @@ export function machineTokenClaims(grants: ClaimsGrant[], scopes: string[]): Rec
   const claims: Record<string, unknown> = {};
   const merged: RoleClaim = {};
   for (const projectId of audienceProjects(scopes)) {
-    for (const [key, orgs] of Object.entries(roleClaim(grants, projectId, scopes))) Object.assign(merged[key] ??= {}, orgs);
+    for (const [key, orgs] of Object.entries(roleClaim(grants, projectId, scopes))) Object.assign((merged[key] ??= {}), orgs);
   }
   if (Object.keys(merged).length) claims[ROLES_CLAIM] = merged;
   return claims;

@@ -16,7 +16,12 @@ import { applicationByClientId, machineByClientId, machineKeys, type Application
 /** Extra metadata carried on each client so account claims and policies can find their settings. */
 export const CLIENT_EXTRA = ['tessera_kind', 'tessera_project_id', 'tessera_app_type', 'tessera_flags', 'tessera_skip_consent', 'tessera_machine_id'] as const;
 
-export interface ClientFlags { idTokenRoleAssertion: boolean; accessTokenRoleAssertion: boolean; idTokenUserinfoAssertion: boolean; accessTokenType: 'jwt' | 'opaque' }
+export interface ClientFlags {
+  idTokenRoleAssertion: boolean;
+  accessTokenRoleAssertion: boolean;
+  idTokenUserinfoAssertion: boolean;
+  accessTokenType: 'jwt' | 'opaque';
+}
 
 const ALLOWED_GRANTS = new Set(['authorization_code', 'refresh_token']);
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
@@ -81,7 +86,9 @@ export class ClientDirectory {
   private readonly entries = new LRUCache<string, Promise<Entry>>({ max: 5000, ttl: 60_000 });
 
   constructor(
-    private readonly scope: Scope, private readonly hasher: PasswordHasher, private readonly signingAlg: () => string,
+    private readonly scope: Scope,
+    private readonly hasher: PasswordHasher,
+    private readonly signingAlg: () => string,
     /** Tessera's own apps (builtin-clients.ts): their URIs follow this provider's origin. */
     private readonly builtIn?: { origin: string; secret: (clientId: BuiltInClientId) => string },
     private readonly metrics?: Metrics,
@@ -93,7 +100,9 @@ export class ClientDirectory {
     if (!entry) {
       entry = this.load(clientId);
       // A failed read must not stay cached.
-      entry.catch(() => { if (this.entries.get(clientId) === entry) this.entries.delete(clientId); });
+      entry.catch(() => {
+        if (this.entries.get(clientId) === entry) this.entries.delete(clientId);
+      });
       this.entries.set(clientId, entry);
     }
     return entry;
@@ -107,9 +116,12 @@ export class ClientDirectory {
     }
     const machine = await machineByClientId(this.scope, clientId);
     if (!machine || machine.state !== 'active') return MISSING;
-    const keys = machine.client_secret_hash ? null : (await machineKeys(this.scope, machine.id)).map((k) => ({
-      jwk: { ...k.public_jwk, kid: k.public_jwk.kid ?? k.id }, expiresAt: k.expires_at ? new Date(k.expires_at).getTime() : null,
-    }));
+    const keys = machine.client_secret_hash
+      ? null
+      : (await machineKeys(this.scope, machine.id)).map((k) => ({
+          jwk: { ...k.public_jwk, kid: k.public_jwk.kid ?? k.id },
+          expiresAt: k.expires_at ? new Date(k.expires_at).getTime() : null,
+        }));
     return {
       kind: 'machine',
       hash: machine.client_secret_hash,
@@ -125,7 +137,12 @@ export class ClientDirectory {
           : { token_endpoint_auth_method: 'private_key_jwt' }),
         tessera_kind: 'machine',
         tessera_machine_id: machine.id,
-        tessera_flags: { idTokenRoleAssertion: false, accessTokenRoleAssertion: true, idTokenUserinfoAssertion: false, accessTokenType: machine.access_token_type },
+        tessera_flags: {
+          idTokenRoleAssertion: false,
+          accessTokenRoleAssertion: true,
+          idTokenUserinfoAssertion: false,
+          accessTokenType: machine.access_token_type,
+        },
       },
     };
   }

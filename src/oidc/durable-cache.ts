@@ -28,15 +28,28 @@ export class DurableCache {
   /** Entries are stored only while the subscription is live (without Redis: one process, always). */
   private live: boolean;
 
-  constructor(private readonly pub?: RedisClient, private readonly sub?: RedisClient, private readonly log?: Logger) {
+  constructor(
+    private readonly pub?: RedisClient,
+    private readonly sub?: RedisClient,
+    private readonly log?: Logger,
+  ) {
     this.live = !sub;
     if (sub) {
       sub.on('message', (_channel: string, key: string) => this.drop(key));
       // Anything published while disconnected is lost: stop storing, and forget everything on every (re)connect.
-      sub.on('close', () => { this.live = false; this.clear(); });
+      sub.on('close', () => {
+        this.live = false;
+        this.clear();
+      });
       sub.on('ready', () => {
         this.clear();
-        sub.subscribe(CHANNEL).then(() => { this.clear(); this.live = true; }, () => undefined);
+        sub.subscribe(CHANNEL).then(
+          () => {
+            this.clear();
+            this.live = true;
+          },
+          () => undefined,
+        );
       });
     }
   }
@@ -45,7 +58,10 @@ export class DurableCache {
     this.generation++;
     this.entries.delete(key);
     const uidKey = this.uidKeys.get(key);
-    if (uidKey) { this.entries.delete(uidKey); this.uidKeys.delete(key); }
+    if (uidKey) {
+      this.entries.delete(uidKey);
+      this.uidKeys.delete(key);
+    }
   }
 
   /** Drops every entry of one instance, here only (each process hears the instance change notice itself). */
@@ -110,7 +126,12 @@ export function cachedAdapter(inner: OidcAdapter, cache: DurableCache, instanceI
     },
     find: (id) => cache.read(idKey(id), () => inner.find(id)),
     // Stored under the uid key; the id key maps to it, so a write by id drops both.
-    findByUid: (uid) => cache.read(uidKey(uid), () => inner.findByUid(uid), (p) => (typeof p.jti === 'string' ? idKey(p.jti) : undefined)),
+    findByUid: (uid) =>
+      cache.read(
+        uidKey(uid),
+        () => inner.findByUid(uid),
+        (p) => (typeof p.jti === 'string' ? idKey(p.jti) : undefined),
+      ),
     findByUserCode: (code) => inner.findByUserCode(code),
     async consume(id) {
       await inner.consume(id);

@@ -25,8 +25,16 @@ export function replayRequest(req: IncomingMessage, body: string): IncomingMessa
   const replay = Readable.from([raw]) as unknown as IncomingMessage;
   const headers = { ...req.headers, 'content-length': String(raw.length) };
   const props: Record<string, unknown> = {
-    headers, rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion,
-    httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor, socket: req.socket, trailers: req.trailers, complete: true,
+    headers,
+    rawHeaders: req.rawHeaders,
+    method: req.method,
+    url: req.url,
+    httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket,
+    trailers: req.trailers,
+    complete: true,
   };
   for (const [key, value] of Object.entries(props)) Object.defineProperty(replay, key, { value, writable: true, configurable: true });
   return replay;

@@ -14,6 +14,8 @@ export async function introspectionAllowed(findClient: ClientLookup, _ctx: unkno
   const callerProject: string | undefined = caller.tessera_project_id;
   if (!callerProject || caller.tessera_app_type !== 'api') return false;
   const issuedTo = await findClient(token.clientId);
-  const scopes = String(token.scope ?? '').split(' ').filter(Boolean);
+  const scopes = String(token.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   return audienceProjects(scopes, issuedTo?.tessera_project_id as string | undefined).includes(callerProject);
 }

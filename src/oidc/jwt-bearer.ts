@@ -35,8 +35,12 @@ export async function jwtBearerGrant(ctx: Context, oidc: InstanceProvider, param
   let payload;
   try {
     ({ payload } = await jwtVerify(assertion, createLocalJWKSet({ keys } as never), {
-      issuer: machine.id, subject: machine.id, audience: [oidc.issuer, `${oidc.issuer}/token`],
-      requiredClaims: ['exp', 'iat'], maxTokenAge: '1h', clockTolerance: 5,
+      issuer: machine.id,
+      subject: machine.id,
+      audience: [oidc.issuer, `${oidc.issuer}/token`],
+      requiredClaims: ['exp', 'iat'],
+      maxTokenAge: '1h',
+      clockTolerance: 5,
     }));
   } catch (err) {
     return tokenError(ctx, 400, 'invalid_grant', `assertion rejected: ${(err as Error).message}`);

@@ -44,9 +44,12 @@ export class ProviderPool {
       this.durableCache.dropInstance(instanceId);
     });
     // Expired rows in oidc_payloads (all models without Redis; durable ones always) are swept here.
-    this.sweep = setInterval(() => {
-      sweepExpiredPayloads(base.knex).catch((err) => base.log.warn({ err }, 'oidc payload sweep failed'));
-    }, opts.sweepEveryMs ?? 5 * 60_000);
+    this.sweep = setInterval(
+      () => {
+        sweepExpiredPayloads(base.knex).catch((err) => base.log.warn({ err }, 'oidc payload sweep failed'));
+      },
+      opts.sweepEveryMs ?? 5 * 60_000,
+    );
     this.sweep.unref();
   }
 
@@ -56,10 +59,12 @@ export class ProviderPool {
     if (!entry) {
       entry = this.build(instanceId, origin);
       // A failed build must not stay cached.
-      entry.catch(() => { if (this.cache.get(key) === entry) this.cache.delete(key); });
+      entry.catch(() => {
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+      });
       this.cache.set(key, entry);
       let keys = this.keysByInstance.get(instanceId);
-      if (!keys) this.keysByInstance.set(instanceId, keys = new Set());
+      if (!keys) this.keysByInstance.set(instanceId, (keys = new Set()));
       keys.add(key);
     }
     return entry;

@@ -17,13 +17,23 @@ export const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 
  */
 export class RedisAdapter {
   private readonly prefix: string;
-  constructor(private readonly redis: RedisClient, instanceId: string, private readonly model: string) {
+  constructor(
+    private readonly redis: RedisClient,
+    instanceId: string,
+    private readonly model: string,
+  ) {
     this.prefix = redisKeyPrefix.oidc(instanceId);
   }
 
-  private key(id: string) { return `${this.prefix}${this.model}:{${id}}`; }
-  private grantKey(grantId: string) { return `${this.prefix}grant:{${grantId}}`; }
-  private lookupKey(kind: string, value: string) { return `${this.prefix}${kind}:{${value}}`; }
+  private key(id: string) {
+    return `${this.prefix}${this.model}:{${id}}`;
+  }
+  private grantKey(grantId: string) {
+    return `${this.prefix}grant:{${grantId}}`;
+  }
+  private lookupKey(kind: string, value: string) {
+    return `${this.prefix}${kind}:{${value}}`;
+  }
 
   async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
     const r = this.redis;
@@ -38,7 +48,10 @@ export class RedisAdapter {
       if (expiresIn) multi.expire(grantKey, expiresIn, 'GT').expire(grantKey, expiresIn, 'NX');
       before.push(multi.exec());
     }
-    for (const [kind, value] of [['userCode', payload.userCode], ['uid', payload.uid]] as const) {
+    for (const [kind, value] of [
+      ['userCode', payload.userCode],
+      ['uid', payload.uid],
+    ] as const) {
       if (value) before.push(set(this.lookupKey(kind, value), id));
     }
     await Promise.all(before);
@@ -59,12 +72,15 @@ export class RedisAdapter {
   /** Marks the payload consumed; false when Redis does not hold it. */
   async consume(id: string): Promise<boolean> {
     // A marker beside the payload, expiring with it; one script, so it is atomic.
-    const ttl = await this.redis.eval(
+    const ttl = (await this.redis.eval(
       `local t = redis.call('PTTL', KEYS[1])
        if t > 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', t) elseif t == -1 then redis.call('SET', KEYS[2], ARGV[1]) end
        return t`,
-      2, this.key(id), `${this.key(id)}:consumed`, Math.floor(Date.now() / 1000),
-    ) as number;
+      2,
+      this.key(id),
+      `${this.key(id)}:consumed`,
+      Math.floor(Date.now() / 1000),
+    )) as number;
     return ttl !== -2;
   }
 
@@ -89,7 +105,12 @@ export class RedisAdapter {
  * never "unknown token".
  */
 export class ShortLivedAdapter implements OidcAdapter {
-  constructor(private readonly redis: RedisAdapter, private readonly client: RedisClient, private readonly pg: PgAdapter, private readonly metrics: Metrics) {}
+  constructor(
+    private readonly redis: RedisAdapter,
+    private readonly client: RedisClient,
+    private readonly pg: PgAdapter,
+    private readonly metrics: Metrics,
+  ) {}
 
   private attempt<T>(run: () => Promise<T>): Promise<T> {
     return callRedis(this.client, run);
@@ -123,15 +144,30 @@ export class ShortLivedAdapter implements OidcAdapter {
   }
 
   find(id: string) {
-    return this.read(() => this.redis.find(id), () => this.pg.find(id));
+    return this.read(
+      () => this.redis.find(id),
+      () => this.pg.find(id),
+    );
   }
 
   findByUserCode(userCode: string) {
-    return this.read(async () => { const id = await this.redis.idBy('userCode', userCode); return id ? this.redis.find(id) : undefined; }, () => this.pg.findByUserCode(userCode));
+    return this.read(
+      async () => {
+        const id = await this.redis.idBy('userCode', userCode);
+        return id ? this.redis.find(id) : undefined;
+      },
+      () => this.pg.findByUserCode(userCode),
+    );
   }
 
   findByUid(uid: string) {
-    return this.read(async () => { const id = await this.redis.idBy('uid', uid); return id ? this.redis.find(id) : undefined; }, () => this.pg.findByUid(uid));
+    return this.read(
+      async () => {
+        const id = await this.redis.idBy('uid', uid);
+        return id ? this.redis.find(id) : undefined;
+      },
+      () => this.pg.findByUid(uid),
+    );
   }
 
   async consume(id: string): Promise<void> {

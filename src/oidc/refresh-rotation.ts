@@ -26,7 +26,10 @@ import { currentProviderRequest } from './internals.js';
  *    family is revoked as before.
  */
 
-interface Rotation { consumed?: string; successor?: { id: string; payload: Payload; expiresIn?: number } }
+interface Rotation {
+  consumed?: string;
+  successor?: { id: string; payload: Payload; expiresIn?: number };
+}
 
 const rotations = new WeakMap<object, Rotation>();
 
@@ -35,7 +38,7 @@ function currentRefresh(): Rotation | undefined {
   const ctx = currentProviderRequest();
   if (!ctx || ctx.oidc?.route !== 'token' || ctx.oidc.params?.grant_type !== 'refresh_token') return undefined;
   let rotation = rotations.get(ctx);
-  if (!rotation) rotations.set(ctx, rotation = {});
+  if (!rotation) rotations.set(ctx, (rotation = {}));
   return rotation;
 }
 
@@ -105,8 +108,13 @@ export function accessTokenAdapter(inner: OidcAdapter, opts: RotationOptions): O
 
 function bind(a: OidcAdapter): OidcAdapter {
   return {
-    upsert: a.upsert.bind(a), find: a.find.bind(a), findByUid: a.findByUid.bind(a), findByUserCode: a.findByUserCode.bind(a),
-    consume: a.consume.bind(a), destroy: a.destroy.bind(a), revokeByGrantId: a.revokeByGrantId.bind(a),
+    upsert: a.upsert.bind(a),
+    find: a.find.bind(a),
+    findByUid: a.findByUid.bind(a),
+    findByUserCode: a.findByUserCode.bind(a),
+    consume: a.consume.bind(a),
+    destroy: a.destroy.bind(a),
+    revokeByGrantId: a.revokeByGrantId.bind(a),
   };
 }
 
@@ -114,13 +122,17 @@ async function commitRotation(opts: RotationOptions, consumedId: string, success
   await opts.knex.transaction(async (trx) => {
     if (successor) {
       await trx('oidc_payloads').insert({
-        instance_id: opts.instanceId, model: 'RefreshToken', id: successor.id, payload: JSON.stringify(successor.payload),
+        instance_id: opts.instanceId,
+        model: 'RefreshToken',
+        id: successor.id,
+        payload: JSON.stringify(successor.payload),
         grant_id: successor.payload.grantId ?? null,
         expires_at: successor.expiresIn ? new Date(Date.now() + successor.expiresIn * 1000) : null,
       });
     }
     // The first consume counts for the grace: a retry within it does not extend it.
-    await trx('oidc_payloads').where({ instance_id: opts.instanceId, model: 'RefreshToken', id: consumedId })
+    await trx('oidc_payloads')
+      .where({ instance_id: opts.instanceId, model: 'RefreshToken', id: consumedId })
       .update({ consumed_at: trx.raw('coalesce(consumed_at, now())'), successor_id: successor?.id ?? null });
   });
 }

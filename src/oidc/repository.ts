@@ -1,7 +1,5 @@
 import type { Scope } from '../db/scope.js';
-import {
-  findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow,
-} from '../domain/user/repository.js';
+import { findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow } from '../domain/user/repository.js';
 import { findApplicationByClientId, type ApplicationRow } from '../domain/project/repository.js';
 import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/repository.js';
 
@@ -36,7 +34,9 @@ export async function machineKeys(scope: Scope, userId: string): Promise<{ id: s
 }
 
 export async function projectSettings(scope: Scope, projectId: string): Promise<ProjectSettings | undefined> {
-  return scope.table('projects').where({ id: projectId })
+  return scope
+    .table('projects')
+    .where({ id: projectId })
     .first('id', 'org_id', 'name', 'state', 'project_role_assertion', 'project_role_check', 'has_project_check');
 }
 
@@ -50,18 +50,29 @@ export function userByLoginName(scope: Scope, loginName: string): Promise<UserRo
 }
 
 export async function orgSummary(scope: Scope, orgId: string): Promise<{ id: string; name: string; primaryDomain: string } | undefined> {
-  const row = await scope.table('orgs', 'o')
+  const row = await scope
+    .table('orgs', 'o')
     .leftJoin('org_domains as d', function joinPrimary() {
       this.on('d.instance_id', 'o.instance_id').andOn('d.org_id', 'o.id').andOnVal('d.is_primary', true);
     })
-    .where('o.id', orgId).first('o.id', 'o.name', 'd.domain');
+    .where('o.id', orgId)
+    .first('o.id', 'o.name', 'd.domain');
   return row ? { id: row.id, name: row.name, primaryDomain: row.domain ?? '' } : undefined;
 }
 
-export interface RoleGrant { projectId: string; orgId: string; orgPrimaryDomain: string; roleKeys: string[] }
+export interface RoleGrant {
+  projectId: string;
+  orgId: string;
+  orgPrimaryDomain: string;
+  roleKeys: string[];
+}
 
 /** A user with their role grants, as userinfo reads them (and the claims cache keeps them). */
-export interface AccountReads { user?: UserRow; grants: RoleGrant[]; /** epoch ms when the earliest grant expires */ validUntil?: number }
+export interface AccountReads {
+  user?: UserRow;
+  grants: RoleGrant[];
+  /** epoch ms when the earliest grant expires */ validUntil?: number;
+}
 
 /** The user's active, unexpired grants on these projects (index-backed: cost follows the user's own grants). */
 export function activeRoleGrants(scope: Scope, userId: string, projectIds: string[]): Promise<RoleGrant[]> {
@@ -76,7 +87,9 @@ export function activeRoleGrants(scope: Scope, userId: string, projectIds: strin
 export async function userWithRoleGrants(scope: Scope, id: string, projectIds: string[]): Promise<AccountReads> {
   if (projectIds.length === 0) return { user: await userById(scope, id), grants: [] };
   const sub = activeRoleGrantsQuery(scope, id, projectIds);
-  const row = await scope.table('users').where('users.id', id)
+  const row = await scope
+    .table('users')
+    .where('users.id', id)
     .first('users.*', scope.expression(`(SELECT coalesce(json_agg(g), '[]'::json) FROM (?) g) AS tessera_role_grants`, [sub]));
   if (!row) return { user: undefined, grants: [] };
   type Raw = { project_id: string; org_id: string; domain: string | null; role_keys: string[]; expires_at: string | null };

@@ -26,7 +26,10 @@ export class SettingsCache implements SettingsReads {
   private readonly orgs = new LRUCache<string, Promise<OrgSummary | undefined>>({ max: 5000, ttl: 60_000 });
   private readonly projects = new LRUCache<string, Promise<ProjectSettings | undefined>>({ max: 2000, ttl: 60_000 });
 
-  constructor(private readonly scope: Scope, private readonly metrics?: Metrics) {}
+  constructor(
+    private readonly scope: Scope,
+    private readonly metrics?: Metrics,
+  ) {}
 
   orgSummary(orgId: string): Promise<OrgSummary | undefined> {
     return remember(this.orgs, orgId, () => orgSummary(this.scope, orgId), this.metrics);
@@ -38,15 +41,26 @@ export class SettingsCache implements SettingsReads {
 }
 
 /** Shares one read per key; failures and misses are not kept (a row may appear later). */
-function remember<T>(cache: LRUCache<string, Promise<T | undefined>>, key: string, read: () => Promise<T | undefined>, metrics?: Metrics): Promise<T | undefined> {
+function remember<T>(
+  cache: LRUCache<string, Promise<T | undefined>>,
+  key: string,
+  read: () => Promise<T | undefined>,
+  metrics?: Metrics,
+): Promise<T | undefined> {
   let entry = cache.get(key);
   metrics?.cache('settings', entry !== undefined);
   if (!entry) {
     const p = read();
     entry = p;
     cache.set(key, p);
-    p.then((v) => { if (v === undefined && cache.get(key) === p) cache.delete(key); },
-      () => { if (cache.get(key) === p) cache.delete(key); });
+    p.then(
+      (v) => {
+        if (v === undefined && cache.get(key) === p) cache.delete(key);
+      },
+      () => {
+        if (cache.get(key) === p) cache.delete(key);
+      },
+    );
   }
   return entry;
 }

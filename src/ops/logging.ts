@@ -55,12 +55,15 @@ export function requestLogging(log: Logger) {
     ctx.state.reqId = reqId;
     const started = process.hrtime.bigint();
     // The provider writes the raw response itself (ctx.respond = false), so log when it is sent.
-    ctx.res.once('finish', () => requestIds.run({ reqId }, () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: ctx.method, path: ctx.path, status: ctx.res.statusCode, ms: Math.round(ms * 10) / 10 };
-      // Probes and scrapes every few seconds would drown the rest: only at debug.
-      if (PROBES.has(ctx.path)) log.debug(line, 'request'); else log.info(line, 'request');
-    }));
+    ctx.res.once('finish', () =>
+      requestIds.run({ reqId }, () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const line = { method: ctx.method, path: ctx.path, status: ctx.res.statusCode, ms: Math.round(ms * 10) / 10 };
+        // Probes and scrapes every few seconds would drown the rest: only at debug.
+        if (PROBES.has(ctx.path)) log.debug(line, 'request');
+        else log.info(line, 'request');
+      }),
+    );
     await requestIds.run({ reqId }, next);
   };
 }

@@ -23,11 +23,16 @@ export function trackConnections(server: Server, opts: { deadlineMs: number; log
   let finished: Promise<number> | undefined;
   let allDone: () => void = () => undefined;
 
-  const settle = () => { if (draining && [...inFlight.values()].every((n) => n === 0)) allDone(); };
+  const settle = () => {
+    if (draining && [...inFlight.values()].every((n) => n === 0)) allDone();
+  };
 
   server.on('connection', (socket: Socket) => {
     inFlight.set(socket, 0);
-    socket.once('close', () => { inFlight.delete(socket); settle(); });
+    socket.once('close', () => {
+      inFlight.delete(socket);
+      settle();
+    });
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
@@ -49,13 +54,17 @@ export function trackConnections(server: Server, opts: { deadlineMs: number; log
   }
 
   return {
-    get draining() { return draining; },
+    get draining() {
+      return draining;
+    },
     begin(reason: string) {
       if (finished) return finished;
       draining = true;
       opts.log.info({ reason, openConnections: inFlight.size, deadlineMs: opts.deadlineMs }, 'shutting down: draining connections');
       finished = (async () => {
-        const drained = new Promise<void>((resolve) => { allDone = resolve; });
+        const drained = new Promise<void>((resolve) => {
+          allDone = resolve;
+        });
         server.close();
         // Responses not yet started carry Connection: close; started ones close their socket when done.
         for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
@@ -64,7 +73,9 @@ export function trackConnections(server: Server, opts: { deadlineMs: number; log
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
           drained.then(() => false),
-          new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), opts.deadlineMs); }),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), opts.deadlineMs);
+          }),
         ]);
         clearTimeout(timer);
         if (timedOut) {

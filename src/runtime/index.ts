@@ -30,7 +30,8 @@ export interface Runtime {
 
 function resolveMasterKey(config: Config, embedded: boolean): Buffer {
   if (config.masterKey) return decodeKey(config.masterKey)!;
-  if (!embedded) throw new ConfigError('config error: masterKey (TESSERA_MASTER_KEY): required when DATABASE_URL is set, so every process decrypts the same secrets');
+  if (!embedded)
+    throw new ConfigError('config error: masterKey (TESSERA_MASTER_KEY): required when DATABASE_URL is set, so every process decrypts the same secrets');
   const file = path.resolve(config.dataDir, 'master.key');
   if (existsSync(file)) return decodeKey(readFileSync(file, 'utf8').trim())!;
   mkdirSync(config.dataDir, { recursive: true });
@@ -51,7 +52,7 @@ function redisInstanceState(redis: RedisConnections, log: Logger): ShortLivedSta
       // The instance is gone from the database already; keys left by a Redis outage expire with their TTLs.
       await deleteInstanceKeys(client, instanceId).then(
         (n) => log.info({ instanceId, keys: n }, 'instance state removed from redis'),
-        (err: Error) => log.warn({ instanceId, err: { message: err.message } }, 'could not remove the instance\'s redis keys; they expire with their TTLs'),
+        (err: Error) => log.warn({ instanceId, err: { message: err.message } }, "could not remove the instance's redis keys; they expire with their TTLs"),
       );
     },
   };
@@ -73,7 +74,12 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
   const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
   if (redis) deps.shortLivedState = redisInstanceState(redis, log);
   return {
-    config, db, deps, log, redis, metrics,
+    config,
+    db,
+    deps,
+    log,
+    redis,
+    metrics,
     async close() {
       await changes.close();
       redis?.close();

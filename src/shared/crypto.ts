@@ -28,7 +28,11 @@ export class SecretBox {
   }
 }
 
-export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
 
 /** Password and client-secret hashing with argon2id; verification is constant-time inside argon2. */
 export class PasswordHasher {

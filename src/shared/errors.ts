@@ -3,12 +3,26 @@
  * src/http/errors.ts renders them as application/problem+json.
  */
 export type ErrorCode =
-  | 'invalid_input' | 'not_found' | 'already_exists' | 'permission_denied' | 'unauthenticated'
-  | 'precondition_failed' | 'conflict' | 'rule_violation' | 'rate_limited';
+  | 'invalid_input'
+  | 'not_found'
+  | 'already_exists'
+  | 'permission_denied'
+  | 'unauthenticated'
+  | 'precondition_failed'
+  | 'conflict'
+  | 'rule_violation'
+  | 'rate_limited';
 
 const statusByCode: Record<ErrorCode, number> = {
-  invalid_input: 400, unauthenticated: 401, permission_denied: 403, not_found: 404,
-  already_exists: 409, conflict: 409, precondition_failed: 412, rule_violation: 422, rate_limited: 429,
+  invalid_input: 400,
+  unauthenticated: 401,
+  permission_denied: 403,
+  not_found: 404,
+  already_exists: 409,
+  conflict: 409,
+  precondition_failed: 412,
+  rule_violation: 422,
+  rate_limited: 429,
 };
 
 export class DomainError extends Error {
@@ -33,8 +47,7 @@ export const ruleViolation = (reason: string, message: string, details?: Record<
 
 export const alreadyExists = (reason: string, message: string) => new DomainError('already_exists', message, reason);
 
-export const invalidInput = (message: string, details?: Record<string, unknown>) =>
-  new DomainError('invalid_input', message, 'invalid_input', details);
+export const invalidInput = (message: string, details?: Record<string, unknown>) => new DomainError('invalid_input', message, 'invalid_input', details);
 
 export const permissionDenied = (permission: string) =>
   new DomainError('permission_denied', `missing permission ${permission}`, 'permission_denied', { permission });

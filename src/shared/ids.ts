@@ -10,7 +10,10 @@ let seq = 0;
 export function newId(): string {
   const now = Date.now();
   if (now === lastMs) seq = (seq + 1) % 1000;
-  else { lastMs = now; seq = randomInt(0, 500); }
+  else {
+    lastMs = now;
+    seq = randomInt(0, 500);
+  }
   return `${now}${String(seq).padStart(3, '0')}${String(randomInt(0, 100000)).padStart(5, '0')}`;
 }
 

@@ -23,5 +23,12 @@ export interface Metrics {
 }
 
 export const noMetrics: Metrics = {
-  cache() {}, signIn() {}, tokenIssued() {}, providerBuilt() {}, mail() {}, refreshReuse() {}, redisFallback() {}, watchProviderPool() {},
+  cache() {},
+  signIn() {},
+  tokenIssued() {},
+  providerBuilt() {},
+  mail() {},
+  refreshReuse() {},
+  redisFallback() {},
+  watchProviderPool() {},
 };

@@ -18,11 +18,19 @@ export class RedisChangeBus implements ChangeBus {
   private readonly ready: Promise<unknown>;
   private wasLive = false;
 
-  constructor(private readonly pub: RedisClient, private readonly sub: RedisClient, private readonly log?: Logger) {
+  constructor(
+    private readonly pub: RedisClient,
+    private readonly sub: RedisClient,
+    private readonly log?: Logger,
+  ) {
     this.sub.on('message', (_channel: string, instanceId: string) => this.emit(instanceId));
-    this.ready = this.sub.subscribe(CHANNEL).then(() => { this.wasLive = true; });
+    this.ready = this.sub.subscribe(CHANNEL).then(() => {
+      this.wasLive = true;
+    });
     // ioredis resubscribes after a reconnect; notices sent meanwhile are lost, so drop everything.
-    this.sub.on('ready', () => { if (this.wasLive) this.emit(ALL_INSTANCES); });
+    this.sub.on('ready', () => {
+      if (this.wasLive) this.emit(ALL_INSTANCES);
+    });
   }
 
   private emit(instanceId: string): void {

@@ -36,10 +36,14 @@ export interface RedisConnections {
 }
 
 function seeds(url: string): ClusterNode[] {
-  return url.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const u = new URL(s);
-    return { host: u.hostname, port: Number(u.port || 6379) };
-  });
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const u = new URL(s);
+      return { host: u.hostname, port: Number(u.port || 6379) };
+    });
 }
 
 /** Options shared by one Redis URL's connections (password and TLS come from the first seed's URL). */
@@ -66,17 +70,18 @@ export function redisConnections(settings: RedisSettings, log?: Logger): RedisCo
       maxRetriesPerRequest: subscriber ? null : 1,
       ...(subscriber ? {} : { commandTimeout: settings.commandTimeoutMs }),
     };
-    const client: RedisClient = settings.mode === 'cluster'
-      ? new Cluster(seeds(settings.url), {
-        enableOfflineQueue: subscriber,
-        redisOptions: options,
-        clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
-        // A slot moved or a node failed over: look the topology up again rather than erroring.
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        ...(subscriber ? {} : { maxRedirections: 4 }),
-      })
-      : new Redis(settings.url, options);
+    const client: RedisClient =
+      settings.mode === 'cluster'
+        ? new Cluster(seeds(settings.url), {
+            enableOfflineQueue: subscriber,
+            redisOptions: options,
+            clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+            // A slot moved or a node failed over: look the topology up again rather than erroring.
+            retryDelayOnFailover: 100,
+            retryDelayOnClusterDown: 100,
+            ...(subscriber ? {} : { maxRedirections: 4 }),
+          })
+        : new Redis(settings.url, options);
     // Report state changes once each, not every reconnect attempt's error.
     let up = true;
     client.on('error', (err: Error) => {
@@ -122,8 +127,14 @@ const FIRST_CONNECT_WAIT_MS = 1000;
 async function firstConnection(redis: RedisClient): Promise<boolean> {
   if (seenReady.has(redis) || !['connecting', 'connect'].includes(redis.status)) return false;
   return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false); }, FIRST_CONNECT_WAIT_MS);
-    const onReady = () => { clearTimeout(timer); resolve(true); };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, FIRST_CONNECT_WAIT_MS);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
     redis.once('ready', onReady);
   });
 }

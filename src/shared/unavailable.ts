@@ -19,7 +19,10 @@ export class ServiceUnavailable extends Error {
   readonly error_description: string;
   readonly retryAfterS = RETRY_AFTER_S;
 
-  constructor(readonly dependency: Dependency, cause?: unknown) {
+  constructor(
+    readonly dependency: Dependency,
+    cause?: unknown,
+  ) {
     super('temporarily_unavailable', { cause });
     this.error_description = `the ${dependency === 'redis' ? 'cache (Redis)' : 'database'} is unreachable; retry in a moment`;
   }

@@ -26,7 +26,13 @@ export const WEBAUTHN_SCRIPT_PATH = '/ui/login/assets/webauthn.js';
 export const PASSKEY_SCRIPT_PATH = '/ui/login/assets/passkey.js';
 const scripts: Record<string, string> = {
   // The package exports only its entry points; the bundle sits beside them (wherever npm put the package).
-  [WEBAUTHN_SCRIPT_PATH]: path.resolve(path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'),
+  [WEBAUTHN_SCRIPT_PATH]: path.resolve(
+    path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')),
+    '..',
+    'dist',
+    'bundle',
+    'index.umd.min.js',
+  ),
   [PASSKEY_SCRIPT_PATH]: path.join(viewsDir, 'assets', 'passkey.js'),
 };
 
@@ -57,7 +63,10 @@ export function uiAssetRoutes(knex: Knex): Router {
 
   router.get(`${BRANDING_PATH}/:owner/theme.css`, async (ctx) => {
     const orgId = owner(ctx.params.owner);
-    if (orgId === undefined) { ctx.status = 404; return; }
+    if (orgId === undefined) {
+      ctx.status = 404;
+      return;
+    }
     const branding = await loadBranding(scopeOf(ctx), orgId);
     ctx.type = 'text/css; charset=utf-8';
     ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
@@ -67,9 +76,15 @@ export function uiAssetRoutes(knex: Knex): Router {
   router.get(`${BRANDING_PATH}/:owner/:kind`, async (ctx) => {
     const orgId = owner(ctx.params.owner);
     const kind = ctx.params.kind as AssetKind;
-    if (orgId === undefined || !assetKinds.includes(kind)) { ctx.status = 404; return; }
+    if (orgId === undefined || !assetKinds.includes(kind)) {
+      ctx.status = 404;
+      return;
+    }
     const row = await getLabelAsset(scopeOf(ctx), orgId, kind);
-    if (!row) { ctx.status = 404; return; }
+    if (!row) {
+      ctx.status = 404;
+      return;
+    }
     ctx.type = row.content_type;
     // An uploaded SVG must not run script in our origin.
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");

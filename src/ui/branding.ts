@@ -81,12 +81,16 @@ export const assetPath = (owner: string, kind: string, v: number) => `${BRANDING
 
 export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
   const [label, privacy, stamps] = await Promise.all([
-    getEffectivePolicy(scope, 'label', orgId), getEffectivePolicy(scope, 'privacy', orgId), labelAssetStamps(scope, orgId),
+    getEffectivePolicy(scope, 'label', orgId),
+    getEffectivePolicy(scope, 'privacy', orgId),
+    labelAssetStamps(scope, orgId),
   ]);
-  const orgName = orgId ? (await getOrg(scope, orgId))?.name ?? '' : (await getInstance(scope))?.name ?? '';
+  const orgName = orgId ? ((await getOrg(scope, orgId))?.name ?? '') : ((await getInstance(scope))?.name ?? '');
   const assets: Partial<Record<AssetKind, string>> = {};
   for (const [kind, s] of stamps) assets[kind] = assetPath(s.owner, kind, s.v);
   // The theme's URL changes with the policy and the font, so it can be cached for long.
-  const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0])).toString('base64url').slice(-16);
+  const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0]))
+    .toString('base64url')
+    .slice(-16);
   return { orgId, orgName, label, privacy, assets, themeUrl: `${BRANDING_PATH}/${orgId ?? 'instance'}/theme.css?v=${themeVersion}` };
 }

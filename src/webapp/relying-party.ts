@@ -13,14 +13,28 @@ import type { SecretBox } from '../shared/crypto.js';
  * proxy, its public origin may not be reachable from inside) and its client secret never leaves
  * the process.
  */
-export interface PendingSignIn { state: string; nonce: string; verifier: string; returnTo: string; exp: number }
+export interface PendingSignIn {
+  state: string;
+  nonce: string;
+  verifier: string;
+  returnTo: string;
+  exp: number;
+}
 
-export interface SignedIn { userId: string; sid?: string; idToken: string }
+export interface SignedIn {
+  userId: string;
+  sid?: string;
+  idToken: string;
+}
 
 export class BuiltInRelyingParty {
   private readonly configs = new LRUCache<string, Promise<oidc.Configuration>>({ max: 1000, ttl: 10 * 60_000 });
 
-  constructor(private readonly pool: ProviderPool, private readonly box: SecretBox, readonly clientId: BuiltInClientId) {}
+  constructor(
+    private readonly pool: ProviderPool,
+    private readonly box: SecretBox,
+    readonly clientId: BuiltInClientId,
+  ) {}
 
   private fetchInto(instanceId: string, origin: string): oidc.CustomFetch {
     return async (url, options) => {
@@ -28,15 +42,24 @@ export class BuiltInRelyingParty {
       if (target.origin !== origin) throw new Error(`${this.clientId} talks only to its own provider, not ${target.origin}`);
       const provider = await this.pool.get(instanceId, origin);
       const headers: Record<string, string> = {};
-      new Headers(options.headers as HeadersInit).forEach((v, k) => { headers[k] = v; });
-      const res = await inject((req, res) => { void provider.handle(req, res); }, {
-        method: options.method ?? 'GET', url: `${target.pathname}${target.search}`,
-        headers: { ...headers, host: target.host, 'x-forwarded-proto': target.protocol.slice(0, -1) },
-        ...(options.body !== undefined && options.body !== null ? { payload: String(options.body) } : {}),
+      new Headers(options.headers as HeadersInit).forEach((v, k) => {
+        headers[k] = v;
       });
+      const res = await inject(
+        (req, res) => {
+          void provider.handle(req, res);
+        },
+        {
+          method: options.method ?? 'GET',
+          url: `${target.pathname}${target.search}`,
+          headers: { ...headers, host: target.host, 'x-forwarded-proto': target.protocol.slice(0, -1) },
+          ...(options.body !== undefined && options.body !== null ? { payload: String(options.body) } : {}),
+        },
+      );
       const out = new Headers();
       for (const [k, v] of Object.entries(res.headers)) {
-        if (Array.isArray(v)) v.forEach((x) => out.append(k, x)); else if (v !== undefined) out.set(k, String(v));
+        if (Array.isArray(v)) v.forEach((x) => out.append(k, x));
+        else if (v !== undefined) out.set(k, String(v));
       }
       return new Response(res.statusCode === 204 || res.statusCode === 304 ? null : res.payload, { status: res.statusCode, headers: out });
     };
@@ -51,22 +74,39 @@ export class BuiltInRelyingParty {
         [oidc.customFetch]: this.fetchInto(instanceId, origin),
         ...(origin.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}),
       });
-      entry.catch(() => { if (this.configs.get(key) === entry) this.configs.delete(key); });
+      entry.catch(() => {
+        if (this.configs.get(key) === entry) this.configs.delete(key);
+      });
       this.configs.set(key, entry);
     }
     return entry;
   }
 
   /** Starts a sign-in: what to remember until the callback, and where to send the browser. */
-  async begin(instanceId: string, origin: string, returnTo: string, lang?: string, extra: Record<string, string> = {}): Promise<{ pending: PendingSignIn; url: string }> {
+  async begin(
+    instanceId: string,
+    origin: string,
+    returnTo: string,
+    lang?: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ pending: PendingSignIn; url: string }> {
     const config = await this.config(instanceId, origin);
     const pending: PendingSignIn = {
-      state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo, exp: Date.now() + 30 * 60_000,
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      verifier: oidc.randomPKCECodeVerifier(),
+      returnTo,
+      exp: Date.now() + 30 * 60_000,
     };
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: builtInRedirects(this.clientId, origin).redirectUri, scope: 'openid profile',
-      state: pending.state, nonce: pending.nonce, code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
-      code_challenge_method: 'S256', ...(lang ? { ui_locales: lang } : {}), ...extra,
+      redirect_uri: builtInRedirects(this.clientId, origin).redirectUri,
+      scope: 'openid profile',
+      state: pending.state,
+      nonce: pending.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+      code_challenge_method: 'S256',
+      ...(lang ? { ui_locales: lang } : {}),
+      ...extra,
     });
     return { pending, url: url.href };
   }
@@ -75,7 +115,10 @@ export class BuiltInRelyingParty {
   async complete(instanceId: string, origin: string, callbackUrl: URL, pending: PendingSignIn): Promise<SignedIn> {
     const config = await this.config(instanceId, origin);
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-      pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true,
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+      idTokenExpected: true,
     });
     const claims = tokens.claims()!;
     return { userId: claims.sub, sid: typeof claims.sid === 'string' ? claims.sid : undefined, idToken: tokens.id_token! };

@@ -23,7 +23,12 @@ export const sessionCookie = (app: WebApp) => `tessera_${app.app}`;
 const signInCookie = (app: WebApp) => `tessera_${app.app}_sign_in`;
 
 export class WebAppSessions {
-  constructor(private readonly knex: Knex, private readonly box: SecretBox, private readonly timeouts: UiSessionTimeouts, readonly webApp: WebApp) {}
+  constructor(
+    private readonly knex: Knex,
+    private readonly box: SecretBox,
+    private readonly timeouts: UiSessionTimeouts,
+    readonly webApp: WebApp,
+  ) {}
 
   private flags(ctx: Context) {
     return { httpOnly: true, sameSite: 'lax' as const, secure: ctx.protocol === 'https', path: this.webApp.base, signed: false, overwrite: true };
@@ -55,7 +60,11 @@ export class WebAppSessions {
     const old = ctx.cookies.get(sessionCookie(this.webApp));
     if (old) await endUiSession({ box: this.box }, this.scope(ctx), old);
     const { token } = await startUiSession({ box: this.box }, this.scope(ctx), {
-      app: this.webApp.app, userId: input.userId, providerSid: input.sid, idToken: input.idToken, absoluteMs: this.timeouts.absoluteMs,
+      app: this.webApp.app,
+      userId: input.userId,
+      providerSid: input.sid,
+      idToken: input.idToken,
+      absoluteMs: this.timeouts.absoluteMs,
     });
     ctx.cookies.set(sessionCookie(this.webApp), token, this.flags(ctx));
   }

@@ -22,7 +22,8 @@ export interface SignInDeps {
 
 export function signInRoutes(router: Router, d: SignInDeps): void {
   const base = d.sessions.webApp.base;
-  const safeReturn = (value: unknown) => (typeof value === 'string' && (value === base || value.startsWith(`${base}/`) || value.startsWith(`${base}?`)) && !value.includes('//') ? value : base);
+  const safeReturn = (value: unknown) =>
+    typeof value === 'string' && (value === base || value.startsWith(`${base}/`) || value.startsWith(`${base}?`)) && !value.includes('//') ? value : base;
 
   router.get('/sign-in', async (ctx) => {
     const { pending, url } = await d.rp.begin(ctx.state.instanceId, ctx.state.origin, safeReturn(ctx.query.return), d.localeOf(ctx), d.extraParams?.(ctx));

@@ -19,7 +19,10 @@ let browser: Browser;
 beforeAll(async () => {
   [w, browser] = await Promise.all([loginWorld('Account', {}, { tld: 'localhost' }), launchChromium()]);
 }, 60_000);
-afterAll(async () => { await browser?.close(); await w?.close(); });
+afterAll(async () => {
+  await browser?.close();
+  await w?.close();
+});
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -75,7 +78,7 @@ test('a user adds a passkey on the account page, renames it and removes it; ever
   await j.close();
 }, 90_000);
 
-test('the profile in German, and an application\'s access revoked', async () => {
+test("the profile in German, and an application's access revoked", async () => {
   const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `app${newId()}` });
   await login(w.config, w.rp, { loginName: u.loginName, password: u.password, scope: 'openid profile' });
   const j = await signedIn('account-profile-applications', u, { locale: 'de-DE' });

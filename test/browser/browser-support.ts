@@ -13,9 +13,18 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * 127.0.0.1'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--host-resolver-rules=MAP * 127.0.0.1',
+    ],
   });
 }
 
@@ -23,7 +32,11 @@ export function launchChromium(): Promise<Browser> {
 export class Journey {
   private n = 0;
   readonly dir: string;
-  constructor(readonly page: Page, readonly context: BrowserContext, name: string) {
+  constructor(
+    readonly page: Page,
+    readonly context: BrowserContext,
+    name: string,
+  ) {
     this.dir = path.resolve('test-artifacts', 'browser', name.replace(/[^\w-]+/g, '-'));
     mkdirSync(this.dir, { recursive: true });
   }
@@ -46,11 +59,15 @@ export async function newJourney(browser: Browser, w: LoginWorld, name: string, 
   });
   // The redirect to the application, also when the page navigates there from script (a passkey
   // form submitted by views/assets/passkey.js), where the route above is not always consulted.
-  page.on('request', (r) => { if (r.url().startsWith(w.rp.redirectUri)) callback = new URL(r.url()); });
+  page.on('request', (r) => {
+    if (r.url().startsWith(w.rp.redirectUri)) callback = new URL(r.url());
+  });
   const j = new Journey(page, context, name);
   // CSP violations and failed loads show up here: a journey can assert there were none.
   const consoleErrors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   return Object.assign(j, {
@@ -58,8 +75,12 @@ export async function newJourney(browser: Browser, w: LoginWorld, name: string, 
     consoleErrors,
     async start(scope = 'openid', params: Record<string, string> = {}) {
       const url = client.buildAuthorizationUrl(w.config, {
-        redirect_uri: w.rp.redirectUri, scope, state,
-        code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...params,
+        redirect_uri: w.rp.redirectUri,
+        scope,
+        state,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        ...params,
       });
       await page.goto(url.href);
     },

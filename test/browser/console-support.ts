@@ -10,7 +10,12 @@ import type { LoginWorld } from '../integration/login-support.js';
  */
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-export interface AxeViolation { id: string; impact: string; help: string; nodes: number }
+export interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: number;
+}
 
 export class ConsoleJourney {
   private n = 0;
@@ -19,10 +24,18 @@ export class ConsoleJourney {
   /** every serious or critical accessibility violation seen, by page */
   readonly violations: Record<string, AxeViolation[]> = {};
 
-  private constructor(readonly w: LoginWorld, readonly browser: Browser, readonly context: BrowserContext, readonly page: Page, name: string) {
+  private constructor(
+    readonly w: LoginWorld,
+    readonly browser: Browser,
+    readonly context: BrowserContext,
+    readonly page: Page,
+    name: string,
+  ) {
     this.dir = path.resolve('test-artifacts', 'console', name);
     mkdirSync(this.dir, { recursive: true });
-    page.on('console', (m) => { if (m.type() === 'error') this.consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') this.consoleErrors.push(m.text());
+    });
   }
 
   static async start(w: LoginWorld, browser: Browser, name: string, opts: { locale?: string; width?: number } = {}): Promise<ConsoleJourney> {
@@ -76,8 +89,11 @@ async function axeCheck(browser: Browser, page: Page): Promise<AxeViolation[]> {
     if ((await copy.title()) !== (await page.title())) throw new Error(`axe: the copy of ${url} is not the page`);
     await copy.addScriptTag({ content: axeSource });
     const result = await copy.evaluate(async () => {
-      const r = await (globalThis as unknown as { axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }> } })
-        .axe.run(document, { resultTypes: ['violations'] });
+      const r = await (
+        globalThis as unknown as {
+          axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }> };
+        }
+      ).axe.run(document, { resultTypes: ['violations'] });
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
     });
     return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');

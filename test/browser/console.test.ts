@@ -18,7 +18,10 @@ let browser: Browser;
 beforeAll(async () => {
   [w, browser] = await Promise.all([loginWorld('Acme'), launchChromium()]);
 }, 60_000);
-afterAll(async () => { await browser?.close(); await w?.close(); });
+afterAll(async () => {
+  await browser?.close();
+  await w?.close();
+});
 
 const db = () => w.rt.db.knex;
 
@@ -143,7 +146,11 @@ test('the first admin goes from / to the console, creates an org and a user, and
   await janeJ.check('nothing-to-manage');
   await janeJ.close();
 
-  expect(Object.entries(j.violations).concat(Object.entries(de.violations), Object.entries(janeJ.violations)).filter(([, v]) => v.length)).toEqual([]);
+  expect(
+    Object.entries(j.violations)
+      .concat(Object.entries(de.violations), Object.entries(janeJ.violations))
+      .filter(([, v]) => v.length),
+  ).toEqual([]);
 }, 180_000);
 
 test('an ORG_USER_MANAGER sees no project pages and gets a 404 page for a project URL', async () => {
@@ -182,10 +189,12 @@ test('an ORG_USER_MANAGER sees no project pages and gets a 404 page for a projec
 }, 90_000);
 
 test('a manager of two orgs switches between them; a third org answers 404', async () => {
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async (x) => {
-    const domain = `${x}${newId()}.example`;
-    return { id: await addOrg(w.inst.scope, `Org ${x.toUpperCase()} ${domain}`, domain), domain };
-  }));
+  const [a, b, c] = await Promise.all(
+    ['a', 'b', 'c'].map(async (x) => {
+      const domain = `${x}${newId()}.example`;
+      return { id: await addOrg(w.inst.scope, `Org ${x.toUpperCase()} ${domain}`, domain), domain };
+    }),
+  );
   const m = await manager(w.sys(), a.id, `two${newId()}`, a.domain, ['ORG_OWNER']);
   await addMember(w.sys(), { userId: m.id, level: 'org', orgId: b.id, roles: ['ORG_USER_MANAGER'] });
   const j = await ConsoleJourney.start(w, browser, 'two-orgs', { width: 420 });

@@ -20,7 +20,11 @@ beforeAll(async () => {
   [w, browser] = await Promise.all([loginWorld('Browser'), launchChromium()]);
   up = await startUpstream([`http://${w.inst.domain}:${w.server.port}/ui/login/idp/callback`]);
 }, 60_000);
-afterAll(async () => { await browser?.close(); await up?.close(); await w?.close(); });
+afterAll(async () => {
+  await browser?.close();
+  await up?.close();
+  await w?.close();
+});
 
 async function org(login: object = {}, label?: object) {
   const domain = `b${newId()}.example`;
@@ -30,7 +34,7 @@ async function org(login: object = {}, label?: object) {
   return { orgId, domain };
 }
 
-test('login with the org scope, in the org\'s branding', async () => {
+test("login with the org scope, in the org's branding", async () => {
   const o = await org({}, { primaryColor: '#0b7a3e', backgroundColor: '#eef7f1', disableWatermark: true });
   const u = await addHuman(w.rt, w.inst.scope, o.orgId, { username: `ada${newId()}` });
   const j = await newJourney(browser, w, 'org-scope');
@@ -49,7 +53,7 @@ test('login with the org scope, in the org\'s branding', async () => {
   await j.close();
 }, 60_000);
 
-test('lockout after the policy\'s attempts, and the throttle after a flood', async () => {
+test("lockout after the policy's attempts, and the throttle after a flood", async () => {
   const o = await org();
   await setOrgPolicy(w.sys(), o.orgId, 'lockout', { maxPasswordAttempts: 3 });
   const u = await addHuman(w.rt, w.inst.scope, o.orgId, { username: `lock${newId()}` });
@@ -182,7 +186,12 @@ test('registration with email verification, then a password reset', async () => 
 test('domain discovery into an org with an external IdP, with JIT creation', async () => {
   const o = await org();
   const { id: idpId } = await createIdp(w.sys(), {
-    orgId: o.orgId, name: 'Contoso Entra ID', issuer: up.issuer, clientId: up.clientId, clientSecret: up.clientSecret, isAutoCreation: true,
+    orgId: o.orgId,
+    name: 'Contoso Entra ID',
+    issuer: up.issuer,
+    clientId: up.clientId,
+    clientSecret: up.clientSecret,
+    isAutoCreation: true,
   });
   await setOrgPolicy(w.sys(), o.orgId, 'login', { ...builtInDefault('login'), allowUsernamePassword: false, allowExternalIdp: true, idpIds: [idpId] });
   const sub = `entra-${newId()}`;
@@ -209,7 +218,8 @@ test('domain discovery into an org with an external IdP, with JIT creation', asy
 }, 60_000);
 
 test('the branding of two orgs side by side', async () => {
-  const logo = (fill: string) => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40"><rect width="160" height="40" rx="8" fill="${fill}"/></svg>`);
+  const logo = (fill: string) =>
+    Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40"><rect width="160" height="40" rx="8" fill="${fill}"/></svg>`);
   const acme = await org({ allowRegister: true }, { primaryColor: '#c2410c', backgroundColor: '#fff7ed', fontColor: '#431407', disableWatermark: true });
   const globex = await org({}, { primaryColor: '#1d4ed8', backgroundColor: '#eff6ff', fontColor: '#172554', hideLoginNameSuffix: true });
   await putLabelAsset(w.inst.scope, acme.orgId, 'logo_light', 'image/svg+xml', logo('#c2410c'));

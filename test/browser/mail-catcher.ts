@@ -2,7 +2,14 @@ import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 
 /** A real SMTP server in the test process that keeps what it receives, decoded enough to read. */
-export interface CaughtMail { from: string; to: string[]; subject: string; text: string; html: string; raw: string }
+export interface CaughtMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  raw: string;
+}
 
 export class MailCatcher {
   readonly mails: CaughtMail[] = [];
@@ -12,13 +19,20 @@ export class MailCatcher {
 
   constructor() {
     this.server = new SMTPServer({
-      authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          this.mails.push({ ...parseMail(raw), from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
+          this.mails.push({
+            ...parseMail(raw),
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+          });
           this.waiters.splice(0).forEach((w) => w());
           callback();
         });
@@ -39,7 +53,10 @@ export class MailCatcher {
       const hit = this.mails.find((m) => m.to.includes(to) && pred(m));
       if (hit) return hit;
       if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms (got ${this.mails.length})`);
-      await new Promise<void>((resolve) => { this.waiters.push(resolve); setTimeout(resolve, 200); });
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
     }
   }
 
@@ -50,7 +67,8 @@ export class MailCatcher {
 
 function decodeWords(s: string): string {
   return s.replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=\s*/g, (_m, _cs, enc: string, body: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(body, 'base64').toString('utf8') : decodeQp(body.replace(/_/g, ' ')));
+    enc.toUpperCase() === 'B' ? Buffer.from(body, 'base64').toString('utf8') : decodeQp(body.replace(/_/g, ' ')),
+  );
 }
 
 function decodeQp(s: string): string {

@@ -20,9 +20,17 @@ let w: LoginWorld;
 let other: LoginWorld;
 let browser: Browser;
 beforeAll(async () => {
-  [w, other, browser] = await Promise.all([loginWorld('Passkeys', {}, { tld: 'localhost' }), loginWorld('Elsewhere', {}, { tld: 'localhost' }), launchChromium()]);
+  [w, other, browser] = await Promise.all([
+    loginWorld('Passkeys', {}, { tld: 'localhost' }),
+    loginWorld('Elsewhere', {}, { tld: 'localhost' }),
+    launchChromium(),
+  ]);
 }, 60_000);
-afterAll(async () => { await browser?.close(); await other?.close(); await w?.close(); });
+afterAll(async () => {
+  await browser?.close();
+  await other?.close();
+  await w?.close();
+});
 
 async function org(login: object = {}) {
   const domain = `p${newId()}.example`;
@@ -41,7 +49,9 @@ async function journey(name: string, opts: { autofill?: boolean; world?: LoginWo
   if (!opts.autofill) await j.context.addInitScript(noAutofill);
   const authenticator = await VirtualAuthenticator.attach(j.context, j.page);
   const returns = { count: 0, seen: 0 };
-  j.page.on('request', (r) => { if (r.url().startsWith((opts.world ?? w).rp.redirectUri)) returns.count++; });
+  j.page.on('request', (r) => {
+    if (r.url().startsWith((opts.world ?? w).rp.redirectUri)) returns.count++;
+  });
   return Object.assign(j, { authenticator, returns });
 }
 
@@ -54,7 +64,11 @@ async function passwordStep(j: Awaited<ReturnType<typeof journey>>, loginName: s
 
 /** Back at the application with a new code (the journey records every redirect to it). */
 async function backAtApp(j: Awaited<ReturnType<typeof journey>>): Promise<void> {
-  const count = await eventually(async () => j.returns.count, (n) => n > j.returns.seen, 20_000);
+  const count = await eventually(
+    async () => j.returns.count,
+    (n) => n > j.returns.seen,
+    20_000,
+  );
   if (count <= j.returns.seen) throw new Error(`not back at the application; at ${j.page.url()}`);
   j.returns.seen = count;
 }
@@ -88,7 +102,7 @@ test('asked after a password sign-in, a user adds a passkey, then signs in with 
   await j.close();
 }, 60_000);
 
-test('the browser\'s autofill offers the passkey on the login name page', async () => {
+test("the browser's autofill offers the passkey on the login name page", async () => {
   const o = await org({ promptPasskeyAfterPassword: true });
   const u = await addHuman(w.rt, w.inst.scope, o.orgId, { username: `af${newId()}` });
   const j = await journey('passkey-autofill', { autofill: true });

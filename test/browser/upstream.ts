@@ -29,12 +29,23 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
   const provider = new Provider(issuer, {
     adapter: memoryAdapter(),
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'upstream', alg: 'RS256', use: 'sig' }] },
-    clients: [{
-      client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris,
-      grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
-    }],
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: redirectUris,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+    ],
     async findAccount(_ctx: unknown, sub: string) {
-      return { accountId: sub, async claims() { return { sub, ...accounts.get(sub) }; } };
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, ...accounts.get(sub) };
+        },
+      };
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'preferred_username'] },
     features: { devInteractions: { enabled: true } },
@@ -43,10 +54,19 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
     // Explicit, so oidc-provider does not print a notice for each default it falls back to.
     ttl: { AccessToken: 3600, AuthorizationCode: 60, Grant: 3600, IdToken: 3600, Interaction: 3600, Session: 3600 },
   } as any);
-  (provider as any).on('server_error', (_ctx: unknown, err: Error) => { console.error('upstream error', err); });
+  (provider as any).on('server_error', (_ctx: unknown, err: Error) => {
+    console.error('upstream error', err);
+  });
   server.on('request', provider.callback());
   return {
-    issuer, clientId, clientSecret, accounts,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    issuer,
+    clientId,
+    clientSecret,
+    accounts,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

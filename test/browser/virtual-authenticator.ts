@@ -16,15 +16,22 @@ export interface VirtualCredential {
 }
 
 export class VirtualAuthenticator {
-  private constructor(readonly cdp: CDPSession, readonly id: string) {}
+  private constructor(
+    readonly cdp: CDPSession,
+    readonly id: string,
+  ) {}
 
   static async attach(context: BrowserContext, page: Page, opts: { isUserVerified?: boolean } = {}): Promise<VirtualAuthenticator> {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable', { enableUI: false });
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
       options: {
-        protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
-        isUserVerified: opts.isUserVerified ?? true, automaticPresenceSimulation: true,
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: opts.isUserVerified ?? true,
+        automaticPresenceSimulation: true,
       },
     });
     return new VirtualAuthenticator(cdp, authenticatorId);

@@ -4,12 +4,15 @@ import { testInstance, testRuntime } from '../support/runtime.js';
 import { accessSnapshot, seedScenario, type SeedScenario } from '../support/seed.js';
 import { backendPid, someoneWaitsFor } from '../support/locks.js';
 import {
-  deactivateProjectGrant, getProjectGrant, grantProject, listGrantedProjects, listProjectGrants, removeProjectGrant,
+  deactivateProjectGrant,
+  getProjectGrant,
+  grantProject,
+  listGrantedProjects,
+  listProjectGrants,
+  removeProjectGrant,
   updateProjectGrantRoles,
 } from '../../src/domain/project-grant/service.js';
-import {
-  addUserGrant, getUserGrant, listUserGrants, removeUserGrant, updateUserGrant,
-} from '../../src/domain/user-grant/service.js';
+import { addUserGrant, getUserGrant, listUserGrants, removeUserGrant, updateUserGrant } from '../../src/domain/user-grant/service.js';
 import { createProject } from '../../src/domain/project/service.js';
 import { addProjectRole, removeProjectRole } from '../../src/domain/project/roles.js';
 import { createHumanUser, deleteUser } from '../../src/domain/user/service.js';
@@ -21,8 +24,12 @@ import { listEvents } from '../../src/domain/audit/repository.js';
 import { activeRoleGrants } from '../../src/domain/user-grant/repository.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 const seeded = async (): Promise<SeedScenario> => seedScenario(rt, await testInstance(rt, 'Grants'));
 
@@ -38,13 +45,28 @@ describe('project grants', () => {
     const s = await seeded();
     const { id: projectId } = await createProject(s.ctx, { orgId: s.orgs.acme.id, name: 'Billing' });
     await addProjectRole(s.ctx, projectId, { key: 'viewer', displayName: 'Viewer' });
-    await refusedUnchanged(s, () => grantProject(s.ctx, { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer', 'Accountant'] }), 'project_grant.roles_not_subset');
-    await expect(grantProject(s.ctx, { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer', 'ghost'] }))
-      .rejects.toMatchObject({ code: 'rule_violation', details: { missing: ['ghost'] } });
+    await refusedUnchanged(
+      s,
+      () => grantProject(s.ctx, { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer', 'Accountant'] }),
+      'project_grant.roles_not_subset',
+    );
+    await expect(grantProject(s.ctx, { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer', 'ghost'] })).rejects.toMatchObject({
+      code: 'rule_violation',
+      details: { missing: ['ghost'] },
+    });
     const { id } = await grantProject(s.ctx, { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer', 'viewer'] });
-    expect(await getProjectGrant(s.ctx.scope, id)).toMatchObject({ project_id: projectId, granted_org_id: s.orgs.alpha.id, role_keys: ['viewer'], state: 'active' });
+    expect(await getProjectGrant(s.ctx.scope, id)).toMatchObject({
+      project_id: projectId,
+      granted_org_id: s.orgs.alpha.id,
+      role_keys: ['viewer'],
+      state: 'active',
+    });
     expect(await listEvents(s.ctx.scope, { resourceId: id })).toEqual([
-      expect.objectContaining({ type: 'project.grant.added', org_id: s.orgs.acme.id, payload: { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer'] } }),
+      expect.objectContaining({
+        type: 'project.grant.added',
+        org_id: s.orgs.acme.id,
+        payload: { projectId, grantedOrgId: s.orgs.alpha.id, roleKeys: ['viewer'] },
+      }),
     ]);
   });
 
@@ -64,7 +86,7 @@ describe('project grants', () => {
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ reason: 'project_grant.exists' });
   });
 
-  test("shrinking a grant removes the dropped roles from the user grants made under it, and only those", async () => {
+  test('shrinking a grant removes the dropped roles from the user grants made under it, and only those', async () => {
     const s = await seeded();
     const tt = s.projects.timeTracking.id;
     const byOwner = await addUserGrant(s.ctx, { userId: s.users.alice.id, projectId: tt, orgId: s.orgs.acme.id, roleKeys: ['Accountant'] });
@@ -80,7 +102,11 @@ describe('project grants', () => {
     ]);
     // Beta can no longer give what it lost.
     await refusedUnchanged(s, () => updateUserGrant(s.ctx, s.userGrants.aliceAccountant, { roleKeys: ['Accountant'] }), 'user_grant.roles_not_subset');
-    await refusedUnchanged(s, () => updateProjectGrantRoles(s.ctx, s.projectGrants.timeTrackingToBeta, ['Developer', 'Boss']), 'project_grant.roles_not_subset');
+    await refusedUnchanged(
+      s,
+      () => updateProjectGrantRoles(s.ctx, s.projectGrants.timeTrackingToBeta, ['Developer', 'Boss']),
+      'project_grant.roles_not_subset',
+    );
   });
 
   test('removing a grant removes every user grant made under it', async () => {
@@ -98,19 +124,36 @@ describe('project grants', () => {
       expect.objectContaining({ payload: expect.objectContaining({ userGrantsRemoved: 2 }) }),
     ]);
     // Beta no longer holds a grant, so it can give nothing.
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.beta.id, roleKeys: [] }), 'user_grant.org_not_granted');
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.beta.id, roleKeys: [] }),
+      'user_grant.org_not_granted',
+    );
   });
 
   test('a granted org sees what it received: project, owner and the granted roles', async () => {
     const s = await seeded();
-    expect(await listGrantedProjects(s.ctx.scope, s.orgs.demoCustomer.id)).toEqual([{
-      projectGrantId: s.projectGrants.portalToDemoCustomer, projectId: s.projects.portal.id, projectName: 'Portal', projectState: 'active',
-      ownerOrgId: s.orgs.demoVendor.id, ownerOrgName: 'Demo-Vendor', grantedOrgId: s.orgs.demoCustomer.id, roleKeys: ['reader', 'admin'],
-      roles: [{ key: 'reader', displayName: 'reader', group: null }, { key: 'admin', displayName: 'admin', group: null }], state: 'active',
-    }]);
+    expect(await listGrantedProjects(s.ctx.scope, s.orgs.demoCustomer.id)).toEqual([
+      {
+        projectGrantId: s.projectGrants.portalToDemoCustomer,
+        projectId: s.projects.portal.id,
+        projectName: 'Portal',
+        projectState: 'active',
+        ownerOrgId: s.orgs.demoVendor.id,
+        ownerOrgName: 'Demo-Vendor',
+        grantedOrgId: s.orgs.demoCustomer.id,
+        roleKeys: ['reader', 'admin'],
+        roles: [
+          { key: 'reader', displayName: 'reader', group: null },
+          { key: 'admin', displayName: 'admin', group: null },
+        ],
+        state: 'active',
+      },
+    ]);
     expect(await listGrantedProjects(s.ctx.scope, s.orgs.acme.id)).toEqual([]);
-    expect((await listProjectGrants(s.ctx.scope, { projectId: s.projects.timeTracking.id })).map((g) => g.granted_org_id).sort())
-      .toEqual([s.orgs.alpha.id, s.orgs.beta.id].sort());
+    expect((await listProjectGrants(s.ctx.scope, { projectId: s.projects.timeTracking.id })).map((g) => g.granted_org_id).sort()).toEqual(
+      [s.orgs.alpha.id, s.orgs.beta.id].sort(),
+    );
     expect(await listProjectGrants(s.ctx.scope, { grantedOrgId: s.orgs.beta.id })).toHaveLength(1);
   });
 });
@@ -118,44 +161,97 @@ describe('project grants', () => {
 describe('user grants', () => {
   test("the owner may give any of the project's roles, to a user of any org", async () => {
     const s = await seeded();
-    const { id } = await addUserGrant(s.ctx, { userId: s.users.eric.id, projectId: s.projects.timeTracking.id, orgId: s.orgs.acme.id, roleKeys: ['Accountant', 'Developer'] });
-    expect(await getUserGrant(s.ctx.scope, id)).toMatchObject({ org_id: s.orgs.acme.id, project_grant_id: null, role_keys: ['Accountant', 'Developer'], state: 'active', expires_at: null });
+    const { id } = await addUserGrant(s.ctx, {
+      userId: s.users.eric.id,
+      projectId: s.projects.timeTracking.id,
+      orgId: s.orgs.acme.id,
+      roleKeys: ['Accountant', 'Developer'],
+    });
+    expect(await getUserGrant(s.ctx.scope, id)).toMatchObject({
+      org_id: s.orgs.acme.id,
+      project_grant_id: null,
+      role_keys: ['Accountant', 'Developer'],
+      state: 'active',
+      expires_at: null,
+    });
   });
 
-  test('a granted org gives only its grant\'s roles, and the user grant records the grant', async () => {
+  test("a granted org gives only its grant's roles, and the user grant records the grant", async () => {
     const s = await seeded();
     const ug = (await getUserGrant(s.ctx.scope, s.userGrants.aliceAccountant))!;
     expect(ug).toMatchObject({ org_id: s.orgs.beta.id, project_grant_id: s.projectGrants.timeTrackingToBeta });
     expect((await getUser(s.ctx.scope, ug.user_id))!.org_id).toBe(s.orgs.alpha.id); // an external user
     const portal = s.projects.portal.id;
-    const { id: frank } = await createHumanUser(s.ctx, { orgId: s.orgs.demoCustomer.id, username: 'frank', email: 'frank@example.com', password: 'Frank-Passw0rd' });
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader', 'support:read'] }), 'user_grant.roles_not_subset');
-    await expect(addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader', 'admin'] })).resolves.toHaveProperty('id');
+    const { id: frank } = await createHumanUser(s.ctx, {
+      orgId: s.orgs.demoCustomer.id,
+      username: 'frank',
+      email: 'frank@example.com',
+      password: 'Frank-Passw0rd',
+    });
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader', 'support:read'] }),
+      'user_grant.roles_not_subset',
+    );
+    await expect(
+      addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader', 'admin'] }),
+    ).resolves.toHaveProperty('id');
     expect(await listUserGrants(s.ctx.scope, { projectId: portal, orgId: s.orgs.demoCustomer.id })).toHaveLength(2);
   });
 
   test('an org that neither owns the project nor holds an active grant of it gives nothing', async () => {
     const s = await seeded();
     const portal = s.projects.portal.id;
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: s.users.alice.id, projectId: portal, orgId: s.orgs.alpha.id, roleKeys: [] }), 'user_grant.org_not_granted');
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: s.users.alice.id, projectId: portal, orgId: s.orgs.alpha.id, roleKeys: [] }),
+      'user_grant.org_not_granted',
+    );
     await deactivateProjectGrant(s.ctx, s.projectGrants.portalToDemoCustomer);
-    const { id: frank } = await createHumanUser(s.ctx, { orgId: s.orgs.demoCustomer.id, username: 'frank', email: 'frank@example.com', password: 'Frank-Passw0rd' });
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader'] }), 'user_grant.org_not_granted');
+    const { id: frank } = await createHumanUser(s.ctx, {
+      orgId: s.orgs.demoCustomer.id,
+      username: 'frank',
+      email: 'frank@example.com',
+      password: 'Frank-Passw0rd',
+    });
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: frank, projectId: portal, orgId: s.orgs.demoCustomer.id, roleKeys: ['reader'] }),
+      'user_grant.org_not_granted',
+    );
   });
 
   test('one grant per user, project and giving org; unknown users and past expiries are refused', async () => {
     const s = await seeded();
     const tt = s.projects.timeTracking.id;
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.beta.id, roleKeys: ['Accountant'] }), 'user_grant.exists');
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.beta.id, roleKeys: ['Accountant'] }),
+      'user_grant.exists',
+    );
     await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: 'ghost', projectId: tt, orgId: s.orgs.acme.id, roleKeys: [] }), 'user.not_found');
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.acme.id, roleKeys: [], expiresAt: new Date(Date.now() - 1000) }), 'user_grant.expiry_in_past');
-    await refusedUnchanged(s, () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: 'nope', orgId: s.orgs.acme.id, roleKeys: [] }), 'project.not_found');
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: tt, orgId: s.orgs.acme.id, roleKeys: [], expiresAt: new Date(Date.now() - 1000) }),
+      'user_grant.expiry_in_past',
+    );
+    await refusedUnchanged(
+      s,
+      () => addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: 'nope', orgId: s.orgs.acme.id, roleKeys: [] }),
+      'project.not_found',
+    );
   });
 
   test('an expiring grant records its end; roles can be changed within what the giver may give', async () => {
     const s = await seeded();
     const until = new Date(Date.now() + 86400_000);
-    const { id } = await addUserGrant(s.ctx, { userId: s.users.bob.id, projectId: s.projects.timeTracking.id, orgId: s.orgs.alpha.id, roleKeys: ['Accountant'], expiresAt: until });
+    const { id } = await addUserGrant(s.ctx, {
+      userId: s.users.bob.id,
+      projectId: s.projects.timeTracking.id,
+      orgId: s.orgs.alpha.id,
+      roleKeys: ['Accountant'],
+      expiresAt: until,
+    });
     expect((await getUserGrant(s.ctx.scope, id))!.expires_at).toEqual(until);
     await updateUserGrant(s.ctx, id, { roleKeys: ['Developer'] });
     expect((await getUserGrant(s.ctx.scope, id))!.role_keys).toEqual(['Developer']);
@@ -166,7 +262,7 @@ describe('user grants', () => {
 });
 
 describe('listing user grants', () => {
-  test('filters by user, project, giving org, project grant, the user\'s org, role and state', async () => {
+  test("filters by user, project, giving org, project grant, the user's org, role and state", async () => {
     const s = await seeded();
     const ids = async (f: Parameters<typeof listUserGrants>[1]) => (await listUserGrants(s.ctx.scope, f)).map((g) => g.id).sort();
     const { bobDeveloper, aliceAccountant, ericReader } = s.userGrants;
@@ -184,8 +280,9 @@ describe('concurrency', () => {
   test('many writers racing a role removal: the role survives in no grant, and nobody deadlocks', async () => {
     const s = await seeded();
     const tt = s.projects.timeTracking.id;
-    const users = await Promise.all(['u1', 'u2', 'u3'].map(async (u) =>
-      (await createHumanUser(s.ctx, { orgId: s.orgs.alpha.id, username: u, email: `${u}@example.com` })).id));
+    const users = await Promise.all(
+      ['u1', 'u2', 'u3'].map(async (u) => (await createHumanUser(s.ctx, { orgId: s.orgs.alpha.id, username: u, email: `${u}@example.com` })).id),
+    );
     const results = await Promise.allSettled([
       addUserGrant(s.ctx, { userId: users[0], projectId: tt, orgId: s.orgs.beta.id, roleKeys: ['Developer'] }),
       updateProjectGrantRoles(s.ctx, s.projectGrants.timeTrackingToBeta, ['Accountant', 'Developer']),
@@ -224,25 +321,38 @@ describe('writes racing a cascade', () => {
   test('a user grant given while its role is being removed is refused, not left holding the removed role', async () => {
     const s = await seeded();
     const tt = s.projects.timeTracking.id;
-    const result = await whileUncommitted(s, (ctx) => removeProjectRole(ctx, tt, 'Developer'),
-      () => addUserGrant(s.ctx, { userId: s.users.eric.id, projectId: tt, orgId: s.orgs.acme.id, roleKeys: ['Developer'] }));
+    const result = await whileUncommitted(
+      s,
+      (ctx) => removeProjectRole(ctx, tt, 'Developer'),
+      () => addUserGrant(s.ctx, { userId: s.users.eric.id, projectId: tt, orgId: s.orgs.acme.id, roleKeys: ['Developer'] }),
+    );
     expect(result).toMatchObject({ status: 'rejected', reason: { reason: 'user_grant.roles_not_subset' } });
     expect(await s.ctx.scope.table('user_grants').where({ project_id: tt }).whereRaw("'Developer' = ANY(role_keys)")).toEqual([]);
   });
 
   test('a user grant changed while its project grant shrinks cannot keep the dropped role', async () => {
     const s = await seeded();
-    const result = await whileUncommitted(s, (ctx) => updateProjectGrantRoles(ctx, s.projectGrants.timeTrackingToBeta, ['Accountant']),
-      () => updateUserGrant(s.ctx, s.userGrants.aliceAccountant, { roleKeys: ['Accountant', 'Developer'] }));
+    const result = await whileUncommitted(
+      s,
+      (ctx) => updateProjectGrantRoles(ctx, s.projectGrants.timeTrackingToBeta, ['Accountant']),
+      () => updateUserGrant(s.ctx, s.userGrants.aliceAccountant, { roleKeys: ['Accountant', 'Developer'] }),
+    );
     expect(result).toMatchObject({ status: 'rejected', reason: { reason: 'user_grant.roles_not_subset' } });
     expect((await getUserGrant(s.ctx.scope, s.userGrants.aliceAccountant))!.role_keys).toEqual(['Accountant']);
   });
 });
 
 describe('cascades of deletions', () => {
-  test("deleting a user removes their grants and memberships", async () => {
+  test('deleting a user removes their grants and memberships', async () => {
     const s = await seeded();
-    await insertMembership(s.ctx.scope, { user_id: s.users.bob.id, level: 'org', org_id: s.orgs.beta.id, project_id: null, project_grant_id: null, roles: ['ORG_OWNER'] });
+    await insertMembership(s.ctx.scope, {
+      user_id: s.users.bob.id,
+      level: 'org',
+      org_id: s.orgs.beta.id,
+      project_id: null,
+      project_grant_id: null,
+      roles: ['ORG_OWNER'],
+    });
     await deleteUser(s.ctx, s.users.bob.id);
     expect(await getUserGrant(s.ctx.scope, s.userGrants.bobDeveloper)).toBeUndefined();
     expect(await listMembershipsOfUser(s.ctx.scope, s.users.bob.id)).toEqual([]);

@@ -11,8 +11,12 @@ import { removeProjectRole } from '../../src/domain/project/roles.js';
 import { createApplication } from '../../src/domain/project/applications.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 test("no access repository or service call through one instance reads or writes another instance's rows", async () => {
   const a = await seedScenario(rt, await testInstance(rt, 'A'));
@@ -58,19 +62,39 @@ test("no access repository or service call through one instance reads or writes 
   expect(await projects.deleteProjectRow(foreign, tt.id)).toBe(0);
 
   // services find nothing of A's
-  await expect(addUserGrant(b.ctx, { userId: b.users.bob.id, projectId: tt.id, orgId: a.orgs.acme.id, roleKeys: [] })).rejects.toMatchObject({ reason: 'project.not_found' });
-  await expect(addUserGrant(b.ctx, { userId: a.users.bob.id, projectId: b.projects.timeTracking.id, orgId: b.orgs.acme.id, roleKeys: [] })).rejects.toMatchObject({ reason: 'user.not_found' });
-  await expect(grantProject(b.ctx, { projectId: b.projects.timeTracking.id, grantedOrgId: a.orgs.demoCustomer.id, roleKeys: [] })).rejects.toMatchObject({ reason: 'org.not_found' });
+  await expect(addUserGrant(b.ctx, { userId: b.users.bob.id, projectId: tt.id, orgId: a.orgs.acme.id, roleKeys: [] })).rejects.toMatchObject({
+    reason: 'project.not_found',
+  });
+  await expect(
+    addUserGrant(b.ctx, { userId: a.users.bob.id, projectId: b.projects.timeTracking.id, orgId: b.orgs.acme.id, roleKeys: [] }),
+  ).rejects.toMatchObject({ reason: 'user.not_found' });
+  await expect(grantProject(b.ctx, { projectId: b.projects.timeTracking.id, grantedOrgId: a.orgs.demoCustomer.id, roleKeys: [] })).rejects.toMatchObject({
+    reason: 'org.not_found',
+  });
   await expect(removeProjectRole(b.ctx, tt.id, 'Developer')).rejects.toMatchObject({ reason: 'project.not_found' });
-  await expect(createApplication(b.ctx, tt.id, { name: 'x', appType: 'web', authMethod: 'none', redirectUris: ['https://x.example/cb'] })).rejects.toMatchObject({ reason: 'project.not_found' });
+  await expect(
+    createApplication(b.ctx, tt.id, { name: 'x', appType: 'web', authMethod: 'none', redirectUris: ['https://x.example/cb'] }),
+  ).rejects.toMatchObject({ reason: 'project.not_found' });
 
   // and PostgreSQL itself refuses a row that points across instances
-  await expect(userGrants.insertUserGrant(foreign, {
-    id: 'cross', user_id: a.users.bob.id, project_id: b.projects.timeTracking.id, org_id: b.orgs.acme.id, project_grant_id: null, role_keys: [],
-  })).rejects.toMatchObject({ code: '23503' });
-  await expect(projectGrants.insertProjectGrant(foreign, {
-    id: 'cross', project_id: b.projects.timeTracking.id, granted_org_id: a.orgs.demoCustomer.id, role_keys: [],
-  })).rejects.toMatchObject({ code: '23503' });
+  await expect(
+    userGrants.insertUserGrant(foreign, {
+      id: 'cross',
+      user_id: a.users.bob.id,
+      project_id: b.projects.timeTracking.id,
+      org_id: b.orgs.acme.id,
+      project_grant_id: null,
+      role_keys: [],
+    }),
+  ).rejects.toMatchObject({ code: '23503' });
+  await expect(
+    projectGrants.insertProjectGrant(foreign, {
+      id: 'cross',
+      project_id: b.projects.timeTracking.id,
+      granted_org_id: a.orgs.demoCustomer.id,
+      role_keys: [],
+    }),
+  ).rejects.toMatchObject({ code: '23503' });
 
   expect(await accessSnapshot(a.ctx.scope)).toEqual(before);
 });

@@ -7,19 +7,23 @@ import { insertMembership, type MembershipLevel } from '../../src/domain/members
 import { createProject, deactivateProject, deleteProject, getProject, updateProject } from '../../src/domain/project/service.js';
 import { addProjectRole, removeProjectRole, updateProjectRole } from '../../src/domain/project/roles.js';
 import { createApplication, deleteApplication, regenerateClientSecret, updateApplication } from '../../src/domain/project/applications.js';
-import {
-  deactivateProjectGrant, grantProject, removeProjectGrant, updateProjectGrantRoles,
-} from '../../src/domain/project-grant/service.js';
-import {
-  addUserGrant, deactivateUserGrant, getUserGrant, removeUserGrant, updateUserGrant,
-} from '../../src/domain/user-grant/service.js';
+import { deactivateProjectGrant, grantProject, removeProjectGrant, updateProjectGrantRoles } from '../../src/domain/project-grant/service.js';
+import { addUserGrant, deactivateUserGrant, getUserGrant, removeUserGrant, updateUserGrant } from '../../src/domain/user-grant/service.js';
 import { createOrg } from '../../src/domain/org/service.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
-interface World { s: SeedScenario; as: (who: string) => ServiceContext; carl: string }
+interface World {
+  s: SeedScenario;
+  as: (who: string) => ServiceContext;
+  carl: string;
+}
 
 /**
  * The seed plus managers: owners of ACME, Beta and Alpha, ACME's PROJECT_OWNER of Time
@@ -30,10 +34,23 @@ async function world(): Promise<World> {
   const s = await seedScenario(rt, await testInstance(rt, 'Perms'));
   const tt = s.projects.timeTracking.id;
   const actors: Record<string, { userId: string; orgId: string }> = {};
-  const manager = async (name: string, org: SeedOrg, level: MembershipLevel, roles: string[], where: { org_id?: string; project_id?: string; project_grant_id?: string }) => {
+  const manager = async (
+    name: string,
+    org: SeedOrg,
+    level: MembershipLevel,
+    roles: string[],
+    where: { org_id?: string; project_id?: string; project_grant_id?: string },
+  ) => {
     const { id } = await createHumanUser(s.ctx, { orgId: org.id, username: name, email: `${name}@example.com` });
     if (roles.length) {
-      await insertMembership(s.ctx.scope, { user_id: id, level, org_id: where.org_id ?? null, project_id: where.project_id ?? null, project_grant_id: where.project_grant_id ?? null, roles });
+      await insertMembership(s.ctx.scope, {
+        user_id: id,
+        level,
+        org_id: where.org_id ?? null,
+        project_id: where.project_id ?? null,
+        project_grant_id: where.project_grant_id ?? null,
+        roles,
+      });
     }
     actors[name] = { userId: id, orgId: org.id };
   };
@@ -41,8 +58,14 @@ async function world(): Promise<World> {
   await manager('beta-owner', s.orgs.beta, 'org', ['ORG_OWNER'], { org_id: s.orgs.beta.id });
   await manager('alpha-owner', s.orgs.alpha, 'org', ['ORG_OWNER'], { org_id: s.orgs.alpha.id });
   await manager('tt-owner', s.orgs.acme, 'project', ['PROJECT_OWNER'], { project_id: tt });
-  await manager('beta-grant-owner', s.orgs.beta, 'project_grant', ['PROJECT_GRANT_OWNER'], { project_id: tt, project_grant_id: s.projectGrants.timeTrackingToBeta });
-  await manager('alpha-grant-owner', s.orgs.alpha, 'project_grant', ['PROJECT_GRANT_OWNER'], { project_id: tt, project_grant_id: s.projectGrants.timeTrackingToAlpha });
+  await manager('beta-grant-owner', s.orgs.beta, 'project_grant', ['PROJECT_GRANT_OWNER'], {
+    project_id: tt,
+    project_grant_id: s.projectGrants.timeTrackingToBeta,
+  });
+  await manager('alpha-grant-owner', s.orgs.alpha, 'project_grant', ['PROJECT_GRANT_OWNER'], {
+    project_id: tt,
+    project_grant_id: s.projectGrants.timeTrackingToAlpha,
+  });
   await manager('acme-creator', s.orgs.acme, 'org', ['ORG_PROJECT_CREATOR'], { org_id: s.orgs.acme.id });
   await manager('nobody', s.orgs.beta, 'org', [], {});
   const { id: carl } = await createHumanUser(s.ctx, { orgId: s.orgs.beta.id, username: 'carl', email: 'carl@example.com' });
@@ -144,7 +167,8 @@ test('creating projects needs project.create in that org; an org without a grant
   // An outsider asking to give roles from an org that holds no grant learns only "denied".
   const { id: gamma } = await createOrg(s.ctx, { name: 'Gamma' });
   await denied(s, () => addUserGrant(as('beta-owner'), { userId: s.users.bob.id, projectId: s.projects.portal.id, orgId: gamma, roleKeys: [] }));
-  await expect(addUserGrant(as('beta-owner'), { userId: s.users.bob.id, projectId: s.projects.portal.id, orgId: s.orgs.beta.id, roleKeys: [] }))
-    .rejects.toMatchObject({ reason: 'user_grant.org_not_granted' });
+  await expect(
+    addUserGrant(as('beta-owner'), { userId: s.users.bob.id, projectId: s.projects.portal.id, orgId: s.orgs.beta.id, roleKeys: [] }),
+  ).rejects.toMatchObject({ reason: 'user_grant.org_not_granted' });
   expect(await getProject(s.ctx.scope, s.projects.timeTracking.id)).toMatchObject({ name: 'Time Tracking' });
 });

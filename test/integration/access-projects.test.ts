@@ -6,12 +6,23 @@ import { accessSnapshot, seedScenario } from '../support/seed.js';
 import { eventually } from '../support/eventually.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import {
-  createProject, deactivateProject, deleteProject, getProject, listProjects, reactivateProject, updateProject,
+  createProject,
+  deactivateProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  reactivateProject,
+  updateProject,
 } from '../../src/domain/project/service.js';
 import { addProjectRole, listProjectRoles, removeProjectRole, updateProjectRole } from '../../src/domain/project/roles.js';
 import {
-  createApplication, deleteApplication, findApplicationByClientId, listApplications, regenerateClientSecret,
-  updateApplication, verifyClientSecret,
+  createApplication,
+  deleteApplication,
+  findApplicationByClientId,
+  listApplications,
+  regenerateClientSecret,
+  updateApplication,
+  verifyClientSecret,
 } from '../../src/domain/project/applications.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
 import { addUserGrant, getUserGrant } from '../../src/domain/user-grant/service.js';
@@ -23,7 +34,9 @@ beforeAll(async () => {
   rt = await testRuntime();
   rt.deps.changes.subscribe((id) => published.push(id));
 });
-afterAll(async () => { await rt.close(); });
+afterAll(async () => {
+  await rt.close();
+});
 
 async function setup(): Promise<{ inst: TestInstance; ctx: ServiceContext; orgId: string; projectId: string }> {
   const inst = await testInstance(rt, 'Projects');
@@ -35,15 +48,29 @@ async function setup(): Promise<{ inst: TestInstance; ctx: ServiceContext; orgId
 
 /** Resolves once a change notice for the instance has arrived (Redis pub/sub is asynchronous). */
 async function noticeFor(instanceId: string, since: number): Promise<boolean> {
-  return eventually(async () => published.slice(since).includes(instanceId), (seen) => seen);
+  return eventually(
+    async () => published.slice(since).includes(instanceId),
+    (seen) => seen,
+  );
 }
 
 describe('projects', () => {
   test('a project is created with its settings and an audit event', async () => {
     const { ctx, orgId } = await setup();
-    const { id } = await createProject(ctx, { orgId, name: 'Portal', projectRoleAssertion: true, hasProjectCheck: true, privateLabelingSetting: 'enforce_project_resource_owner_policy' });
+    const { id } = await createProject(ctx, {
+      orgId,
+      name: 'Portal',
+      projectRoleAssertion: true,
+      hasProjectCheck: true,
+      privateLabelingSetting: 'enforce_project_resource_owner_policy',
+    });
     expect(await getProject(ctx.scope, id)).toMatchObject({
-      org_id: orgId, name: 'Portal', state: 'active', project_role_assertion: true, project_role_check: false, has_project_check: true,
+      org_id: orgId,
+      name: 'Portal',
+      state: 'active',
+      project_role_assertion: true,
+      project_role_check: false,
+      has_project_check: true,
       private_labeling_setting: 'enforce_project_resource_owner_policy',
     });
     expect(await listEvents(ctx.scope, { resourceType: 'project', resourceId: id })).toEqual([
@@ -97,7 +124,12 @@ describe('projects', () => {
     }
     expect(await findApplicationByClientId(scope, s.projects.timeTracking.app.clientId)).toBeUndefined();
     expect(await getUserGrant(scope, s.userGrants.ericReader)).toBeDefined(); // Portal is untouched
-    expect((await listEvents(scope, { resourceId: tt })).map((e) => e.type)).toEqual(['project.added', 'project.role.added', 'project.role.added', 'project.removed']);
+    expect((await listEvents(scope, { resourceId: tt })).map((e) => e.type)).toEqual([
+      'project.added',
+      'project.role.added',
+      'project.role.added',
+      'project.removed',
+    ]);
   });
 });
 
@@ -106,7 +138,10 @@ describe('project roles', () => {
     const { ctx, orgId, projectId } = await setup();
     await addProjectRole(ctx, projectId, { key: 'admin', displayName: 'Administrator', group: 'ops' });
     const before = await accessSnapshot(ctx.scope);
-    await expect(addProjectRole(ctx, projectId, { key: 'admin', displayName: 'Again' })).rejects.toMatchObject({ reason: 'project_role.key_taken', code: 'already_exists' });
+    await expect(addProjectRole(ctx, projectId, { key: 'admin', displayName: 'Again' })).rejects.toMatchObject({
+      reason: 'project_role.key_taken',
+      code: 'already_exists',
+    });
     expect(await accessSnapshot(ctx.scope)).toEqual(before);
     const { id: other } = await createProject(ctx, { orgId, name: 'Other' });
     await addProjectRole(ctx, other, { key: 'admin', displayName: 'Administrator' });
@@ -151,7 +186,12 @@ describe('project roles', () => {
 describe('applications', () => {
   test('a confidential web app gets a generated client id and a secret shown once and stored as argon2id', async () => {
     const { ctx, projectId } = await setup();
-    const app = await createApplication(ctx, projectId, { name: 'Web', appType: 'web', authMethod: 'client_secret_basic', redirectUris: ['https://app.example.com/cb'] });
+    const app = await createApplication(ctx, projectId, {
+      name: 'Web',
+      appType: 'web',
+      authMethod: 'client_secret_basic',
+      redirectUris: ['https://app.example.com/cb'],
+    });
     expect(app.clientId).toBe(`${app.id}@time-tracking`);
     expect(app.clientSecret).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const row = (await findApplicationByClientId(ctx.scope, app.clientId))!;
@@ -169,24 +209,47 @@ describe('applications', () => {
     const app = await createApplication(ctx, projectId, { name: 'SPA', appType: 'user_agent', authMethod: 'none', redirectUris: ['http://localhost:3000/cb'] });
     expect(app.clientSecret).toBeUndefined();
     expect((await findApplicationByClientId(ctx.scope, app.clientId))!.client_secret_hash).toBeNull();
-    await expect(createApplication(ctx, projectId, { name: 'SPA2', appType: 'web', authMethod: 'none', clientSecret: 'x'.repeat(20), redirectUris: ['https://a.example/cb'] }))
-      .rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(createApplication(ctx, projectId, { name: 'SPA3', appType: 'user_agent', authMethod: 'client_secret_basic', redirectUris: ['https://a.example/cb'] }))
-      .rejects.toMatchObject({ reason: 'application.auth_method_not_allowed' });
+    await expect(
+      createApplication(ctx, projectId, {
+        name: 'SPA2',
+        appType: 'web',
+        authMethod: 'none',
+        clientSecret: 'x'.repeat(20),
+        redirectUris: ['https://a.example/cb'],
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(
+      createApplication(ctx, projectId, { name: 'SPA3', appType: 'user_agent', authMethod: 'client_secret_basic', redirectUris: ['https://a.example/cb'] }),
+    ).rejects.toMatchObject({ reason: 'application.auth_method_not_allowed' });
   });
 
   test('a fixed client id is unique in the instance, not across instances', async () => {
     const a = await setup();
-    const app = await createApplication(a.ctx, a.projectId, { name: 'Fixed', appType: 'web', authMethod: 'client_secret_post', clientId: 'time-web', clientSecret: 'a-long-enough-secret-123', redirectUris: ['https://t.example/cb'] });
+    const app = await createApplication(a.ctx, a.projectId, {
+      name: 'Fixed',
+      appType: 'web',
+      authMethod: 'client_secret_post',
+      clientId: 'time-web',
+      clientSecret: 'a-long-enough-secret-123',
+      redirectUris: ['https://t.example/cb'],
+    });
     expect(app).toMatchObject({ clientId: 'time-web', clientSecret: 'a-long-enough-secret-123' });
     const { id: other } = await createProject(a.ctx, { orgId: a.orgId, name: 'Other' });
     const before = await accessSnapshot(a.ctx.scope);
-    await expect(createApplication(a.ctx, other, { name: 'Dup', appType: 'web', authMethod: 'none', clientId: 'time-web', redirectUris: ['https://t.example/cb'] }))
-      .rejects.toMatchObject({ reason: 'application.client_id_taken' });
+    await expect(
+      createApplication(a.ctx, other, { name: 'Dup', appType: 'web', authMethod: 'none', clientId: 'time-web', redirectUris: ['https://t.example/cb'] }),
+    ).rejects.toMatchObject({ reason: 'application.client_id_taken' });
     expect(await accessSnapshot(a.ctx.scope)).toEqual(before);
     const b = await setup();
-    await expect(createApplication(b.ctx, b.projectId, { name: 'Same id elsewhere', appType: 'web', authMethod: 'none', clientId: 'time-web', redirectUris: ['https://t.example/cb'] }))
-      .resolves.toMatchObject({ clientId: 'time-web' });
+    await expect(
+      createApplication(b.ctx, b.projectId, {
+        name: 'Same id elsewhere',
+        appType: 'web',
+        authMethod: 'none',
+        clientId: 'time-web',
+        redirectUris: ['https://t.example/cb'],
+      }),
+    ).resolves.toMatchObject({ clientId: 'time-web' });
   });
 
   test.each([
@@ -195,7 +258,11 @@ describe('applications', () => {
     ['plain http on a public host', { appType: 'web', redirectUris: ['http://a.example/cb'] }, 'application.redirect_uri_insecure'],
     ['a custom scheme on a web app', { appType: 'web', redirectUris: ['com.example.app:/cb'] }, 'application.redirect_uri_invalid'],
     ['javascript:', { appType: 'native', redirectUris: ['javascript:alert(1)'] }, 'application.redirect_uri_invalid'],
-    ['http post-logout URI on a public host', { appType: 'web', redirectUris: ['https://a.example/cb'], postLogoutRedirectUris: ['http://a.example/'] }, 'application.redirect_uri_insecure'],
+    [
+      'http post-logout URI on a public host',
+      { appType: 'web', redirectUris: ['https://a.example/cb'], postLogoutRedirectUris: ['http://a.example/'] },
+      'application.redirect_uri_insecure',
+    ],
     ['no redirect URI for the code flow', { appType: 'web', redirectUris: [] }, 'application.redirect_uri_missing'],
     ['the implicit grant', { appType: 'web', redirectUris: ['https://a.example/cb'], grantTypes: ['implicit'] }, 'application.grant_type_not_allowed'],
     ['the password grant', { appType: 'web', redirectUris: ['https://a.example/cb'], grantTypes: ['password'] }, 'application.grant_type_not_allowed'],
@@ -218,13 +285,16 @@ describe('applications', () => {
     const { ctx, projectId } = await setup();
     const api = await createApplication(ctx, projectId, { name: 'API', appType: 'api', authMethod: 'client_secret_basic' });
     expect(await findApplicationByClientId(ctx.scope, api.clientId)).toMatchObject({ grant_types: [], response_types: [], redirect_uris: [] });
-    await expect(createApplication(ctx, projectId, { name: 'API2', appType: 'api', authMethod: 'none' })).rejects.toMatchObject({ reason: 'application.auth_method_not_allowed' });
+    await expect(createApplication(ctx, projectId, { name: 'API2', appType: 'api', authMethod: 'none' })).rejects.toMatchObject({
+      reason: 'application.auth_method_not_allowed',
+    });
     const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] };
     const pkj = await createApplication(ctx, projectId, { name: 'API3', appType: 'api', authMethod: 'private_key_jwt', jwks });
     expect(pkj.clientSecret).toBeUndefined();
     expect((await findApplicationByClientId(ctx.scope, pkj.clientId))!.jwks).toEqual(jwks);
-    await expect(createApplication(ctx, projectId, { name: 'API4', appType: 'api', authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }))
-      .rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(
+      createApplication(ctx, projectId, { name: 'API4', appType: 'api', authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
   });
 
   test('switching auth methods generates or drops the secret; regeneration replaces it', async () => {
@@ -252,7 +322,9 @@ describe('applications', () => {
     await updateApplication(ctx, app.id, { authMethod: 'none' });
     expect((await findApplicationByClientId(ctx.scope, app.clientId))!.client_secret_hash).toBeNull();
     await expect(regenerateClientSecret(ctx, app.id)).rejects.toMatchObject({ reason: 'application.no_secret' });
-    await expect(updateApplication(ctx, app.id, { redirectUris: ['http://public.example/cb'] })).rejects.toMatchObject({ reason: 'application.redirect_uri_insecure' });
+    await expect(updateApplication(ctx, app.id, { redirectUris: ['http://public.example/cb'] })).rejects.toMatchObject({
+      reason: 'application.redirect_uri_insecure',
+    });
   });
 
   test('a deleted app is gone and announced', async () => {

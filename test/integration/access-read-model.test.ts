@@ -12,8 +12,12 @@ import { findUserByLoginName } from '../../src/domain/user/repository.js';
 import type { Scope } from '../../src/db/scope.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 async function seeded(): Promise<SeedScenario> {
   return seedScenario(rt, await testInstance(rt, 'Seed'));
@@ -62,10 +66,19 @@ describe('activeRoleGrants', () => {
     const own = await addUserGrant(ctx, { userId: s.users.alice.id, projectId: tt.id, orgId: s.orgs.acme.id, roleKeys: ['Developer'] });
     const grants = await activeRoleGrants(ctx.scope, s.users.alice.id, [tt.id, s.projects.portal.id]);
     expect(grants).toHaveLength(2);
-    expect(grants).toEqual(expect.arrayContaining([
-      { projectId: tt.id, orgId: s.orgs.beta.id, orgPrimaryDomain: s.orgs.beta.domain, roleKeys: ['Accountant'], userGrantId: s.userGrants.aliceAccountant, projectGrantId: s.projectGrants.timeTrackingToBeta },
-      { projectId: tt.id, orgId: s.orgs.acme.id, orgPrimaryDomain: s.orgs.acme.domain, roleKeys: ['Developer'], userGrantId: own.id, projectGrantId: null },
-    ]));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        {
+          projectId: tt.id,
+          orgId: s.orgs.beta.id,
+          orgPrimaryDomain: s.orgs.beta.domain,
+          roleKeys: ['Accountant'],
+          userGrantId: s.userGrants.aliceAccountant,
+          projectGrantId: s.projectGrants.timeTrackingToBeta,
+        },
+        { projectId: tt.id, orgId: s.orgs.acme.id, orgPrimaryDomain: s.orgs.acme.domain, roleKeys: ['Developer'], userGrantId: own.id, projectGrantId: null },
+      ]),
+    );
     expect(await claim(ctx.scope, s.users.alice.id, tt.id)).toEqual({
       Accountant: { [s.orgs.beta.id]: s.orgs.beta.domain },
       Developer: { [s.orgs.acme.id]: s.orgs.acme.domain },
@@ -78,7 +91,10 @@ describe('activeRoleGrants', () => {
     const { ctx } = s;
     await deactivateUserGrant(ctx, s.userGrants.bobDeveloper);
     expect(await activeRoleGrants(ctx.scope, s.users.bob.id, [s.projects.timeTracking.id])).toEqual([]);
-    expect(await ctx.scope.table('user_grants').where({ id: s.userGrants.bobDeveloper }).first()).toMatchObject({ state: 'inactive', role_keys: ['Developer'] });
+    expect(await ctx.scope.table('user_grants').where({ id: s.userGrants.bobDeveloper }).first()).toMatchObject({
+      state: 'inactive',
+      role_keys: ['Developer'],
+    });
     await reactivateUserGrant(ctx, s.userGrants.bobDeveloper);
     expect(await claim(ctx.scope, s.users.bob.id, s.projects.timeTracking.id)).toEqual({ Developer: { [s.orgs.beta.id]: s.orgs.beta.domain } });
   });
@@ -135,24 +151,33 @@ describe('activeRoleGrants', () => {
     const s = await seeded();
     const { ctx } = s;
     // Simulate rows written around the services: a key the grant no longer has, and one the project never had.
-    await ctx.scope.table('project_grants').where({ id: s.projectGrants.portalToDemoCustomer }).update({ role_keys: ['admin'] });
-    await ctx.scope.table('user_grants').where({ id: s.userGrants.ericReader }).update({ role_keys: ['reader', 'admin', 'ghost'] });
-    expect(await activeRoleGrants(ctx.scope, s.users.eric.id, [s.projects.portal.id])).toEqual([
-      expect.objectContaining({ roleKeys: ['admin'] }),
-    ]);
+    await ctx.scope
+      .table('project_grants')
+      .where({ id: s.projectGrants.portalToDemoCustomer })
+      .update({ role_keys: ['admin'] });
+    await ctx.scope
+      .table('user_grants')
+      .where({ id: s.userGrants.ericReader })
+      .update({ role_keys: ['reader', 'admin', 'ghost'] });
+    expect(await activeRoleGrants(ctx.scope, s.users.eric.id, [s.projects.portal.id])).toEqual([expect.objectContaining({ roleKeys: ['admin'] })]);
   });
 
-  test('its cost follows the user\'s own grants: with 20,000 other grants in the instance it reads by the user index', async () => {
+  test("its cost follows the user's own grants: with 20,000 other grants in the instance it reads by the user index", async () => {
     const s = await seeded();
     const { scope } = s.ctx;
     const tt = s.projects.timeTracking.id;
-    await rt.db.knex.raw(`INSERT INTO users (instance_id, id, org_id, type, username)
-      SELECT ?, 'bulk-' || g, ?, 'human', 'bulk' || g FROM generate_series(1, 20000) g`, [scope.instanceId, s.orgs.beta.id]);
+    await rt.db.knex.raw(
+      `INSERT INTO users (instance_id, id, org_id, type, username)
+      SELECT ?, 'bulk-' || g, ?, 'human', 'bulk' || g FROM generate_series(1, 20000) g`,
+      [scope.instanceId, s.orgs.beta.id],
+    );
     // Fresh statistics, or the foreign-key checks of the next insert may scan users row by row.
     await rt.db.knex.raw('ANALYZE users');
-    await rt.db.knex.raw(`INSERT INTO user_grants (instance_id, id, user_id, project_id, org_id, project_grant_id, role_keys)
+    await rt.db.knex.raw(
+      `INSERT INTO user_grants (instance_id, id, user_id, project_id, org_id, project_grant_id, role_keys)
       SELECT ?, 'bulk-g' || g, 'bulk-' || g, ?, ?, ?, '{Developer}' FROM generate_series(1, 20000) g`,
-    [scope.instanceId, tt, s.orgs.beta.id, s.projectGrants.timeTrackingToBeta]);
+      [scope.instanceId, tt, s.orgs.beta.id, s.projectGrants.timeTrackingToBeta],
+    );
     await rt.db.knex.raw('ANALYZE users, user_grants, projects, orgs, project_grants, org_domains, project_roles');
     const explain = await rt.db.knex.raw('EXPLAIN (ANALYZE, FORMAT TEXT) ' + activeRoleGrantsQuery(scope, s.users.bob.id, [tt]).toString());
     const plan = (explain.rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
@@ -162,8 +187,10 @@ describe('activeRoleGrants', () => {
     const started = process.hrtime.bigint();
     for (let i = 0; i < 100; i++) await activeRoleGrants(scope, s.users.bob.id, [tt]);
     const meanMs = Number(process.hrtime.bigint() - started) / 1e6 / 100;
-    console.log(`activeRoleGrants with 20,000 other grants in the instance: ${meanMs.toFixed(2)} ms mean over 100 calls (round trip); `
-      + `database ${plan.match(/Execution Time: [\d.]+ ms/)?.[0]}`);
+    console.log(
+      `activeRoleGrants with 20,000 other grants in the instance: ${meanMs.toFixed(2)} ms mean over 100 calls (round trip); ` +
+        `database ${plan.match(/Execution Time: [\d.]+ ms/)?.[0]}`,
+    );
     expect(await claim(scope, s.users.bob.id, tt)).toEqual({ Developer: { [s.orgs.beta.id]: s.orgs.beta.domain } });
   }, 120_000);
 });

@@ -22,7 +22,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Access');
   seed = await seedScenario(rt, inst);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 const issuer = () => `http://${inst.domain}:${srv.port}`;
 
@@ -30,7 +33,11 @@ const issuer = () => `http://${inst.domain}:${srv.port}`;
 async function signIn(user: { loginName: string; password: string }, app: { clientId: string; redirectUri: string }) {
   const rp = { issuer: issuer(), clientId: app.clientId, redirectUri: app.redirectUri, auth: 'none' as const };
   const config = await discover(rp);
-  const { tokens } = await login(config, rp, { loginName: user.loginName, password: user.password, scope: `openid urn:zitadel:iam:org:projects:roles ${API_SCOPE}` });
+  const { tokens } = await login(config, rp, {
+    loginName: user.loginName,
+    password: user.password,
+    scope: `openid urn:zitadel:iam:org:projects:roles ${API_SCOPE}`,
+  });
   const userinfo = await localRequest(new URL(config.serverMetadata().userinfo_endpoint!), { headers: { authorization: `Bearer ${tokens.access_token}` } });
   return { accessToken: tokens.access_token, roles: JSON.parse(userinfo.body)[ROLES] ?? {} };
 }
@@ -39,18 +46,27 @@ test('Alice (of Alpha) holds Accountant on Time Tracking, given by Beta through 
   const alphaOwner = await machineCaller(rt, inst, seed.orgs.alpha.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
   const { alice } = seed.users;
   const tt = seed.projects.timeTracking;
-  const res = await client(srv.port, inst.domain, alphaOwner.token).get(`/management/v1/users/${alice.id}/access?client_id=${encodeURIComponent(tt.app.clientId)}`);
+  const res = await client(srv.port, inst.domain, alphaOwner.token).get(
+    `/management/v1/users/${alice.id}/access?client_id=${encodeURIComponent(tt.app.clientId)}`,
+  );
   expect(res.status).toBe(200);
   expect(res.body).toMatchObject({
-    userId: alice.id, projectId: tt.id,
-    roles: [{
-      key: 'Accountant',
-      grantedBy: [{
-        userGrantId: seed.userGrants.aliceAccountant, via: 'project_grant', projectGrantId: seed.projectGrants.timeTrackingToBeta,
-        givingOrg: { id: seed.orgs.beta.id, name: 'Beta', primaryDomain: seed.orgs.beta.domain },
-        project: { id: tt.id, name: 'Time Tracking', ownerOrgId: seed.orgs.acme.id },
-      }],
-    }],
+    userId: alice.id,
+    projectId: tt.id,
+    roles: [
+      {
+        key: 'Accountant',
+        grantedBy: [
+          {
+            userGrantId: seed.userGrants.aliceAccountant,
+            via: 'project_grant',
+            projectGrantId: seed.projectGrants.timeTrackingToBeta,
+            givingOrg: { id: seed.orgs.beta.id, name: 'Beta', primaryDomain: seed.orgs.beta.domain },
+            project: { id: tt.id, name: 'Time Tracking', ownerOrgId: seed.orgs.acme.id },
+          },
+        ],
+      },
+    ],
     rolesClaim: { Accountant: { [seed.orgs.beta.id]: seed.orgs.beta.domain } },
     ignoredGrants: [],
     login: { allowed: true },
@@ -61,7 +77,7 @@ test('Alice (of Alpha) holds Accountant on Time Tracking, given by Beta through 
   expect(roles).toEqual(res.body.rolesClaim);
 });
 
-test('the Auth API explains the caller\'s own access, and the checks that would refuse a login', async () => {
+test("the Auth API explains the caller's own access, and the checks that would refuse a login", async () => {
   const { eric } = seed.users;
   const portal = seed.projects.portal;
   const { accessToken } = await signIn(eric, portal.app);
@@ -77,7 +93,8 @@ test('the Auth API explains the caller\'s own access, and the checks that would 
 
   const after = await me.get(`/auth/v1/users/me/access?client_id=${encodeURIComponent(portal.app.clientId)}`);
   expect(after.body).toMatchObject({
-    roles: [], rolesClaim: {},
+    roles: [],
+    rolesClaim: {},
     ignoredGrants: [{ userGrantId: seed.userGrants.ericReader, reason: 'the project grant it was made under is deactivated' }],
     login: { allowed: false },
   });
@@ -87,7 +104,7 @@ test('the Auth API explains the caller\'s own access, and the checks that would 
   expect(checks.hasProjectCheck.reason).toContain('neither owns the project nor holds an active grant');
 });
 
-test('the README session: a project made, granted and given through the API shows up in the user\'s next token', async () => {
+test("the README session: a project made, granted and given through the API shows up in the user's next token", async () => {
   const acmeOwner = await machineCaller(rt, inst, seed.orgs.acme.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
   const betaOwner = await machineCaller(rt, inst, seed.orgs.beta.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
   const acme = client(srv.port, inst.domain, acmeOwner.token);
@@ -95,9 +112,14 @@ test('the README session: a project made, granted and given through the API show
 
   const { id: projectId } = (await acme.post('/management/v1/projects', { name: 'Billing' })).body;
   expect((await acme.post(`/management/v1/projects/${projectId}/roles`, { key: 'viewer', displayName: 'Viewer' })).status).toBe(204);
-  const app = (await acme.post(`/management/v1/projects/${projectId}/apps`, {
-    name: 'Billing Web', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'],
-  })).body;
+  const app = (
+    await acme.post(`/management/v1/projects/${projectId}/apps`, {
+      name: 'Billing Web',
+      appType: 'web',
+      authMethod: 'none',
+      redirectUris: ['http://localhost/cb'],
+    })
+  ).body;
   expect((await acme.post(`/management/v1/projects/${projectId}/grants`, { grantedOrgId: seed.orgs.beta.id, roleKeys: ['viewer'] })).status).toBe(201);
 
   const bob = (await beta.get(`/management/v1/users/_by_login_name?login_name=${encodeURIComponent(seed.users.bob.loginName)}`)).body;
@@ -107,7 +129,7 @@ test('the README session: a project made, granted and given through the API show
   expect(roles).toEqual({ viewer: { [seed.orgs.beta.id]: seed.orgs.beta.domain } });
 });
 
-test('the explanation names the login policy the user meets: the project owner\'s under private labeling, else their own org\'s', async () => {
+test("the explanation names the login policy the user meets: the project owner's under private labeling, else their own org's", async () => {
   const { ctx } = seed;
   const { alice } = seed.users;
   const acme = seed.orgs.acme;
@@ -116,11 +138,13 @@ test('the explanation names the login policy the user meets: the project owner\'
   const { id: idpId } = await createIdp(ctx, { orgId: acme.id, name: 'ACME Google', issuer: 'https://accounts.example.com', clientId: 'x', clientSecret: 'y' });
   await setOrgPolicy(ctx, acme.id, 'login', { forceMfa: true, allowExternalIdp: true, idpIds: [idpId] });
   const alphaOwner = await machineCaller(rt, inst, seed.orgs.alpha.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
-  const explain = async () => (await client(srv.port, inst.domain, alphaOwner.token)
-    .get(`/management/v1/users/${alice.id}/access?client_id=${encodeURIComponent(app.clientId)}`)).body;
+  const explain = async () =>
+    (await client(srv.port, inst.domain, alphaOwner.token).get(`/management/v1/users/${alice.id}/access?client_id=${encodeURIComponent(app.clientId)}`)).body;
 
   expect((await explain()).loginPolicy).toEqual({
-    org: { id: acme.id, name: 'ACME' }, source: 'project', policyOf: 'org',
+    org: { id: acme.id, name: 'ACME' },
+    source: 'project',
+    policyOf: 'org',
     methods: { password: true, passkey: true, userPasskeys: 0, idps: [{ id: idpId, name: 'ACME Google', linked: false }], register: false },
     mfa: { forced: true, localOnly: false, secondFactors: ['totp', 'u2f'], userHasTotp: false, afterPassword: 'setup', afterIdp: 'setup' },
   });
@@ -134,8 +158,11 @@ test('the explanation names the login policy the user meets: the project owner\'
   // Without private labeling Alice meets her own org's policy, the instance default: no second factor.
   await updateProject(ctx, projectId, { privateLabelingSetting: 'unspecified' });
   expect((await explain()).loginPolicy).toMatchObject({
-    org: { id: seed.orgs.alpha.id, name: 'Alpha' }, source: 'user', policyOf: 'instance',
-    methods: { idps: [] }, mfa: { forced: false, afterPassword: 'none' },
+    org: { id: seed.orgs.alpha.id, name: 'Alpha' },
+    source: 'user',
+    policyOf: 'instance',
+    methods: { idps: [] },
+    mfa: { forced: false, afterPassword: 'none' },
   });
   const { roles } = await signIn(alice, { clientId: app.clientId, redirectUri: 'http://localhost/cb' });
   expect(roles).toEqual({});

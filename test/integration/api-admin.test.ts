@@ -16,7 +16,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Admin');
   admin = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 describe('SMTP settings and the test mail', () => {
   let smtp: SMTPServer;
@@ -24,7 +27,9 @@ describe('SMTP settings and the test mail', () => {
   const received: { from: string; to: string[]; data: string; user?: string }[] = [];
   beforeAll(async () => {
     smtp = new SMTPServer({
-      hideSTARTTLS: true, authOptional: false, allowInsecureAuth: true,
+      hideSTARTTLS: true,
+      authOptional: false,
+      allowInsecureAuth: true,
       onAuth(auth, _session, cb) {
         if (auth.username === 'mailer' && auth.password === 'smtp-secret') cb(null, { user: auth.username });
         else cb(new Error('bad credentials'));
@@ -34,8 +39,10 @@ describe('SMTP settings and the test mail', () => {
         stream.on('data', (c) => chunks.push(c));
         stream.on('end', () => {
           received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address),
-            data: Buffer.concat(chunks).toString('utf8'), user: session.user as string | undefined,
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            data: Buffer.concat(chunks).toString('utf8'),
+            user: session.user as string | undefined,
           });
           cb();
         });
@@ -44,12 +51,20 @@ describe('SMTP settings and the test mail', () => {
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     smtpPort = (smtp.server.address() as AddressInfo).port;
   });
-  afterAll(async () => { await new Promise<void>((resolve) => smtp.close(() => resolve())); });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
 
   test('the settings are stored (password encrypted, never returned) and a test mail goes through the real server', async () => {
     const api = client(srv.port, inst.domain, admin.token);
     const put = await api.put('/admin/v1/settings/smtp', {
-      host: '127.0.0.1', port: smtpPort, tls: false, user: 'mailer', password: 'smtp-secret', fromAddress: `noreply@${inst.domain}`, fromName: 'Tessera Test',
+      host: '127.0.0.1',
+      port: smtpPort,
+      tls: false,
+      user: 'mailer',
+      password: 'smtp-secret',
+      fromAddress: `noreply@${inst.domain}`,
+      fromName: 'Tessera Test',
     });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ host: '127.0.0.1', port: smtpPort, user: 'mailer', hasPassword: true });
@@ -68,7 +83,15 @@ describe('SMTP settings and the test mail', () => {
 
   test('a refused login at the SMTP server comes back as a problem with a stable code', async () => {
     const api = client(srv.port, inst.domain, admin.token);
-    await api.put('/admin/v1/settings/smtp', { host: '127.0.0.1', port: smtpPort, tls: false, user: 'mailer', password: 'wrong', fromAddress: `noreply@${inst.domain}`, fromName: 'T' });
+    await api.put('/admin/v1/settings/smtp', {
+      host: '127.0.0.1',
+      port: smtpPort,
+      tls: false,
+      user: 'mailer',
+      password: 'wrong',
+      fromAddress: `noreply@${inst.domain}`,
+      fromName: 'T',
+    });
     const res = await api.post('/admin/v1/settings/smtp/_test', { to: 'ops@example.com' });
     expect(res.status).toBe(422);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -77,7 +100,15 @@ describe('SMTP settings and the test mail', () => {
 
   test('tls on a port other than 465 requires STARTTLS: a server without it is refused, as real mail would be', async () => {
     const api = client(srv.port, inst.domain, admin.token);
-    await api.put('/admin/v1/settings/smtp', { host: '127.0.0.1', port: smtpPort, tls: true, user: 'mailer', password: 'smtp-secret', fromAddress: `noreply@${inst.domain}`, fromName: 'T' });
+    await api.put('/admin/v1/settings/smtp', {
+      host: '127.0.0.1',
+      port: smtpPort,
+      tls: true,
+      user: 'mailer',
+      password: 'smtp-secret',
+      fromAddress: `noreply@${inst.domain}`,
+      fromName: 'T',
+    });
     const before = received.length;
     expect((await api.post('/admin/v1/settings/smtp/_test', { to: 'ops@example.com' })).body).toMatchObject({ status: 422, code: 'smtp.send_failed' });
     expect(received).toHaveLength(before);
@@ -141,7 +172,10 @@ describe('token lifetimes', () => {
       expect(first.status).toBe(200);
       expect((await api.put('/admin/v1/settings/oidc', { accessTokenLifetimeS: 1200 })).status).toBe(200);
       // The change notice crosses Redis asynchronously.
-      const next = await eventually(() => machineToken(srv2.port, inst.domain, clientId, clientSecret), (r) => r.body.expires_in <= 1200);
+      const next = await eventually(
+        () => machineToken(srv2.port, inst.domain, clientId, clientSecret),
+        (r) => r.body.expires_in <= 1200,
+      );
       expect(next.body.expires_in).toBeLessThanOrEqual(1200);
       expect(next.body.expires_in).toBeGreaterThan(1190);
     } finally {
@@ -163,8 +197,10 @@ describe('token lifetimes', () => {
   test('lifetimes are validated with stable codes', async () => {
     const api = client(srv.port, inst.domain, admin.token);
     expect((await api.put('/admin/v1/settings/oidc', { accessTokenLifetimeS: 5 })).body).toMatchObject({ status: 400, code: 'invalid_input' });
-    expect((await api.put('/admin/v1/settings/oidc', { refreshTokenIdleS: 400 * 86400, refreshTokenAbsoluteS: 300 * 86400 })).body)
-      .toMatchObject({ status: 422, code: 'instance.refresh_idle_exceeds_absolute' });
+    expect((await api.put('/admin/v1/settings/oidc', { refreshTokenIdleS: 400 * 86400, refreshTokenAbsoluteS: 300 * 86400 })).body).toMatchObject({
+      status: 422,
+      code: 'instance.refresh_idle_exceeds_absolute',
+    });
   });
 });
 

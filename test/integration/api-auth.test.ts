@@ -10,7 +10,10 @@ beforeAll(async () => {
   srv = await serve(rt);
   inst = await testInstance(rt, 'Auth');
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 test('a personal access token of a machine user authenticates management calls', async () => {
   const owner = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_OWNER'] }]);
@@ -20,7 +23,7 @@ test('a personal access token of a machine user authenticates management calls',
   expect(res.headers.etag).toBe(`"${res.body.version}"`);
 });
 
-test('no token, an unknown token and another instance\'s token are refused with 401 problem+json', async () => {
+test("no token, an unknown token and another instance's token are refused with 401 problem+json", async () => {
   const other = await testInstance(rt, 'Other');
   const foreign = await machineCaller(rt, other, other.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
   for (const token of [undefined, 'not-a-token', foreign.token]) {

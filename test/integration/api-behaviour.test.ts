@@ -16,7 +16,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Behaviour');
   owner = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 describe('If-Match', () => {
   test('an update with a stale version is refused with 412 and changes nothing', async () => {
@@ -74,7 +77,7 @@ describe('errors are application/problem+json with a stable code', () => {
     expect(res.body).toMatchObject({ type: expect.stringContaining(code), title: expect.any(String), status, code, detail: expect.any(String) });
   });
 
-  test('a duplicate is 409 with the domain\'s reason code', async () => {
+  test("a duplicate is 409 with the domain's reason code", async () => {
     const api = client(srv.port, inst.domain, owner.token);
     await api.post('/management/v1/projects', { name: 'Twice' });
     expect((await api.post('/management/v1/projects', { name: 'Twice' })).body).toMatchObject({ status: 409, code: 'project.name_taken' });
@@ -93,8 +96,13 @@ describe('the OpenAPI document and reference page', () => {
     const ids = Object.values<any>(doc.paths).flatMap((item) => Object.values<any>(item).map((op) => op.operationId));
     expect(new Set(ids).size).toBe(ids.length);
     // Every operation but the Auth API's names the permission it needs.
-    const unnamed = Object.entries<any>(doc.paths).filter(([p]) => !p.startsWith('/auth/') && !p.startsWith('/system/'))
-      .flatMap(([p, item]) => Object.entries<any>(item).filter(([, op]) => !op['x-permission']).map(([m]) => `${m} ${p}`));
+    const unnamed = Object.entries<any>(doc.paths)
+      .filter(([p]) => !p.startsWith('/auth/') && !p.startsWith('/system/'))
+      .flatMap(([p, item]) =>
+        Object.entries<any>(item)
+          .filter(([, op]) => !op['x-permission'])
+          .map(([m]) => `${m} ${p}`),
+      );
     expect(unnamed).toEqual([]);
     const access = doc.paths['/management/v1/users/{userId}/access'].get;
     expect(access['x-permission']).toBe('user.grant.read');
@@ -117,14 +125,22 @@ describe('System API', () => {
   test('creates and reads instances with a system key; anything else is 401', async () => {
     const sys = client(srv.port, 'any-host.example', SYSTEM_KEY);
     const domain = `sys-${Date.now()}.test`;
-    const created = await sys.post('/system/v1/instances', { name: 'Via API', domains: [domain], orgName: 'First', admin: { username: 'root', email: 'root@example.com' } });
+    const created = await sys.post('/system/v1/instances', {
+      name: 'Via API',
+      domains: [domain],
+      orgName: 'First',
+      admin: { username: 'root', email: 'root@example.com' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.generatedPassword).toEqual(expect.any(String));
     const read = await sys.get(`/system/v1/instances/${created.body.instanceId}`);
     expect(read.body).toMatchObject({ name: 'Via API', domains: [{ domain, isPrimary: true }] });
 
     expect((await sys.post(`/system/v1/instances/${created.body.instanceId}/domains`, { domain: `alias-${domain}` })).status).toBe(204);
-    expect((await sys.post(`/system/v1/instances/${created.body.instanceId}/domains`, { domain: inst.domain })).body).toMatchObject({ status: 409, code: 'instance_domain.taken' });
+    expect((await sys.post(`/system/v1/instances/${created.body.instanceId}/domains`, { domain: inst.domain })).body).toMatchObject({
+      status: 409,
+      code: 'instance_domain.taken',
+    });
     expect((await sys.get('/system/v1/instances/nope')).status).toBe(404);
 
     expect((await client(srv.port, 'any-host.example', 'wrong-key-0123456789abcdef').get('/system/v1/instances')).status).toBe(401);

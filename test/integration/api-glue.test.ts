@@ -26,17 +26,28 @@ beforeAll(async () => {
   iam = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
   api = client(srv.port, inst.domain, iam.token);
   smtp = await new MailCatcher().start();
-  const put = await api.put('/admin/v1/settings/smtp', { host: '127.0.0.1', port: smtp.port, tls: false, fromAddress: `noreply@${inst.domain}`, fromName: 'Glue' });
+  const put = await api.put('/admin/v1/settings/smtp', {
+    host: '127.0.0.1',
+    port: smtp.port,
+    tls: false,
+    fromAddress: `noreply@${inst.domain}`,
+    fromName: 'Glue',
+  });
   expect(put.status).toBe(200);
 });
 // The runtime first: it closes the pooled SMTP connections the catcher would otherwise wait for.
-afterAll(async () => { await srv.close(); await rt.close(); await smtp.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+  await smtp.close();
+});
 
 /** A form post to one of the provider's endpoints named in discovery, with client_secret_basic. */
 async function providerPost(endpoint: 'revocation_endpoint' | 'introspection_endpoint', clientId: string, secret: string, form: Record<string, string>) {
   const discovery = await request(srv.port, inst.domain, 'GET', '/.well-known/openid-configuration');
   return request(srv.port, inst.domain, 'POST', new URL(discovery.body[endpoint]).pathname, {
-    form, headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` },
+    form,
+    headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` },
   });
 }
 
@@ -67,17 +78,23 @@ describe('label assets over the API', () => {
   const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('glue-logo')]);
   const upload = (path: string, token: string, contentType: string, data: Buffer, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1', port: srv.port, method: 'PUT', path,
-        headers: { host: inst.domain, authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': data.length, ...headers },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-        });
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: srv.port,
+          method: 'PUT',
+          path,
+          headers: { host: inst.domain, authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': data.length, ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(data);
     });
@@ -88,17 +105,23 @@ describe('label assets over the API', () => {
     const put = await upload('/management/v1/policies/label/assets/logo_light', owner.token, 'image/png', png);
     expect(put).toMatchObject({ status: 200, body: { kind: 'logo_light', contentType: 'image/png', bytes: png.length } });
     expect(put.body.url).toMatch(new RegExp(`^/ui/login/branding/${org}/logo_light\\?v=\\d+$`));
-    expect((await client(srv.port, inst.domain, owner.token).get('/management/v1/policies/label/assets')).body.result)
-      .toEqual([expect.objectContaining({ kind: 'logo_light', url: put.body.url })]);
+    expect((await client(srv.port, inst.domain, owner.token).get('/management/v1/policies/label/assets')).body.result).toEqual([
+      expect.objectContaining({ kind: 'logo_light', url: put.body.url }),
+    ]);
 
     // A login scoped to the org (as ZITADEL: urn:zitadel:iam:org:id:…) shows the org's logo.
     const { id: projectId } = (await api.post('/management/v1/projects', { name: 'Branding app' })).body;
-    const app = (await api.post(`/management/v1/projects/${projectId}/apps`, { name: 'Web', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] })).body;
+    const app = (
+      await api.post(`/management/v1/projects/${projectId}/apps`, { name: 'Web', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] })
+    ).body;
     const rp = { issuer: `http://${inst.domain}:${srv.port}`, clientId: app.clientId, redirectUri: 'http://localhost/cb', auth: 'none' as const };
     const config = await discover(rp);
     const url = buildAuthorizationUrl(config, {
-      redirect_uri: rp.redirectUri, scope: `openid urn:zitadel:iam:org:id:${org}`, state: 's',
-      code_challenge: await calculatePKCECodeChallenge(randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: rp.redirectUri,
+      scope: `openid urn:zitadel:iam:org:id:${org}`,
+      state: 's',
+      code_challenge: await calculatePKCECodeChallenge(randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     const page = await new Browser().navigate(url, {}, rp.redirectUri);
     expect('body' in page).toBe(true);
@@ -108,11 +131,13 @@ describe('label assets over the API', () => {
     const logoPath = (src![1] ?? src![2]).replace(/&amp;/g, '&');
     expect(logoPath).toBe(put.body.url);
     const served = await new Promise<{ status: number; type?: string; data: Buffer }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: srv.port, path: logoPath, headers: { host: inst.domain } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], data: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: srv.port, path: logoPath, headers: { host: inst.domain } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], data: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
     });
     expect(served.status).toBe(200);
     expect(served.type).toBe('image/png');
@@ -129,21 +154,25 @@ describe('label assets over the API', () => {
     const org = (await api.post('/management/v1/orgs', { name: 'Strict branding' })).body.id as string;
     const owner = await machineCaller(rt, inst, org, [{ level: 'org', roles: ['ORG_OWNER'] }]);
     const path = '/management/v1/policies/label/assets/logo_dark';
-    expect((await upload(path, owner.token, 'text/html', Buffer.from('<script>alert(1)</script>'))).body)
-      .toMatchObject({ status: 400, code: 'upload.unsupported_type' });
+    expect((await upload(path, owner.token, 'text/html', Buffer.from('<script>alert(1)</script>'))).body).toMatchObject({
+      status: 400,
+      code: 'upload.unsupported_type',
+    });
     // A font type is an allowed upload, but not for a logo.
-    expect((await upload(path, owner.token, 'font/woff2', Buffer.from('wOF2'))).body)
-      .toMatchObject({ status: 400, code: 'label_asset.unsupported_type' });
-    expect((await upload(path, owner.token, 'image/png', Buffer.alloc(MAX_ASSET_BYTES + 1, 1))).body)
-      .toMatchObject({ status: 400, code: 'upload.too_large' });
-    expect((await upload('/management/v1/policies/label/assets/banner', owner.token, 'image/png', png)).body)
-      .toMatchObject({ status: 400, code: 'invalid_input' });
+    expect((await upload(path, owner.token, 'font/woff2', Buffer.from('wOF2'))).body).toMatchObject({ status: 400, code: 'label_asset.unsupported_type' });
+    expect((await upload(path, owner.token, 'image/png', Buffer.alloc(MAX_ASSET_BYTES + 1, 1))).body).toMatchObject({ status: 400, code: 'upload.too_large' });
+    expect((await upload('/management/v1/policies/label/assets/banner', owner.token, 'image/png', png)).body).toMatchObject({
+      status: 400,
+      code: 'invalid_input',
+    });
     const viewer = await machineCaller(rt, inst, org, [{ level: 'org', roles: ['ORG_USER_MANAGER'] }]);
     expect((await upload(path, viewer.token, 'image/png', png)).body).toMatchObject({ status: 403, code: 'permission_denied' });
     // An org owner cannot set the instance default.
     expect((await upload('/admin/v1/policies/label/assets/logo_dark', owner.token, 'image/png', png)).body).toMatchObject({ status: 403 });
-    expect((await upload('/management/v1/policies/label/assets/font', owner.token, 'font/woff2', Buffer.from('wOF2-bytes'))).body)
-      .toMatchObject({ kind: 'font', contentType: 'font/woff2' });
+    expect((await upload('/management/v1/policies/label/assets/font', owner.token, 'font/woff2', Buffer.from('wOF2-bytes'))).body).toMatchObject({
+      kind: 'font',
+      contentType: 'font/woff2',
+    });
   });
 
   test('the instance default is set over the Admin API and shows for orgs without their own', async () => {
@@ -197,7 +226,8 @@ describe('mails from admin actions', () => {
   test('a password set by an admin sends the "password changed" notice, unless the org\'s notification policy says no', async () => {
     const org = (await api.post('/management/v1/orgs', { name: 'Notified' })).body.id as string;
     const inOrg = client(srv.port, inst.domain, iam.token, { 'x-org-id': org });
-    const user = (await inOrg.post('/management/v1/users/human', { username: 'nora', email: 'nora@glue.example', password: 'Nora-Passw0rd!' })).body.id as string;
+    const user = (await inOrg.post('/management/v1/users/human', { username: 'nora', email: 'nora@glue.example', password: 'Nora-Passw0rd!' })).body
+      .id as string;
     expect((await inOrg.put(`/management/v1/users/${user}/password`, { password: 'Nora-Passw0rd-2!' })).status).toBe(204);
     const notice = await smtp.waitFor('nora@glue.example');
     expect(notice.subject).toBe('Your password was changed');
@@ -209,8 +239,12 @@ describe('mails from admin actions', () => {
 
   test('a password changed by its owner through the Auth API sends the notice too', async () => {
     const { id: p } = (await api.post('/management/v1/projects', { name: 'Self service mail' })).body;
-    const app = (await api.post(`/management/v1/projects/${p}/apps`, { name: 'Self', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] })).body;
-    const human = (await api.post('/management/v1/users/human', { username: 'sami', email: 'sami@glue.example', emailVerified: true, password: 'Sami-Passw0rd!' })).body.id;
+    const app = (
+      await api.post(`/management/v1/projects/${p}/apps`, { name: 'Self', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] })
+    ).body;
+    const human = (
+      await api.post('/management/v1/users/human', { username: 'sami', email: 'sami@glue.example', emailVerified: true, password: 'Sami-Passw0rd!' })
+    ).body.id;
     const loginName = (await api.get(`/management/v1/users/${human}`)).body.preferredLoginName;
     const rp = { issuer: `http://${inst.domain}:${srv.port}`, clientId: app.clientId, redirectUri: 'http://localhost/cb', auth: 'none' as const };
     const { tokens } = await login(await discover(rp), rp, { loginName, password: 'Sami-Passw0rd!', scope: `openid ${API_SCOPE}` });

@@ -16,14 +16,21 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Lists');
   owner = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_OWNER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 const BULK = 1205;
 
 test('more than 1000 users are listable page by page, with the right totalResult', async () => {
   // Rows go in directly: creating 1200 users through the API would only test the create route.
   const rows = Array.from({ length: BULK }, (_, i) => ({
-    id: newId(), org_id: inst.orgId, type: 'human', username: `bulk-${String(i).padStart(5, '0')}`, email: `bulk${i}@example.test`,
+    id: newId(),
+    org_id: inst.orgId,
+    type: 'human',
+    username: `bulk-${String(i).padStart(5, '0')}`,
+    email: `bulk${i}@example.test`,
   }));
   for (let i = 0; i < rows.length; i += 500) await inst.scope.insert('users', rows.slice(i, i + 500));
 
@@ -67,7 +74,7 @@ test('sorting by a whitelisted column works both ways; an unknown column is a 40
   }
 });
 
-test('a restricted caller\'s list and totalResult count only what it may see', async () => {
+test("a restricted caller's list and totalResult count only what it may see", async () => {
   const api = client(srv.port, inst.domain, owner.token);
   const ids: string[] = [];
   for (const name of ['Mine', 'Other 1', 'Other 2', 'Other 3']) {
@@ -105,7 +112,12 @@ test('project grants, apps, members and orgs page in the database too', async ()
   const api = client(srv.port, inst.domain, owner.token);
   const project = (await api.post('/management/v1/projects', { name: 'Paged children' })).body.id;
   for (const name of ['zeta', 'alpha', 'mu']) {
-    const r = await api.post(`/management/v1/projects/${project}/apps`, { name: `app-${name}`, appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] });
+    const r = await api.post(`/management/v1/projects/${project}/apps`, {
+      name: `app-${name}`,
+      appType: 'web',
+      authMethod: 'none',
+      redirectUris: ['http://localhost/cb'],
+    });
     expect(r.status).toBe(201);
   }
   const apps = await api.get(`/management/v1/projects/${project}/apps?sort=name&asc=false&limit=2`);
@@ -154,7 +166,9 @@ test('granted projects: a PROJECT_GRANT_OWNER sees and counts its one grant; the
   expect(all.body.result.map((g: any) => g.projectName)).toEqual(['Granted Gamma', 'Granted Beta']);
   expect(all.body.result[0].roles).toEqual([{ key: 'use', displayName: 'Use', group: null }]);
 
-  const grantOwner = await machineCaller(rt, inst, customer, [{ level: 'project_grant', roles: ['PROJECT_GRANT_OWNER'], orgId: customer, projectId: projectIds[1], projectGrantId: grantIds[1] }]);
+  const grantOwner = await machineCaller(rt, inst, customer, [
+    { level: 'project_grant', roles: ['PROJECT_GRANT_OWNER'], orgId: customer, projectId: projectIds[1], projectGrantId: grantIds[1] },
+  ]);
   const one = await client(srv.port, inst.domain, grantOwner.token).get('/management/v1/granted_projects');
   expect(one.status).toBe(200);
   expect(one.body.details.totalResult).toBe(1);

@@ -2,9 +2,7 @@ import { testRuntime, testInstance, type TestInstance } from '../support/runtime
 import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
-import {
-  finishPasskeyRegistration, startPasskeyAuthentication, startPasskeyRegistration, verifyPasskeyAssertion,
-} from '../../src/domain/passkey/service.js';
+import { finishPasskeyRegistration, startPasskeyAuthentication, startPasskeyRegistration, verifyPasskeyAssertion } from '../../src/domain/passkey/service.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { client, machineCaller, serve, systemCtx, type Caller, type Served } from './api-client.js';
 
@@ -22,7 +20,10 @@ beforeAll(async () => {
   owner = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_USER_MANAGER'] }]);
   viewer = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_OWNER_VIEWER'] }]);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 async function userWithPasskey(orgId = inst.orgId) {
   const { id } = await createHumanUser(systemCtx(inst, rt), { orgId, username: `pk-${Math.random().toString(36).slice(2)}`, email: 'pk@example.test' });
@@ -30,7 +31,12 @@ async function userWithPasskey(orgId = inst.orgId) {
   const rp = { rpId: inst.domain, origin: `https://${inst.domain}`, name: 'Test' };
   const key = new SoftAuthenticator();
   const start = await startPasskeyRegistration(self, id, { rp, binding: 's' });
-  const passkey = await finishPasskeyRegistration(self, id, { challengeId: start.challengeId, binding: 's', response: key.create(start.options, rp.origin), name: 'YubiKey' });
+  const passkey = await finishPasskeyRegistration(self, id, {
+    challengeId: start.challengeId,
+    binding: 's',
+    response: key.create(start.options, rp.origin),
+    name: 'YubiKey',
+  });
   const signIn = async () => {
     const a = await startPasskeyAuthentication({ scope: inst.scope }, { rp, binding: 'l' });
     return verifyPasskeyAssertion({ scope: inst.scope }, { challengeId: a.challengeId, binding: 'l', response: key.get(a.options, rp.origin) });
@@ -38,15 +44,24 @@ async function userWithPasskey(orgId = inst.orgId) {
   return { id, passkeyId: passkey.id, signIn };
 }
 
-test('a manager lists a user\'s passkeys without key material, and removes one: it stops signing in', async () => {
+test("a manager lists a user's passkeys without key material, and removes one: it stops signing in", async () => {
   const u = await userWithPasskey();
   const api = client(srv.port, inst.domain, owner.token);
   const list = await api.get(`/management/v1/users/${u.id}/passkeys`);
   expect(list.status).toBe(200);
-  expect(list.body).toEqual([{
-    id: u.passkeyId, name: 'YubiKey', rpId: inst.domain, backupEligible: false, backedUp: false, transports: ['internal'],
-    aaguid: '00000000-0000-0000-0000-000000000000', createdAt: expect.any(String), lastUsedAt: null,
-  }]);
+  expect(list.body).toEqual([
+    {
+      id: u.passkeyId,
+      name: 'YubiKey',
+      rpId: inst.domain,
+      backupEligible: false,
+      backedUp: false,
+      transports: ['internal'],
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      createdAt: expect.any(String),
+      lastUsedAt: null,
+    },
+  ]);
   expect(list.text).not.toMatch(/public|credential/i);
 
   expect((await u.signIn()).ok).toBe(true);
@@ -61,7 +76,7 @@ test('a manager lists a user\'s passkeys without key material, and removes one: 
   expect(history.body.result).toEqual([expect.objectContaining({ actorId: owner.userId, payload: { passkeyId: u.passkeyId, name: 'YubiKey' } })]);
 });
 
-test('a viewer lists but cannot remove; another org\'s user answers 404 like an unknown one', async () => {
+test("a viewer lists but cannot remove; another org's user answers 404 like an unknown one", async () => {
   const u = await userWithPasskey();
   const asViewer = client(srv.port, inst.domain, viewer.token);
   expect((await asViewer.get(`/management/v1/users/${u.id}/passkeys`)).body).toHaveLength(1);

@@ -18,15 +18,21 @@ beforeAll(async () => {
   iam = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
   api = client(srv.port, inst.domain, iam.token);
 });
-afterAll(async () => { await srv.close(); await rt.close(); });
+afterAll(async () => {
+  await srv.close();
+  await rt.close();
+});
 
 test('the org: read, rename with If-Match, domains, history', async () => {
   const me = await api.get('/management/v1/orgs/me');
   expect(me.body).toMatchObject({ id: inst.orgId, name: 'Resources Org' });
   const renamed = await api.patch('/management/v1/orgs/me', { name: 'Renamed Org' }, { 'if-match': me.headers.etag as string });
   expect(renamed.body).toMatchObject({ name: 'Renamed Org', version: me.body.version + 1 });
-  expect((await api.post('/management/v1/orgs/me/domains', { domain: 'renamed.example.com' })).body)
-    .toMatchObject({ domain: 'renamed.example.com', verified: false, validationCode: expect.any(String) });
+  expect((await api.post('/management/v1/orgs/me/domains', { domain: 'renamed.example.com' })).body).toMatchObject({
+    domain: 'renamed.example.com',
+    verified: false,
+    validationCode: expect.any(String),
+  });
   const domains = (await api.get('/management/v1/orgs/me/domains')).body;
   expect(domains.map((d: any) => d.domain)).toContain('renamed.example.com');
   expect((await api.delete('/management/v1/orgs/me/domains/renamed.example.com')).status).toBe(204);
@@ -93,15 +99,18 @@ test('projects: roles, apps (secret shown once), grants and members', async () =
   expect(grant.body).toMatchObject({ status: 422, code: 'project_grant.roles_not_subset' });
   const g = (await api.post(`/management/v1/projects/${p}/grants`, { grantedOrgId: other, roleKeys: ['buyer'] })).body.id;
   const customer = client(srv.port, inst.domain, iam.token, { 'x-zitadel-orgid': other });
-  expect((await customer.get('/management/v1/granted_projects')).body.result)
-    .toEqual([expect.objectContaining({ projectGrantId: g, projectName: 'Shop', roleKeys: ['buyer'] })]);
+  expect((await customer.get('/management/v1/granted_projects')).body.result).toEqual([
+    expect.objectContaining({ projectGrantId: g, projectName: 'Shop', roleKeys: ['buyer'] }),
+  ]);
 
   const manager = (await customer.post('/management/v1/users/human', { username: 'gm', email: 'gm@customer.example.com' })).body.id;
   expect((await customer.post(`/management/v1/granted_projects/${g}/members`, { userId: manager, roles: ['PROJECT_GRANT_OWNER'] })).status).toBe(201);
-  expect((await api.get(`/management/v1/projects/${p}/grants/${g}/members`)).body.result)
-    .toEqual([expect.objectContaining({ userId: manager, roles: ['PROJECT_GRANT_OWNER'] })]);
-  expect((await customer.post(`/management/v1/granted_projects/${g}/members`, { userId: manager, roles: ['ORG_OWNER'] })).body)
-    .toMatchObject({ code: 'membership.role_level' });
+  expect((await api.get(`/management/v1/projects/${p}/grants/${g}/members`)).body.result).toEqual([
+    expect.objectContaining({ userId: manager, roles: ['PROJECT_GRANT_OWNER'] }),
+  ]);
+  expect((await customer.post(`/management/v1/granted_projects/${g}/members`, { userId: manager, roles: ['ORG_OWNER'] })).body).toMatchObject({
+    code: 'membership.role_level',
+  });
 
   const ug = (await customer.post('/management/v1/user_grants', { userId: manager, projectId: p, roleKeys: ['buyer'] })).body.id;
   expect((await customer.get(`/management/v1/user_grants?projectId=${p}`)).body.result).toEqual([expect.objectContaining({ id: ug, projectGrantId: g })]);
@@ -130,7 +139,12 @@ test('policies: the instance default, an org override and its reset', async () =
 });
 
 test('IdPs: the client secret is write-only; instance and org IdPs are kept apart', async () => {
-  const created = await api.post('/management/v1/idps', { name: 'Corp SSO', issuer: 'https://sso.example.com', clientId: 'tessera', clientSecret: 'idp-secret-value' });
+  const created = await api.post('/management/v1/idps', {
+    name: 'Corp SSO',
+    issuer: 'https://sso.example.com',
+    clientId: 'tessera',
+    clientSecret: 'idp-secret-value',
+  });
   expect(created.status).toBe(201);
   const read = await api.get(`/management/v1/idps/${created.body.id}`);
   expect(read.body).toMatchObject({ name: 'Corp SSO', orgId: inst.orgId, issuer: 'https://sso.example.com' });
@@ -150,8 +164,11 @@ test('the Auth API shows the caller its grants and memberships', async () => {
 
 test('a human changes their own password through the Auth API, with the current one', async () => {
   const { id: p } = (await api.post('/management/v1/projects', { name: 'Self service' })).body;
-  const app = (await api.post(`/management/v1/projects/${p}/apps`, { name: 'Self', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] })).body;
-  const human = (await api.post('/management/v1/users/human', { username: 'selma', email: 'selma@example.com', emailVerified: true, password: 'Selma-Passw0rd!' })).body.id;
+  const app = (await api.post(`/management/v1/projects/${p}/apps`, { name: 'Self', appType: 'web', authMethod: 'none', redirectUris: ['http://localhost/cb'] }))
+    .body;
+  const human = (
+    await api.post('/management/v1/users/human', { username: 'selma', email: 'selma@example.com', emailVerified: true, password: 'Selma-Passw0rd!' })
+  ).body.id;
   const loginName = (await api.get(`/management/v1/users/${human}`)).body.preferredLoginName;
   const rp = { issuer: `http://${inst.domain}:${srv.port}`, clientId: app.clientId, redirectUri: 'http://localhost/cb', auth: 'none' as const };
   const config = await discover(rp);
@@ -162,8 +179,10 @@ test('a human changes their own password through the Auth API, with the current 
   // The token's issuer is the origin it was issued at (host and port): the API checks it against the request's.
   const self = client(srv.port, `${inst.domain}:${srv.port}`, tokens.access_token);
   expect((await self.get('/auth/v1/users/me')).body).toMatchObject({ id: human, username: 'selma' });
-  expect((await self.put('/auth/v1/users/me/password', { currentPassword: 'wrong', password: 'Selma-Passw0rd-2!' })).body)
-    .toMatchObject({ status: 422, code: 'user.password_mismatch' });
+  expect((await self.put('/auth/v1/users/me/password', { currentPassword: 'wrong', password: 'Selma-Passw0rd-2!' })).body).toMatchObject({
+    status: 422,
+    code: 'user.password_mismatch',
+  });
   expect((await self.put('/auth/v1/users/me/password', { currentPassword: 'Selma-Passw0rd!', password: 'Selma-Passw0rd-2!' })).status).toBe(204);
   // A user without manager roles reaches none of the Management API.
   expect((await self.get('/management/v1/users')).body).toMatchObject({ status: 403, code: 'permission_denied' });

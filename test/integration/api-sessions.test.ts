@@ -18,12 +18,22 @@ afterAll(() => w.close());
 
 const as = (c: Caller) => client(w.server.port, w.inst.domain, c.token, { 'x-org-id': w.inst.orgId });
 
-test('a user manager lists a user\'s sessions and ends one; its tokens stop working and it is audited', async () => {
+test("a user manager lists a user's sessions and ends one; its tokens stop working and it is audited", async () => {
   const username = `s${newId()}`;
-  const { id } = await createHumanUser(w.sys(), { orgId: w.inst.orgId, username, email: `${username}@example.com`, emailVerified: true, password: 'Session-Passw0rd!' });
+  const { id } = await createHumanUser(w.sys(), {
+    orgId: w.inst.orgId,
+    username,
+    email: `${username}@example.com`,
+    emailVerified: true,
+    password: 'Session-Passw0rd!',
+  });
   const loginName = `${username}@${w.inst.adminLoginName.split('@')[1]}`;
   const signedIn = await authorize(w.config, w.rp, { loginName, password: 'Session-Passw0rd!' });
-  const tokens = await oidc.authorizationCodeGrant(w.config, signedIn.callback!, { pkceCodeVerifier: signedIn.codeVerifier, expectedState: signedIn.state, expectedNonce: signedIn.nonce });
+  const tokens = await oidc.authorizationCodeGrant(w.config, signedIn.callback!, {
+    pkceCodeVerifier: signedIn.codeVerifier,
+    expectedState: signedIn.state,
+    expectedNonce: signedIn.nonce,
+  });
   expect((await oidc.fetchUserInfo(w.config, tokens.access_token, id)).sub).toBe(id);
 
   const list = await as(viewer).get(`/management/v1/users/${id}/sessions`);

@@ -16,18 +16,23 @@ describe('the bare oidc-provider of npm run bench', () => {
     expect(ready.issuer).toBe(`http://127.0.0.1:${port}`);
     const basic = `Basic ${Buffer.from('bench:bench-secret-bench-secret-bench-secret').toString('base64')}`;
     for (let batch = 0; batch < 25; batch++) {
-      await Promise.all(Array.from({ length: 100 }, async () => {
-        const res = await fetch(`${ready.issuer}/token`, {
-          method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
-        });
-        expect(res.status).toBe(200);
-      }));
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const res = await fetch(`${ready.issuer}/token`, {
+            method: 'POST',
+            headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=client_credentials',
+          });
+          expect(res.status).toBe(200);
+        }),
+      );
     }
     const userinfo = await fetch(`${ready.issuer}/me`, { headers: { authorization: `Bearer ${ready.accessToken}` } });
     expect(userinfo.status).toBe(200);
     expect(await userinfo.json()).toEqual({ sub: 'bench-user' });
     const introspection = await fetch(`${ready.issuer}/token/introspection`, {
-      method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: ready.accessToken }).toString(),
     });
     expect(await introspection.json()).toMatchObject({ active: true, sub: 'bench-user' });

@@ -15,16 +15,29 @@ jest.setTimeout(120_000);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-cli-'));
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function tessera(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/tessera.mjs', ...args], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: TEST_DATABASE_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, ...env },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['bin/tessera.mjs', ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: TEST_DATABASE_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, ...env },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -126,7 +139,10 @@ test('a wrong type deep in the file names the file, line, path and reason, exits
   const { file, domain } = seedFile((doc) => doc.setIn(['instances', 0, 'orgs', 0, 'projects', 0, 'hasProjectCheck'], 'yes'));
   const run = await tessera(['apply', file], secrets);
   expect(run.code).not.toBe(0);
-  const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('hasProjectCheck')) + 1;
+  const line =
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('hasProjectCheck')) + 1;
   expect(run.stderr).toContain(`${file}:${line}:`);
   expect(run.stderr).toContain('instances[0].orgs[0].projects[0].hasProjectCheck: Invalid input: expected boolean, received string');
   expect(run.stdout).toBe('');
@@ -134,10 +150,16 @@ test('a wrong type deep in the file names the file, line, path and reason, exits
 });
 
 test('an unknown role in a grant is refused with its path, and nothing of the file is applied', async () => {
-  const { file, domain } = seedFile((doc) => doc.setIn(['instances', 0, 'orgs', 0, 'projects', 0, 'grants', 1, 'roles'], doc.createNode(['Accountant', 'Boss'])));
+  const { file, domain } = seedFile((doc) =>
+    doc.setIn(['instances', 0, 'orgs', 0, 'projects', 0, 'grants', 1, 'roles'], doc.createNode(['Accountant', 'Boss'])),
+  );
   const run = await tessera(['apply', file], secrets);
   expect(run.code).toBe(1);
-  expect(run.stderr).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: instances\\[0\\]\\.orgs\\[0\\]\\.projects\\[0\\]\\.grants\\[1\\]\\.roles\\[1\\]: unknown role "Boss"`));
+  expect(run.stderr).toMatch(
+    new RegExp(
+      `^${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: instances\\[0\\]\\.orgs\\[0\\]\\.projects\\[0\\]\\.grants\\[1\\]\\.roles\\[1\\]: unknown role "Boss"`,
+    ),
+  );
   expect(run.stderr).toContain('nothing was changed');
   expect(await instanceOf(domain)).toBeUndefined();
 });
@@ -151,7 +173,9 @@ test('a refusal by a service midway rolls back everything the file had already d
   expect(run.stdout).toContain('+ org Alpha'); // planned and performed before the refusal ...
   expect(run.stderr).toMatch(/instances\[0\]\.orgs\[3\]\.projects\[0\]\.apps\[0\]: .*uses http.*\(application\.redirect_uri_insecure\)/);
   expect(await instanceOf(domain)).toBeUndefined(); // ... and rolled back with the rest
-  expect(await rt.db.knex('orgs').where({ name: 'Alpha' }).whereIn('instance_id', rt.db.knex('instance_domains').where({ domain }).select('instance_id'))).toEqual([]);
+  expect(
+    await rt.db.knex('orgs').where({ name: 'Alpha' }).whereIn('instance_id', rt.db.knex('instance_domains').where({ domain }).select('instance_id')),
+  ).toEqual([]);
 });
 
 test('secrets come from environment references and change only when the variable holds another value', async () => {
@@ -179,21 +203,32 @@ test('only what a file names with absent: true is removed; what it leaves out st
   const { file, domain } = seedFile();
   expect((await tessera(['apply', file], secrets)).code).toBe(0);
   const scope = (await instanceOf(domain))!;
-  const alphaDomain = (await scope.table('org_domains').join('orgs', function on() {
-    this.on('orgs.instance_id', 'org_domains.instance_id').andOn('orgs.id', 'org_domains.org_id');
-  }).where('orgs.name', 'Alpha').first('org_domains.domain')).domain;
+  const alphaDomain = (
+    await scope
+      .table('org_domains')
+      .join('orgs', function on() {
+        this.on('orgs.instance_id', 'org_domains.instance_id').andOn('orgs.id', 'org_domains.org_id');
+      })
+      .where('orgs.name', 'Alpha')
+      .first('org_domains.domain')
+  ).domain;
 
   // A file that names only Demo-Vendor's Portal and Beta's grant to Alice (by her exact login name).
   const partial = path.join(dir, `partial-${domain}.yaml`);
-  writeFileSync(partial, YAML.stringify({
-    instances: [{
-      domains: [domain],
-      orgs: [
-        { name: 'Demo-Vendor', projects: [{ name: 'Portal', roles: [{ key: 'support:write', absent: true }] }] },
-        { name: 'Beta', userGrants: [{ user: `alice@${alphaDomain}`, project: 'ACME/Time Tracking', roles: [], absent: true }] },
+  writeFileSync(
+    partial,
+    YAML.stringify({
+      instances: [
+        {
+          domains: [domain],
+          orgs: [
+            { name: 'Demo-Vendor', projects: [{ name: 'Portal', roles: [{ key: 'support:write', absent: true }] }] },
+            { name: 'Beta', userGrants: [{ user: `alice@${alphaDomain}`, project: 'ACME/Time Tracking', roles: [], absent: true }] },
+          ],
+        },
       ],
-    }],
-  }));
+    }),
+  );
   const run = await tessera(['apply', partial]);
   expect(run.stderr).toBe('');
   expect(run.stdout.split('\n').filter((l) => /^[+~-] /.test(l))).toEqual([
@@ -201,11 +236,19 @@ test('only what a file names with absent: true is removed; what it leaves out st
     `- user grant alice@${alphaDomain} on "ACME/Time Tracking" by Beta`,
   ]);
   const portal = await scope.table('projects').where({ name: 'Portal' }).first();
-  expect((await scope.table('project_roles').where({ project_id: portal.id }).orderBy('key')).map((r: { key: string }) => r.key)).toEqual(['admin', 'reader', 'support:read']);
+  expect((await scope.table('project_roles').where({ project_id: portal.id }).orderBy('key')).map((r: { key: string }) => r.key)).toEqual([
+    'admin',
+    'reader',
+    'support:read',
+  ]);
   expect(await scope.table('orgs').count({ n: '*' })).toEqual([{ n: 5 }]);
-  const grants = await scope.table('user_grants').join('users', function on() {
-    this.on('users.instance_id', 'user_grants.instance_id').andOn('users.id', 'user_grants.user_id');
-  }).orderBy('username').select('username');
+  const grants = await scope
+    .table('user_grants')
+    .join('users', function on() {
+      this.on('users.instance_id', 'user_grants.instance_id').andOn('users.id', 'user_grants.user_id');
+    })
+    .orderBy('username')
+    .select('username');
   expect(grants.map((g: { username: string }) => g.username)).toEqual(['bob', 'eric']);
   expect((await tessera(['apply', partial])).stdout).toMatch(/^no changes$/m);
 });

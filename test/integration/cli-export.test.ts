@@ -12,14 +12,21 @@ jest.setTimeout(120_000);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-export-'));
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function tessera(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     // Exporting every instance of the shared test database runs to megabytes.
-    execFile(process.execPath, ['bin/tessera.mjs', ...args], { maxBuffer: 256 * 1024 * 1024,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: TEST_DATABASE_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, ...env },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['bin/tessera.mjs', ...args],
+      { maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '', DATABASE_URL: TEST_DATABASE_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -35,27 +42,48 @@ function scenario(): { file: string; domain: string } {
   const doc = YAML.parseDocument(readFileSync('examples/seed.yaml', 'utf8'));
   doc.setIn(['instances', 0, 'domains'], doc.createNode([domain, `alt.${domain}`]));
   doc.setIn(['instances', 0, 'oidc', 'accessTokenLifetime'], '90m');
-  doc.setIn(['instances', 0, 'smtp'], doc.createNode({ host: 'mail.test', port: 2525, fromAddress: `no-reply@${domain}`, fromName: 'Tessera', passwordFromEnv: 'SMTP_PASSWORD' }));
+  doc.setIn(
+    ['instances', 0, 'smtp'],
+    doc.createNode({ host: 'mail.test', port: 2525, fromAddress: `no-reply@${domain}`, fromName: 'Tessera', passwordFromEnv: 'SMTP_PASSWORD' }),
+  );
   doc.setIn(['instances', 0, 'orgs', 1, 'domains'], doc.createNode([`alpha-corp.${domain}`]));
   doc.setIn(['instances', 0, 'orgs', 1, 'policies'], doc.createNode({ login: { allowRegister: true }, label: { primaryColor: '#112233' } }));
-  doc.setIn(['instances', 0, 'orgs', 1, 'users', 1], doc.createNode({ type: 'machine', username: 'reporter', name: 'Reporting job', secretFromEnv: 'REPORTER_SECRET', metadata: { team: 'finance' } }));
-  doc.setIn(['instances', 0, 'orgs', 1, 'idps'], doc.createNode([{ name: 'Corporate SSO', issuer: 'https://sso.alpha.test', clientId: 'tessera', clientSecretFromEnv: 'SSO_SECRET', autoLinking: 'email' }]));
+  doc.setIn(
+    ['instances', 0, 'orgs', 1, 'users', 1],
+    doc.createNode({ type: 'machine', username: 'reporter', name: 'Reporting job', secretFromEnv: 'REPORTER_SECRET', metadata: { team: 'finance' } }),
+  );
+  doc.setIn(
+    ['instances', 0, 'orgs', 1, 'idps'],
+    doc.createNode([{ name: 'Corporate SSO', issuer: 'https://sso.alpha.test', clientId: 'tessera', clientSecretFromEnv: 'SSO_SECRET', autoLinking: 'email' }]),
+  );
   doc.setIn(['instances', 0, 'orgs', 2, 'projects'], doc.createNode([{ name: 'Internal', state: 'inactive', roles: [{ key: 'viewer' }] }]));
   doc.setIn(['instances', 0, 'orgs', 0, 'projects', 0, 'grants', 1, 'members'], doc.createNode([{ user: 'bob@Beta', roles: ['PROJECT_GRANT_OWNER'] }]));
-  doc.setIn(['instances', 0, 'orgs', 2, 'userGrants', 2], doc.createNode({ user: 'bob', project: 'Internal', roles: ['viewer'], expiresAt: '2030-01-01T00:00:00.000Z' }));
+  doc.setIn(
+    ['instances', 0, 'orgs', 2, 'userGrants', 2],
+    doc.createNode({ user: 'bob', project: 'Internal', roles: ['viewer'], expiresAt: '2030-01-01T00:00:00.000Z' }),
+  );
   // Deactivated objects stay stored: an inactive org whose inactive grant carries an inactive authorization.
-  doc.addIn(['instances', 0, 'orgs'], doc.createNode({
-    name: 'Dormant', state: 'inactive',
-    users: [{ username: 'dora', email: 'dora@dormant.test', state: 'inactive', passwordFromEnv: 'DORA_PASSWORD' }],
-    userGrants: [{ user: 'dora', project: 'Demo-Vendor/Portal', roles: ['reader'], state: 'inactive' }],
-  }));
+  doc.addIn(
+    ['instances', 0, 'orgs'],
+    doc.createNode({
+      name: 'Dormant',
+      state: 'inactive',
+      users: [{ username: 'dora', email: 'dora@dormant.test', state: 'inactive', passwordFromEnv: 'DORA_PASSWORD' }],
+      userGrants: [{ user: 'dora', project: 'Demo-Vendor/Portal', roles: ['reader'], state: 'inactive' }],
+    }),
+  );
   doc.addIn(['instances', 0, 'orgs', 3, 'projects', 0, 'grants'], doc.createNode({ org: 'Dormant', roles: ['reader'], state: 'inactive' }));
   return { file: write(`${domain}.yaml`, doc.toString()), domain };
 }
 
 const secrets = {
-  ALICE_PASSWORD: 'Alice-Passw0rd!', BOB_PASSWORD: 'Bob-Passw0rd!!', PORTAL_CLIENT_SECRET: 'portal-secret-0123456789',
-  SMTP_PASSWORD: 'smtp-secret', DORA_PASSWORD: 'Dora-Passw0rd!!', REPORTER_SECRET: 'reporter-secret-0123456789', SSO_SECRET: 'sso-secret',
+  ALICE_PASSWORD: 'Alice-Passw0rd!',
+  BOB_PASSWORD: 'Bob-Passw0rd!!',
+  PORTAL_CLIENT_SECRET: 'portal-secret-0123456789',
+  SMTP_PASSWORD: 'smtp-secret',
+  DORA_PASSWORD: 'Dora-Passw0rd!!',
+  REPORTER_SECRET: 'reporter-secret-0123456789',
+  SSO_SECRET: 'sso-secret',
 };
 
 /** Every `xFromEnv: NAME` in an exported file, with a value good enough for any policy. */

@@ -8,8 +8,12 @@ import { testRuntime } from '../support/runtime.js';
 
 /** The plan engine in-process: what each kind of change reads like, and that it really happens. */
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 async function apply(spec: object, env: Record<string, string> = {}, dryRun = false): Promise<string[]> {
   const lines: string[] = [];
@@ -20,27 +24,31 @@ const changes = (lines: string[]) => lines.filter((l) => /^[+~-] /.test(l));
 
 function base(domain: string) {
   return {
-    instances: [{
-      name: 'Plan Test',
-      domains: [domain],
-      orgs: [
-        {
-          name: 'Acme',
-          users: [
-            { username: 'ann', email: 'ann@acme.test', passwordFromEnv: 'ANN_PW' },
-            { type: 'machine', username: 'bot', name: 'Bot', secretFromEnv: 'BOT_SECRET' },
-          ],
-          members: [{ user: 'ann', roles: ['ORG_OWNER'] }],
-          projects: [{
-            name: 'P',
-            roles: [{ key: 'a' }, { key: 'b' }],
-            apps: [{ name: 'api', clientId: 'p-api', type: 'api', authMethod: 'client_secret_basic', secretFromEnv: 'API_SECRET' }],
-            grants: [{ org: 'Other', roles: ['a'] }],
-          }],
-        },
-        { name: 'Other' },
-      ],
-    }],
+    instances: [
+      {
+        name: 'Plan Test',
+        domains: [domain],
+        orgs: [
+          {
+            name: 'Acme',
+            users: [
+              { username: 'ann', email: 'ann@acme.test', passwordFromEnv: 'ANN_PW' },
+              { type: 'machine', username: 'bot', name: 'Bot', secretFromEnv: 'BOT_SECRET' },
+            ],
+            members: [{ user: 'ann', roles: ['ORG_OWNER'] }],
+            projects: [
+              {
+                name: 'P',
+                roles: [{ key: 'a' }, { key: 'b' }],
+                apps: [{ name: 'api', clientId: 'p-api', type: 'api', authMethod: 'client_secret_basic', secretFromEnv: 'API_SECRET' }],
+                grants: [{ org: 'Other', roles: ['a'] }],
+              },
+            ],
+          },
+          { name: 'Other' },
+        ],
+      },
+    ],
   };
 }
 
@@ -111,7 +119,8 @@ test('a user grant outside what the giving org holds, and unknown references, ar
   other.users = [{ username: 'olga', email: 'olga@other.test' }];
   other.userGrants = [{ user: 'olga', project: 'Acme/P', roles: ['b'] }];
   await expect(apply(spec, env)).rejects.toThrow(
-    /^plan\.yaml:\d+:\d+: instances\[0\]\.orgs\[1\]\.userGrants\[0\]\.roles\[0\]: unknown role "b": "Other" may give a on "Acme\/P"$/);
+    /^plan\.yaml:\d+:\d+: instances\[0\]\.orgs\[1\]\.userGrants\[0\]\.roles\[0\]: unknown role "b": "Other" may give a on "Acme\/P"$/,
+  );
 
   other.userGrants = [{ user: 'nobody@Acme', project: 'Acme/P', roles: ['a'] }];
   await expect(apply(spec, env)).rejects.toThrow(/userGrants\[0\]\.user: unknown user "nobody@Acme"/);
@@ -130,6 +139,11 @@ test('instance domains are added and the first one listed becomes primary', asyn
   const spec = base(domain);
   spec.instances[0].domains = [`alt.${domain}`, domain];
   expect(changes(await apply(spec, env))).toEqual([`+ instance domain alt.${domain}`, `~ instance primary domain ${domain} → alt.${domain}`]);
-  expect(await rt.db.knex('instance_domains').where({ domain: `alt.${domain}` }).first('is_primary')).toEqual({ is_primary: true });
+  expect(
+    await rt.db
+      .knex('instance_domains')
+      .where({ domain: `alt.${domain}` })
+      .first('is_primary'),
+  ).toEqual({ is_primary: true });
   expect(changes(await apply(spec, env))).toEqual([]);
 });

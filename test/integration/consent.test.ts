@@ -7,8 +7,12 @@ import type { ServiceContext } from '../../src/domain/deps.js';
 
 /** The applications a user consented to, and revoking one: its tokens stop working. */
 let w: LoginWorld;
-beforeAll(async () => { w = await loginWorld('Consent'); });
-afterAll(async () => { await w?.close(); });
+beforeAll(async () => {
+  w = await loginWorld('Consent');
+});
+afterAll(async () => {
+  await w?.close();
+});
 
 const as = (userId: string, orgId: string): ServiceContext => ({ deps: w.rt.deps, scope: w.inst.scope, actor: { type: 'user', userId, orgId } });
 

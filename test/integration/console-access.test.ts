@@ -29,8 +29,16 @@ async function orgWithEverything(sys: ServiceContext, name: string) {
   const domain = (await primaryOrgDomain(sys.scope, orgId))!;
   const { id: partnerId } = await createOrg(sys, { name: `${name} Partner ${newId()}` });
   const { id: projectId } = await createProject(sys, { orgId, name: `${name} Project` });
-  await addProjectRoles(sys, projectId, [{ key: 'reader', displayName: 'Reader' }, { key: 'writer', displayName: 'Writer' }]);
-  const app = await createApplication(sys, projectId, { name: `${name} Web`, appType: 'web', authMethod: 'client_secret_basic', redirectUris: ['https://app.example/cb'] });
+  await addProjectRoles(sys, projectId, [
+    { key: 'reader', displayName: 'Reader' },
+    { key: 'writer', displayName: 'Writer' },
+  ]);
+  const app = await createApplication(sys, projectId, {
+    name: `${name} Web`,
+    appType: 'web',
+    authMethod: 'client_secret_basic',
+    redirectUris: ['https://app.example/cb'],
+  });
   const { id: grantId } = await grantProject(sys, { projectId, grantedOrgId: partnerId, roleKeys: ['reader'] });
   const { id: userId } = await createHumanUser(sys, { orgId, username: `u${newId()}`, email: 'u@example.com', emailVerified: true });
   const { id: partnerUserId } = await createHumanUser(sys, { orgId: partnerId, username: `p${newId()}`, email: 'p@example.com', emailVerified: true });
@@ -38,8 +46,28 @@ async function orgWithEverything(sys: ServiceContext, name: string) {
   const { id: partnerGrantId } = await addUserGrant(sys, { userId: partnerUserId, projectId, orgId: partnerId, roleKeys: ['reader'] });
   const { id: orgMemberId } = await addMember(sys, { userId, level: 'org', orgId, roles: ['ORG_USER_MANAGER'] });
   const { id: projectMemberId } = await addMember(sys, { userId, level: 'project', projectId, roles: ['PROJECT_OWNER_VIEWER'] });
-  const { id: grantMemberId } = await addMember(sys, { userId: partnerUserId, level: 'project_grant', projectGrantId: grantId, roles: ['PROJECT_GRANT_OWNER'] });
-  return { orgId, domain, partnerId, projectId, appId: app.id, clientId: app.clientId, grantId, userId, partnerUserId, userGrantId, partnerGrantId, orgMemberId, projectMemberId, grantMemberId };
+  const { id: grantMemberId } = await addMember(sys, {
+    userId: partnerUserId,
+    level: 'project_grant',
+    projectGrantId: grantId,
+    roles: ['PROJECT_GRANT_OWNER'],
+  });
+  return {
+    orgId,
+    domain,
+    partnerId,
+    projectId,
+    appId: app.id,
+    clientId: app.clientId,
+    grantId,
+    userId,
+    partnerUserId,
+    userGrantId,
+    partnerGrantId,
+    orgMemberId,
+    projectMemberId,
+    grantMemberId,
+  };
 }
 
 /** Every URL of the access areas for one org's fixture, with the ids of `ids` (another org's, to probe). */
@@ -47,10 +75,24 @@ function urls(orgId: string, ids: typeof a) {
   const o = `/ui/console/orgs/${orgId}`;
   const p = `${o}/projects/${ids.projectId}`;
   return [
-    p, `${p}/delete`, `${p}/roles`, `${p}/roles/edit?key=reader`, `${p}/roles/remove?key=reader`, `${p}/apps`, `${p}/apps/new`,
-    `${p}/apps/${ids.appId}`, `${p}/apps/${ids.appId}/delete`, `${p}/grants`, `${p}/grants/${ids.grantId}`, `${p}/grants/${ids.grantId}/remove`,
-    `${p}/grants/${ids.grantId}/managers`, `${p}/grants/${ids.grantId}/managers/${ids.grantMemberId}`, `${p}/managers`, `${p}/managers/${ids.projectMemberId}`,
-    `${o}/authorizations/${ids.userGrantId}`, `${o}/managers/${ids.orgMemberId}`,
+    p,
+    `${p}/delete`,
+    `${p}/roles`,
+    `${p}/roles/edit?key=reader`,
+    `${p}/roles/remove?key=reader`,
+    `${p}/apps`,
+    `${p}/apps/new`,
+    `${p}/apps/${ids.appId}`,
+    `${p}/apps/${ids.appId}/delete`,
+    `${p}/grants`,
+    `${p}/grants/${ids.grantId}`,
+    `${p}/grants/${ids.grantId}/remove`,
+    `${p}/grants/${ids.grantId}/managers`,
+    `${p}/grants/${ids.grantId}/managers/${ids.grantMemberId}`,
+    `${p}/managers`,
+    `${p}/managers/${ids.projectMemberId}`,
+    `${o}/authorizations/${ids.userGrantId}`,
+    `${o}/managers/${ids.orgMemberId}`,
   ];
 }
 
@@ -64,11 +106,18 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => w.close());
 
-test('every page of the access areas renders for the org\'s owner', async () => {
+test("every page of the access areas renders for the org's owner", async () => {
   const o = `/ui/console/orgs/${a.orgId}`;
   const pages = [
-    ...urls(a.orgId, a), `${o}/projects`, `${o}/authorizations`, `${o}/authorizations/new`, `${o}/managers`, `${o}/audit`, `${o}/explain`,
-    `${o}/audit?resourceType=project&resourceId=${a.projectId}`, `${o}/explain?user=${encodeURIComponent(`u`)}&app=${encodeURIComponent(a.clientId)}`,
+    ...urls(a.orgId, a),
+    `${o}/projects`,
+    `${o}/authorizations`,
+    `${o}/authorizations/new`,
+    `${o}/managers`,
+    `${o}/audit`,
+    `${o}/explain`,
+    `${o}/audit?resourceType=project&resourceId=${a.projectId}`,
+    `${o}/explain?user=${encodeURIComponent(`u`)}&app=${encodeURIComponent(a.clientId)}`,
   ];
   const failed: string[] = [];
   for (const path of pages) {
@@ -90,10 +139,17 @@ test('every page of the access areas renders for the org\'s owner', async () => 
   expect(((await browser.navigate(new URL(`/ui/console/orgs/${a.orgId}/projects/${a.projectId}`, w.issuer))) as HttpResponse).status).toBe(404);
 });
 
-test('ids of another org answer 404 on every URL, as do the other org\'s own pages', async () => {
+test("ids of another org answer 404 on every URL, as do the other org's own pages", async () => {
   const answered: string[] = [];
-  for (const path of [...urls(a.orgId, b), ...urls(b.orgId, b), `/ui/console/orgs/${b.orgId}/projects`, `/ui/console/orgs/${b.orgId}/audit`,
-    `/ui/console/orgs/${b.orgId}/explain`, `/ui/console/orgs/${b.orgId}/authorizations`, `/ui/console/orgs/${a.orgId}/granted/${b.grantId}`]) {
+  for (const path of [
+    ...urls(a.orgId, b),
+    ...urls(b.orgId, b),
+    `/ui/console/orgs/${b.orgId}/projects`,
+    `/ui/console/orgs/${b.orgId}/audit`,
+    `/ui/console/orgs/${b.orgId}/explain`,
+    `/ui/console/orgs/${b.orgId}/authorizations`,
+    `/ui/console/orgs/${a.orgId}/granted/${b.grantId}`,
+  ]) {
     const res = await get(path);
     if (res.status !== 404) answered.push(`${path}: ${res.status}`);
   }
@@ -101,8 +157,9 @@ test('ids of another org answer 404 on every URL, as do the other org\'s own pag
   // A form posted to a foreign id changes nothing either.
   const page = await get(`/ui/console/orgs/${a.orgId}/projects/${a.projectId}/roles`);
   const form = consoleForm(page, '/roles');
-  const res = (await owner.browser.navigate(new URL(`/ui/console/orgs/${a.orgId}/projects/${b.projectId}/roles`, w.issuer),
-    { form: { ...form.fields, key: 'smuggled', displayName: 'Smuggled' } })) as HttpResponse;
+  const res = (await owner.browser.navigate(new URL(`/ui/console/orgs/${a.orgId}/projects/${b.projectId}/roles`, w.issuer), {
+    form: { ...form.fields, key: 'smuggled', displayName: 'Smuggled' },
+  })) as HttpResponse;
   expect(res.status).toBe(404);
   expect(await w.rt.db.knex('project_roles').where({ instance_id: w.inst.instanceId, project_id: b.projectId, key: 'smuggled' })).toHaveLength(0);
 });
@@ -111,7 +168,14 @@ test('a refused application form comes back with what was typed, and nothing is 
   const page = await get(`/ui/console/orgs/${a.orgId}/projects/${a.projectId}/apps/new`);
   const form = consoleForm(page, '/apps');
   const res = (await owner.browser.navigate(form.action, {
-    form: { ...form.fields, appType: 'web', name: 'Shop', authMethod: 'client_secret_basic', redirectUris: 'http://shop.example/cb\nnot a url', accessTokenType: 'jwt' },
+    form: {
+      ...form.fields,
+      appType: 'web',
+      name: 'Shop',
+      authMethod: 'client_secret_basic',
+      redirectUris: 'http://shop.example/cb\nnot a url',
+      accessTokenType: 'jwt',
+    },
   })) as HttpResponse;
   expect(res.status).toBe(400);
   expect(res.body).toMatch(/id="f-app-redirectUris"[^>]*aria-invalid="true"/);
@@ -131,7 +195,9 @@ test('a stale grant form is refused and saves nothing; roles not in the project 
   expect((await w.rt.db.knex('project_grants').where({ instance_id: w.inst.instanceId, id: a.grantId }).first()).role_keys).toEqual(['reader', 'writer']);
 
   const fresh = consoleForm(await get(url), `/grants/${a.grantId}`);
-  const bad = (await owner.browser.navigate(fresh.action, { form: [...Object.entries(fresh.fields), ['roleKeys', 'reader'], ['roleKeys', 'owner']] })) as HttpResponse;
+  const bad = (await owner.browser.navigate(fresh.action, {
+    form: [...Object.entries(fresh.fields), ['roleKeys', 'reader'], ['roleKeys', 'owner']],
+  })) as HttpResponse;
   expect(bad.status).toBe(400);
   expect(bad.body).toContain('Only roles of the project can be granted.');
   expect((await w.rt.db.knex('project_grants').where({ instance_id: w.inst.instanceId, id: a.grantId }).first()).role_keys).toEqual(['reader', 'writer']);

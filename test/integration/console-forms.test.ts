@@ -7,7 +7,9 @@ import { consoleSignIn, submitConsoleForm } from './console-support.js';
 
 /** Console forms over HTTP: bad input comes back with the values and a message; a stale form saves nothing. */
 let w: LoginWorld;
-beforeAll(async () => { w = await loginWorld('Forms'); });
+beforeAll(async () => {
+  w = await loginWorld('Forms');
+});
 afterAll(() => w.close());
 
 test('a stale profile form is refused with a message and saves nothing', async () => {

@@ -74,14 +74,20 @@ test('a new session id at every sign-in: the one held before stops working', asy
 });
 
 test('an idle session ends after the idle timeout, any session at the absolute timeout', async () => {
-  for (const [column, age] of [['last_seen_at', '31 minutes'], ['expires_at', '-1 second']] as const) {
+  for (const [column, age] of [
+    ['last_seen_at', '31 minutes'],
+    ['expires_at', '-1 second'],
+  ] as const) {
     const { browser } = await admin();
     expect((await get(browser, '/ui/console/orgs')).status).toBe(200);
     const count = await sessionRows().count({ n: '*' }).first();
     const value = column === 'last_seen_at' ? w.rt.db.knex.raw(`now() - interval '${age}'`) : w.rt.db.knex.raw(`now() - interval '1 second'`);
     // The newest session is this browser's.
     const newest = await sessionRows().orderBy('created_at', 'desc').first();
-    await w.rt.db.knex('ui_sessions').where({ instance_id: w.inst.instanceId, id_hash: newest.id_hash }).update({ [column]: value });
+    await w.rt.db
+      .knex('ui_sessions')
+      .where({ instance_id: w.inst.instanceId, id_hash: newest.id_hash })
+      .update({ [column]: value });
     const res = await get(browser, '/ui/console/orgs');
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('/ui/console/sign-in?return=%2Fui%2Fconsole%2Forgs');
@@ -114,8 +120,8 @@ test('a form without its CSRF token changes nothing', async () => {
 test('signing out ends the console session and the sign-in session at the provider', async () => {
   const { browser, page } = await admin();
   const accountId = w.inst.adminUserId;
-  const providerSessions = () => w.rt.db.knex('oidc_payloads').where({ instance_id: w.inst.instanceId, model: 'Session' })
-    .whereRaw(`payload->>'accountId' = ?`, [accountId]);
+  const providerSessions = () =>
+    w.rt.db.knex('oidc_payloads').where({ instance_id: w.inst.instanceId, model: 'Session' }).whereRaw(`payload->>'accountId' = ?`, [accountId]);
   const before = (await providerSessions()).length;
   expect(before).toBeGreaterThan(0);
   const form = formsOf(page).find((f) => f.action.pathname === '/ui/console/sign-out')!;

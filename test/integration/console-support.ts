@@ -9,7 +9,13 @@ import type { LoginWorld } from './login-support.js';
  * the instance's login pages, the login name and password go in, and the callback lands on a
  * console page. Returns that page (or wherever the walk stopped).
  */
-export async function consoleSignIn(w: LoginWorld, loginName: string, password: string, browser = new Browser(), path = '/ui/console'): Promise<{ browser: Browser; page: HttpResponse }> {
+export async function consoleSignIn(
+  w: LoginWorld,
+  loginName: string,
+  password: string,
+  browser = new Browser(),
+  path = '/ui/console',
+): Promise<{ browser: Browser; page: HttpResponse }> {
   let step = await browser.navigate(new URL(path, w.issuer));
   for (let i = 0; i < 4 && !('redirectedTo' in step) && !step.url.pathname.startsWith('/ui/console'); i++) {
     const form = formsOf(step as HttpResponse).find((f) => f.method.toLowerCase() === 'post' && /\/(loginname|password)$/.test(f.action.pathname));
@@ -33,7 +39,13 @@ export async function submitConsoleForm(browser: Browser, page: HttpResponse, ac
 }
 
 /** A human user with a password and, optionally, manager roles on their own org. */
-export async function manager(sys: ServiceContext, orgId: string, username: string, domain: string, roles: string[] = []): Promise<{ id: string; loginName: string; password: string }> {
+export async function manager(
+  sys: ServiceContext,
+  orgId: string,
+  username: string,
+  domain: string,
+  roles: string[] = [],
+): Promise<{ id: string; loginName: string; password: string }> {
   const password = 'Manager-Passw0rd!';
   const { id } = await createHumanUser(sys, { orgId, username, email: `${username}@example.com`, emailVerified: true, password });
   if (roles.length) await addMember(sys, { userId: id, level: 'org', orgId, roles });

@@ -17,7 +17,10 @@ describe('the embedded default', () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(res.status).toBe(200);
       // /healthz is /readyz: every dependency and its state.
-      expect(await res.json()).toMatchObject({ status: 'ready', checks: { database: { status: 'up', kind: 'embedded' }, migrations: { status: 'up' }, redis: { status: 'not_configured' } } });
+      expect(await res.json()).toMatchObject({
+        status: 'ready',
+        checks: { database: { status: 'up', kind: 'embedded' }, migrations: { status: 'up' }, redis: { status: 'not_configured' } },
+      });
       // The first start says where the console is and the login name the login page accepts.
       expect(first.output()).toMatch(new RegExp(`Console: +http://localhost:${port}/ui/console\\n`));
       expect(first.output()).toMatch(/Sign in as: admin@tessera\.localhost\n/);

@@ -5,13 +5,23 @@ import { listOrgDomains } from '../../src/domain/org/repository.js';
 import { listMembershipsOfUser } from '../../src/domain/membership/repository.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 test('a new instance has its domain, token lifetimes, a default org with a generated verified domain and an IAM_OWNER', async () => {
   const inst = await testInstance(rt, 'Acme Corp');
   const row = await getInstance(inst.scope);
-  expect(row).toMatchObject({ access_token_lifetime_s: 43200, id_token_lifetime_s: 43200, refresh_token_idle_s: 30 * 86400, refresh_token_absolute_s: 90 * 86400, default_org_id: inst.orgId });
+  expect(row).toMatchObject({
+    access_token_lifetime_s: 43200,
+    id_token_lifetime_s: 43200,
+    refresh_token_idle_s: 30 * 86400,
+    refresh_token_absolute_s: 90 * 86400,
+    default_org_id: inst.orgId,
+  });
   expect(await listInstanceDomains(inst.scope)).toEqual([expect.objectContaining({ domain: inst.domain, is_primary: true })]);
   expect(await listOrgDomains(inst.scope, inst.orgId)).toEqual([
     expect.objectContaining({ domain: `acme-corp-org.${inst.domain}`, is_verified: true, is_primary: true, is_generated: true }),
@@ -22,6 +32,5 @@ test('a new instance has its domain, token lifetimes, a default org with a gener
 
 test('an instance domain belongs to one instance only', async () => {
   const a = await testInstance(rt);
-  await expect(rt.db.knex('instance_domains').insert({ domain: a.domain, instance_id: (await testInstance(rt)).instanceId }))
-    .rejects.toThrow(/duplicate key/);
+  await expect(rt.db.knex('instance_domains').insert({ domain: a.domain, instance_id: (await testInstance(rt)).instanceId })).rejects.toThrow(/duplicate key/);
 });

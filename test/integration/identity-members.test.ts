@@ -10,8 +10,12 @@ import { isAllowed } from '../../src/domain/authorization.js';
 import { contexts, lastEvent, snapshot } from './identity-support.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 let inst: TestInstance;
 let c: ReturnType<typeof contexts>;
@@ -72,14 +76,22 @@ test('users of another org are readable only with user.global.read', async () =>
 });
 
 test('roles must exist and match the level', async () => {
-  await expect(addMember(c.system(), { userId: plain, level: 'org', orgId: vendor, roles: ['NOT_A_ROLE'] })).rejects.toMatchObject({ reason: 'membership.unknown_role' });
-  await expect(addMember(c.system(), { userId: plain, level: 'org', orgId: vendor, roles: ['PROJECT_OWNER'] })).rejects.toMatchObject({ reason: 'membership.role_level' });
+  await expect(addMember(c.system(), { userId: plain, level: 'org', orgId: vendor, roles: ['NOT_A_ROLE'] })).rejects.toMatchObject({
+    reason: 'membership.unknown_role',
+  });
+  await expect(addMember(c.system(), { userId: plain, level: 'org', orgId: vendor, roles: ['PROJECT_OWNER'] })).rejects.toMatchObject({
+    reason: 'membership.role_level',
+  });
   await expect(addMember(c.system(), { userId: plain, level: 'project', projectId: project, roles: [] })).rejects.toMatchObject({ code: 'invalid_input' });
-  await expect(addMember(c.system(), { userId: plain, level: 'project', projectId: 'nope', roles: ['PROJECT_OWNER'] })).rejects.toMatchObject({ code: 'not_found' });
+  await expect(addMember(c.system(), { userId: plain, level: 'project', projectId: 'nope', roles: ['PROJECT_OWNER'] })).rejects.toMatchObject({
+    code: 'not_found',
+  });
 });
 
 test('a user is a member once per place; a second add is refused', async () => {
-  await expect(addMember(c.system(), { userId: orgOwner, level: 'org', orgId: vendor, roles: ['ORG_OWNER_VIEWER'] })).rejects.toMatchObject({ reason: 'membership.exists' });
+  await expect(addMember(c.system(), { userId: orgOwner, level: 'org', orgId: vendor, roles: ['ORG_OWNER_VIEWER'] })).rejects.toMatchObject({
+    reason: 'membership.exists',
+  });
 });
 
 test('a role added in configuration can be handed out at the level its name says', async () => {
@@ -99,7 +111,11 @@ describe('escalation guard: nobody adds a membership at a level whose member.wri
     ['an ORG_OWNER adding an IAM_OWNER', () => orgOwner, () => ({ userId: plain, level: 'instance', roles: ['IAM_OWNER'] })],
     ['an ORG_OWNER adding an owner of another org', () => orgOwner, () => ({ userId: plain, level: 'org', orgId: customer, roles: ['ORG_OWNER'] })],
     ['a PROJECT_OWNER adding an ORG_OWNER', () => projectOwner, () => ({ userId: plain, level: 'org', orgId: vendor, roles: ['ORG_OWNER'] })],
-    ['a PROJECT_GRANT_OWNER adding a PROJECT_OWNER', () => grantOwner, () => ({ userId: plain, level: 'project', projectId: project, roles: ['PROJECT_OWNER'] })],
+    [
+      'a PROJECT_GRANT_OWNER adding a PROJECT_OWNER',
+      () => grantOwner,
+      () => ({ userId: plain, level: 'project', projectId: project, roles: ['PROJECT_OWNER'] }),
+    ],
     ['a plain user adding anything', () => plain, () => ({ userId: plain, level: 'project_grant', projectGrantId: grant, roles: ['PROJECT_GRANT_OWNER'] })],
   ])('%s is refused and changes nothing', async (_name, actor, input) => {
     const before = await snapshot(rt, inst.instanceId);
@@ -108,9 +124,21 @@ describe('escalation guard: nobody adds a membership at a level whose member.wri
   });
 
   test.each<[string, () => string, () => Parameters<typeof addMember>[1]]>([
-    ['an ORG_OWNER adds a PROJECT_OWNER of its org\'s project', () => orgOwner, () => ({ userId: plain, level: 'project', projectId: project, roles: ['PROJECT_OWNER'] })],
-    ['a PROJECT_OWNER adds a PROJECT_GRANT_OWNER on a grant of its project', () => projectOwner, () => ({ userId: plain, level: 'project_grant', projectGrantId: grant, roles: ['PROJECT_GRANT_OWNER'] })],
-    ['a PROJECT_GRANT_OWNER adds another owner of its grant', () => grantOwner, () => ({ userId: plain, level: 'project_grant', projectGrantId: grant, roles: ['PROJECT_GRANT_OWNER'] })],
+    [
+      "an ORG_OWNER adds a PROJECT_OWNER of its org's project",
+      () => orgOwner,
+      () => ({ userId: plain, level: 'project', projectId: project, roles: ['PROJECT_OWNER'] }),
+    ],
+    [
+      'a PROJECT_OWNER adds a PROJECT_GRANT_OWNER on a grant of its project',
+      () => projectOwner,
+      () => ({ userId: plain, level: 'project_grant', projectGrantId: grant, roles: ['PROJECT_GRANT_OWNER'] }),
+    ],
+    [
+      'a PROJECT_GRANT_OWNER adds another owner of its grant',
+      () => grantOwner,
+      () => ({ userId: plain, level: 'project_grant', projectGrantId: grant, roles: ['PROJECT_GRANT_OWNER'] }),
+    ],
     ['the IAM_OWNER adds another IAM_OWNER', () => inst.adminUserId, () => ({ userId: plain, level: 'instance', roles: ['IAM_OWNER'] })],
   ])('%s', async (_name, actor, input) => {
     await expect(addMember(c.as(actor(), vendor), input())).resolves.toHaveProperty('id');

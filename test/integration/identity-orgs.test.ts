@@ -1,7 +1,15 @@
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import type { Runtime } from '../../src/runtime/index.js';
 import {
-  addOrgDomain, createOrg, deactivateOrg, deleteOrg, reactivateOrg, removeOrgDomain, renameOrg, setPrimaryOrgDomain, verifyOrgDomain,
+  addOrgDomain,
+  createOrg,
+  deactivateOrg,
+  deleteOrg,
+  reactivateOrg,
+  removeOrgDomain,
+  renameOrg,
+  setPrimaryOrgDomain,
+  verifyOrgDomain,
 } from '../../src/domain/org/service.js';
 import { findOrgByVerifiedDomain, getOrg, listOrgDomains } from '../../src/domain/org/repository.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
@@ -14,12 +22,19 @@ import { addUserGrant } from '../../src/domain/user-grant/service.js';
 import { contexts, lastEvent, snapshot } from './identity-support.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 let inst: TestInstance;
 let c: ReturnType<typeof contexts>;
-beforeEach(async () => { inst = await testInstance(rt, 'Orgs'); c = contexts(rt, inst); });
+beforeEach(async () => {
+  inst = await testInstance(rt, 'Orgs');
+  c = contexts(rt, inst);
+});
 
 test('a new org gets the generated, verified, primary domain {org-slug}.{instance primary domain}', async () => {
   const { id } = await createOrg(c.system(), { name: 'Ünïcode & Co' });
@@ -148,8 +163,7 @@ test('renaming an org moves its generated domain to the new slug', async () => {
   const org = (await createOrg(c.system(), { name: 'Old Name' })).id;
   await renameOrg(c.system(), org, 'New Name');
   expect(await getOrg(inst.scope, org)).toMatchObject({ name: 'New Name' });
-  expect((await listOrgDomains(inst.scope, org)).map((d) => [d.domain, d.is_primary, d.is_generated]))
-    .toEqual([[`new-name.${inst.domain}`, true, true]]);
+  expect((await listOrgDomains(inst.scope, org)).map((d) => [d.domain, d.is_primary, d.is_generated])).toEqual([[`new-name.${inst.domain}`, true, true]]);
   await createOrg(c.system(), { name: 'Taken' });
   await expect(renameOrg(c.system(), org, 'Taken')).rejects.toMatchObject({ reason: 'org.name_taken' });
 });

@@ -5,11 +5,15 @@ import { createHumanUser } from '../../src/domain/user/service.js';
 import { getEffectivePolicy, getOrgPolicyOverride, resetOrgPolicy, setInstancePolicy, setOrgPolicy } from '../../src/domain/policy/service.js';
 import { checkPasswordComplexity } from '../../src/domain/policy/password.js';
 import { builtInDefault } from '../../src/domain/policy/schemas.js';
+import { createIdp, deleteIdp, findUserByIdpLink, getIdpWithSecret, linkUserToIdp, listIdps, unlinkUser, updateIdp } from '../../src/domain/idp/service.js';
 import {
-  createIdp, deleteIdp, findUserByIdpLink, getIdpWithSecret, linkUserToIdp, listIdps, unlinkUser, updateIdp,
-} from '../../src/domain/idp/service.js';
-import {
-  addInstanceDomain, deleteInstance, getSmtpSettings, removeInstanceDomain, setPrimaryInstanceDomain, setSmtpSettings, updateOidcSettings,
+  addInstanceDomain,
+  deleteInstance,
+  getSmtpSettings,
+  removeInstanceDomain,
+  setPrimaryInstanceDomain,
+  setSmtpSettings,
+  updateOidcSettings,
 } from '../../src/domain/instance/service.js';
 import { getInstance, listInstanceDomains, findInstanceIdByDomain } from '../../src/domain/instance/repository.js';
 import { addMember } from '../../src/domain/membership/service.js';
@@ -17,12 +21,19 @@ import { contexts, lastEvent, snapshot } from './identity-support.js';
 import { noticesHeard } from '../support/notices.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 let inst: TestInstance;
 let c: ReturnType<typeof contexts>;
-beforeEach(async () => { inst = await testInstance(rt, 'Settings'); c = contexts(rt, inst); });
+beforeEach(async () => {
+  inst = await testInstance(rt, 'Settings');
+  c = contexts(rt, inst);
+});
 
 describe('policies', () => {
   test('an org follows the instance default until it overrides it, and again after a reset', async () => {
@@ -44,15 +55,19 @@ describe('policies', () => {
   });
 
   test('invalid settings are refused with the field named', async () => {
-    await expect(setInstancePolicy(c.system(), 'label', { primaryColor: 'red' })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('primaryColor') });
+    await expect(setInstancePolicy(c.system(), 'label', { primaryColor: 'red' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('primaryColor'),
+    });
     await expect(setOrgPolicy(c.system(), inst.orgId, 'login', { notASetting: true })).rejects.toMatchObject({ code: 'invalid_input' });
   });
 
-  test('the org password complexity policy applies to that org\'s users', async () => {
+  test("the org password complexity policy applies to that org's users", async () => {
     const org = (await createOrg(c.system(), { name: 'Strict' })).id;
     await setOrgPolicy(c.system(), org, 'password_complexity', { minLength: 12, hasSymbol: true });
-    await expect(createHumanUser(c.system(), { orgId: org, username: 'u', email: 'u@example.com', password: 'Otterly9' }))
-      .rejects.toMatchObject({ details: { unmet: ['must be at least 12 characters', 'must contain a symbol'] } });
+    await expect(createHumanUser(c.system(), { orgId: org, username: 'u', email: 'u@example.com', password: 'Otterly9' })).rejects.toMatchObject({
+      details: { unmet: ['must be at least 12 characters', 'must contain a symbol'] },
+    });
     await expect(createHumanUser(c.system(), { orgId: inst.orgId, username: 'u', email: 'u@example.com', password: 'Otterly9' })).resolves.toHaveProperty('id');
   });
 
@@ -78,14 +93,19 @@ describe('identity providers', () => {
     expect(raw.client_secret_enc).toMatch(/^v1\./);
     expect(JSON.stringify(raw)).not.toContain(input.clientSecret);
     const idp = await getIdpWithSecret(inst.scope, id, rt.deps.box);
-    expect(idp).toMatchObject({ issuer: 'https://sso.corp.example', client_id: 'tessera', clientSecret: input.clientSecret, scopes: ['openid', 'profile', 'email'] });
+    expect(idp).toMatchObject({
+      issuer: 'https://sso.corp.example',
+      client_id: 'tessera',
+      clientSecret: input.clientSecret,
+      scopes: ['openid', 'profile', 'email'],
+    });
     await updateIdp(c.system(), id, { clientSecret: 'rotated-secret-456', autoLinking: 'email' });
     expect(await getIdpWithSecret(inst.scope, id, rt.deps.box)).toMatchObject({ clientSecret: 'rotated-secret-456', auto_linking: 'email' });
     expect(await lastEvent(inst)).toMatchObject({ type: 'idp.changed', payload: { fields: expect.arrayContaining(['client_secret', 'auto_linking']) } });
     expect(JSON.stringify((await lastEvent(inst)).payload)).not.toContain('rotated-secret-456');
   });
 
-  test('instance IdPs are visible to every org, an org\'s own only to it', async () => {
+  test("instance IdPs are visible to every org, an org's own only to it", async () => {
     const a = (await createOrg(c.system(), { name: 'A' })).id;
     const b = (await createOrg(c.system(), { name: 'B' })).id;
     const shared = (await createIdp(c.system(), input)).id;
@@ -106,7 +126,9 @@ describe('identity providers', () => {
     await expect(linkUserToIdp(c.system(), { idpId: idpOfB, externalUserId: 'ext-1', userId: user })).rejects.toMatchObject({ reason: 'idp.not_available' });
     await linkUserToIdp(c.system(), { idpId: shared, externalUserId: 'ext-1', userId: user, externalUsername: 'linked@corp' });
     expect(await findUserByIdpLink(inst.scope, shared, 'ext-1')).toMatchObject({ user_id: user, external_username: 'linked@corp' });
-    await expect(linkUserToIdp(c.system(), { idpId: shared, externalUserId: 'ext-1', userId: inst.adminUserId })).rejects.toMatchObject({ reason: 'idp_link.exists' });
+    await expect(linkUserToIdp(c.system(), { idpId: shared, externalUserId: 'ext-1', userId: inst.adminUserId })).rejects.toMatchObject({
+      reason: 'idp_link.exists',
+    });
     await unlinkUser(c.system(), { idpId: shared, externalUserId: 'ext-1' });
     expect(await findUserByIdpLink(inst.scope, shared, 'ext-1')).toBeUndefined();
     await linkUserToIdp(c.system(), { idpId: shared, externalUserId: 'ext-2', userId: user });
@@ -114,7 +136,7 @@ describe('identity providers', () => {
     expect(await findUserByIdpLink(inst.scope, shared, 'ext-2')).toBeUndefined();
   });
 
-  test('an org owner manages its own IdPs but not the instance\'s, and a refusal changes nothing', async () => {
+  test("an org owner manages its own IdPs but not the instance's, and a refusal changes nothing", async () => {
     const a = (await createOrg(c.system(), { name: 'A' })).id;
     const owner = (await createHumanUser(c.system(), { orgId: a, username: 'o', email: 'o@example.com' })).id;
     await addMember(c.system(), { userId: owner, level: 'org', orgId: a, roles: ['ORG_OWNER'] });
@@ -136,7 +158,15 @@ describe('instance settings', () => {
   });
 
   test('SMTP password is stored encrypted, read back decrypted, and kept when not given', async () => {
-    await setSmtpSettings(c.admin(), { host: 'smtp.example', port: 587, tls: true, user: 'mailer', password: 'smtp-pass-789', fromAddress: 'noreply@example.com', fromName: 'Tessera' });
+    await setSmtpSettings(c.admin(), {
+      host: 'smtp.example',
+      port: 587,
+      tls: true,
+      user: 'mailer',
+      password: 'smtp-pass-789',
+      fromAddress: 'noreply@example.com',
+      fromName: 'Tessera',
+    });
     const raw = await rt.db.knex('instances').where({ id: inst.instanceId }).first();
     expect(raw.smtp_password_enc).toMatch(/^v1\./);
     expect(JSON.stringify(raw)).not.toContain('smtp-pass-789');

@@ -15,8 +15,23 @@ export function contexts(rt: Runtime, inst: TestInstance) {
 
 /** Counts every row of the instance, table by table: a refused call must leave these unchanged. */
 export async function snapshot(rt: Runtime, instanceId: string): Promise<Record<string, number>> {
-  const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'projects',
-    'project_grants', 'user_grants', 'memberships', 'policies', 'idps', 'user_idp_links', 'instance_domains', 'audit_events'];
+  const tables = [
+    'orgs',
+    'org_domains',
+    'users',
+    'user_metadata',
+    'machine_keys',
+    'personal_access_tokens',
+    'projects',
+    'project_grants',
+    'user_grants',
+    'memberships',
+    'policies',
+    'idps',
+    'user_idp_links',
+    'instance_domains',
+    'audit_events',
+  ];
   const out: Record<string, number> = {};
   for (const t of tables) {
     const row = await rt.db.knex(t).where({ instance_id: instanceId }).count({ n: '*' }).first();

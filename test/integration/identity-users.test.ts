@@ -2,11 +2,30 @@ import { testInstance, testRuntime, type TestInstance } from '../support/runtime
 import type { Runtime } from '../../src/runtime/index.js';
 import { addOrgDomain, createOrg } from '../../src/domain/org/service.js';
 import {
-  addMachineKey, addPersonalAccessToken, createHumanUser, createMachineUser, deactivateUser, deleteUser, generateMachineSecret,
-  lockUser, reactivateUser, removePersonalAccessToken, removeUserMetadata, setPassword, setUserMetadata, unlockUser, updateUserProfile,
+  addMachineKey,
+  addPersonalAccessToken,
+  createHumanUser,
+  createMachineUser,
+  deactivateUser,
+  deleteUser,
+  generateMachineSecret,
+  lockUser,
+  reactivateUser,
+  removePersonalAccessToken,
+  removeUserMetadata,
+  setPassword,
+  setUserMetadata,
+  unlockUser,
+  updateUserProfile,
 } from '../../src/domain/user/service.js';
 import {
-  findUserByLoginName, findUserByPersonalAccessToken, getMachineByClientId, getUser, getUserMetadata, listMachineKeys, loginNamesOf,
+  findUserByLoginName,
+  findUserByPersonalAccessToken,
+  getMachineByClientId,
+  getUser,
+  getUserMetadata,
+  listMachineKeys,
+  loginNamesOf,
   preferredLoginName,
 } from '../../src/domain/user/repository.js';
 import { setOrgPolicy, setInstancePolicy } from '../../src/domain/policy/service.js';
@@ -22,12 +41,19 @@ import { contexts, lastEvent, snapshot } from './identity-support.js';
 import { backendPid, someoneWaitsFor } from '../support/locks.js';
 
 let rt: Runtime;
-beforeAll(async () => { rt = await testRuntime(); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 let inst: TestInstance;
 let c: ReturnType<typeof contexts>;
-beforeEach(async () => { inst = await testInstance(rt, 'Users'); c = contexts(rt, inst); });
+beforeEach(async () => {
+  inst = await testInstance(rt, 'Users');
+  c = contexts(rt, inst);
+});
 
 const mustBeDomain = (value: boolean) => ({ userLoginMustBeDomain: value, validateOrgDomains: true, smtpSenderAddressMatchesInstanceDomain: false });
 
@@ -36,8 +62,10 @@ describe('username uniqueness follows the domain policy', () => {
     const a = (await createOrg(c.system(), { name: 'A' })).id;
     const b = (await createOrg(c.system(), { name: 'B' })).id;
     await createHumanUser(c.system(), { orgId: a, username: 'bob', email: 'bob@a.example' });
-    await expect(createHumanUser(c.system(), { orgId: a, username: 'BOB', email: 'bob2@a.example' }))
-      .rejects.toMatchObject({ code: 'already_exists', reason: 'user.username_taken' });
+    await expect(createHumanUser(c.system(), { orgId: a, username: 'BOB', email: 'bob2@a.example' })).rejects.toMatchObject({
+      code: 'already_exists',
+      reason: 'user.username_taken',
+    });
     await expect(createHumanUser(c.system(), { orgId: b, username: 'bob', email: 'bob@b.example' })).resolves.toHaveProperty('id');
   });
 
@@ -46,8 +74,9 @@ describe('username uniqueness follows the domain policy', () => {
     const a = (await createOrg(c.system(), { name: 'A' })).id;
     const b = (await createOrg(c.system(), { name: 'B' })).id;
     await createHumanUser(c.system(), { orgId: a, username: 'carol', email: 'carol@a.example' });
-    await expect(createHumanUser(c.system(), { orgId: b, username: 'Carol', email: 'carol@b.example' }))
-      .rejects.toMatchObject({ reason: 'user.username_taken' });
+    await expect(createHumanUser(c.system(), { orgId: b, username: 'Carol', email: 'carol@b.example' })).rejects.toMatchObject({
+      reason: 'user.username_taken',
+    });
     await expect(createMachineUser(c.system(), { orgId: b, username: 'carol', name: 'Carol bot' })).rejects.toMatchObject({ reason: 'user.username_taken' });
     // Renaming into a taken name is refused the same way.
     const dave = (await createHumanUser(c.system(), { orgId: b, username: 'dave', email: 'dave@b.example' })).id;
@@ -151,10 +180,14 @@ test('locked and deactivated users stay stored, and their states move only along
 describe('passwords', () => {
   test('complexity rules are checked and reported, and the stored hash is argon2id', async () => {
     const sys = c.system();
-    await expect(createHumanUser(sys, { orgId: inst.orgId, username: 'weak', email: 'w@example.com', password: 'short' }))
-      .rejects.toMatchObject({ code: 'rule_violation', reason: 'password.complexity', details: { unmet: ['must be at least 8 characters', 'must contain an uppercase letter', 'must contain a number'] } });
-    await expect(createHumanUser(sys, { orgId: inst.orgId, username: 'weak', email: 'w@example.com', password: `Aa1${'x'.repeat(300)}` }))
-      .rejects.toMatchObject({ details: { unmet: ['must be at most 256 characters'] } });
+    await expect(createHumanUser(sys, { orgId: inst.orgId, username: 'weak', email: 'w@example.com', password: 'short' })).rejects.toMatchObject({
+      code: 'rule_violation',
+      reason: 'password.complexity',
+      details: { unmet: ['must be at least 8 characters', 'must contain an uppercase letter', 'must contain a number'] },
+    });
+    await expect(
+      createHumanUser(sys, { orgId: inst.orgId, username: 'weak', email: 'w@example.com', password: `Aa1${'x'.repeat(300)}` }),
+    ).rejects.toMatchObject({ details: { unmet: ['must be at most 256 characters'] } });
     const { id } = await createHumanUser(sys, { orgId: inst.orgId, username: 'strong', email: 's@example.com', password: 'Str0ngPass' });
     const row = await getUser(inst.scope, id);
     expect(row?.password_hash).toMatch(/^\$argon2id\$/);
@@ -210,7 +243,10 @@ describe('machine credentials', () => {
   test('an expired personal access token finds nothing', async () => {
     const { id } = await createMachineUser(c.system(), { orgId: inst.orgId, username: 'old', name: 'Old' });
     const pat = await addPersonalAccessToken(c.system(), id, { expiresAt: new Date(Date.now() + 60_000) });
-    await rt.db.knex('personal_access_tokens').where({ instance_id: inst.instanceId, id: pat.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await rt.db
+      .knex('personal_access_tokens')
+      .where({ instance_id: inst.instanceId, id: pat.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     expect(await findUserByPersonalAccessToken(inst.scope, pat.token)).toBeUndefined();
   });
 
@@ -221,7 +257,10 @@ describe('machine credentials', () => {
     expect(row.public_jwk).toMatchObject({ kid: key.keyId, kty: 'RSA', alg: 'RS256' });
     expect(row.public_jwk).not.toHaveProperty('d');
     expect(JSON.parse(key.keyJson)).toMatchObject({ type: 'serviceaccount', keyId: key.keyId, userId: id });
-    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: key.keyId }).setSubject(id).sign(await importPKCS8(key.privateKeyPem, 'RS256'));
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: key.keyId })
+      .setSubject(id)
+      .sign(await importPKCS8(key.privateKeyPem, 'RS256'));
     await expect(jwtVerify(jwt, await importJWK(row.public_jwk, 'RS256'))).resolves.toBeDefined();
   });
 

@@ -27,7 +27,12 @@ import { getIdpWithSecret } from '../../src/domain/idp/service.js';
 import { getSmtpSettings, setSmtpSettings } from '../../src/domain/instance/service.js';
 import { addOrgDomain, createOrg } from '../../src/domain/org/service.js';
 import {
-  addMachineKey, addPersonalAccessToken, createHumanUser, createMachineUser, generateMachineSecret, setUserMetadata,
+  addMachineKey,
+  addPersonalAccessToken,
+  createHumanUser,
+  createMachineUser,
+  generateMachineSecret,
+  setUserMetadata,
 } from '../../src/domain/user/service.js';
 import { setOrgPolicy } from '../../src/domain/policy/service.js';
 import { createIdp, linkUserToIdp } from '../../src/domain/idp/service.js';
@@ -49,9 +54,34 @@ let A: TestInstance;
 let B: TestInstance;
 let a: Awaited<ReturnType<typeof buildFixture>>;
 
-const tables = ['orgs', 'org_domains', 'users', 'user_metadata', 'machine_keys', 'personal_access_tokens', 'user_totp', 'user_recovery_codes',
-  'projects', 'project_roles', 'applications', 'project_grants', 'user_grants', 'memberships', 'policies', 'label_assets', 'idps',
-  'user_idp_links', 'signing_keys', 'audit_events', 'oidc_payloads', 'instance_domains', 'user_codes', 'ui_sessions', 'user_passkeys', 'webauthn_challenges'];
+const tables = [
+  'orgs',
+  'org_domains',
+  'users',
+  'user_metadata',
+  'machine_keys',
+  'personal_access_tokens',
+  'user_totp',
+  'user_recovery_codes',
+  'projects',
+  'project_roles',
+  'applications',
+  'project_grants',
+  'user_grants',
+  'memberships',
+  'policies',
+  'label_assets',
+  'idps',
+  'user_idp_links',
+  'signing_keys',
+  'audit_events',
+  'oidc_payloads',
+  'instance_domains',
+  'user_codes',
+  'ui_sessions',
+  'user_passkeys',
+  'webauthn_challenges',
+];
 
 /** A digest of every row of instance A, table by table. */
 async function fingerprint(instanceId: string): Promise<Record<string, string>> {
@@ -59,7 +89,9 @@ async function fingerprint(instanceId: string): Promise<Record<string, string>> 
   for (const t of [...tables, 'instances']) {
     const col = t === 'instances' ? 'id' : 'instance_id';
     const { rows } = await rt.db.knex.raw(
-      `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${t} t WHERE ${col} = ?`, [instanceId]);
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${t} t WHERE ${col} = ?`,
+      [instanceId],
+    );
     out[t] = `${rows[0].n}:${rows[0].h}`;
   }
   return out;
@@ -70,7 +102,8 @@ async function buildFixture(inst: TestInstance) {
   const orgId = (await createOrg(ctx, { name: 'Isolated Owner Org' })).id;
   const grantedOrgId = (await createOrg(ctx, { name: 'Isolated Granted Org' })).id;
   await addOrgDomain(ctx, orgId, 'isolated-a.example', { verified: true });
-  const userId = (await createHumanUser(ctx, { orgId, username: 'isolated-human', email: 'isolated@a.example', emailVerified: true, password: 'Passw0rd!' })).id;
+  const userId = (await createHumanUser(ctx, { orgId, username: 'isolated-human', email: 'isolated@a.example', emailVerified: true, password: 'Passw0rd!' }))
+    .id;
   const machineId = (await createMachineUser(ctx, { orgId, username: 'isolated-machine', name: 'M' })).id;
   await generateMachineSecret(ctx, machineId);
   const key = await addMachineKey(ctx, machineId);
@@ -81,7 +114,12 @@ async function buildFixture(inst: TestInstance) {
   await linkUserToIdp(ctx, { idpId, externalUserId: 'ext-a', userId });
   const projectId = (await createProject(ctx, { orgId, name: 'Isolated Project' })).id;
   await addProjectRoles(ctx, projectId, [{ key: 'iso-role', displayName: 'R' }]);
-  const app = await createApplication(ctx, projectId, { name: 'Isolated App', appType: 'web', authMethod: 'client_secret_basic', redirectUris: ['https://app.a.example/cb'] });
+  const app = await createApplication(ctx, projectId, {
+    name: 'Isolated App',
+    appType: 'web',
+    authMethod: 'client_secret_basic',
+    redirectUris: ['https://app.a.example/cb'],
+  });
   const grantId = (await grantProject(ctx, { projectId, grantedOrgId, roleKeys: ['iso-role'] })).id;
   const userGrantId = (await addUserGrant(ctx, { userId, projectId, orgId, roleKeys: ['iso-role'] })).id;
   // One made by the granted org under its grant, so per-grant reads have a row to find.
@@ -91,34 +129,82 @@ async function buildFixture(inst: TestInstance) {
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
   await policyRepo.replaceLabelAsset(inst.scope, { org_id: orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('isolated-logo') });
-  await userRepo.replaceUserCode(inst.scope, { user_id: userId, kind: 'password_reset', code_hash: 'isolated-code-hash', email: null, expires_at: new Date(Date.now() + 3600_000) });
+  await userRepo.replaceUserCode(inst.scope, {
+    user_id: userId,
+    kind: 'password_reset',
+    code_hash: 'isolated-code-hash',
+    email: null,
+    expires_at: new Date(Date.now() + 3600_000),
+  });
   // A count to clear, so a reset through another instance's Scope would show.
   await userRepo.countFailedPasswordAttempt(inst.scope, userId);
   const appRow = (await projectRepo.listApplications(inst.scope, projectId))[0];
   const passkeyId = 'iso-passkey';
   await passkeyRepo.insertPasskey(inst.scope, {
-    id: passkeyId, user_id: userId, credential_id: 'isolated-cred', public_key: Buffer.from('isolated-key'), sign_count: 0,
-    backup_eligible: false, backed_up: false, transports: [], aaguid: null, rp_id: inst.domain, name: 'Isolated passkey',
+    id: passkeyId,
+    user_id: userId,
+    credential_id: 'isolated-cred',
+    public_key: Buffer.from('isolated-key'),
+    sign_count: 0,
+    backup_eligible: false,
+    backed_up: false,
+    transports: [],
+    aaguid: null,
+    rp_id: inst.domain,
+    name: 'Isolated passkey',
   });
   const challengeId = '777';
   await passkeyRepo.insertChallenge(inst.scope, {
-    id: challengeId, purpose: 'authentication', user_id: null, binding: 'isolated-binding', challenge: 'isolated-challenge',
-    rp_id: inst.domain, origin: `https://${inst.domain}`, user_verification: true, expires_at: new Date(Date.now() + 3600_000),
+    id: challengeId,
+    purpose: 'authentication',
+    user_id: null,
+    binding: 'isolated-binding',
+    challenge: 'isolated-challenge',
+    rp_id: inst.domain,
+    origin: `https://${inst.domain}`,
+    user_verification: true,
+    expires_at: new Date(Date.now() + 3600_000),
   });
   const kid = (await signingKeyRepo.listSigningKeys(inst.scope))[0].kid;
   // A consent as oidc-provider stores it, with a token issued under it.
   await inst.scope.insert('oidc_payloads', [
     { model: 'Grant', id: 'iso-consent', payload: JSON.stringify({ accountId: userId, clientId: appRow.client_id, iat: 1, openid: { scope: 'openid' } }) },
     { model: 'AccessToken', id: 'iso-token', grant_id: 'iso-consent', payload: JSON.stringify({ accountId: userId, grantId: 'iso-consent' }) },
-    { model: 'Session', id: 'iso-session', payload: JSON.stringify({ accountId: userId, loginTs: 1, authorizations: { [appRow.client_id]: { grantId: 'iso-consent' } } }) },
+    {
+      model: 'Session',
+      id: 'iso-session',
+      payload: JSON.stringify({ accountId: userId, loginTs: 1, authorizations: { [appRow.client_id]: { grantId: 'iso-consent' } } }),
+    },
   ]);
   await sessionRepo.insertUiSession(inst.scope, {
-    id_hash: 'iso-ui-session', app: 'console', user_id: userId, csrf_secret: 'x', provider_sid: null, id_token_enc: null, expires_at: new Date(Date.now() + 3600_000),
+    id_hash: 'iso-ui-session',
+    app: 'console',
+    user_id: userId,
+    csrf_secret: 'x',
+    provider_sid: null,
+    id_token_enc: null,
+    expires_at: new Date(Date.now() + 3600_000),
   });
   return {
     kid,
-    instanceId: inst.instanceId, domain: inst.domain, orgId, grantedOrgId, userId, machineId, keyId: key.keyId, pat, idpId, projectId,
-    appId: appRow.id, clientId: appRow.client_id, grantId, userGrantId, membershipId, app, passkeyId, challengeId,
+    instanceId: inst.instanceId,
+    domain: inst.domain,
+    orgId,
+    grantedOrgId,
+    userId,
+    machineId,
+    keyId: key.keyId,
+    pat,
+    idpId,
+    projectId,
+    appId: appRow.id,
+    clientId: appRow.client_id,
+    grantId,
+    userGrantId,
+    membershipId,
+    app,
+    passkeyId,
+    challengeId,
   };
 }
 
@@ -128,13 +214,36 @@ beforeAll(async () => {
   B = await testInstance(rt, 'Isolation B');
   a = await buildFixture(A);
 }, 60_000);
-afterAll(async () => { await rt.close(); });
+afterAll(async () => {
+  await rt.close();
+});
 
 /** Anything of A's that must never show up in B's answers. */
 function mentionsA(value: unknown): boolean {
   const text = JSON.stringify(value ?? null);
-  const secrets = [a.instanceId, a.orgId, a.grantedOrgId, a.userId, a.machineId, a.keyId, a.pat.id, a.idpId, a.projectId, a.appId,
-    a.clientId, a.grantId, a.userGrantId, a.membershipId, a.kid, a.domain, 'isolated-a.example', 'isolated-secret', 'isolated-smtp', 'isolated-code-hash', 'Isolated'];
+  const secrets = [
+    a.instanceId,
+    a.orgId,
+    a.grantedOrgId,
+    a.userId,
+    a.machineId,
+    a.keyId,
+    a.pat.id,
+    a.idpId,
+    a.projectId,
+    a.appId,
+    a.clientId,
+    a.grantId,
+    a.userGrantId,
+    a.membershipId,
+    a.kid,
+    a.domain,
+    'isolated-a.example',
+    'isolated-secret',
+    'isolated-smtp',
+    'isolated-code-hash',
+    'Isolated',
+  ];
   return secrets.some((s) => text.includes(s));
 }
 
@@ -212,7 +321,13 @@ const reads: Read[] = [
   ['userGrant.userHasProjectAccess', (s) => userGrantRepo.userHasProjectAccess(s, { userId: a.userId, projectId: a.projectId })],
   ['membership.listEffectiveMembershipsOfUser', (s) => memberRepo.listEffectiveMembershipsOfUser(s, a.userId)],
   ['membership.countOtherIamOwners', (s) => memberRepo.countOtherIamOwners(s, a.userId), 'ownInstance'],
-  ['user.preferredLoginName', async (s) => { const n = await userRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId }); return n === 'u' ? null : n; }],
+  [
+    'user.preferredLoginName',
+    async (s) => {
+      const n = await userRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId });
+      return n === 'u' ? null : n;
+    },
+  ],
   ['userGrant.activeRoleGrantsQuery', async (s) => userGrantRepo.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
   ['mfa.getTotp', (s) => mfaRepo.getTotp(s, a.userId)],
   ['mfa.countUnusedRecoveryCodes', (s) => mfaRepo.countUnusedRecoveryCodes(s, a.userId)],
@@ -242,7 +357,13 @@ const reads: Read[] = [
   ['oidc.userById', (s) => oidcRepo.userById(s, a.userId)],
   ['oidc.userByLoginName', (s) => oidcRepo.userByLoginName(s, 'isolated-human@isolated-a.example')],
   ['oidc.orgSummary', (s) => oidcRepo.orgSummary(s, a.orgId)],
-  ['oidc.userWithRoleGrants', async (s) => { const r = await oidcRepo.userWithRoleGrants(s, a.userId, [a.projectId]); return [r.user, ...r.grants].filter(Boolean); }],
+  [
+    'oidc.userWithRoleGrants',
+    async (s) => {
+      const r = await oidcRepo.userWithRoleGrants(s, a.userId, [a.projectId]);
+      return [r.user, ...r.grants].filter(Boolean);
+    },
+  ],
   ['oidc.orgHasProject', (s) => oidcRepo.orgHasProject(s, { id: a.userId, org_id: a.orgId }, a.projectId)],
   ['user.pageUsers', (s) => userRepo.pageUsers(s, { orgId: a.orgId }, firstPage).then(pageRows)],
   ['org.pageOrgs', (s) => orgRepo.pageOrgs(s, {}, firstPage).then(pageRows), 'ownInstance'],
@@ -287,10 +408,17 @@ const writes: Write[] = [
   ['org.updateOrgDomain', (s) => orgRepo.updateOrgDomain(s, a.orgId, 'isolated-a.example', { is_verified: false })],
   ['org.clearPrimaryOrgDomain', (s) => orgRepo.clearPrimaryOrgDomain(s, a.orgId).then(() => 0)],
   ['org.deleteOrgDomain', (s) => orgRepo.deleteOrgDomain(s, a.orgId, 'isolated-a.example')],
-  ['org.insertOrgDomain', (s) => orgRepo.insertOrgDomain(s, { org_id: a.orgId, domain: 'x.example', is_verified: true, is_primary: false, is_generated: false })],
+  [
+    'org.insertOrgDomain',
+    (s) => orgRepo.insertOrgDomain(s, { org_id: a.orgId, domain: 'x.example', is_verified: true, is_primary: false, is_generated: false }),
+  ],
   ['user.insertUser', (s) => userRepo.insertUser(s, { id: 'iso-new', org_id: a.orgId, type: 'human', username: 'intruder' })],
   ['user.updateUser', (s) => userRepo.updateUser(s, a.userId, { state: 'locked' })],
-  ['membership.insertMembership', (s) => memberRepo.insertMembership(s, { user_id: a.userId, level: 'instance', org_id: null, project_id: null, project_grant_id: null, roles: ['IAM_OWNER'] })],
+  [
+    'membership.insertMembership',
+    (s) =>
+      memberRepo.insertMembership(s, { user_id: a.userId, level: 'instance', org_id: null, project_id: null, project_grant_id: null, roles: ['IAM_OWNER'] }),
+  ],
   ['membership.updateMembershipRoles', (s) => memberRepo.updateMembershipRoles(s, a.membershipId, ['ORG_OWNER_VIEWER'])],
   ['membership.deleteMembership', (s) => memberRepo.deleteMembership(s, a.membershipId)],
   ['policy.upsertPolicyRow', (s) => policyRepo.upsertPolicyRow(s, 'lockout', a.orgId, { maxPasswordAttempts: 0 })],
@@ -307,7 +435,11 @@ const writes: Write[] = [
   ['project.deleteProjectRoleRow', (s) => projectRepo.deleteProjectRoleRow(s, a.projectId, 'iso-role')],
   ['projectGrant.insertProjectGrant', (s) => grantRepo.insertProjectGrant(s, { id: 'iso-g', project_id: a.projectId, granted_org_id: a.orgId, role_keys: [] })],
   ['projectGrant.updateProjectGrantRow', (s) => grantRepo.updateProjectGrantRow(s, a.grantId, { state: 'inactive' })],
-  ['userGrant.insertUserGrant', (s) => userGrantRepo.insertUserGrant(s, { id: 'iso-ug', user_id: a.userId, project_id: a.projectId, org_id: a.orgId, project_grant_id: null, role_keys: [] })],
+  [
+    'userGrant.insertUserGrant',
+    (s) =>
+      userGrantRepo.insertUserGrant(s, { id: 'iso-ug', user_id: a.userId, project_id: a.projectId, org_id: a.orgId, project_grant_id: null, role_keys: [] }),
+  ],
   ['userGrant.updateUserGrantRow', (s) => userGrantRepo.updateUserGrantRow(s, a.userGrantId, { state: 'inactive' })],
   ['userGrant.deleteUserGrantsOfProjectGrant', (s) => userGrantRepo.deleteUserGrantsOfProjectGrant(s, a.grantId)],
   ['userGrant.deleteUserGrantRow', (s) => userGrantRepo.deleteUserGrantRow(s, a.userGrantId)],
@@ -316,10 +448,29 @@ const writes: Write[] = [
   ['audit.appendEvent', (s) => auditRepo.appendEvent(s, systemPrincipal, { orgId: a.orgId, resourceType: 'org', resourceId: a.orgId, type: 'org.probe' })],
   ['instance.insertInstanceDomain', (s) => instanceRepo.insertInstanceDomain(s, { domain: a.domain })],
   ['org.insertOrg', (s) => orgRepo.insertOrg(s, { id: 'iso-org', name: 'Isolated Owner Org' })],
-  ['idp.insertIdp', (s) => idpRepo.insertIdp(s, { id: 'iso-idp', org_id: a.orgId, name: 'x', issuer: 'https://x', client_id: 'x', client_secret_enc: null, scopes: [],
-    is_linking_allowed: true, is_creation_allowed: true, is_auto_creation: false, is_auto_update: false, auto_linking: 'none' })],
+  [
+    'idp.insertIdp',
+    (s) =>
+      idpRepo.insertIdp(s, {
+        id: 'iso-idp',
+        org_id: a.orgId,
+        name: 'x',
+        issuer: 'https://x',
+        client_id: 'x',
+        client_secret_enc: null,
+        scopes: [],
+        is_linking_allowed: true,
+        is_creation_allowed: true,
+        is_auto_creation: false,
+        is_auto_update: false,
+        auto_linking: 'none',
+      }),
+  ],
   ['project.insertProject', (s) => projectRepo.insertProject(s, { id: 'iso-p', org_id: a.orgId, name: 'x' })],
-  ['project.insertApplication', (s) => projectRepo.insertApplication(s, { id: 'iso-app', project_id: a.projectId, name: 'x', client_id: 'iso-x', app_type: 'web', auth_method: 'none' })],
+  [
+    'project.insertApplication',
+    (s) => projectRepo.insertApplication(s, { id: 'iso-app', project_id: a.projectId, name: 'x', client_id: 'iso-x', app_type: 'web', auth_method: 'none' }),
+  ],
   ['mfa.putUnverifiedTotp', (s) => mfaRepo.putUnverifiedTotp(s, a.userId, 'x')],
   ['mfa.claimTotpStep', (s) => mfaRepo.claimTotpStep(s, a.userId, 1, { verify: true })],
   ['mfa.recordTotpFailure', (s) => mfaRepo.recordTotpFailure(s, a.userId, 1, 60_000)],
@@ -327,39 +478,88 @@ const writes: Write[] = [
   ['mfa.useRecoveryCode', (s) => mfaRepo.useRecoveryCode(s, a.userId, 'isolated-code-hash')],
   ['mfa.replaceRecoveryCodes', (s) => mfaRepo.replaceRecoveryCodes(s, a.userId, ['x'])],
   ['mfa.deleteTotp', (s) => mfaRepo.deleteTotp(s, a.userId)],
-  ['passkey.insertPasskey', (s) => passkeyRepo.insertPasskey(s, {
-    id: 'iso-pk2', user_id: a.userId, credential_id: 'isolated-cred', public_key: Buffer.from('x'), sign_count: 0,
-    backup_eligible: false, backed_up: false, transports: [], aaguid: null, rp_id: a.domain, name: 'x',
-  })],
+  [
+    'passkey.insertPasskey',
+    (s) =>
+      passkeyRepo.insertPasskey(s, {
+        id: 'iso-pk2',
+        user_id: a.userId,
+        credential_id: 'isolated-cred',
+        public_key: Buffer.from('x'),
+        sign_count: 0,
+        backup_eligible: false,
+        backed_up: false,
+        transports: [],
+        aaguid: null,
+        rp_id: a.domain,
+        name: 'x',
+      }),
+  ],
   ['passkey.renamePasskeyRow', (s) => passkeyRepo.renamePasskeyRow(s, a.userId, a.passkeyId, 'hijacked')],
   ['passkey.recordPasskeyUse', (s) => passkeyRepo.recordPasskeyUse(s, a.passkeyId, 0, 99, true)],
-  ['passkey.insertChallenge', (s) => passkeyRepo.insertChallenge(s, {
-    id: '778', purpose: 'authentication', user_id: null, binding: 'x', challenge: 'x', rp_id: a.domain, origin: 'x', user_verification: true,
-    expires_at: new Date(Date.now() + 60_000),
-  })],
+  [
+    'passkey.insertChallenge',
+    (s) =>
+      passkeyRepo.insertChallenge(s, {
+        id: '778',
+        purpose: 'authentication',
+        user_id: null,
+        binding: 'x',
+        challenge: 'x',
+        rp_id: a.domain,
+        origin: 'x',
+        user_verification: true,
+        expires_at: new Date(Date.now() + 60_000),
+      }),
+  ],
   ['passkey.takeChallenge', (s) => passkeyRepo.takeChallenge(s, a.challengeId)],
   ['passkey.deletePasskeysOfUser', (s) => passkeyRepo.deletePasskeysOfUser(s, a.userId)],
   ['consent.deleteConsentGrants', (s) => consentRepo.deleteConsentGrants(s, ['iso-consent']).then(() => 0)],
-  ['session.insertUiSession', (s) => sessionRepo.insertUiSession(s, {
-    id_hash: 'iso-ui-session', app: 'console', user_id: a.userId, csrf_secret: 'x', provider_sid: null, id_token_enc: null, expires_at: new Date(),
-  })],
+  [
+    'session.insertUiSession',
+    (s) =>
+      sessionRepo.insertUiSession(s, {
+        id_hash: 'iso-ui-session',
+        app: 'console',
+        user_id: a.userId,
+        csrf_secret: 'x',
+        provider_sid: null,
+        id_token_enc: null,
+        expires_at: new Date(),
+      }),
+  ],
   ['session.touchUiSession', (s) => sessionRepo.touchUiSession(s, 'iso-ui-session', new Date()).then(() => 0)],
   ['session.updateUiSessionData', (s) => sessionRepo.updateUiSessionData(s, 'iso-ui-session', { hijacked: true }).then(() => 0)],
   ['session.deleteUiSessionsOfProviderSessions', (s) => sessionRepo.deleteUiSessionsOfProviderSessions(s, a.userId, ['x'])],
   ['session.deleteUiSession', (s) => sessionRepo.deleteUiSession(s, 'iso-ui-session')],
-  ['session.deleteSignInSession', (s) => sessionRepo.deleteSignInSession(s, { id: 'iso-session', loginAt: null, expiresAt: null, amr: [], apps: [{ clientId: a.clientId, grantId: 'iso-consent' }] }).then(() => 0)],
+  [
+    'session.deleteSignInSession',
+    (s) =>
+      sessionRepo
+        .deleteSignInSession(s, { id: 'iso-session', loginAt: null, expiresAt: null, amr: [], apps: [{ clientId: a.clientId, grantId: 'iso-consent' }] })
+        .then(() => 0),
+  ],
   ['passkey.deletePasskeyRow', (s) => passkeyRepo.deletePasskeyRow(s, a.userId, a.passkeyId)],
-  ['signingKey.insertSigningKey', (s) => signingKeyRepo.insertSigningKey(s, { kid: a.kid, alg: 'RS256', state: 'active', public_jwk: '{}', private_jwk_enc: 'x' })],
+  [
+    'signingKey.insertSigningKey',
+    (s) => signingKeyRepo.insertSigningKey(s, { kid: a.kid, alg: 'RS256', state: 'active', public_jwk: '{}', private_jwk_enc: 'x' }),
+  ],
   ['signingKey.retireSigningKey', (s) => signingKeyRepo.retireSigningKey(s, a.kid, new Date(), new Date())],
   ['signingKey.activateSigningKey', (s) => signingKeyRepo.activateSigningKey(s, a.kid)],
   ['signingKey.deleteSigningKey', (s) => signingKeyRepo.deleteSigningKey(s, a.kid)],
   ['idp.insertIdpLink', (s) => idpRepo.insertIdpLink(s, { idp_id: a.idpId, external_user_id: 'intruder', user_id: a.userId, external_username: null })],
   ['idp.deleteIdpLink', (s) => idpRepo.deleteIdpLink(s, a.idpId, 'ext-a')],
-  ['policy.replaceLabelAsset', (s) => policyRepo.replaceLabelAsset(s, { org_id: a.orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('x') })],
+  [
+    'policy.replaceLabelAsset',
+    (s) => policyRepo.replaceLabelAsset(s, { org_id: a.orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('x') }),
+  ],
   ['policy.deleteLabelAsset', (s) => policyRepo.deleteLabelAsset(s, a.orgId, 'logo_light')],
   ['user.insertMachineKey', (s) => userRepo.insertMachineKey(s, { id: 'iso-key', user_id: a.machineId, public_jwk: '{}', expires_at: null })],
   ['user.deleteMachineKey', (s) => userRepo.deleteMachineKey(s, a.machineId, a.keyId)],
-  ['user.insertPersonalAccessToken', (s) => userRepo.insertPersonalAccessToken(s, { id: 'iso-pat', user_id: a.machineId, token_hash: 'x', scopes: [], expires_at: null })],
+  [
+    'user.insertPersonalAccessToken',
+    (s) => userRepo.insertPersonalAccessToken(s, { id: 'iso-pat', user_id: a.machineId, token_hash: 'x', scopes: [], expires_at: null }),
+  ],
   ['user.deletePersonalAccessToken', (s) => userRepo.deletePersonalAccessToken(s, a.machineId, a.pat.id)],
   ['user.putUserMetadata', (s) => userRepo.putUserMetadata(s, a.userId, 'k', 'hijacked')],
   ['user.deleteUserMetadata', (s) => userRepo.deleteUserMetadata(s, a.userId, 'k')],
@@ -368,7 +568,10 @@ const writes: Write[] = [
   ['instance.setDefaultOrg', (s) => instanceRepo.setDefaultOrg(s, a.orgId).then(() => 0)],
   ['user.countFailedPasswordAttempt', (s) => userRepo.countFailedPasswordAttempt(s, a.userId)],
   ['user.resetFailedPasswordAttempts', (s) => userRepo.resetFailedPasswordAttempts(s, a.userId)],
-  ['user.replaceUserCode', (s) => userRepo.replaceUserCode(s, { user_id: a.userId, kind: 'password_reset', code_hash: 'x', email: null, expires_at: new Date() })],
+  [
+    'user.replaceUserCode',
+    (s) => userRepo.replaceUserCode(s, { user_id: a.userId, kind: 'password_reset', code_hash: 'x', email: null, expires_at: new Date() }),
+  ],
   ['user.setUserCodeAttempts', (s) => userRepo.setUserCodeAttempts(s, a.userId, 'password_reset', 99)],
   ['user.deleteUserCode', (s) => userRepo.deleteUserCode(s, a.userId, 'password_reset')],
   ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
@@ -380,9 +583,9 @@ const writes: Write[] = [
 /** Exported functions of repository modules that take no Scope, and why they need no row above. */
 const exempt: Record<string, string> = {
   'instance.findInstanceIdByDomain': 'takes the bare knex on purpose: it is how a request finds its instance',
-  'instance.listInstanceIds': 'takes the bare knex on purpose: the installation\'s list of instances',
+  'instance.listInstanceIds': "takes the bare knex on purpose: the installation's list of instances",
   'instance.insertInstance': 'takes the bare knex on purpose: it creates the instance a Scope would name',
-  'instance.findInstanceIdsByDomains': 'takes the bare knex on purpose: which instance a configuration file\'s domains name',
+  'instance.findInstanceIdsByDomains': "takes the bare knex on purpose: which instance a configuration file's domains name",
   'instance.instanceExists': 'takes the bare knex on purpose: whether the instance a configuration file names exists',
   'org.orgSlug': 'pure: turns a name into a domain label, no database',
   'session.sweepUiSessions': 'takes the bare knex on purpose: drops expired sessions of every instance',
@@ -420,7 +623,7 @@ test('every exported function of every repository is in the matrix below or exem
   expect(Object.keys(exempt).filter((k) => !seen.has(k))).toEqual([]);
 });
 
-describe('reads with another instance\'s Scope find nothing', () => {
+describe("reads with another instance's Scope find nothing", () => {
   // A rest parameter, because jest reads a third declared parameter as a `done` callback.
   test.each(reads)('%s', async (...[, call, ownInstance]: Read) => {
     expect(isEmpty(await call(A.scope))).toBe(false); // A's own Scope finds the row, so the check below means something
@@ -430,7 +633,7 @@ describe('reads with another instance\'s Scope find nothing', () => {
   });
 });
 
-describe('writes with another instance\'s Scope change nothing of it', () => {
+describe("writes with another instance's Scope change nothing of it", () => {
   test.each(writes)('%s', async (_name, call) => {
     const before = await fingerprint(A.instanceId);
     let result: unknown;

@@ -7,9 +7,7 @@ import { setOrgPolicy } from '../../src/domain/policy/service.js';
 import { builtInDefault } from '../../src/domain/policy/schemas.js';
 import { createProject } from '../../src/domain/project/service.js';
 import { createApplication } from '../../src/domain/project/applications.js';
-import {
-  completeLoginName, decideOrgContext, loginNameDomain, resolveOrgContext, UnknownOrgError, userFitsContext,
-} from '../../src/login/org-context.js';
+import { completeLoginName, decideOrgContext, loginNameDomain, resolveOrgContext, UnknownOrgError, userFitsContext } from '../../src/login/org-context.js';
 import { displayLoginName, labelCss, loadBranding } from '../../src/ui/branding.js';
 import { putLabelAsset, getLabelAsset, setLabelAsset, removeLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
@@ -19,7 +17,13 @@ import { newId } from '../../src/shared/ids.js';
 describe('which org applies (pure)', () => {
   const base = { defaultOrgId: 'default' };
   test('a reserved org scope wins over everything and restricts who may finish', () => {
-    const c = decideOrgContext({ ...base, scopeOrgId: 'o1', project: { orgId: 'p', privateLabeling: 'enforce_project_resource_owner_policy' }, discoveredOrgId: 'd', userOrgId: 'u' });
+    const c = decideOrgContext({
+      ...base,
+      scopeOrgId: 'o1',
+      project: { orgId: 'p', privateLabeling: 'enforce_project_resource_owner_policy' },
+      discoveredOrgId: 'd',
+      userOrgId: 'u',
+    });
     expect(c).toEqual({ orgId: 'o1', source: 'scope', enforced: true, registrationOrgId: 'o1' });
     expect(userFitsContext(c, { org_id: 'o1' })).toBe(true);
     expect(userFitsContext(c, { org_id: 'u' })).toBe(false);
@@ -28,12 +32,19 @@ describe('which org applies (pure)', () => {
     expect(() => decideOrgContext({ ...base, scopeOrgId: 'unknown' })).toThrow(UnknownOrgError);
   });
   test('the project setting comes next; "allow login user" gives way once the user is known', () => {
-    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'enforce_project_resource_owner_policy' }, userOrgId: 'u' }))
-      .toMatchObject({ orgId: 'p', source: 'project', enforced: false });
-    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'allow_login_user_resource_owner_policy' } }))
-      .toMatchObject({ orgId: 'p', source: 'project' });
-    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'allow_login_user_resource_owner_policy' }, userOrgId: 'u' }))
-      .toMatchObject({ orgId: 'u', source: 'user' });
+    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'enforce_project_resource_owner_policy' }, userOrgId: 'u' })).toMatchObject({
+      orgId: 'p',
+      source: 'project',
+      enforced: false,
+    });
+    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'allow_login_user_resource_owner_policy' } })).toMatchObject({
+      orgId: 'p',
+      source: 'project',
+    });
+    expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'allow_login_user_resource_owner_policy' }, userOrgId: 'u' })).toMatchObject({
+      orgId: 'u',
+      source: 'user',
+    });
     expect(decideOrgContext({ ...base, project: { orgId: 'p', privateLabeling: 'unspecified' } })).toMatchObject({ orgId: null, source: 'instance' });
   });
   test('then discovery (which also decides where registration goes), then the user, then the instance', () => {
@@ -80,8 +91,13 @@ describe('resolving the org of a login (database)', () => {
   let rt: Runtime;
   let inst: TestInstance;
   const sys = (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: systemPrincipal });
-  beforeAll(async () => { rt = await testRuntime(); inst = await testInstance(rt, 'Ctx'); });
-  afterAll(async () => { await rt.close(); });
+  beforeAll(async () => {
+    rt = await testRuntime();
+    inst = await testInstance(rt, 'Ctx');
+  });
+  afterAll(async () => {
+    await rt.close();
+  });
 
   async function orgWithDomain(domain: string, login?: object) {
     const org = await createOrg(sys(), { name: `Org ${newId()}` });
@@ -93,7 +109,11 @@ describe('resolving the org of a login (database)', () => {
   test('reserved scopes by id and by primary domain; an unknown or inactive org is an error', async () => {
     const orgId = await orgWithDomain(`scope-${newId()}.example`);
     const primary = (await inst.scope.table('org_domains').where({ org_id: orgId, is_primary: true }).first()).domain;
-    expect(await resolveOrgContext(inst.scope, { scopes: ['openid', `urn:zitadel:iam:org:id:${orgId}`] })).toMatchObject({ orgId, source: 'scope', enforced: true });
+    expect(await resolveOrgContext(inst.scope, { scopes: ['openid', `urn:zitadel:iam:org:id:${orgId}`] })).toMatchObject({
+      orgId,
+      source: 'scope',
+      enforced: true,
+    });
     expect(await resolveOrgContext(inst.scope, { scopes: [`urn:zitadel:iam:org:domain:primary:${primary}`] })).toMatchObject({ orgId, source: 'scope' });
     await expect(resolveOrgContext(inst.scope, { scopes: ['urn:zitadel:iam:org:id:999'] })).rejects.toBeInstanceOf(UnknownOrgError);
     const gone = await orgWithDomain(`gone-${newId()}.example`);
@@ -106,8 +126,16 @@ describe('resolving the org of a login (database)', () => {
     const d2 = `nodisc-${newId()}.example`;
     const yes = await orgWithDomain(d1);
     await orgWithDomain(d2, { allowDomainDiscovery: false });
-    expect(await resolveOrgContext(inst.scope, { scopes: [], unmatchedLoginName: `someone@${d1.toUpperCase()}` })).toMatchObject({ orgId: yes, source: 'discovery', registrationOrgId: yes });
-    expect(await resolveOrgContext(inst.scope, { scopes: [], unmatchedLoginName: `someone@${d2}` })).toMatchObject({ orgId: null, source: 'instance', registrationOrgId: inst.orgId });
+    expect(await resolveOrgContext(inst.scope, { scopes: [], unmatchedLoginName: `someone@${d1.toUpperCase()}` })).toMatchObject({
+      orgId: yes,
+      source: 'discovery',
+      registrationOrgId: yes,
+    });
+    expect(await resolveOrgContext(inst.scope, { scopes: [], unmatchedLoginName: `someone@${d2}` })).toMatchObject({
+      orgId: null,
+      source: 'instance',
+      registrationOrgId: inst.orgId,
+    });
     expect(await resolveOrgContext(inst.scope, { scopes: [], unmatchedLoginName: 'someone@unverified.example' })).toMatchObject({ source: 'instance' });
   });
 
@@ -117,7 +145,10 @@ describe('resolving the org of a login (database)', () => {
     const app = await createApplication(sys(), project.id, { name: 'web', appType: 'web', authMethod: 'none', redirectUris: ['https://app.example/cb'] });
     const userOrg = await orgWithDomain(`user-${newId()}.example`);
     expect(await resolveOrgContext(inst.scope, { scopes: [], clientId: app.clientId, userOrgId: userOrg })).toMatchObject({ orgId: owner, source: 'project' });
-    expect(await resolveOrgContext(inst.scope, { scopes: [], clientId: 'no-such-client', userOrgId: userOrg })).toMatchObject({ orgId: userOrg, source: 'user' });
+    expect(await resolveOrgContext(inst.scope, { scopes: [], clientId: 'no-such-client', userOrgId: userOrg })).toMatchObject({
+      orgId: userOrg,
+      source: 'user',
+    });
   });
 
   test('with userLoginMustBeDomain a bare username under an org scope is completed with the org domain', async () => {

@@ -14,7 +14,9 @@ beforeAll(async () => {
   w = await loginWorld('Flow');
   home = (await w.inst.scope.table('org_domains').where({ org_id: w.inst.orgId, is_primary: true }).first()).domain;
 });
-afterAll(async () => { await w.close(); });
+afterAll(async () => {
+  await w.close();
+});
 
 const session = () => new LoginSession(w);
 async function org(login?: object) {
@@ -25,7 +27,7 @@ async function org(login?: object) {
 }
 
 describe('the org scope', () => {
-  test('only that org\'s users can finish; a bare username is completed with its domain; login_hint cannot get around it', async () => {
+  test("only that org's users can finish; a bare username is completed with its domain; login_hint cannot get around it", async () => {
     const a = await org();
     const b = await org();
     const alice = await addHuman(w.rt, w.inst.scope, a.orgId, { username: `alice${newId()}` });
@@ -272,7 +274,10 @@ describe('page security and branding', () => {
     expect(s.page.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(s.page.headers['x-frame-options']).toBe('DENY');
     // No inline script: the only script elements load the passkey ceremonies' static files.
-    expect(s.page.body.match(/<script[^>]*>[^<]*<\/script>/gi)?.every((tag) => /^<script src="\/ui\/login\/assets\/(webauthn|passkey)\.js"><\/script>$/.test(tag)) ?? true).toBe(true);
+    expect(
+      s.page.body.match(/<script[^>]*>[^<]*<\/script>/gi)?.every((tag) => /^<script src="\/ui\/login\/assets\/(webauthn|passkey)\.js"><\/script>$/.test(tag)) ??
+        true,
+    ).toBe(true);
     const res = await s.browser.request(new URL(`${s.page.url.pathname}/loginname`, s.page.url), { form: { loginName: 'x' } });
     expect(res.status).toBe(403);
   });
@@ -313,13 +318,17 @@ describe('mail links outside a login', () => {
     const invitingOrg = await org();
     await setOrgPolicy(w.sys(), invitingOrg.orgId, 'login', { ...builtInDefault('login'), defaultRedirectUri: 'https://portal.example/start' });
     await w.inst.scope.table('users').where({ id }).update({ org_id: invitingOrg.orgId });
-    const ok = await s.browser.request(new URL('/ui/login/init', link), { form: { user: id, code: link.searchParams.get('code')!, password: 'Initial-Passw0rd' } });
+    const ok = await s.browser.request(new URL('/ui/login/init', link), {
+      form: { user: id, code: link.searchParams.get('code')!, password: 'Initial-Passw0rd' },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('href="https://portal.example/start"');
     expect(await getUser(w.inst.scope, id)).toMatchObject({ state: 'active', email_verified: true });
     // Every write of the journey is in the audit trail, the verified address included.
     const trail = (await listEvents(w.inst.scope, { resourceId: id })).map((e) => e.type);
-    expect(trail).toEqual(expect.arrayContaining(['user.code.added', 'user.code.check.failed', 'user.code.used', 'user.password.changed', 'user.email.verified']));
+    expect(trail).toEqual(
+      expect.arrayContaining(['user.code.added', 'user.code.check.failed', 'user.code.used', 'user.password.changed', 'user.email.verified']),
+    );
   });
 });
 

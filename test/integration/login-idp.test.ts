@@ -12,13 +12,21 @@ beforeAll(async () => {
   w = await loginWorld('Idp');
   up = await startUpstream([`http://${w.inst.domain}:${w.server.port}/ui/login/idp/callback`]);
 });
-afterAll(async () => { await up.close(); await w.close(); });
+afterAll(async () => {
+  await up.close();
+  await w.close();
+});
 
 async function orgWithIdp(idp: Partial<Parameters<typeof createIdp>[1]>, login: object = {}) {
   const domain = `x${newId()}.example`;
   const orgId = await addOrg(w.inst.scope, `Customer ${domain}`, domain);
   const { id } = await createIdp(w.sys(), {
-    orgId, name: 'Customer AD', issuer: up.issuer, clientId: up.clientId, clientSecret: up.clientSecret, ...idp,
+    orgId,
+    name: 'Customer AD',
+    issuer: up.issuer,
+    clientId: up.clientId,
+    clientSecret: up.clientSecret,
+    ...idp,
   });
   await setOrgPolicy(w.sys(), orgId, 'login', { allowExternalIdp: true, idpIds: [id], ...login });
   return { orgId, domain, idpId: id };

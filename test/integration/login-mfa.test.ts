@@ -4,14 +4,27 @@ import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import {
-  BLOCK_MS, MAX_FAILED_CODES, confirmTotpEnrolment, currentStep, hasVerifiedTotp, regenerateRecoveryCodes,
-  remainingRecoveryCodes, startTotpEnrolment, totpCodeAt, verifySecondFactor,
+  BLOCK_MS,
+  MAX_FAILED_CODES,
+  confirmTotpEnrolment,
+  currentStep,
+  hasVerifiedTotp,
+  regenerateRecoveryCodes,
+  remainingRecoveryCodes,
+  startTotpEnrolment,
+  totpCodeAt,
+  verifySecondFactor,
 } from '../../src/domain/mfa/service.js';
 
 let rt: Runtime;
 let inst: TestInstance;
-beforeAll(async () => { rt = await testRuntime(); inst = await testInstance(rt, 'Mfa'); });
-afterAll(async () => { await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+  inst = await testInstance(rt, 'Mfa');
+});
+afterAll(async () => {
+  await rt.close();
+});
 
 const sys = (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: systemPrincipal });
 let n = 0;
@@ -78,11 +91,18 @@ test('each recovery code works once, and regenerating them voids the old ones', 
 test(`after ${MAX_FAILED_CODES} wrong codes even the right code is refused until the pause ends`, async () => {
   const { id, ctx } = await newUser();
   const e = await enrol(ctx, id);
-  for (let i = 0; i < MAX_FAILED_CODES; i++) expect(await verifySecondFactor(ctx, id, '123456' === totpCodeAt(e.secret, e.step + 1) ? '654321' : '123456')).toEqual({ ok: false });
-  await expect(verifySecondFactor(ctx, id, totpCodeAt(e.secret, e.step + 1), (e.step + 1) * 30_000)).rejects.toMatchObject({ reason: 'mfa.too_many_attempts', status: 429 });
+  for (let i = 0; i < MAX_FAILED_CODES; i++)
+    expect(await verifySecondFactor(ctx, id, '123456' === totpCodeAt(e.secret, e.step + 1) ? '654321' : '123456')).toEqual({ ok: false });
+  await expect(verifySecondFactor(ctx, id, totpCodeAt(e.secret, e.step + 1), (e.step + 1) * 30_000)).rejects.toMatchObject({
+    reason: 'mfa.too_many_attempts',
+    status: 429,
+  });
   await expect(verifySecondFactor(ctx, id, e.recoveryCodes[0])).rejects.toMatchObject({ reason: 'mfa.too_many_attempts' });
   // Once the pause is over, the factor works again.
-  await inst.scope.table('user_totp').where({ user_id: id }).update({ blocked_until: new Date(Date.now() - 1) });
+  await inst.scope
+    .table('user_totp')
+    .where({ user_id: id })
+    .update({ blocked_until: new Date(Date.now() - 1) });
   expect(BLOCK_MS).toBeGreaterThan(0);
   expect(await verifySecondFactor(ctx, id, e.recoveryCodes[0])).toEqual({ ok: true, method: 'recovery_code' });
 });

@@ -38,9 +38,22 @@ export async function loginWorld(name: string, rtOverrides: Record<string, unkno
   const sys = (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: systemPrincipal });
   await setSmtpSettings(sys(), { host: '127.0.0.1', port: smtp.port, tls: false, fromAddress: `noreply@${inst.domain}`, fromName: name });
   return {
-    rt, server, notifier, inst, app, rp, config, smtp, issuer, sys,
+    rt,
+    server,
+    notifier,
+    inst,
+    app,
+    rp,
+    config,
+    smtp,
+    issuer,
+    sys,
     // The app first: its pooled SMTP connections hang up, so the catcher need not wait for them.
-    async close() { await server.close(); await smtp.close(); await rt.close(); },
+    async close() {
+      await server.close();
+      await smtp.close();
+      await rt.close();
+    },
   };
 }
 
@@ -52,12 +65,19 @@ export class LoginSession {
   state = client.randomState();
 
   /** Pass the browser of an earlier session to keep its cookies (single sign-on, remembered accounts). */
-  constructor(private readonly w: LoginWorld, readonly browser = new Browser()) {}
+  constructor(
+    private readonly w: LoginWorld,
+    readonly browser = new Browser(),
+  ) {}
 
   async start(params: Record<string, string> = {}, scope = 'openid'): Promise<this> {
     const url = client.buildAuthorizationUrl(this.w.config, {
-      redirect_uri: this.w.rp.redirectUri, scope, state: this.state,
-      code_challenge: await client.calculatePKCECodeChallenge(this.codeVerifier), code_challenge_method: 'S256', ...params,
+      redirect_uri: this.w.rp.redirectUri,
+      scope,
+      state: this.state,
+      code_challenge: await client.calculatePKCECodeChallenge(this.codeVerifier),
+      code_challenge_method: 'S256',
+      ...params,
     });
     return this.go(url);
   }

@@ -19,8 +19,14 @@ import { newId } from '../../src/shared/ids.js';
 let rt: Runtime;
 let inst: TestInstance;
 const throttles: { close(): Promise<void> }[] = [];
-beforeAll(async () => { rt = await testRuntime(); inst = await testInstance(rt, 'Throttle'); });
-afterAll(async () => { await Promise.all(throttles.map((t) => t.close())); await rt.close(); });
+beforeAll(async () => {
+  rt = await testRuntime();
+  inst = await testInstance(rt, 'Throttle');
+});
+afterAll(async () => {
+  await Promise.all(throttles.map((t) => t.close()));
+  await rt.close();
+});
 
 /** A hasher that counts how often argon2 runs. */
 class CountingHasher extends PasswordHasher {
@@ -35,7 +41,8 @@ function env(opts: { redis?: boolean; perAccount?: number; perAddress?: number; 
   const hasher = new CountingHasher(rt.config.passwordHashing);
   const deps: ServiceDeps = { ...rt.deps, hasher };
   const throttle = new LoginThrottle({
-    redis: opts.redis === false ? undefined : rt.redis!.commands('throttle-test'), prefix: `tessera:test:${newId()}`,
+    redis: opts.redis === false ? undefined : rt.redis!.commands('throttle-test'),
+    prefix: `tessera:test:${newId()}`,
     limits: { perAccount: opts.perAccount ?? 100, perAddress: opts.perAddress ?? 1000 },
   });
   throttles.push(throttle);
@@ -56,12 +63,21 @@ test('after maxPasswordAttempts wrong passwords the user is locked, and the righ
   const e = env();
   const user = await newUser(org.id);
   for (let i = 0; i < 2; i++) {
-    expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'wrong', address: '10.0.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
+    expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'wrong', address: '10.0.0.1' })).toEqual({
+      ok: false,
+      reason: 'invalid_credentials',
+    });
   }
   expect((await fresh(user)).state).toBe('active');
-  expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'wrong', address: '10.0.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
+  expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'wrong', address: '10.0.0.1' })).toEqual({
+    ok: false,
+    reason: 'invalid_credentials',
+  });
   expect(await fresh(user)).toMatchObject({ state: 'locked', failed_password_attempts: 3 });
-  expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'Right-Passw0rd', address: '10.0.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
+  expect(await checkPassword(e, { user: await fresh(user), loginName: 'x', password: 'Right-Passw0rd', address: '10.0.0.1' })).toEqual({
+    ok: false,
+    reason: 'invalid_credentials',
+  });
   expect(await listEvents(inst.scope, { resourceId: user.id, type: 'user.locked' })).toHaveLength(1);
   // Each counted wrong password is in the audit trail (the locked user's right one is not counted).
   expect(await listEvents(inst.scope, { resourceId: user.id, type: 'user.password.check.failed' })).toHaveLength(3);
@@ -88,7 +104,10 @@ test('a right password resets the failure count; maxPasswordAttempts 0 never loc
   expect(cleared.map((ev) => ev.payload)).toEqual([{ previous: counted }]);
 });
 
-test.each([['Redis', true], ['in-memory', false]])('%s throttle: a flood on one account is refused before argon2 runs', async (_name, redis) => {
+test.each([
+  ['Redis', true],
+  ['in-memory', false],
+])('%s throttle: a flood on one account is refused before argon2 runs', async (_name, redis) => {
   const e = env({ redis, perAccount: 3 });
   const user = await newUser();
   for (let i = 0; i < 3; i++) await checkPassword(e, { user, loginName: 'x', password: 'wrong', address: `10.1.0.${i}` });
@@ -126,10 +145,16 @@ test('per address: many accounts tried from one address are refused, other addre
 
 test('unknown users and overlong passwords: the same failure; unknown users cost one hash, overlong input none', async () => {
   const e = env();
-  expect(await checkPassword(e, { user: undefined, loginName: 'ghost', password: 'whatever', address: '10.5.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
+  expect(await checkPassword(e, { user: undefined, loginName: 'ghost', password: 'whatever', address: '10.5.0.1' })).toEqual({
+    ok: false,
+    reason: 'invalid_credentials',
+  });
   expect(e.hasher.verifies).toBe(1);
   const user = await newUser();
-  expect(await checkPassword(e, { user, loginName: 'x', password: 'A1a'.repeat(200), address: '10.5.0.1' })).toEqual({ ok: false, reason: 'invalid_credentials' });
+  expect(await checkPassword(e, { user, loginName: 'x', password: 'A1a'.repeat(200), address: '10.5.0.1' })).toEqual({
+    ok: false,
+    reason: 'invalid_credentials',
+  });
   expect(e.hasher.verifies).toBe(1);
 });
 

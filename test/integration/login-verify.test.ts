@@ -11,7 +11,9 @@ beforeAll(async () => {
   w = await loginWorld('Verify');
   home = (await w.inst.scope.table('org_domains').where({ org_id: w.inst.orgId, is_primary: true }).first()).domain;
 });
-afterAll(async () => { await w.close(); });
+afterAll(async () => {
+  await w.close();
+});
 
 async function unverifiedUser() {
   const email = `v${newId()}@mail.example`;

@@ -45,7 +45,12 @@ afterAll(async () => {
 async function user(i: TestInstance, opts: { orgId?: string; lang?: string } = {}): Promise<UserRow> {
   const n = newId();
   const { id } = await createHumanUser(sys(i), {
-    orgId: opts.orgId ?? i.orgId, username: `u${n}`, email: `u${n}@mail.example`, givenName: 'Ada', password: 'Passw0rd!x', preferredLanguage: opts.lang,
+    orgId: opts.orgId ?? i.orgId,
+    username: `u${n}`,
+    email: `u${n}@mail.example`,
+    givenName: 'Ada',
+    password: 'Passw0rd!x',
+    preferredLanguage: opts.lang,
   });
   return (await getUser(i.scope, id))!;
 }
@@ -81,13 +86,18 @@ test('changed SMTP settings apply to the next mail (the cached transport is drop
   expect((await smtpB.waitFor(u.email!)).from).toBe('second@moving.example');
 });
 
-test('mails carry the org branding and privacy links, as plain text and HTML, in the user\'s language', async () => {
+test("mails carry the org branding and privacy links, as plain text and HTML, in the user's language", async () => {
   const org = await createOrg(sys(a), { name: `Branded ${newId()}` });
   await setOrgPolicy(sys(a), org.id, 'label', { primaryColor: '#ff6600', disableWatermark: true });
   await setOrgPolicy(sys(a), org.id, 'privacy', { tosLink: 'https://branded.example/tos', privacyLink: 'https://branded.example/privacy' });
   await putLabelAsset(a.scope, org.id, 'logo_light', 'image/png', Buffer.from('89504e47', 'hex'));
   const de = await user(a, { orgId: org.id, lang: 'de' });
-  await mailer.send(a.scope, de, { kind: 'passwordReset', code: 'DE1234', link: 'https://a.example/reset', expiresMin: 15 }, { origin: 'https://auth.a.example' });
+  await mailer.send(
+    a.scope,
+    de,
+    { kind: 'passwordReset', code: 'DE1234', link: 'https://a.example/reset', expiresMin: 15 },
+    { origin: 'https://auth.a.example' },
+  );
   const m = await smtpA.waitFor(de.email!);
   expect(m.subject).toBe('Setze dein Passwort zurück');
   expect(m.text).toContain('Hallo Ada,');
@@ -127,7 +137,9 @@ test('the password-changed notice is sent only where the notification policy ask
 test('an instance without SMTP settings refuses to send with a clear reason', async () => {
   const none = await testInstance(rt, 'No Mail');
   const u = await user(none);
-  await expect(mailer.send(none.scope, u, { kind: 'verifyEmail', code: 'x', link: 'y', expiresMin: 1 })).rejects.toMatchObject({ reason: 'mail.smtp_not_configured' });
+  await expect(mailer.send(none.scope, u, { kind: 'verifyEmail', code: 'x', link: 'y', expiresMin: 1 })).rejects.toMatchObject({
+    reason: 'mail.smtp_not_configured',
+  });
 });
 
 test('one TLS rule for account mails and the Admin API test mail: implicit TLS on 465, else tls demands STARTTLS', async () => {

@@ -22,7 +22,10 @@ beforeAll(async () => {
   user = await addHuman(rt, inst.scope, inst.orgId);
   await grantRoles(inst.scope, user.userId, projectId, inst.orgId, ['viewer']);
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 async function tokensFor(app: AppFixture, scope = 'openid') {
   const rp = { issuer, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
@@ -34,7 +37,9 @@ async function tokensFor(app: AppFixture, scope = 'openid') {
 const basic = (a: AppFixture) => `Basic ${Buffer.from(`${encodeURIComponent(a.clientId)}:${encodeURIComponent(a.clientSecret!)}`).toString('base64')}`;
 async function introspect(token: string) {
   const res = await localRequest(new URL(`${issuer}/token/introspection`), {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(api) }, body: `token=${encodeURIComponent(token)}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(api) },
+    body: `token=${encodeURIComponent(token)}`,
   });
   return JSON.parse(res.body);
 }
@@ -51,7 +56,9 @@ describe('access token type', () => {
     expect(payload.aud).toEqual([app.clientId, projectId]);
     expect((await client.fetchUserInfo(config, tokens.access_token, user.userId)).sub).toBe(user.userId);
     const byBody = await localRequest(new URL(`${issuer}/me`), {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${encodeURIComponent(tokens.access_token)}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${encodeURIComponent(tokens.access_token)}`,
     });
     expect(byBody.status).toBe(200);
     expect(await introspect(tokens.access_token)).toMatchObject({ active: true, sub: user.userId, [ROLES]: { viewer: expect.any(Object) } });
@@ -73,7 +80,9 @@ describe('access token type', () => {
     const { tokens } = await tokensFor(app);
     const real = decodeJwt(tokens.access_token);
     const { privateKey } = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ ...real }).setProtectedHeader({ alg: 'RS256', kid: decodeProtectedHeader(tokens.access_token).kid, typ: 'at+jwt' }).sign(privateKey);
+    const forged = await new SignJWT({ ...real })
+      .setProtectedHeader({ alg: 'RS256', kid: decodeProtectedHeader(tokens.access_token).kid, typ: 'at+jwt' })
+      .sign(privateKey);
     expect((await userinfo(forged)).status).toBe(401);
     expect(await introspect(forged)).toEqual({ active: false });
     expect((await userinfo(tokens.access_token)).status).toBe(200);
@@ -94,7 +103,9 @@ describe('access token type', () => {
     const app = await addApp(rt, inst.scope, projectId, { accessTokenType: 'opaque' });
     const { tokens } = await tokensFor(app);
     const res = await localRequest(new URL(`${issuer}/token/revocation`), {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(api) }, body: `token=${encodeURIComponent(tokens.access_token)}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(api) },
+      body: `token=${encodeURIComponent(tokens.access_token)}`,
     });
     expect(res.status).toBeGreaterThanOrEqual(200);
     expect((await userinfo(tokens.access_token)).status).toBe(200);

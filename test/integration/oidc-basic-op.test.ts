@@ -2,7 +2,18 @@ import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { clockReaches } from '../support/eventually.js';
 import {
-  addApp, addHuman, addProject, authorize, client, discover, formsOf, serveApp, localRequest, login, type AppFixture, type RpClient,
+  addApp,
+  addHuman,
+  addProject,
+  authorize,
+  client,
+  discover,
+  formsOf,
+  serveApp,
+  localRequest,
+  login,
+  type AppFixture,
+  type RpClient,
 } from '../support/rp.js';
 
 let rt: Runtime;
@@ -25,7 +36,10 @@ beforeAll(async () => {
   rp = { issuer, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
   config = await discover(rp);
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 describe('discovery', () => {
   test('is valid and its issuer equals the base URL', async () => {
@@ -87,12 +101,16 @@ describe('the code flow', () => {
 
 describe('userinfo', () => {
   let accessToken: string;
-  beforeAll(async () => { accessToken = (await login(config, rp, { ...creds(), scope: 'openid profile email' })).tokens.access_token; });
+  beforeAll(async () => {
+    accessToken = (await login(config, rp, { ...creds(), scope: 'openid profile email' })).tokens.access_token;
+  });
 
   test('by GET with the token in the header', async () => {
     const info = await client.fetchUserInfo(config, accessToken, user.userId);
     expect(info).toMatchObject({ sub: user.userId, email: `${user.username}@example.com`, email_verified: true, given_name: 'Given' });
-    expect(info.preferred_username).toBe(`${user.username}@${(await inst.scope.table('org_domains').where({ org_id: inst.orgId, is_primary: true }).first()).domain}`);
+    expect(info.preferred_username).toBe(
+      `${user.username}@${(await inst.scope.table('org_domains').where({ org_id: inst.orgId, is_primary: true }).first()).domain}`,
+    );
   });
 
   test('by POST with the token in the header', async () => {
@@ -103,7 +121,9 @@ describe('userinfo', () => {
 
   test('by POST with the token in the body', async () => {
     const res = await localRequest(new URL(`${issuer}/me`), {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${encodeURIComponent(accessToken)}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${encodeURIComponent(accessToken)}`,
     });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body).sub).toBe(user.userId);
@@ -163,7 +183,12 @@ describe('prompt and max_age', () => {
 describe('codes', () => {
   test('a code is used once; a second use is invalid_grant and revokes what the first use issued', async () => {
     const out = await authorize(config, rp, creds());
-    const params = { grant_type: 'authorization_code', code: out.callback!.searchParams.get('code')!, redirect_uri: app.redirectUri, code_verifier: out.codeVerifier };
+    const params = {
+      grant_type: 'authorization_code',
+      code: out.callback!.searchParams.get('code')!,
+      redirect_uri: app.redirectUri,
+      code_verifier: out.codeVerifier,
+    };
     const first = await tokenRequest(params);
     expect(first.status).toBe(200);
     expect(await userinfoStatus(first.body.access_token)).toBe(200);
@@ -199,7 +224,10 @@ describe('refresh tokens', () => {
     expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
     expect(await userinfoStatus(rotated.access_token)).toBe(200);
     // The rotation is older than the instance's reuse grace (a few seconds; see the refresh-rotation tests).
-    await inst.scope.table('oidc_payloads').where({ model: 'RefreshToken' }).whereNotNull('consumed_at')
+    await inst.scope
+      .table('oidc_payloads')
+      .where({ model: 'RefreshToken' })
+      .whereNotNull('consumed_at')
       .update({ consumed_at: inst.scope.expression("consumed_at - interval '1 minute'") });
     const reuse = await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
     expect(reuse.body.error).toBe('invalid_grant');
@@ -213,7 +241,12 @@ describe('refresh tokens', () => {
 describe('PKCE', () => {
   test('a wrong verifier fails', async () => {
     const out = await authorize(config, rp, creds());
-    const res = await tokenRequest({ grant_type: 'authorization_code', code: out.callback!.searchParams.get('code')!, redirect_uri: app.redirectUri, code_verifier: client.randomPKCECodeVerifier() });
+    const res = await tokenRequest({
+      grant_type: 'authorization_code',
+      code: out.callback!.searchParams.get('code')!,
+      redirect_uri: app.redirectUri,
+      code_verifier: client.randomPKCECodeVerifier(),
+    });
     expect(res.body.error).toBe('invalid_grant');
   });
 
@@ -243,8 +276,12 @@ describe('response modes', () => {
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: rp.redirectUri, scope: 'openid', state, response_mode: 'form_post',
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+      redirect_uri: rp.redirectUri,
+      scope: 'openid',
+      state,
+      response_mode: 'form_post',
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
     });
     const page = await first.browser.navigate(url, {}, rp.redirectUri);
     // A page, never a redirect carrying the code in the URL.
@@ -254,7 +291,9 @@ describe('response modes', () => {
     expect(form.method.toLowerCase()).toBe('post');
     expect(form.fields).toEqual({ code: expect.any(String), state, iss: issuer });
     const posted = new Request(rp.redirectUri, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form.fields).toString(),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form.fields).toString(),
     });
     const tokens = await client.authorizationCodeGrant(config, posted, { pkceCodeVerifier: codeVerifier, expectedState: state, idTokenExpected: true });
     expect(tokens.claims()!.sub).toBe(user.userId);
@@ -264,7 +303,11 @@ describe('response modes', () => {
 describe('logout', () => {
   test('with an id_token_hint ends the session and returns to the registered post_logout_redirect_uri', async () => {
     const first = await login(config, rp, creds());
-    const endUrl = client.buildEndSessionUrl(config, { id_token_hint: first.tokens.id_token!, post_logout_redirect_uri: app.postLogoutRedirectUri, state: 'bye' });
+    const endUrl = client.buildEndSessionUrl(config, {
+      id_token_hint: first.tokens.id_token!,
+      post_logout_redirect_uri: app.postLogoutRedirectUri,
+      state: 'bye',
+    });
     const confirm = await first.browser.navigate(endUrl);
     if ('redirectedTo' in confirm) throw new Error('expected a confirmation page');
     const form = formsOf(confirm).find((f) => f.action.pathname.endsWith('/session/end/confirm'))!;
@@ -314,7 +357,12 @@ describe('refresh token lifetimes', () => {
     const localUser = await addHuman(rt, local.scope, local.orgId);
     await local.scope.table('instances').update({ refresh_token_idle_s: 3600, refresh_token_absolute_s: 2 });
     await rt.deps.changes.publish(local.instanceId);
-    const localRp = { issuer: `http://${local.domain}:${server.port}`, clientId: localApp.clientId, clientSecret: localApp.clientSecret, redirectUri: localApp.redirectUri };
+    const localRp = {
+      issuer: `http://${local.domain}:${server.port}`,
+      clientId: localApp.clientId,
+      clientSecret: localApp.clientSecret,
+      redirectUri: localApp.redirectUri,
+    };
     const localConfig = await discover(localRp);
     const { tokens } = await login(localConfig, localRp, { loginName: localUser.loginName, password: localUser.password, scope: 'openid offline_access' });
     expect(tokens.refresh_token).toBeTruthy();
@@ -330,8 +378,14 @@ describe('refused flows', () => {
     for (const responseType of ['id_token', 'id_token token', 'code id_token']) {
       const url = new URL(`${issuer}/auth`);
       url.search = new URLSearchParams({
-        client_id: app.clientId, redirect_uri: app.redirectUri, response_type: responseType, scope: 'openid', nonce: 'n', state: 's',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        client_id: app.clientId,
+        redirect_uri: app.redirectUri,
+        response_type: responseType,
+        scope: 'openid',
+        nonce: 'n',
+        state: 's',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       }).toString();
       const res = await localRequest(url);
       const location = new URL(res.headers.location!);

@@ -36,7 +36,11 @@ beforeAll(async () => {
   ctx = { deps: rtA.deps, scope: inst.scope, actor: systemPrincipal };
   issuerB = `http://${inst.domain}:${serverB.port}`;
 });
-afterAll(async () => { await serverB.close(); await rtB.close(); await rtA.close(); });
+afterAll(async () => {
+  await serverB.close();
+  await rtB.close();
+  await rtA.close();
+});
 
 function clientCredentials(clientId: string, secret: string) {
   return localRequest(new URL(`${issuerB}/token`), {
@@ -58,27 +62,69 @@ describe('machine clients are cached and follow every change', () => {
     expect((await clientCredentials(username, 'x'.repeat(20))).status).toBe(401);
     const { id } = await createMachineUser(ctx, { orgId: inst.orgId, username, name: 'Late' });
     const { clientSecret } = await generateMachineSecret(ctx, id);
-    expect(status(await eventually(() => clientCredentials(username, clientSecret), (r) => r.status === 200))).toBe(200);
+    expect(
+      status(
+        await eventually(
+          () => clientCredentials(username, clientSecret),
+          (r) => r.status === 200,
+        ),
+      ),
+    ).toBe(200);
   });
 
   test('a new secret replaces the old one, and lock, unlock and delete apply in the other process', async () => {
     const { id } = await createMachineUser(ctx, { orgId: inst.orgId, username: `rot-${Date.now()}`, name: 'Rotating' });
     const first = await generateMachineSecret(ctx, id);
-    expect((await eventually(() => clientCredentials(first.clientId, first.clientSecret), (r) => r.status === 200)).status).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => clientCredentials(first.clientId, first.clientSecret),
+          (r) => r.status === 200,
+        )
+      ).status,
+    ).toBe(200);
     // Warm: several requests, so the cached client and the verified secret are both in play.
     for (let i = 0; i < 3; i++) expect((await clientCredentials(first.clientId, first.clientSecret)).status).toBe(200);
 
     const second = await generateMachineSecret(ctx, id);
-    expect((await eventually(() => clientCredentials(first.clientId, first.clientSecret), (r) => r.status === 401)).status).toBe(401);
+    expect(
+      (
+        await eventually(
+          () => clientCredentials(first.clientId, first.clientSecret),
+          (r) => r.status === 401,
+        )
+      ).status,
+    ).toBe(401);
     expect((await clientCredentials(second.clientId, second.clientSecret)).status).toBe(200);
 
     await lockUser(ctx, id);
-    expect((await eventually(() => clientCredentials(second.clientId, second.clientSecret), (r) => r.status === 401)).status).toBe(401);
+    expect(
+      (
+        await eventually(
+          () => clientCredentials(second.clientId, second.clientSecret),
+          (r) => r.status === 401,
+        )
+      ).status,
+    ).toBe(401);
     await unlockUser(ctx, id);
-    expect((await eventually(() => clientCredentials(second.clientId, second.clientSecret), (r) => r.status === 200)).status).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => clientCredentials(second.clientId, second.clientSecret),
+          (r) => r.status === 200,
+        )
+      ).status,
+    ).toBe(200);
 
     await deleteUser(ctx, id);
-    expect((await eventually(() => clientCredentials(second.clientId, second.clientSecret), (r) => r.status === 401)).status).toBe(401);
+    expect(
+      (
+        await eventually(
+          () => clientCredentials(second.clientId, second.clientSecret),
+          (r) => r.status === 401,
+        )
+      ).status,
+    ).toBe(401);
   });
 });
 
@@ -122,14 +168,19 @@ describe('introspection without a token_type_hint', () => {
     const config = await discover(rp);
     const { tokens } = await login(config, rp, { loginName: user.loginName, password: user.password, scope: 'openid offline_access' });
     expect(tokens.refresh_token).toBeTruthy();
-    const introspect = async (token: string) => JSON.parse((await localRequest(new URL(`${issuerB}/token/introspection`), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret!)}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ token }).toString(),
-    })).body);
+    const introspect = async (token: string) =>
+      JSON.parse(
+        (
+          await localRequest(new URL(`${issuerB}/token/introspection`), {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret!)}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({ token }).toString(),
+          })
+        ).body,
+      );
     expect(await introspect(tokens.refresh_token!)).toMatchObject({ active: true, sub: user.userId, client_id: app.clientId });
     expect(await introspect(tokens.access_token)).toMatchObject({ active: true, sub: user.userId });
     expect(await introspect('no-such-token')).toEqual({ active: false });

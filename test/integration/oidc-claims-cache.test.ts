@@ -30,12 +30,20 @@ beforeAll(async () => {
   inst = await testInstance(rtA, 'ClaimsCache');
   ctx = { deps: rtA.deps, scope: inst.scope, actor: systemPrincipal };
 });
-afterAll(async () => { await serverB.close(); await rtB.close(); await rtA.close(); });
+afterAll(async () => {
+  await serverB.close();
+  await rtB.close();
+  await rtA.close();
+});
 
 type Userinfo = () => Promise<Record<string, unknown>>;
 
 /** Signs the user in at process B to the app (code flow), and asks B's userinfo with the access token. */
-async function userinfoAtB(app: { clientId: string; redirectUri: string }, user: { userId: string; loginName: string; password: string }, scope = 'openid'): Promise<Userinfo> {
+async function userinfoAtB(
+  app: { clientId: string; redirectUri: string },
+  user: { userId: string; loginName: string; password: string },
+  scope = 'openid',
+): Promise<Userinfo> {
   const rp = { issuer: `http://${inst.domain}:${serverB.port}`, clientId: app.clientId, redirectUri: app.redirectUri, auth: 'none' as const };
   const config = await discover(rp);
   const { tokens } = await login(config, rp, { loginName: user.loginName, password: user.password, scope });
@@ -59,8 +67,13 @@ async function signedIn(projectRoles = ['viewer']) {
   return { project, user, grantId, userinfo };
 }
 
-const listeners = async (rt: Runtime) => (await rt.db.knex('pg_stat_activity')
-  .where({ application_name: LISTENER, datname: rt.db.knex.raw('current_database()') }).select('pid')).map((r) => r.pid as number);
+const listeners = async (rt: Runtime) =>
+  (
+    await rt.db
+      .knex('pg_stat_activity')
+      .where({ application_name: LISTENER, datname: rt.db.knex.raw('current_database()') })
+      .select('pid')
+  ).map((r) => r.pid as number);
 
 describe('userinfo through the claims cache', () => {
   test('a grant removed through the services of another process disappears from userinfo', async () => {
@@ -70,12 +83,15 @@ describe('userinfo through the claims cache', () => {
     expect(after[ROLES]).toBeUndefined();
   });
 
-  test('writes by hand in SQL reach it too: profile fields, role keys, the giving org\'s domain', async () => {
+  test("writes by hand in SQL reach it too: profile fields, role keys, the giving org's domain", async () => {
     const { user, grantId, userinfo } = await signedIn(['viewer', 'editor']);
     await inst.scope.table('users').where({ id: user.userId }).update({ given_name: 'Renamed' });
     expect((await eventually(userinfo, (u) => u.given_name === 'Renamed')).given_name).toBe('Renamed');
 
-    await inst.scope.table('user_grants').where({ id: grantId }).update({ role_keys: ['viewer', 'editor'] });
+    await inst.scope
+      .table('user_grants')
+      .where({ id: grantId })
+      .update({ role_keys: ['viewer', 'editor'] });
     const both = await eventually(userinfo, (u) => Object.keys((u[ROLES] ?? {}) as object).length === 2);
     expect(Object.keys(both[ROLES] as object).sort()).toEqual(['editor', 'viewer']);
 
@@ -121,7 +137,14 @@ describe('userinfo through the claims cache', () => {
   test('a deactivated user is refused by userinfo', async () => {
     const { user, userinfo } = await signedIn();
     await inst.scope.table('users').where({ id: user.userId }).update({ state: 'inactive' });
-    const refused = await eventually(() => userinfo().then(() => 'ok', (e: Error) => e.message), (r) => r !== 'ok');
+    const refused = await eventually(
+      () =>
+        userinfo().then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      (r) => r !== 'ok',
+    );
     expect(refused).not.toBe('ok');
   });
 
@@ -136,7 +159,11 @@ describe('userinfo through the claims cache', () => {
     expect((await eventually(userinfo, (u) => u.given_name === 'WhileDisconnected')).given_name).toBe('WhileDisconnected');
 
     // A new LISTEN connection comes up, and notices reach B again.
-    const back = await eventually(() => listeners(rtB), (pids) => pids.some((p) => !before.includes(p)), 5000);
+    const back = await eventually(
+      () => listeners(rtB),
+      (pids) => pids.some((p) => !before.includes(p)),
+      5000,
+    );
     expect(back.some((p) => !before.includes(p))).toBe(true);
     await userinfo();
     await inst.scope.table('users').where({ id: user.userId }).update({ given_name: 'AfterReconnect' });

@@ -20,9 +20,18 @@ beforeAll(async () => {
   rt = await testRuntime();
   server = await serveApp(rt);
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
-interface Fixture { inst: TestInstance; issuer: string; app: AppFixture; user: Awaited<ReturnType<typeof addHuman>>; rp: RpClient }
+interface Fixture {
+  inst: TestInstance;
+  issuer: string;
+  app: AppFixture;
+  user: Awaited<ReturnType<typeof addHuman>>;
+  rp: RpClient;
+}
 
 async function fixture(name: string, port = server.port, runtime = rt): Promise<Fixture> {
   const inst = await testInstance(runtime, name);
@@ -60,10 +69,14 @@ describe('discovery (Config OP)', () => {
       subject_types_supported: ['public'],
       authorization_response_iss_parameter_supported: true,
     });
-    expect(meta.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']));
+    expect(meta.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer']),
+    );
     expect(meta.grant_types_supported).not.toContain('implicit');
     expect(meta.grant_types_supported).not.toContain('password');
-    expect(meta.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'email', 'phone', 'offline_access', 'urn:zitadel:iam:org:projects:roles']));
+    expect(meta.scopes_supported).toEqual(
+      expect.arrayContaining(['openid', 'profile', 'email', 'phone', 'offline_access', 'urn:zitadel:iam:org:projects:roles']),
+    );
     // Algorithms follow the instance's keys: RS256 by default, ES256 once an EC key is published.
     expect(meta.id_token_signing_alg_values_supported).toEqual(['RS256']);
     expect(meta.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'private_key_jwt']));
@@ -73,7 +86,10 @@ describe('discovery (Config OP)', () => {
   test('the ID token verifies against the published JWKS', async () => {
     const f = await fixture('Verify');
     const tokens = await idToken(f);
-    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, createLocalJWKSet(await jwks(f.issuer) as never), { issuer: f.issuer, audience: f.app.clientId });
+    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, createLocalJWKSet((await jwks(f.issuer)) as never), {
+      issuer: f.issuer,
+      audience: f.app.clientId,
+    });
     expect(payload.sub).toBe(f.user.userId);
     expect(protectedHeader.alg).toBe('RS256');
   });
@@ -114,7 +130,7 @@ describe('signing keys', () => {
     await rt.deps.changes.publish(f.inst.instanceId);
     const tokens = await idToken(f);
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
-    await jwtVerify(tokens.id_token!, createLocalJWKSet(await jwks(f.issuer) as never), { issuer: f.issuer });
+    await jwtVerify(tokens.id_token!, createLocalJWKSet((await jwks(f.issuer)) as never), { issuer: f.issuer });
   });
 
   test('`tessera keys rotate` in another process reaches this one through Redis', async () => {
@@ -123,7 +139,12 @@ describe('signing keys', () => {
     const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, TESSERA_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent' };
     const { stdout } = await run('node_modules/.bin/tsx', ['src/cli/main.ts', 'keys', 'rotate', '--instance', f.inst.instanceId, '--alg', 'ES256'], { env });
     expect(stdout).toContain('published next key');
-    const after = (await eventually(() => jwks(f.issuer), (j) => j.keys.length > before)).keys;
+    const after = (
+      await eventually(
+        () => jwks(f.issuer),
+        (j) => j.keys.length > before,
+      )
+    ).keys;
     expect(after).toHaveLength(before + 1);
     expect(after.map((k) => k.alg)).toContain('ES256');
     await expect(run('node_modules/.bin/tsx', ['src/cli/main.ts', 'keys', 'rotate', '--alg', 'HS256'], { env })).rejects.toMatchObject({ code: 2 });
@@ -148,7 +169,10 @@ describe('changes reach the provider without a restart', () => {
       const config2 = await discover(at2);
       await login(config2, at2, { loginName: f.user.loginName, password: f.user.password });
       const newUri = `${f.app.redirectUri}/v2`;
-      await f.inst.scope.table('applications').where({ id: f.app.appId }).update({ redirect_uris: JSON.stringify([newUri]) });
+      await f.inst.scope
+        .table('applications')
+        .where({ id: f.app.appId })
+        .update({ redirect_uris: JSON.stringify([newUri]) });
       const heard = noticesHeard(rt2.deps.changes, f.inst.instanceId);
       await rt.deps.changes.publish(f.inst.instanceId); // published by process 1, heard by process 2
       await heard;
@@ -162,7 +186,7 @@ describe('changes reach the provider without a restart', () => {
 });
 
 describe('the provider pool', () => {
-  test('stays bounded, and a change notice drops only the changed instance\'s provider', async () => {
+  test("stays bounded, and a change notice drops only the changed instance's provider", async () => {
     const config = { ...rt.config, oidc: { ...rt.config.oidc, providerCacheSize: 2 } };
     const pool = new ProviderPool({ knex: rt.db.knex, box: rt.deps.box, hasher: rt.deps.hasher, config, log: rt.log }, rt.deps.changes);
     try {
@@ -196,7 +220,10 @@ describe('storage', () => {
       expect((await client.fetchUserInfo(config, tokens.access_token, f.user.userId)).sub).toBe(f.user.userId);
       const models = await f.inst.scope.table('oidc_payloads').distinct('model').pluck('model');
       expect(models).toEqual(expect.arrayContaining(['AccessToken', 'AuthorizationCode', 'Session', 'Grant']));
-      await f.inst.scope.table('oidc_payloads').where({ model: 'AccessToken' }).update({ expires_at: new Date(Date.now() - 1000) });
+      await f.inst.scope
+        .table('oidc_payloads')
+        .where({ model: 'AccessToken' })
+        .update({ expires_at: new Date(Date.now() - 1000) });
       expect(await sweepExpiredPayloads(rtPg.db.knex)).toBeGreaterThanOrEqual(1);
       const left = await f.inst.scope.table('oidc_payloads').where({ model: 'AccessToken' }).count({ n: '*' }).first();
       expect(Number(left.n)).toBe(0);

@@ -27,7 +27,10 @@ beforeAll(async () => {
   inst = await testInstance(rt, 'Durable');
 });
 afterAll(async () => {
-  for (const c of caches) { c.close(); (c as unknown as { pub: Redis }).pub.disconnect(); }
+  for (const c of caches) {
+    c.close();
+    (c as unknown as { pub: Redis }).pub.disconnect();
+  }
   await rt.close();
 });
 
@@ -37,7 +40,12 @@ const peek = (cache: DurableCache) => cache as unknown as { live: boolean; gener
 /** Waits until both subscriptions are live, so the caches store what they read. */
 async function twoProcesses(model: string): Promise<{ a: OidcAdapter; b: OidcAdapter; cacheB: DurableCache }> {
   const [a, b] = [processCache(), processCache()];
-  expect(await eventually(async () => peek(a).live && peek(b).live, (live) => live)).toBe(true);
+  expect(
+    await eventually(
+      async () => peek(a).live && peek(b).live,
+      (live) => live,
+    ),
+  ).toBe(true);
   return {
     a: cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), a, inst.instanceId, model),
     b: cachedAdapter(new PgAdapter(rt.db.knex, inst.instanceId, model), b, inst.instanceId, model),
@@ -56,7 +64,10 @@ test('a session read by uid in one process follows updates and the logout made i
   await a.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'alice', exp: exp() }, 600);
   expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
   // A read that overlaps a notice is not stored; once the write's own notice has reached b, it is.
-  await eventually(async () => peek(cacheB).generation, (heard) => heard > heardBefore);
+  await eventually(
+    async () => peek(cacheB).generation,
+    (heard) => heard > heardBefore,
+  );
   expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
 
   // Cached: a row removed behind the adapters' back is still served (what makes invalidation necessary).
@@ -66,10 +77,20 @@ test('a session read by uid in one process follows updates and the logout made i
   await inst.scope.insert('oidc_payloads', stored);
 
   await a.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'bob', exp: exp() }, 600);
-  expect(await eventually(() => b.findByUid(uid), (p) => p?.accountId === 'bob')).toMatchObject({ accountId: 'bob' });
+  expect(
+    await eventually(
+      () => b.findByUid(uid),
+      (p) => p?.accountId === 'bob',
+    ),
+  ).toMatchObject({ accountId: 'bob' });
 
   await a.destroy(id);
-  expect(await eventually(() => b.findByUid(uid), (p) => p === undefined)).toBeUndefined();
+  expect(
+    await eventually(
+      () => b.findByUid(uid),
+      (p) => p === undefined,
+    ),
+  ).toBeUndefined();
   expect(await b.find(id)).toBeUndefined();
 });
 
@@ -80,7 +101,12 @@ test('a grant revoked in one process is gone in another; expired payloads are ne
   expect(await b.find(id)).toMatchObject({ accountId: 'alice' });
   await a.revokeByGrantId(id);
   await a.destroy(id);
-  expect(await eventually(() => b.find(id), (p) => p === undefined)).toBeUndefined();
+  expect(
+    await eventually(
+      () => b.find(id),
+      (p) => p === undefined,
+    ),
+  ).toBeUndefined();
 
   const short = newId();
   const shortExpS = Math.floor(Date.now() / 1000) + 1;

@@ -1,11 +1,32 @@
 import type { Runtime } from '../../src/runtime/index.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addProject, authorize, Browser, client, discover, localRequest, login, type AppFixture, type RpClient, serveApp } from '../support/rp.js';
+import {
+  addApp,
+  addHuman,
+  addProject,
+  authorize,
+  Browser,
+  client,
+  discover,
+  localRequest,
+  login,
+  type AppFixture,
+  type RpClient,
+  serveApp,
+} from '../support/rp.js';
 
 let rt: Runtime;
 let server: { port: number; close: () => Promise<void> };
 
-interface Side { inst: TestInstance; issuer: string; app: AppFixture; api: AppFixture; user: Awaited<ReturnType<typeof addHuman>>; rp: RpClient; config: client.Configuration }
+interface Side {
+  inst: TestInstance;
+  issuer: string;
+  app: AppFixture;
+  api: AppFixture;
+  user: Awaited<ReturnType<typeof addHuman>>;
+  rp: RpClient;
+  config: client.Configuration;
+}
 let a: Side;
 let b: Side;
 
@@ -26,13 +47,18 @@ beforeAll(async () => {
   a = await side('Side A');
   b = await side('Side B');
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 const basic = (app: AppFixture) => `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret!)}`).toString('base64')}`;
 
 async function introspectAt(s: Side, token: string) {
   const res = await localRequest(new URL(`${s.issuer}/token/introspection`), {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(s.api) }, body: `token=${encodeURIComponent(token)}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(s.api) },
+    body: `token=${encodeURIComponent(token)}`,
   });
   return JSON.parse(res.body);
 }
@@ -46,7 +72,7 @@ describe('two instances on different hosts', () => {
     expect(ka.filter((k: string) => kb.includes(k))).toEqual([]);
   });
 
-  test('a token from one is inactive at the other\'s introspection and rejected at its userinfo', async () => {
+  test("a token from one is inactive at the other's introspection and rejected at its userinfo", async () => {
     const { tokens } = await login(a.config, a.rp, { loginName: a.user.loginName, password: a.user.password });
     expect((await introspectAt(a, tokens.access_token)).active).toBe(true);
     expect(await introspectAt(b, tokens.access_token)).toEqual({ active: false });
@@ -61,7 +87,9 @@ describe('two instances on different hosts', () => {
     expect(out.page!.status).toBe(400);
     expect(out.page!.body).toContain('invalid_client');
     const token = await localRequest(new URL(`${b.issuer}/token`), {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(a.app) }, body: 'grant_type=client_credentials',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(a.app) },
+      body: 'grant_type=client_credentials',
     });
     expect(token.status).toBe(401);
     expect(JSON.parse(token.body).error).toBe('invalid_client');

@@ -27,7 +27,10 @@ beforeAll(async () => {
   rp = { issuer: `http://${inst.domain}:${server.port}`, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
   config = await discover(rp);
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 async function refresh(refreshToken: string) {
   const res = await localRequest(new URL(`${rp.issuer}/token`), {
@@ -41,7 +44,8 @@ async function refresh(refreshToken: string) {
   return { status: res.status, body: JSON.parse(res.body) };
 }
 
-const userinfo = async (accessToken: string) => (await localRequest(new URL(`${rp.issuer}/me`), { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const userinfo = async (accessToken: string) =>
+  (await localRequest(new URL(`${rp.issuer}/me`), { headers: { authorization: `Bearer ${accessToken}` } })).status;
 const signIn = async () => (await login(config, rp, { loginName: user.loginName, password: user.password, scope: 'openid offline_access' })).tokens;
 
 test('a just-rotated refresh token presented again within the grace gets a fresh answer, and the family lives on', async () => {
@@ -69,7 +73,7 @@ test('once its successor was used, presenting it again is reuse even within the 
   expect(await userinfo(third.body.access_token)).toBe(401);
 });
 
-test('the grace is the instance\'s OIDC setting: 5 s by default, 0 through the Admin API turns it off', async () => {
+test("the grace is the instance's OIDC setting: 5 s by default, 0 through the Admin API turns it off", async () => {
   const admin = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
   const api = client(server.port, inst.domain, admin.token);
   expect((await api.get('/admin/v1/settings/oidc')).body).toMatchObject({ refreshTokenReuseGraceS: 5 });

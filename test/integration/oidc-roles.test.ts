@@ -25,7 +25,10 @@ beforeAll(async () => {
   seed = await seedScenario(rt, inst);
   issuer = `http://${inst.domain}:${server.port}`;
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 function rpFor(project: SeedProject): RpClient {
   return { issuer, clientId: project.app.clientId, redirectUri: project.app.redirectUri, auth: 'none' };
@@ -47,7 +50,10 @@ async function apiApp(project: SeedProject) {
 async function introspect(api: { clientId: string; clientSecret: string }, token: string) {
   const res = await localRequest(new URL(`${issuer}/token/introspection`), {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(api.clientId)}:${encodeURIComponent(api.clientSecret)}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(api.clientId)}:${encodeURIComponent(api.clientSecret)}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ token }).toString(),
   });
   expect(res.status).toBe(200);
@@ -62,7 +68,7 @@ describe('the seed scenario through tokens', () => {
     expect(userinfo[`urn:zitadel:iam:org:project:${seed.projects.portal.id}:roles`]).toEqual(userinfo[ROLES]);
   });
 
-  test('Alice of Alpha gets Accountant on Time Tracking through Beta\'s grant, with Beta\'s org id', async () => {
+  test("Alice of Alpha gets Accountant on Time Tracking through Beta's grant, with Beta's org id", async () => {
     const { userinfo } = await signIn(seed.projects.timeTracking, seed.users.alice);
     expect(userinfo[ROLES]).toEqual({ Accountant: { [seed.orgs.beta.id]: seed.orgs.beta.domain } });
   });
@@ -77,9 +83,17 @@ describe('the seed scenario through tokens', () => {
   });
 
   test('urn:zitadel:iam:org:roles:id filters the giving orgs', async () => {
-    const byBeta = await signIn(seed.projects.timeTracking, seed.users.bob, `openid urn:zitadel:iam:org:projects:roles urn:zitadel:iam:org:roles:id:${seed.orgs.beta.id}`);
+    const byBeta = await signIn(
+      seed.projects.timeTracking,
+      seed.users.bob,
+      `openid urn:zitadel:iam:org:projects:roles urn:zitadel:iam:org:roles:id:${seed.orgs.beta.id}`,
+    );
     expect(byBeta.userinfo[ROLES]).toBeDefined();
-    const byAlpha = await signIn(seed.projects.timeTracking, seed.users.bob, `openid urn:zitadel:iam:org:projects:roles urn:zitadel:iam:org:roles:id:${seed.orgs.alpha.id}`);
+    const byAlpha = await signIn(
+      seed.projects.timeTracking,
+      seed.users.bob,
+      `openid urn:zitadel:iam:org:projects:roles urn:zitadel:iam:org:roles:id:${seed.orgs.alpha.id}`,
+    );
     expect(byAlpha.userinfo[ROLES]).toBeUndefined();
   });
 
@@ -115,8 +129,21 @@ describe('project settings', () => {
     const local = await testInstance(rt, 'RoleCheck');
     const s = await seedScenario(rt, local);
     await updateProject(s.ctx, s.projects.timeTracking.id, { projectRoleCheck: true });
-    const { id } = await createHumanUser(s.ctx, { orgId: s.orgs.acme.id, username: 'carol', email: `carol@${s.orgs.acme.domain}`, emailVerified: true, givenName: 'Carol', familyName: 'ACME', password: SEED_PASSWORD });
-    const rp = { issuer: `http://${local.domain}:${server.port}`, clientId: s.projects.timeTracking.app.clientId, redirectUri: s.projects.timeTracking.app.redirectUri, auth: 'none' as const };
+    const { id } = await createHumanUser(s.ctx, {
+      orgId: s.orgs.acme.id,
+      username: 'carol',
+      email: `carol@${s.orgs.acme.domain}`,
+      emailVerified: true,
+      givenName: 'Carol',
+      familyName: 'ACME',
+      password: SEED_PASSWORD,
+    });
+    const rp = {
+      issuer: `http://${local.domain}:${server.port}`,
+      clientId: s.projects.timeTracking.app.clientId,
+      redirectUri: s.projects.timeTracking.app.redirectUri,
+      auth: 'none' as const,
+    };
     const config = await discover(rp);
     const refused = await authorize(config, rp, { loginName: `carol@${s.orgs.acme.domain}`, password: SEED_PASSWORD });
     expect(refused.callback).toBeUndefined();
@@ -133,8 +160,21 @@ describe('project settings', () => {
   test('a refused login with prompt=none answers access_denied to the client, never a code', async () => {
     const local = await testInstance(rt, 'SilentRefusal');
     const s = await seedScenario(rt, local);
-    const { id } = await createHumanUser(s.ctx, { orgId: s.orgs.acme.id, username: 'dave', email: `dave@${s.orgs.acme.domain}`, emailVerified: true, givenName: 'Dave', familyName: 'ACME', password: SEED_PASSWORD });
-    const rp = { issuer: `http://${local.domain}:${server.port}`, clientId: s.projects.timeTracking.app.clientId, redirectUri: s.projects.timeTracking.app.redirectUri, auth: 'none' as const };
+    const { id } = await createHumanUser(s.ctx, {
+      orgId: s.orgs.acme.id,
+      username: 'dave',
+      email: `dave@${s.orgs.acme.domain}`,
+      emailVerified: true,
+      givenName: 'Dave',
+      familyName: 'ACME',
+      password: SEED_PASSWORD,
+    });
+    const rp = {
+      issuer: `http://${local.domain}:${server.port}`,
+      clientId: s.projects.timeTracking.app.clientId,
+      redirectUri: s.projects.timeTracking.app.redirectUri,
+      auth: 'none' as const,
+    };
     const config = await discover(rp);
     // Dave signs in while the project does not check roles, so he has a session.
     const first = await authorize(config, rp, { loginName: `dave@${s.orgs.acme.domain}`, password: SEED_PASSWORD });
@@ -154,7 +194,12 @@ describe('project settings', () => {
     const local = await testInstance(rt, 'HasProject');
     const s = await seedScenario(rt, local);
     await updateProject(s.ctx, s.projects.portal.id, { hasProjectCheck: true });
-    const rp = { issuer: `http://${local.domain}:${server.port}`, clientId: s.projects.portal.app.clientId, redirectUri: s.projects.portal.app.redirectUri, auth: 'none' as const };
+    const rp = {
+      issuer: `http://${local.domain}:${server.port}`,
+      clientId: s.projects.portal.app.clientId,
+      redirectUri: s.projects.portal.app.redirectUri,
+      auth: 'none' as const,
+    };
     const config = await discover(rp);
     const alice = await authorize(config, rp, { loginName: s.users.alice.loginName, password: SEED_PASSWORD });
     expect(alice.callback).toBeUndefined();
@@ -166,7 +211,7 @@ describe('project settings', () => {
 });
 
 describe('reserved scopes', () => {
-  test('urn:zitadel:iam:org:id lets only that org\'s users finish, and echoes the org', async () => {
+  test("urn:zitadel:iam:org:id lets only that org's users finish, and echoes the org", async () => {
     const scope = `openid urn:zitadel:iam:org:id:${seed.orgs.alpha.id}`;
     const rp = rpFor(seed.projects.timeTracking);
     const config = await discover(rp);
@@ -181,12 +226,16 @@ describe('reserved scopes', () => {
   test('urn:zitadel:iam:org:domain:primary restricts the same way', async () => {
     const rp = rpFor(seed.projects.timeTracking);
     const config = await discover(rp);
-    const bob = await authorize(config, rp, { loginName: seed.users.bob.loginName, password: SEED_PASSWORD, scope: `openid urn:zitadel:iam:org:domain:primary:${seed.orgs.alpha.domain}` });
+    const bob = await authorize(config, rp, {
+      loginName: seed.users.bob.loginName,
+      password: SEED_PASSWORD,
+      scope: `openid urn:zitadel:iam:org:domain:primary:${seed.orgs.alpha.domain}`,
+    });
     expect(bob.callback).toBeUndefined();
     expect(bob.page!.status).toBeGreaterThanOrEqual(400);
   });
 
-  test('metadata values are base64url, and resourceowner claims name the user\'s org', async () => {
+  test("metadata values are base64url, and resourceowner claims name the user's org", async () => {
     await setUserMetadata(seed.ctx, seed.users.alice.id, 'team', 'blue/green?');
     const { userinfo } = await signIn(seed.projects.timeTracking, seed.users.alice, 'openid urn:zitadel:iam:user:metadata urn:zitadel:iam:user:resourceowner');
     expect(userinfo['urn:zitadel:iam:user:metadata']).toEqual({ team: Buffer.from('blue/green?').toString('base64url') });
@@ -213,7 +262,7 @@ describe('application flags', () => {
 });
 
 describe('introspection and revocation', () => {
-  test('a token is active for an API app only when its project is in the token\'s audience', async () => {
+  test("a token is active for an API app only when its project is in the token's audience", async () => {
     const ttApi = await apiApp(seed.projects.timeTracking);
     const portalApi = await apiApp(seed.projects.portal);
     const { tokens } = await signIn(seed.projects.timeTracking, seed.users.alice);
@@ -223,7 +272,7 @@ describe('introspection and revocation', () => {
     // Asking for the Portal project in the audience makes it active there too.
     const wider = await signIn(seed.projects.timeTracking, seed.users.alice, `openid urn:zitadel:iam:org:project:id:${seed.projects.portal.id}:aud`);
     expect((await introspect(portalApi, wider.tokens.access_token)).active).toBe(true);
-    expect((await introspect({ ...ttApi, clientSecret: 'wrong' }, tokens.access_token).catch(() => 'refused'))).toBe('refused');
+    expect(await introspect({ ...ttApi, clientSecret: 'wrong' }, tokens.access_token).catch(() => 'refused')).toBe('refused');
   });
 
   test('a revoked access token is dead at userinfo and introspection', async () => {
@@ -248,7 +297,10 @@ describe('machine users', () => {
     // A wrong secret is invalid_client.
     const bad = await localRequest(new URL(`${issuer}/token`), {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:wrong`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:wrong`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     expect(bad.status).toBe(401);
@@ -260,11 +312,20 @@ describe('machine users', () => {
     const key = await addMachineKey(seed.ctx, id);
     await addUserGrant(seed.ctx, { userId: id, projectId: seed.projects.timeTracking.id, orgId: seed.orgs.beta.id, roleKeys: ['Accountant'] });
     const privateKey = await importPKCS8(key.privateKeyPem, 'RS256');
-    const assertion = () => new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: key.keyId })
-      .setIssuer(id).setSubject(id).setAudience(issuer).setIssuedAt().setExpirationTime('5m').setJti(`${Math.random()}`).sign(privateKey);
+    const assertion = () =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: key.keyId })
+        .setIssuer(id)
+        .setSubject(id)
+        .setAudience(issuer)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .setJti(`${Math.random()}`)
+        .sign(privateKey);
     const grant = async (jwt: string, scope = `urn:zitadel:iam:org:project:id:${seed.projects.timeTracking.id}:aud`) => {
       const res = await localRequest(new URL(`${issuer}/token`), {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt, scope }).toString(),
       });
       return { status: res.status, body: JSON.parse(res.body) };
@@ -277,8 +338,14 @@ describe('machine users', () => {
     // Replayed, or signed by a key that is not the machine's: refused.
     expect((await grant(jwt)).body.error).toBe('invalid_grant');
     const { privateKey: stranger } = await generateKeyPair('RS256');
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: key.keyId }).setIssuer(id).setSubject(id)
-      .setAudience(issuer).setIssuedAt().setExpirationTime('5m').sign(stranger);
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: key.keyId })
+      .setIssuer(id)
+      .setSubject(id)
+      .setAudience(issuer)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(stranger);
     expect((await grant(forged)).body.error).toBe('invalid_grant');
     // Other grants still work through the same endpoint (the body is replayed to oidc-provider).
     const { clientId, clientSecret } = await generateMachineSecret(seed.ctx, id);
@@ -290,10 +357,14 @@ describe('machine users', () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'api-key-1', alg: 'ES256', use: 'sig' };
     const api = await createApplication(seed.ctx, seed.projects.timeTracking.id, {
-      name: 'API pkjwt', appType: 'api', authMethod: 'private_key_jwt', jwks: { keys: [jwk] },
+      name: 'API pkjwt',
+      appType: 'api',
+      authMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] },
     });
     const config = await client.discovery(new URL(issuer), api.clientId, undefined, client.PrivateKeyJwt({ key: privateKey, kid: 'api-key-1' }), {
-      [client.customFetch]: localFetch, execute: [client.allowInsecureRequests],
+      [client.customFetch]: localFetch,
+      execute: [client.allowInsecureRequests],
     });
     const { tokens } = await signIn(seed.projects.timeTracking, seed.users.alice);
     const info = await client.tokenIntrospection(config, tokens.access_token);

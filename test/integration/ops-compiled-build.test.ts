@@ -17,28 +17,53 @@ test('the compiled build serves health, metrics and request ids, logs JSON lines
   const port = await freePort();
   const child = spawn('node', ['dist/src/main.js'], {
     env: {
-      PATH, HOME: process.env.HOME ?? '', PORT: String(port), DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL,
-      TESSERA_MASTER_KEY: TEST_MASTER_KEY, LOG_FORMAT: 'json', NODE_ENV: 'production',
+      PATH,
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      TESSERA_MASTER_KEY: TEST_MASTER_KEY,
+      LOG_FORMAT: 'json',
+      NODE_ENV: 'production',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`did not start:\n${out}`)), 60_000);
-      child.stdout!.on('data', () => { if (out.includes('Tessera listening')) { clearTimeout(timer); resolve(); } });
-      void exited.then((code) => { clearTimeout(timer); reject(new Error(`exited ${code}:\n${out}`)); });
+      child.stdout!.on('data', () => {
+        if (out.includes('Tessera listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited ${code}:\n${out}`));
+      });
     });
     const base = `http://127.0.0.1:${port}`;
     expect(await (await fetch(`${base}/livez`)).json()).toMatchObject({ status: 'alive' });
     // Ready once its Redis connection is up (a loaded machine may take a moment).
-    const ready = await eventually(() => fetch(`${base}/readyz`, { headers: { 'x-request-id': 'probe-0123456789' } }), (r) => r.status === 200, 15_000);
+    const ready = await eventually(
+      () => fetch(`${base}/readyz`, { headers: { 'x-request-id': 'probe-0123456789' } }),
+      (r) => r.status === 200,
+      15_000,
+    );
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-request-id')).toBe('probe-0123456789');
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { status: 'up', kind: 'postgres' }, migrations: { status: 'up' }, redis: { status: 'up' } } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: { status: 'up', kind: 'postgres' }, migrations: { status: 'up' }, redis: { status: 'up' } },
+    });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('tessera_http_requests_total{group="health",status="200"}');
     expect(metrics).toContain('tessera_db_pool_connections');
@@ -50,7 +75,10 @@ test('the compiled build serves health, metrics and request ids, logs JSON lines
     expect(reqId).toMatch(/^[0-9a-f-]{36}$/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const lines = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(lines.find((l) => l.reqId === reqId)).toMatchObject({ msg: 'request', status: 404, path: '/nowhere' });
     expect(lines.find((l) => l.msg === 'shutdown complete')).toMatchObject({ clean: true });
   } finally {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   rp = { issuer: `http://${inst.domain}:${server.port}`, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
   config = await discover(rp);
 });
-afterAll(async () => { await server.close(); await rt.close(); });
+afterAll(async () => {
+  await server.close();
+  await rt.close();
+});
 
 const metric = (text: string, name: string, labels: string) => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
@@ -59,11 +62,19 @@ test('sign-ins by outcome and reason, tokens by grant type, caches, pool, databa
 
 test('every log line written while a request is handled carries its request id, which the response header repeats', async () => {
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
   const log = createLogger({ level: 'info', destination: sink });
   const app = new Koa();
   app.use(requestLogging(log));
-  app.use(async (ctx) => { log.warn({ step: 'inside' }, 'some module logs'); ctx.body = 'ok'; });
+  app.use(async (ctx) => {
+    log.warn({ step: 'inside' }, 'some module logs');
+    ctx.body = 'ok';
+  });
   const srv = await listen(http.createServer(app.callback()));
   try {
     const given = await localRequest(new URL(`http://127.0.0.1:${srv.port}/x`), { headers: { 'x-request-id': 'lb-request-0001' } });

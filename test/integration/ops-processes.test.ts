@@ -35,8 +35,14 @@ beforeAll(async () => {
   const config = path.join(dir, 'tessera.yaml');
   writeFileSync(config, `systemApiKeys:\n  - id: ops\n    key: "${SYSTEM_KEY}"\n`);
   const env = {
-    DATABASE_URL: postgres.url(), REDIS_URL: redis.url, TESSERA_MASTER_KEY: TEST_MASTER_KEY, TESSERA_CONFIG: config,
-    TESSERA_ADMIN_PASSWORD: 'Ops-Admin-Passw0rd!', TESSERA_SHUTDOWN_TIMEOUT_S: '60', LOG_FORMAT: 'json', LOG_LEVEL: 'info',
+    DATABASE_URL: postgres.url(),
+    REDIS_URL: redis.url,
+    TESSERA_MASTER_KEY: TEST_MASTER_KEY,
+    TESSERA_CONFIG: config,
+    TESSERA_ADMIN_PASSWORD: 'Ops-Admin-Passw0rd!',
+    TESSERA_SHUTDOWN_TIMEOUT_S: '60',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
   };
   // One after the other: the first migrates and creates the first instance.
   a = await boot(env);
@@ -60,7 +66,10 @@ test('two processes: a domain added through one is served by the other at once',
   // The other process has looked the host up before (and remembers that nothing is there).
   expect((await discovery(b.port, domain)).status).toBe(404);
   expect((await system(a.port, 'POST', `/instances/${await firstInstanceId()}/domains`, { domain })).status).toBeLessThan(300);
-  const served = await eventually(() => discovery(b.port, domain), (r) => r.status === 200);
+  const served = await eventually(
+    () => discovery(b.port, domain),
+    (r) => r.status === 200,
+  );
   expect(served.status).toBe(200);
   expect(served.body.issuer).toBe(`http://${domain}`);
 });
@@ -82,8 +91,24 @@ test('a PostgreSQL restart: 503 with Retry-After while it is down, everything ba
     await postgres.start();
   }
   for (const port of [a.port, b.port]) {
-    expect((await eventually(() => request(port, 'localhost', 'GET', '/readyz'), (r) => r.status === 200, 15_000)).status).toBe(200);
-    expect((await eventually(() => system(port, 'GET', '/instances'), (r) => r.status === 200, 15_000)).status).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => request(port, 'localhost', 'GET', '/readyz'),
+          (r) => r.status === 200,
+          15_000,
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => system(port, 'GET', '/instances'),
+          (r) => r.status === 200,
+          15_000,
+        )
+      ).status,
+    ).toBe(200);
   }
 });
 
@@ -91,7 +116,9 @@ test('a PostgreSQL restart: 503 with Retry-After while it is down, everything ba
 function rawRequest(port: number, host: string, p: string) {
   const socket = net.connect(port, '127.0.0.1');
   let data = '';
-  socket.on('data', (d) => { data += d; });
+  socket.on('data', (d) => {
+    data += d;
+  });
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   const answered = new Promise<{ status: number; headers: string }>((resolve) => {
     socket.on('data', () => {
@@ -119,20 +146,33 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE instance_domains IN ACCESS EXCLUSIVE MODE');
   const inFlight = rawRequest(b.port, domain, '/.well-known/openid-configuration');
-  const waiting = await eventually(async () => (await locker.query(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%instance_domains%'",
-  )).rows[0].n as number, (n) => n > 0, 10_000);
+  const waiting = await eventually(
+    async () =>
+      (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%instance_domains%'")).rows[0]
+        .n as number,
+    (n) => n > 0,
+    10_000,
+  );
   expect(waiting).toBeGreaterThan(0);
 
   const exited = new Promise<number | null>((resolve) => b.child.once('exit', (code) => resolve(code)));
   b.child.kill('SIGTERM');
-  await eventually(async () => b.output(), (out) => out.includes('draining connections'), 30_000);
+  await eventually(
+    async () => b.output(),
+    (out) => out.includes('draining connections'),
+    30_000,
+  );
   await idle.closed; // the server closed the idle connection
   // No new connections are accepted.
-  await expect(new Promise((resolve, reject) => {
-    const s = net.connect(b.port, '127.0.0.1', () => { s.destroy(); resolve('connected'); });
-    s.on('error', reject);
-  })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(
+    new Promise((resolve, reject) => {
+      const s = net.connect(b.port, '127.0.0.1', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.on('error', reject);
+    }),
+  ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
   await locker.query('COMMIT');
   await locker.end();

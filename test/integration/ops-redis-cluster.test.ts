@@ -37,7 +37,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const userinfo = async (accessToken: string) => (await localRequest(new URL(`${rp.issuer}/me`), { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const userinfo = async (accessToken: string) =>
+  (await localRequest(new URL(`${rp.issuer}/me`), { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 test('sign-in, userinfo, refresh and revocation work on the cluster, with state spread over its masters', async () => {
   const users = await Promise.all([0, 1, 2].map(() => addHuman(rt, inst.scope, inst.orgId)));
@@ -58,12 +59,16 @@ test('sign-in, userinfo, refresh and revocation work on the cluster, with state 
   expect(sizes.filter((s) => s > 0).length).toBeGreaterThan(1);
 });
 
-test('a change notice published through one process reaches another process\'s subscriber across the cluster', async () => {
+test("a change notice published through one process reaches another process's subscriber across the cluster", async () => {
   const heard: string[] = [];
   other.deps.changes.subscribe((id) => heard.push(id));
-  const got = await eventually(async () => {
-    await rt.deps.changes.publish(inst.instanceId);
-    return heard;
-  }, (h) => h.includes(inst.instanceId), 10_000);
+  const got = await eventually(
+    async () => {
+      await rt.deps.changes.publish(inst.instanceId);
+      return heard;
+    },
+    (h) => h.includes(inst.instanceId),
+    10_000,
+  );
   expect(got).toContain(inst.instanceId);
 });

@@ -101,7 +101,9 @@ describe('Redis down', () => {
     expect((await request(server.port, host, 'GET', '/auth/v1/users/me', { token: before.apiToken })).status).toBe(200);
     await redis.kill();
   });
-  afterAll(async () => { if (!(await redis.ping().catch(() => false))) await redis.start(); });
+  afterAll(async () => {
+    if (!(await redis.ping().catch(() => false))) await redis.start();
+  });
 
   test('/readyz answers 503 and names Redis as down; /livez still 200', async () => {
     const ready = await request(server.port, host, 'GET', '/readyz');
@@ -140,7 +142,11 @@ describe('Redis down', () => {
 
   test('once Redis is back, the tokens it held work again', async () => {
     await redis.start();
-    const res = await eventually(() => userinfo(before.accessToken), (r) => r.status === 200, 10_000);
+    const res = await eventually(
+      () => userinfo(before.accessToken),
+      (r) => r.status === 200,
+      10_000,
+    );
     expect(res.status).toBe(200);
     expect((await request(server.port, host, 'GET', '/readyz')).status).toBe(200);
   });

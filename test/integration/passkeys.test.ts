@@ -3,7 +3,12 @@ import type { Runtime } from '../../src/runtime/index.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { addMember } from '../../src/domain/membership/service.js';
 import {
-  finishPasskeyRegistration, removePasskey, renamePasskey, startPasskeyAuthentication, startPasskeyRegistration, verifyPasskeyAssertion,
+  finishPasskeyRegistration,
+  removePasskey,
+  renamePasskey,
+  startPasskeyAuthentication,
+  startPasskeyRegistration,
+  verifyPasskeyAssertion,
   type RelyingParty,
 } from '../../src/domain/passkey/service.js';
 import { listPasskeys } from '../../src/domain/passkey/queries.js';
@@ -23,7 +28,9 @@ beforeAll(async () => {
   rt = await testRuntime();
   [A, B] = await Promise.all([testInstance(rt, 'Passkeys A'), testInstance(rt, 'Passkeys B')]);
 });
-afterAll(async () => { await rt.close(); });
+afterAll(async () => {
+  await rt.close();
+});
 
 const rpOf = (inst: TestInstance): RelyingParty => ({ rpId: inst.domain, origin: `https://${inst.domain}`, name: 'Tessera' });
 let n = 0;
@@ -31,7 +38,13 @@ let n = 0;
 async function human(inst: TestInstance) {
   const c = contexts(rt, inst);
   const username = `pk${++n}`;
-  const { id } = await createHumanUser(c.system(), { orgId: inst.orgId, username, email: `${username}@${inst.domain}`, emailVerified: true, password: 'Passw0rd!x' });
+  const { id } = await createHumanUser(c.system(), {
+    orgId: inst.orgId,
+    username,
+    email: `${username}@${inst.domain}`,
+    emailVerified: true,
+    password: 'Passw0rd!x',
+  });
   return { id, self: c.as(id, inst.orgId) };
 }
 
@@ -139,16 +152,24 @@ test('a challenge works once, only for its own interaction, and only for its pur
   expect(await signIn(A, key)).toMatchObject({ ok: true });
   // An expired ceremony:
   const late = await startPasskeyAuthentication({ scope: A.scope }, { rp, binding: 'login-1' });
-  await A.scope.table('webauthn_challenges').where({ id: late.challengeId }).update({ expires_at: new Date(Date.now() - 1000) });
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId: late.challengeId, binding: 'login-1', response: key.get(late.options, rp.origin) }))
-    .toEqual({ ok: false, reason: 'challenge_invalid' });
+  await A.scope
+    .table('webauthn_challenges')
+    .where({ id: late.challengeId })
+    .update({ expires_at: new Date(Date.now() - 1000) });
+  expect(
+    await verifyPasskeyAssertion({ scope: A.scope }, { challengeId: late.challengeId, binding: 'login-1', response: key.get(late.options, rp.origin) }),
+  ).toEqual({ ok: false, reason: 'challenge_invalid' });
   // A registration challenge does not verify an assertion.
   const reg = await startPasskeyRegistration(u.self, u.id, { rp, binding: 'login-1' });
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId: reg.challengeId, binding: 'login-1', response: key.get({ ...options, challenge: reg.options.challenge }, rp.origin) }))
-    .toEqual({ ok: false, reason: 'challenge_invalid' });
+  expect(
+    await verifyPasskeyAssertion(
+      { scope: A.scope },
+      { challengeId: reg.challengeId, binding: 'login-1', response: key.get({ ...options, challenge: reg.options.challenge }, rp.origin) },
+    ),
+  ).toEqual({ ok: false, reason: 'challenge_invalid' });
 });
 
-test('as a second factor, only the signed-in user\'s own passkey counts', async () => {
+test("as a second factor, only the signed-in user's own passkey counts", async () => {
   const alice = await human(A);
   const bob = await human(A);
   const aliceKey = new SoftAuthenticator();
@@ -163,7 +184,7 @@ test('as a second factor, only the signed-in user\'s own passkey counts', async 
   expect(await signIn(A, aliceKey, { userId: alice.id })).toMatchObject({ ok: true, userId: alice.id });
 });
 
-test('a removed passkey stops working; renaming and removing are the user\'s or a manager\'s', async () => {
+test("a removed passkey stops working; renaming and removing are the user's or a manager's", async () => {
   const u = await human(A);
   const other = await human(A);
   const key = new SoftAuthenticator();

@@ -14,6 +14,7 @@ export default async function globalSetup(): Promise<void> {
   await client.query(`CREATE DATABASE "${dbName}"`);
   await client.end();
   execFileSync('node_modules/.bin/tsx', ['src/cli/main.ts', 'migrate'], {
-    env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL }, stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL },
+    stdio: 'inherit',
   });
 }

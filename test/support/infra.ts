@@ -25,20 +25,38 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 export class PrivateRedis {
   private child?: ChildProcess;
   readonly dir = mkdtempSync(path.join(tmpdir(), 'tessera-redis-'));
-  private constructor(readonly port: number, private readonly extra: string[]) {}
+  private constructor(
+    readonly port: number,
+    private readonly extra: string[],
+  ) {}
 
   static async start(extra: string[] = [], port?: number): Promise<PrivateRedis> {
-    const r = new PrivateRedis(port ?? await freePort(), extra);
+    const r = new PrivateRedis(port ?? (await freePort()), extra);
     await r.start();
     return r;
   }
 
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...(this.extra.includes('--appendonly') ? [] : ['--appendonly', 'no']), ...this.extra,
-    ], { stdio: 'ignore' });
+    this.child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        ...(this.extra.includes('--appendonly') ? [] : ['--appendonly', 'no']),
+        ...this.extra,
+      ],
+      { stdio: 'ignore' },
+    );
     await until(`redis on ${this.port}`, () => this.ping());
   }
 
@@ -57,7 +75,10 @@ export class PrivateRedis {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL'); });
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
   }
 
   /** SIGSTOP / SIGCONT: the server keeps its connections but stops answering (a hung host). */
@@ -105,17 +126,29 @@ export class PrivatePostgres {
     return p;
   }
 
-  private get dataDir(): string { return path.join(this.dir, 'data'); }
+  private get dataDir(): string {
+    return path.join(this.dir, 'data');
+  }
 
   private run(bin: string, args: string[]): void {
     execFileSync(path.join(PG_BIN, bin), args, { stdio: 'ignore', ...(this.user ?? {}) });
   }
 
-  url(db = 'tessera'): string { return `postgres://postgres@127.0.0.1:${this.port}/${db}`; }
+  url(db = 'tessera'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${db}`;
+  }
 
   async start(): Promise<void> {
-    this.run('pg_ctl', ['-D', this.dataDir, '-w', '-l', path.join(this.dir, 'log'), '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`, 'start']);
+    this.run('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-w',
+      '-l',
+      path.join(this.dir, 'log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`,
+      'start',
+    ]);
     await until(`postgres on ${this.port}`, async () => {
       const c = new pg.Client({ connectionString: this.url('postgres') });
       await c.connect();
@@ -130,7 +163,11 @@ export class PrivatePostgres {
   }
 
   async destroy(): Promise<void> {
-    try { await this.stop(); } catch { /* already stopped */ }
+    try {
+      await this.stop();
+    } catch {
+      /* already stopped */
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -141,7 +178,9 @@ export class PrivateRedisCluster {
 
   static async start(): Promise<PrivateRedisCluster> {
     const nodes = await Promise.all([0, 1, 2].map(() => PrivateRedis.start(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'])));
-    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      stdio: 'ignore',
+    });
     await until('redis cluster', async () => {
       const infos = await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO')));
       return infos.every((i) => String(i).includes('cluster_state:ok'));
@@ -150,7 +189,9 @@ export class PrivateRedisCluster {
   }
 
   /** Seed nodes as Tessera's redis.url takes them in cluster mode. */
-  get url(): string { return this.nodes.map((n) => n.url).join(','); }
+  get url(): string {
+    return this.nodes.map((n) => n.url).join(',');
+  }
 
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));

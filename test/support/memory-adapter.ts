@@ -8,7 +8,9 @@ export function memoryAdapter() {
   const store = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
   return class MemoryAdapter {
     constructor(private readonly model: string) {}
-    private key(id: string) { return `${this.model}:${id}`; }
+    private key(id: string) {
+      return `${this.model}:${id}`;
+    }
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
       store.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
     }
@@ -21,12 +23,16 @@ export function memoryAdapter() {
       for (const [key, { payload }] of store) if (key.startsWith(`${this.model}:`) && payload.uid === uid) return payload;
       return undefined;
     }
-    async findByUserCode() { return undefined; }
+    async findByUserCode() {
+      return undefined;
+    }
     async consume(id: string) {
       const hit = store.get(this.key(id));
       if (hit) hit.payload.consumed = Math.floor(Date.now() / 1000);
     }
-    async destroy(id: string) { store.delete(this.key(id)); }
+    async destroy(id: string) {
+      store.delete(this.key(id));
+    }
     async revokeByGrantId(grantId: string) {
       for (const [k, { payload }] of store) if (payload.grantId === grantId) store.delete(k);
     }

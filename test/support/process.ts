@@ -18,21 +18,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface Started { child: ChildProcess; output: () => string; stop: () => Promise<void> }
+export interface Started {
+  child: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
 
 /** Starts `tsx src/main.ts` with the given environment and waits until it listens. */
 export async function startTessera(env: Record<string, string>, timeoutMs = 60_000): Promise<Started> {
   const child = spawn('node_modules/.bin/tsx', ['src/main.ts'], {
-    env: { PATH, HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH, HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  const stop = () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+  child.stdout!.on('data', (d) => {
+    out += d;
   });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       // Not left running after the test: tsx passes SIGTERM on to the server it started.
@@ -40,10 +50,16 @@ export async function startTessera(env: Record<string, string>, timeoutMs = 60_0
       reject(new Error(`Tessera did not start:\n${out}`));
     }, timeoutMs);
     const check = () => {
-      if (out.includes('Tessera listening')) { clearTimeout(timer); resolve(); }
+      if (out.includes('Tessera listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`Tessera exited with ${code}:\n${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Tessera exited with ${code}:\n${out}`));
+    });
   });
   return { child, output: () => out, stop };
 }
@@ -53,8 +69,12 @@ export async function run(cmd: string, args: string[], env: Record<string, strin
   const child = spawn(cmd, args, { env: { PATH, HOME: process.env.HOME ?? '', ...env } });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   return { code, stdout, stderr };
 }
@@ -62,10 +82,14 @@ export async function run(cmd: string, args: string[], env: Record<string, strin
 /** GET with an explicit Host header (fetch does not allow setting it). */
 export function getWithHost(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }

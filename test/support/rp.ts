@@ -13,21 +13,32 @@ import { newId, newSecret } from '../../src/shared/ids.js';
  * Host header) keeps the instance's domain, e.g. http://i123.test:54321.
  */
 
-export interface HttpResponse { status: number; headers: http.IncomingHttpHeaders; body: string; url: URL }
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  url: URL;
+}
 
 /** fetch-like request to the local server whatever the hostname says. */
 export function localRequest(url: URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: url.hostname, port: url.port, path: url.pathname + url.search, method: init.method ?? 'GET',
-      headers: { ...(init.body !== undefined ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}), ...init.headers },
-      lookup: ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => (opts?.all
-        ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4))) as never,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), url }));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: init.method ?? 'GET',
+        headers: { ...(init.body !== undefined ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}), ...init.headers },
+        lookup: ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+          opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), url }));
+      },
+    );
     req.on('error', reject);
     if (init.body !== undefined) req.write(init.body);
     req.end();
@@ -37,17 +48,25 @@ export function localRequest(url: URL, init: { method?: string; headers?: Record
 /** The customFetch openid-client uses: same local routing, returned as a Fetch Response. */
 export const localFetch: client.CustomFetch = async (input, options) => {
   const headers: Record<string, string> = {};
-  new Headers(options.headers as HeadersInit).forEach((v, k) => { headers[k] = v; });
+  new Headers(options.headers as HeadersInit).forEach((v, k) => {
+    headers[k] = v;
+  });
   const body = options.body === undefined || options.body === null ? undefined : String(options.body);
   const res = await localRequest(new URL(input), { method: options.method, headers, body });
   const out = new Headers();
   for (const [k, v] of Object.entries(res.headers)) {
-    if (Array.isArray(v)) v.forEach((x) => out.append(k, x)); else if (v !== undefined) out.set(k, String(v));
+    if (Array.isArray(v)) v.forEach((x) => out.append(k, x));
+    else if (v !== undefined) out.set(k, String(v));
   }
   return new Response(res.status === 204 || res.status === 304 ? null : res.body, { status: res.status, headers: out });
 };
 
-export interface Cookie { name: string; value: string; path: string; host: string }
+export interface Cookie {
+  name: string;
+  value: string;
+  path: string;
+  host: string;
+}
 
 /** Cookies by host and path; enough of RFC 6265 for the provider's session and interaction cookies. */
 export class Browser {
@@ -59,7 +78,12 @@ export class Browser {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq);
       const value = pair.slice(eq + 1);
-      const attr = (n: string) => attrs.find((a) => a.toLowerCase().startsWith(`${n}=`))?.split('=').slice(1).join('=');
+      const attr = (n: string) =>
+        attrs
+          .find((a) => a.toLowerCase().startsWith(`${n}=`))
+          ?.split('=')
+          .slice(1)
+          .join('=');
       const path = attr('path') ?? '/';
       const expires = attr('expires');
       const gone = attr('max-age') === '0' || (expires !== undefined && new Date(expires).getTime() < Date.now()) || value === '';
@@ -69,8 +93,10 @@ export class Browser {
   }
 
   cookieHeader(url: URL): string {
-    return this.cookies.filter((c) => c.host === url.host && url.pathname.startsWith(c.path))
-      .map((c) => `${c.name}=${c.value}`).join('; ');
+    return this.cookies
+      .filter((c) => c.host === url.host && url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
   }
 
   find(name: string): Cookie | undefined {
@@ -92,7 +118,11 @@ export class Browser {
   }
 
   /** Follows redirects until a page is shown or the location starts with `stopAt` (the redirect URI). */
-  async navigate(url: URL, init: { method?: string; form?: Record<string, string> | [string, string][] } = {}, stopAt?: string): Promise<HttpResponse | { redirectedTo: URL }> {
+  async navigate(
+    url: URL,
+    init: { method?: string; form?: Record<string, string> | [string, string][] } = {},
+    stopAt?: string,
+  ): Promise<HttpResponse | { redirectedTo: URL }> {
     let res = await this.request(url, init);
     for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops++) {
       if (hops > 20) throw new Error('too many redirects');
@@ -104,7 +134,11 @@ export class Browser {
   }
 }
 
-export interface HtmlForm { action: URL; method: string; fields: Record<string, string> }
+export interface HtmlForm {
+  action: URL;
+  method: string;
+  fields: Record<string, string>;
+}
 
 /** The forms of a page, with their hidden and prefilled inputs (no HTML parser needed for our views). */
 export function formsOf(page: HttpResponse): HtmlForm[] {
@@ -122,7 +156,12 @@ export function formsOf(page: HttpResponse): HtmlForm[] {
 }
 
 function decodeEntities(s: string): string {
-  return s.replace(/&#3[49];/g, (e) => (e === '&#34;' ? '"' : "'")).replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&#3[49];/g, (e) => (e === '&#34;' ? '"' : "'"))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 export interface RpClient {
@@ -135,10 +174,15 @@ export interface RpClient {
 }
 
 export async function discover(rp: Omit<RpClient, 'redirectUri'> & { redirectUri?: string }): Promise<client.Configuration> {
-  const auth = rp.auth === 'none' || !rp.clientSecret ? client.None()
-    : rp.auth === 'client_secret_post' ? client.ClientSecretPost(rp.clientSecret) : client.ClientSecretBasic(rp.clientSecret);
+  const auth =
+    rp.auth === 'none' || !rp.clientSecret
+      ? client.None()
+      : rp.auth === 'client_secret_post'
+        ? client.ClientSecretPost(rp.clientSecret)
+        : client.ClientSecretBasic(rp.clientSecret);
   const config = await client.discovery(new URL(rp.issuer), rp.clientId, undefined, auth, {
-    [client.customFetch]: localFetch, execute: [client.allowInsecureRequests],
+    [client.customFetch]: localFetch,
+    execute: [client.allowInsecureRequests],
   });
   return config;
 }
@@ -177,9 +221,13 @@ export async function authorize(config: client.Configuration, rp: RpClient, opts
   const state = client.randomState();
   const nonce = opts.nonce === false ? undefined : client.randomNonce();
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: rp.redirectUri, scope: opts.scope ?? 'openid', state,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
-    ...(nonce ? { nonce } : {}), ...opts.params,
+    redirect_uri: rp.redirectUri,
+    scope: opts.scope ?? 'openid',
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    ...(nonce ? { nonce } : {}),
+    ...opts.params,
   });
   for (const name of opts.omit ?? []) url.searchParams.delete(name);
   let step = await browser.navigate(url, {}, rp.redirectUri);
@@ -201,9 +249,7 @@ export async function authorize(config: client.Configuration, rp: RpClient, opts
     if (form.action.pathname.endsWith('/consent') && opts.consent === false) break;
     step = await browser.navigate(form.action, { form: fields }, rp.redirectUri);
   }
-  return 'redirectedTo' in step
-    ? { browser, callback: step.redirectedTo, codeVerifier, state, nonce }
-    : { browser, page: step, codeVerifier, state, nonce };
+  return 'redirectedTo' in step ? { browser, callback: step.redirectedTo, codeVerifier, state, nonce } : { browser, page: step, codeVerifier, state, nonce };
 }
 
 /** authorize() and then the token request: the whole code flow with PKCE. */
@@ -211,7 +257,9 @@ export async function login(config: client.Configuration, rp: RpClient, opts: Lo
   const outcome = await authorize(config, rp, opts);
   if (!outcome.callback) throw new Error(`login did not return to the client: ${outcome.page?.status} ${outcome.page?.body.slice(0, 500)}`);
   const tokens = await client.authorizationCodeGrant(config, outcome.callback, {
-    pkceCodeVerifier: outcome.codeVerifier, expectedState: outcome.state, expectedNonce: outcome.nonce,
+    pkceCodeVerifier: outcome.codeVerifier,
+    expectedState: outcome.state,
+    expectedNonce: outcome.nonce,
     idTokenExpected: true,
   });
   return { ...outcome, tokens };
@@ -221,7 +269,14 @@ export async function login(config: client.Configuration, rp: RpClient, opts: Lo
 export async function listen(server: http.Server): Promise<{ port: number; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { port, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /**
@@ -231,33 +286,67 @@ export async function listen(server: http.Server): Promise<{ port: number; close
 export async function serveApp(rt: Runtime): Promise<{ port: number; app: TesseraApp; close: () => Promise<void> }> {
   const app = createApp(rt);
   const served = await listen(http.createServer(app.callback()));
-  return { port: served.port, app, close: async () => { await served.close(); await app.close(); } };
+  return {
+    port: served.port,
+    app,
+    close: async () => {
+      await served.close();
+      await app.close();
+    },
+  };
 }
 
 export { client };
 
 // ---- Fixtures: rows the flows need, written directly (the services are tested elsewhere) ----
 
+export interface ProjectFixture {
+  projectId: string;
+  orgId: string;
+}
 
-export interface ProjectFixture { projectId: string; orgId: string }
-
-export async function addProject(scope: Scope, orgId: string, opts: { name?: string; roleAssertion?: boolean; roleCheck?: boolean; hasProjectCheck?: boolean; roles?: string[] } = {}): Promise<ProjectFixture> {
+export async function addProject(
+  scope: Scope,
+  orgId: string,
+  opts: { name?: string; roleAssertion?: boolean; roleCheck?: boolean; hasProjectCheck?: boolean; roles?: string[] } = {},
+): Promise<ProjectFixture> {
   const projectId = newId();
   await scope.insert('projects', {
-    id: projectId, org_id: orgId, name: opts.name ?? `P${projectId}`,
-    project_role_assertion: opts.roleAssertion ?? false, project_role_check: opts.roleCheck ?? false, has_project_check: opts.hasProjectCheck ?? false,
+    id: projectId,
+    org_id: orgId,
+    name: opts.name ?? `P${projectId}`,
+    project_role_assertion: opts.roleAssertion ?? false,
+    project_role_check: opts.roleCheck ?? false,
+    has_project_check: opts.hasProjectCheck ?? false,
   });
   for (const key of opts.roles ?? []) await scope.insert('project_roles', { project_id: projectId, key, display_name: key });
   return { projectId, orgId };
 }
 
-export interface AppFixture { appId: string; clientId: string; clientSecret?: string; redirectUri: string; postLogoutRedirectUri: string }
+export interface AppFixture {
+  appId: string;
+  clientId: string;
+  clientSecret?: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+}
 
-export async function addApp(rt: Runtime, scope: Scope, projectId: string, opts: {
-  type?: 'web' | 'user_agent' | 'native' | 'api'; auth?: 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt';
-  grantTypes?: string[]; skipConsent?: boolean; idTokenRoleAssertion?: boolean; idTokenUserinfoAssertion?: boolean; accessTokenRoleAssertion?: boolean;
-  jwks?: { keys: unknown[] }; accessTokenType?: 'jwt' | 'opaque';
-} = {}): Promise<AppFixture> {
+export async function addApp(
+  rt: Runtime,
+  scope: Scope,
+  projectId: string,
+  opts: {
+    type?: 'web' | 'user_agent' | 'native' | 'api';
+    auth?: 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt';
+    grantTypes?: string[];
+    skipConsent?: boolean;
+    idTokenRoleAssertion?: boolean;
+    idTokenUserinfoAssertion?: boolean;
+    accessTokenRoleAssertion?: boolean;
+    jwks?: { keys: unknown[] };
+    accessTokenType?: 'jwt' | 'opaque';
+  } = {},
+): Promise<AppFixture> {
   const appId = newId();
   const clientId = `${appId}@tessera`;
   const auth = opts.auth ?? 'client_secret_basic';
@@ -265,10 +354,15 @@ export async function addApp(rt: Runtime, scope: Scope, projectId: string, opts:
   const redirectUri = `https://rp-${appId}.example/cb`;
   const postLogoutRedirectUri = `https://rp-${appId}.example/logged-out`;
   await scope.insert('applications', {
-    id: appId, project_id: projectId, name: `App ${appId}`, client_id: clientId,
+    id: appId,
+    project_id: projectId,
+    name: `App ${appId}`,
+    client_id: clientId,
     client_secret_hash: clientSecret ? await rt.deps.hasher.hash(clientSecret) : null,
-    app_type: opts.type ?? 'web', auth_method: auth,
-    redirect_uris: JSON.stringify([redirectUri]), post_logout_redirect_uris: JSON.stringify([postLogoutRedirectUri]),
+    app_type: opts.type ?? 'web',
+    auth_method: auth,
+    redirect_uris: JSON.stringify([redirectUri]),
+    post_logout_redirect_uris: JSON.stringify([postLogoutRedirectUri]),
     grant_types: JSON.stringify(opts.grantTypes ?? ['authorization_code', 'refresh_token']),
     skip_consent: opts.skipConsent ?? true,
     id_token_role_assertion: opts.idTokenRoleAssertion ?? false,
@@ -280,15 +374,29 @@ export async function addApp(rt: Runtime, scope: Scope, projectId: string, opts:
   return { appId, clientId, clientSecret, redirectUri, postLogoutRedirectUri };
 }
 
-export async function addHuman(rt: Runtime, scope: Scope, orgId: string, opts: { username?: string; password?: string; email?: string; givenName?: string; familyName?: string; phone?: string } = {}) {
+export async function addHuman(
+  rt: Runtime,
+  scope: Scope,
+  orgId: string,
+  opts: { username?: string; password?: string; email?: string; givenName?: string; familyName?: string; phone?: string } = {},
+) {
   const userId = newId();
   const username = opts.username ?? `u${userId}`;
   const password = opts.password ?? 'Secr3t-Passw0rd!';
   await scope.insert('users', {
-    id: userId, org_id: orgId, type: 'human', username, state: 'active',
-    email: opts.email ?? `${username}@example.com`, email_verified: true, phone: opts.phone ?? null,
-    given_name: opts.givenName ?? 'Given', family_name: opts.familyName ?? 'Family', display_name: `${opts.givenName ?? 'Given'} ${opts.familyName ?? 'Family'}`,
-    password_hash: await rt.deps.hasher.hash(password), password_changed_at: new Date(),
+    id: userId,
+    org_id: orgId,
+    type: 'human',
+    username,
+    state: 'active',
+    email: opts.email ?? `${username}@example.com`,
+    email_verified: true,
+    phone: opts.phone ?? null,
+    given_name: opts.givenName ?? 'Given',
+    family_name: opts.familyName ?? 'Family',
+    display_name: `${opts.givenName ?? 'Given'} ${opts.familyName ?? 'Family'}`,
+    password_hash: await rt.deps.hasher.hash(password),
+    password_changed_at: new Date(),
   });
   const domain = await scope.table('org_domains').where({ org_id: orgId, is_primary: true }).first('domain');
   return { userId, username, password, loginName: `${username}@${domain.domain}` };
@@ -299,7 +407,12 @@ export async function addMachine(rt: Runtime, scope: Scope, orgId: string, opts:
   const username = opts.username ?? `m${userId}`;
   const clientSecret = newSecret(24);
   await scope.insert('users', {
-    id: userId, org_id: orgId, type: 'machine', username, state: 'active', name: username,
+    id: userId,
+    org_id: orgId,
+    type: 'machine',
+    username,
+    state: 'active',
+    name: username,
     client_secret_hash: await rt.deps.hasher.hash(clientSecret),
   });
   return { userId, username, clientId: username, clientSecret };
@@ -314,6 +427,13 @@ export async function addOrg(scope: Scope, name: string, domain: string): Promis
 
 export async function grantRoles(scope: Scope, userId: string, projectId: string, orgId: string, roleKeys: string[], projectGrantId?: string): Promise<string> {
   const id = newId();
-  await scope.insert('user_grants', { id, user_id: userId, project_id: projectId, org_id: orgId, project_grant_id: projectGrantId ?? null, role_keys: roleKeys });
+  await scope.insert('user_grants', {
+    id,
+    user_id: userId,
+    project_id: projectId,
+    org_id: orgId,
+    project_grant_id: projectGrantId ?? null,
+    role_keys: roleKeys,
+  });
   return id;
 }

@@ -7,14 +7,17 @@ import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from './env.js';
 
 /** A runtime on the real test PostgreSQL and Redis. Argon2 is cheaper here only to keep the suite fast. */
 export async function testRuntime(overrides: Record<string, unknown> = {}): Promise<Runtime> {
-  const config = loadConfig({}, {
-    database: { url: TEST_DATABASE_URL },
-    redis: { url: TEST_REDIS_URL },
-    masterKey: TEST_MASTER_KEY,
-    log: { level: 'silent' },
-    passwordHashing: { memoryCost: 8192, timeCost: 1, parallelism: 1 },
-    ...overrides,
-  });
+  const config = loadConfig(
+    {},
+    {
+      database: { url: TEST_DATABASE_URL },
+      redis: { url: TEST_REDIS_URL },
+      masterKey: TEST_MASTER_KEY,
+      log: { level: 'silent' },
+      passwordHashing: { memoryCost: 8192, timeCost: 1, parallelism: 1 },
+      ...overrides,
+    },
+  );
   return createRuntime(config, { migrate: false });
 }
 
@@ -32,7 +35,10 @@ export async function testInstance(rt: Runtime, name = 'Test', opts: { tld?: 'te
   const domain = `i${newId()}.${opts.tld ?? 'test'}`;
   const adminPassword = 'Admin-Passw0rd!';
   const created = await createInstance(rt.db.knex, rt.deps, {
-    name, domains: [domain], orgName: `${name} Org`, admin: { username: 'admin', email: `admin@${domain}`, password: adminPassword },
+    name,
+    domains: [domain],
+    orgName: `${name} Org`,
+    admin: { username: 'admin', email: `admin@${domain}`, password: adminPassword },
   });
   return { ...created, domain, adminPassword, scope: new Scope(rt.db.knex, created.instanceId) };
 }

@@ -16,10 +16,30 @@ export const SEED_PASSWORD = 'Seed-Passw0rd!';
 /** The redirect URI of every seeded application. */
 export const SEED_REDIRECT_URI = 'http://localhost/cb';
 
-export interface SeedOrg { id: string; name: string; /** its generated primary domain */ domain: string }
-export interface SeedUser { id: string; orgId: string; username: string; /** username@{org primary domain} */ loginName: string; password: string }
-export interface SeedApp { id: string; clientId: string; redirectUri: string }
-export interface SeedProject { id: string; orgId: string; name: string; roleKeys: string[]; app: SeedApp }
+export interface SeedOrg {
+  id: string;
+  name: string;
+  /** its generated primary domain */ domain: string;
+}
+export interface SeedUser {
+  id: string;
+  orgId: string;
+  username: string;
+  /** username@{org primary domain} */ loginName: string;
+  password: string;
+}
+export interface SeedApp {
+  id: string;
+  clientId: string;
+  redirectUri: string;
+}
+export interface SeedProject {
+  id: string;
+  orgId: string;
+  name: string;
+  roleKeys: string[];
+  app: SeedApp;
+}
 
 /** Ids of everything seedScenario built. Stable: fields are only ever added. */
 export interface SeedScenario {
@@ -62,8 +82,13 @@ export async function seedScenario(rt: Runtime, instance: TestInstance): Promise
 
   const user = async (o: SeedOrg, username: string, givenName: string): Promise<SeedUser> => {
     const { id } = await createHumanUser(ctx, {
-      orgId: o.id, username, email: `${username}@${o.domain}`, emailVerified: true,
-      givenName, familyName: o.name, password: SEED_PASSWORD,
+      orgId: o.id,
+      username,
+      email: `${username}@${o.domain}`,
+      emailVerified: true,
+      givenName,
+      familyName: o.name,
+      password: SEED_PASSWORD,
     });
     return { id, orgId: o.id, username, loginName: `${username}@${o.domain}`, password: SEED_PASSWORD };
   };
@@ -73,18 +98,25 @@ export async function seedScenario(rt: Runtime, instance: TestInstance): Promise
 
   const project = async (owner: SeedOrg, name: string, roleKeys: string[]): Promise<SeedProject> => {
     const { id } = await createProject(ctx, { orgId: owner.id, name });
-    await addProjectRoles(ctx, id, roleKeys.map((key) => ({ key, displayName: key })));
+    await addProjectRoles(
+      ctx,
+      id,
+      roleKeys.map((key) => ({ key, displayName: key })),
+    );
     const app = await createApplication(ctx, id, {
-      name: `${name} Web`, appType: 'web', authMethod: 'none', redirectUris: [SEED_REDIRECT_URI],
-      postLogoutRedirectUris: ['http://localhost/'], grantTypes: ['authorization_code', 'refresh_token'],
+      name: `${name} Web`,
+      appType: 'web',
+      authMethod: 'none',
+      redirectUris: [SEED_REDIRECT_URI],
+      postLogoutRedirectUris: ['http://localhost/'],
+      grantTypes: ['authorization_code', 'refresh_token'],
     });
     return { id, orgId: owner.id, name, roleKeys, app: { id: app.id, clientId: app.clientId, redirectUri: SEED_REDIRECT_URI } };
   };
   const timeTracking = await project(acme, 'Time Tracking', ['Accountant', 'Developer']);
   const portal = await project(demoVendor, 'Portal', ['reader', 'admin', 'support:read', 'support:write']);
 
-  const grant = async (p: SeedProject, o: SeedOrg, roleKeys: string[]) =>
-    (await grantProject(ctx, { projectId: p.id, grantedOrgId: o.id, roleKeys })).id;
+  const grant = async (p: SeedProject, o: SeedOrg, roleKeys: string[]) => (await grantProject(ctx, { projectId: p.id, grantedOrgId: o.id, roleKeys })).id;
   const timeTrackingToAlpha = await grant(timeTracking, alpha, ['Accountant', 'Developer']);
   const timeTrackingToBeta = await grant(timeTracking, beta, ['Accountant', 'Developer']);
   const portalToDemoCustomer = await grant(portal, demoCustomer, ['reader', 'admin']);

@@ -1,7 +1,10 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import type {
-  AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 
 /**
@@ -10,7 +13,13 @@ import type {
  * attestation "none", user handle in assertions), and can be cloned to play a copied key.
  * The browser tests use Chromium's own virtual authenticator instead.
  */
-interface Credential { id: Buffer; rpId: string; key: KeyObject; userHandle: string; counter: number }
+interface Credential {
+  id: Buffer;
+  rpId: string;
+  key: KeyObject;
+  userHandle: string;
+  counter: number;
+}
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
@@ -47,9 +56,17 @@ export class SoftAuthenticator {
     const rpId = options.rp.id ?? new URL(origin).hostname;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
-    const cose = Buffer.from(isoCBOR.encode(new Map<number, number | Uint8Array>([
-      [1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x!, 'base64url')], [-3, Buffer.from(jwk.y!, 'base64url')],
-    ])));
+    const cose = Buffer.from(
+      isoCBOR.encode(
+        new Map<number, number | Uint8Array>([
+          [1, 2],
+          [3, -7],
+          [-1, 1],
+          [-2, Buffer.from(jwk.x!, 'base64url')],
+          [-3, Buffer.from(jwk.y!, 'base64url')],
+        ]),
+      ),
+    );
     const id = randomBytes(32);
     const cred: Credential = { id, rpId, key: privateKey, userHandle: options.user.id, counter: this.opts.counterStep === 0 ? 0 : 1 };
     this.credentials.push(cred);
@@ -58,9 +75,20 @@ export class SoftAuthenticator {
     const attested = Buffer.concat([Buffer.alloc(16), idLen, id, cose]);
     const authData = this.authData(rpId, this.flags(FLAG_AT), cred.counter, attested);
     const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin, crossOrigin: false }));
-    const attestationObject = Buffer.from(isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never));
+    const attestationObject = Buffer.from(
+      isoCBOR.encode(
+        new Map<string, unknown>([
+          ['fmt', 'none'],
+          ['attStmt', new Map()],
+          ['authData', authData],
+        ]) as never,
+      ),
+    );
     return {
-      id: b64url(id), rawId: b64url(id), type: 'public-key', clientExtensionResults: {},
+      id: b64url(id),
+      rawId: b64url(id),
+      type: 'public-key',
+      clientExtensionResults: {},
       response: { clientDataJSON: b64url(clientData), attestationObject: b64url(attestationObject), transports: ['internal'] },
     };
   }
@@ -81,7 +109,10 @@ export class SoftAuthenticator {
     const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin, crossOrigin: false }));
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), cred.key);
     return {
-      id: b64url(cred.id), rawId: b64url(cred.id), type: 'public-key', clientExtensionResults: {},
+      id: b64url(cred.id),
+      rawId: b64url(cred.id),
+      type: 'public-key',
+      clientExtensionResults: {},
       response: { clientDataJSON: b64url(clientData), authenticatorData: b64url(authData), signature: b64url(signature), userHandle: cred.userHandle },
     };
   }

@@ -2,7 +2,12 @@ import { can, roleTableFor, type Resource } from '../../src/authz/index.js';
 import { defaultRoleTable, permissionNames, roleLevels, type MembershipLevel } from '../../src/authz/roles.js';
 
 // Org A owns projects P1 and P2; P1 is granted to org B by grant G1, and to org C by grant G2.
-const A = 'org-a', B = 'org-b', P1 = 'p1', P2 = 'p2', G1 = 'g1', G2 = 'g2';
+const A = 'org-a',
+  B = 'org-b',
+  P1 = 'p1',
+  P2 = 'p2',
+  G1 = 'g1',
+  G2 = 'g2';
 
 /** Where each role is held in the table below: at its level, on org A / project P1 / grant G1. */
 function membershipFor(role: string) {
@@ -70,7 +75,7 @@ const table: Row[] = [
   ['ORG_USER_PERMISSION_EDITOR', 'user.grant.write', orgA, 'its org', true],
   ['ORG_USER_PERMISSION_EDITOR', 'user.write', orgA, 'its org', false],
   ['ORG_USER_PERMISSION_EDITOR', 'user.grant.write', orgB, 'another org', false],
-  ['ORG_PROJECT_PERMISSION_EDITOR', 'project.grant.write', g1, 'a grant of its org\'s project', true],
+  ['ORG_PROJECT_PERMISSION_EDITOR', 'project.grant.write', g1, "a grant of its org's project", true],
   ['ORG_PROJECT_PERMISSION_EDITOR', 'project.member.write', p1, 'a project of its org', true],
   ['ORG_PROJECT_PERMISSION_EDITOR', 'project.write', p1, 'a project of its org', false],
   ['ORG_PROJECT_PERMISSION_EDITOR', 'user.grant.write', orgA, 'its org', false],
@@ -140,7 +145,14 @@ describe('configuration roles: overrides', () => {
   test.each<[string, string, Record<string, string[]>, string, Resource, boolean]>([
     ['narrowing ORG_OWNER to reading refuses writing', 'ORG_OWNER', { ORG_OWNER: ['org.read'] }, 'org.write', orgA, false],
     ['narrowed ORG_OWNER still reads', 'ORG_OWNER', { ORG_OWNER: ['org.read'] }, 'org.read', orgA, true],
-    ['widening PROJECT_OWNER_VIEWER lets it write', 'PROJECT_OWNER_VIEWER', { PROJECT_OWNER_VIEWER: ['project.read', 'project.write'] }, 'project.write', p1, true],
+    [
+      'widening PROJECT_OWNER_VIEWER lets it write',
+      'PROJECT_OWNER_VIEWER',
+      { PROJECT_OWNER_VIEWER: ['project.read', 'project.write'] },
+      'project.write',
+      p1,
+      true,
+    ],
     ['an override leaves other roles alone', 'PROJECT_OWNER', { ORG_OWNER: ['org.read'] }, 'project.write', p1, true],
   ])('%s', (_name, role, overrides, permission, resource, allowed) => {
     expect(can([membershipFor(role)], permission, resource, roleTableFor(overrides))).toBe(allowed);

@@ -1,6 +1,16 @@
 import {
-  describeMachine, formatSeconds, machineLine, markdownTable, medianFigure, percentile, sharedMachineNote, shareOfCeiling, targetLines, verdict,
-  type Figure, type Row,
+  describeMachine,
+  formatSeconds,
+  machineLine,
+  markdownTable,
+  medianFigure,
+  percentile,
+  sharedMachineNote,
+  shareOfCeiling,
+  targetLines,
+  verdict,
+  type Figure,
+  type Row,
 } from '../../bench/report.js';
 import { breakdownTable, stepLabel, stepStats, type SigninResult } from '../../bench/signin.js';
 import { readSettings } from '../../bench/harness.js';
@@ -9,16 +19,21 @@ import { summarizeProfile, type CpuProfile } from '../../bench/profile.js';
 const load = (value: number, p50 = 5, p99 = 10): Figure => ({ value, unit: 'req/s', p50, p99, non2xx: 0, errors: 0 });
 
 const ccAudience: Row = {
-  scenario: 'tokens', path: 'client_credentials, project audience scope',
+  scenario: 'tokens',
+  path: 'client_credentials, project audience scope',
   measured: { ...load(1200), cpuMsPerRequest: 0.834, dbPerRequest: 3 },
   ceiling: { what: 'bare oidc-provider client_credentials', figure: load(2000) },
   targets: [{ kind: 'share', atLeast: 0.5 }],
 };
 const signin: Row = {
-  scenario: 'signin', path: 'full sign-in, 8 concurrent, 40 accounts',
+  scenario: 'signin',
+  path: 'full sign-in, 8 concurrent, 40 accounts',
   measured: { value: 13.4, unit: 'sign-ins/s', p50: 586, p99: 900 },
   ceiling: { what: 'argon2id verifies', figure: { value: 48, unit: 'verifies/s' } },
-  targets: [{ kind: 'share', atLeast: 0.75 }, { kind: 'p50Below', ms: 300 }],
+  targets: [
+    { kind: 'share', atLeast: 0.75 },
+    { kind: 'p50Below', ms: 300 },
+  ],
 };
 
 describe('the benchmark report', () => {
@@ -35,7 +50,9 @@ describe('the benchmark report', () => {
     expect(verdict({ ...signin, measured: { value: 40, unit: 'sign-ins/s', p50: 250 } })).toBe('met');
     expect(verdict({ ...signin, measured: { value: 40, unit: 'sign-ins/s', p50: 350 } })).toBe('not met (p50 < 300 ms)');
     expect(verdict({ scenario: 'tenants', path: 'rebuilds', measured: { value: 0, unit: 'builds' }, targets: [{ kind: 'atMost', value: 0 }] })).toBe('met');
-    expect(verdict({ scenario: 'tenants', path: 'rebuilds', measured: { value: 12, unit: 'builds' }, targets: [{ kind: 'atMost', value: 0 }] })).toBe('not met');
+    expect(verdict({ scenario: 'tenants', path: 'rebuilds', measured: { value: 12, unit: 'builds' }, targets: [{ kind: 'atMost', value: 0 }] })).toBe(
+      'not met',
+    );
     expect(verdict({ ...ccAudience, ceiling: undefined })).toBe('not measured');
     expect(verdict({ scenario: 'tenants', path: 'memory', measured: { value: 300, unit: 'KiB' } })).toBe('');
   });
@@ -47,10 +64,18 @@ describe('the benchmark report', () => {
   });
 
   it('prints one markdown row per figure, with its ceiling, share, target and verdict', () => {
-    const lines = markdownTable([ccAudience, signin, { scenario: 'tenants', path: 'memory per cached provider', measured: { value: 412.4, unit: 'KiB' } }]).split('\n');
+    const lines = markdownTable([
+      ccAudience,
+      signin,
+      { scenario: 'tenants', path: 'memory per cached provider', measured: { value: 412.4, unit: 'KiB' } },
+    ]).split('\n');
     expect(lines[0]).toMatch(/^\| scenario \| path \| measured \| p50 \/ p99 \(ms\) \| ceiling, same run \| share \| target \| met\? \|/);
-    expect(lines[2]).toBe('| tokens | client_credentials, project audience scope | 1,200 req/s | 5 / 10 | bare oidc-provider client_credentials: 2,000 req/s | 60% | ≥ 50% of ceiling | met | 0.83 | 3 |');
-    expect(lines[3]).toBe('| signin | full sign-in, 8 concurrent, 40 accounts | 13.4 sign-ins/s | 586 / 900 | argon2id verifies: 48 verifies/s | 27.9% | ≥ 75% of ceiling; p50 < 300 ms | not met (≥ 75% of ceiling; p50 < 300 ms) |  |  |');
+    expect(lines[2]).toBe(
+      '| tokens | client_credentials, project audience scope | 1,200 req/s | 5 / 10 | bare oidc-provider client_credentials: 2,000 req/s | 60% | ≥ 50% of ceiling | met | 0.83 | 3 |',
+    );
+    expect(lines[3]).toBe(
+      '| signin | full sign-in, 8 concurrent, 40 accounts | 13.4 sign-ins/s | 586 / 900 | argon2id verifies: 48 verifies/s | 27.9% | ≥ 75% of ceiling; p50 < 300 ms | not met (≥ 75% of ceiling; p50 < 300 ms) |  |  |',
+    );
     expect(lines[4]).toBe('| tenants | memory per cached provider | 412 KiB |  |  |  |  |  |  |  |');
     expect(lines).toHaveLength(5);
   });
@@ -102,9 +127,18 @@ describe('the sign-in breakdown', () => {
 
   it('sums each step over all sign-ins, in the order steps occur', () => {
     const stats = stepStats([
-      [{ step: 'GET /auth', ms: 10 }, { step: 'POST /token', ms: 4 }],
-      [{ step: 'GET /auth', ms: 30 }, { step: 'POST /token', ms: 6 }],
-      [{ step: 'GET /auth', ms: 20 }, { step: 'POST /token', ms: 5 }],
+      [
+        { step: 'GET /auth', ms: 10 },
+        { step: 'POST /token', ms: 4 },
+      ],
+      [
+        { step: 'GET /auth', ms: 30 },
+        { step: 'POST /token', ms: 6 },
+      ],
+      [
+        { step: 'GET /auth', ms: 20 },
+        { step: 'POST /token', ms: 5 },
+      ],
     ]);
     expect(stats.map((s) => s.step)).toEqual(['GET /auth', 'POST /token']);
     expect(stats[0]).toEqual({ step: 'GET /auth', p50: 20, p99: 30, mean: 20 });
@@ -112,7 +146,12 @@ describe('the sign-in breakdown', () => {
 
   it('prints the breakdown of one sign-in alone and under load', () => {
     const result: SigninResult = {
-      completed: 100, rate: 10, total: 140, p50: 400, p99: 700, failures: 0,
+      completed: 100,
+      rate: 10,
+      total: 140,
+      p50: 400,
+      p99: 700,
+      failures: 0,
       steps: [{ step: 'GET /auth', p50: 50, p99: 90, mean: 55 }],
       single: [{ step: 'GET /auth', p50: 12.34, p99: 20, mean: 13 }],
       singleTotal: 120,

@@ -1,5 +1,12 @@
 import {
-  audienceProjects, buildClaims, machineTokenClaims, requestedOrg, roleClaim, rolesRequested, ROLES_CLAIM, type ClaimsInput,
+  audienceProjects,
+  buildClaims,
+  machineTokenClaims,
+  requestedOrg,
+  roleClaim,
+  rolesRequested,
+  ROLES_CLAIM,
+  type ClaimsInput,
 } from '../../src/oidc/claims.js';
 
 const beta = { orgId: 'beta', orgPrimaryDomain: 'beta.example.com' };
@@ -13,7 +20,17 @@ const grants = [
 const base: ClaimsInput = {
   use: 'userinfo',
   scopes: ['openid'],
-  user: { id: 'u1', username: 'alice', type: 'human', email: 'alice@alpha.example.com', emailVerified: true, phone: '+41 79 000 00 00', phoneVerified: false, givenName: 'Alice', familyName: 'Alpha' },
+  user: {
+    id: 'u1',
+    username: 'alice',
+    type: 'human',
+    email: 'alice@alpha.example.com',
+    emailVerified: true,
+    phone: '+41 79 000 00 00',
+    phoneVerified: false,
+    givenName: 'Alice',
+    familyName: 'Alpha',
+  },
   org: { id: 'alpha', name: 'Alpha', primaryDomain: 'alpha.example.com' },
   project: { id: 'tt', projectRoleAssertion: false },
   app: { idTokenRoleAssertion: false, idTokenUserinfoAssertion: false, accessTokenRoleAssertion: false },
@@ -24,8 +41,16 @@ const claims = (patch: Partial<ClaimsInput>) => buildClaims({ ...base, ...patch 
 
 describe('roleClaim', () => {
   test.each([
-    ['all roles, one entry per giving org', [], { Accountant: { beta: 'beta.example.com' }, Developer: { beta: 'beta.example.com', alpha: 'alpha.example.com' } }],
-    ['a role scope keeps only that role', ['urn:zitadel:iam:org:project:role:Developer'], { Developer: { beta: 'beta.example.com', alpha: 'alpha.example.com' } }],
+    [
+      'all roles, one entry per giving org',
+      [],
+      { Accountant: { beta: 'beta.example.com' }, Developer: { beta: 'beta.example.com', alpha: 'alpha.example.com' } },
+    ],
+    [
+      'a role scope keeps only that role',
+      ['urn:zitadel:iam:org:project:role:Developer'],
+      { Developer: { beta: 'beta.example.com', alpha: 'alpha.example.com' } },
+    ],
     ['an org filter keeps only that giving org', ['urn:zitadel:iam:org:roles:id:alpha'], { Developer: { alpha: 'alpha.example.com' } }],
     ['both filters together', ['urn:zitadel:iam:org:project:role:Accountant', 'urn:zitadel:iam:org:roles:id:alpha'], {}],
   ])('%s', (_name, scopes, expected) => {
@@ -64,33 +89,73 @@ describe('scope parsing', () => {
 describe('buildClaims', () => {
   test.each<[string, Partial<ClaimsInput>, Record<string, unknown>]>([
     ['openid alone: only sub', {}, { sub: 'u1' }],
-    ['profile: names and preferred_username = username@org primary domain', { scopes: ['openid', 'profile'] },
-      { sub: 'u1', name: 'Alice Alpha', given_name: 'Alice', family_name: 'Alpha', preferred_username: 'alice@alpha.example.com' }],
+    [
+      'profile: names and preferred_username = username@org primary domain',
+      { scopes: ['openid', 'profile'] },
+      { sub: 'u1', name: 'Alice Alpha', given_name: 'Alice', family_name: 'Alpha', preferred_username: 'alice@alpha.example.com' },
+    ],
     ['email', { scopes: ['openid', 'email'] }, { sub: 'u1', email: 'alice@alpha.example.com', email_verified: true }],
     ['phone', { scopes: ['openid', 'phone'] }, { sub: 'u1', phone_number: '+41 79 000 00 00', phone_number_verified: false }],
-    ['projectRoleAssertion adds roles without a role scope', { project: { id: 'tt', projectRoleAssertion: true }, scopes: ['openid', 'urn:zitadel:iam:org:project:role:Accountant'] },
-      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } }],
-    ['projects:roles adds one claim per audience project', { scopes: ['openid', 'urn:zitadel:iam:org:projects:roles', 'urn:zitadel:iam:org:project:id:portal:aud', 'urn:zitadel:iam:org:roles:id:beta'] },
+    [
+      'projectRoleAssertion adds roles without a role scope',
+      { project: { id: 'tt', projectRoleAssertion: true }, scopes: ['openid', 'urn:zitadel:iam:org:project:role:Accountant'] },
+      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } },
+    ],
+    [
+      'projects:roles adds one claim per audience project',
+      { scopes: ['openid', 'urn:zitadel:iam:org:projects:roles', 'urn:zitadel:iam:org:project:id:portal:aud', 'urn:zitadel:iam:org:roles:id:beta'] },
       {
         sub: 'u1',
         [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' }, Developer: { beta: 'beta.example.com' } },
         'urn:zitadel:iam:org:project:tt:roles': { Accountant: { beta: 'beta.example.com' }, Developer: { beta: 'beta.example.com' } },
         'urn:zitadel:iam:org:project:portal:roles': { reader: { beta: 'beta.example.com' } },
-      }],
-    ['metadata values are base64url', { scopes: ['openid', 'urn:zitadel:iam:user:metadata'], metadata: { k: 'a/b+c?' } },
-      { sub: 'u1', 'urn:zitadel:iam:user:metadata': { k: 'YS9iK2M_' } }],
-    ['resourceowner', { scopes: ['openid', 'urn:zitadel:iam:user:resourceowner'] },
-      { sub: 'u1', 'urn:zitadel:iam:user:resourceowner:id': 'alpha', 'urn:zitadel:iam:user:resourceowner:name': 'Alpha', 'urn:zitadel:iam:user:resourceowner:primary_domain': 'alpha.example.com' }],
-    ['an org scope echoes the org', { scopes: ['openid', 'urn:zitadel:iam:org:id:alpha'] },
-      { sub: 'u1', 'urn:zitadel:iam:org:id': 'alpha', 'urn:zitadel:iam:org:name': 'Alpha', 'urn:zitadel:iam:org:domain:primary': 'alpha.example.com' }],
-    ['ID token with an access token: small by default', { use: 'id_token', scopes: ['openid', 'profile', 'urn:zitadel:iam:org:projects:roles'] }, { sub: 'u1' }],
-    ['ID token with idTokenRoleAssertion: roles but no profile', { use: 'id_token', scopes: ['openid', 'profile', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, idTokenRoleAssertion: true } },
-      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } }],
-    ['ID token with idTokenUserinfoAssertion: profile, no roles', { use: 'id_token', scopes: ['openid', 'email', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, idTokenUserinfoAssertion: true } },
-      { sub: 'u1', email: 'alice@alpha.example.com', email_verified: true }],
-    ['access token claims only with accessTokenRoleAssertion', { use: 'access_token', scopes: ['openid', 'urn:zitadel:iam:org:projects:roles'] }, { sub: 'u1' }],
-    ['access token with accessTokenRoleAssertion', { use: 'access_token', scopes: ['openid', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, accessTokenRoleAssertion: true } },
-      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } }],
+      },
+    ],
+    [
+      'metadata values are base64url',
+      { scopes: ['openid', 'urn:zitadel:iam:user:metadata'], metadata: { k: 'a/b+c?' } },
+      { sub: 'u1', 'urn:zitadel:iam:user:metadata': { k: 'YS9iK2M_' } },
+    ],
+    [
+      'resourceowner',
+      { scopes: ['openid', 'urn:zitadel:iam:user:resourceowner'] },
+      {
+        sub: 'u1',
+        'urn:zitadel:iam:user:resourceowner:id': 'alpha',
+        'urn:zitadel:iam:user:resourceowner:name': 'Alpha',
+        'urn:zitadel:iam:user:resourceowner:primary_domain': 'alpha.example.com',
+      },
+    ],
+    [
+      'an org scope echoes the org',
+      { scopes: ['openid', 'urn:zitadel:iam:org:id:alpha'] },
+      { sub: 'u1', 'urn:zitadel:iam:org:id': 'alpha', 'urn:zitadel:iam:org:name': 'Alpha', 'urn:zitadel:iam:org:domain:primary': 'alpha.example.com' },
+    ],
+    [
+      'ID token with an access token: small by default',
+      { use: 'id_token', scopes: ['openid', 'profile', 'urn:zitadel:iam:org:projects:roles'] },
+      { sub: 'u1' },
+    ],
+    [
+      'ID token with idTokenRoleAssertion: roles but no profile',
+      { use: 'id_token', scopes: ['openid', 'profile', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, idTokenRoleAssertion: true } },
+      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } },
+    ],
+    [
+      'ID token with idTokenUserinfoAssertion: profile, no roles',
+      { use: 'id_token', scopes: ['openid', 'email', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, idTokenUserinfoAssertion: true } },
+      { sub: 'u1', email: 'alice@alpha.example.com', email_verified: true },
+    ],
+    [
+      'access token claims only with accessTokenRoleAssertion',
+      { use: 'access_token', scopes: ['openid', 'urn:zitadel:iam:org:projects:roles'] },
+      { sub: 'u1' },
+    ],
+    [
+      'access token with accessTokenRoleAssertion',
+      { use: 'access_token', scopes: ['openid', 'urn:zitadel:iam:org:project:role:Accountant'], app: { ...base.app!, accessTokenRoleAssertion: true } },
+      { sub: 'u1', [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' } } },
+    ],
     ['no grants: no roles claim at all', { grants: [], scopes: ['openid', 'urn:zitadel:iam:org:projects:roles'] }, { sub: 'u1' }],
   ])('%s', (_name, patch, expected) => {
     expect(claims(patch)).toEqual(expected);
@@ -99,7 +164,9 @@ describe('buildClaims', () => {
 
 describe('machineTokenClaims', () => {
   test('roles of every audience project, merged', () => {
-    expect(machineTokenClaims(grants, ['urn:zitadel:iam:org:project:id:tt:aud', 'urn:zitadel:iam:org:project:id:portal:aud', 'urn:zitadel:iam:org:roles:id:beta'])).toEqual({
+    expect(
+      machineTokenClaims(grants, ['urn:zitadel:iam:org:project:id:tt:aud', 'urn:zitadel:iam:org:project:id:portal:aud', 'urn:zitadel:iam:org:roles:id:beta']),
+    ).toEqual({
       [ROLES_CLAIM]: { Accountant: { beta: 'beta.example.com' }, Developer: { beta: 'beta.example.com' }, reader: { beta: 'beta.example.com' } },
     });
     expect(machineTokenClaims(grants, [])).toEqual({});

@@ -23,7 +23,9 @@ describe('configuration', () => {
     [{ TESSERA_CONFIG: '/nonexistent.yaml' }, /^config error: TESSERA_CONFIG: file \/nonexistent\.yaml does not exist/],
   ])('%j is refused with one line naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
-    try { loadConfig(env); } catch (e) {
+    try {
+      loadConfig(env);
+    } catch (e) {
       expect((e as Error).message).toMatch(message);
       expect((e as Error).message).not.toContain('\n');
     }

@@ -41,17 +41,29 @@
       event.preventDefault();
       var button = form.querySelector('button[type="submit"]');
       if (button) button.disabled = true;
-      ceremony(form).then(function (answer) { send(form, answer); }, function (error) {
-        if (button) button.disabled = false;
-        showError(form, error);
-      });
+      ceremony(form).then(
+        function (answer) {
+          send(form, answer);
+        },
+        function (error) {
+          if (button) button.disabled = false;
+          showError(form, error);
+        },
+      );
     });
     if (form.dataset.autofill === 'yes' && lib.browserSupportsWebAuthnAutofill) {
       lib.browserSupportsWebAuthnAutofill().then(function (supported) {
         if (!supported) return;
         // Resolves when the user picks a passkey in the username field's suggestions;
         // a click on the button above aborts this wait and runs its own ceremony.
-        ceremony(form, { useBrowserAutofill: true }).then(function (answer) { send(form, answer); }, function () { /* aborted or dismissed */ });
+        ceremony(form, { useBrowserAutofill: true }).then(
+          function (answer) {
+            send(form, answer);
+          },
+          function () {
+            /* aborted or dismissed */
+          },
+        );
       });
     }
   });

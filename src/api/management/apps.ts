@@ -17,32 +17,76 @@ const authMethod = z.enum(['client_secret_basic', 'client_secret_post', 'none', 
 const uris = z.array(z.string().max(2000)).max(100);
 
 const settings = {
-  name: z.string().min(1).max(200).optional(), authMethod: authMethod.optional(),
-  redirectUris: uris.optional(), postLogoutRedirectUris: uris.optional(),
-  grantTypes: z.array(z.string().max(200)).max(10).optional(), responseTypes: z.array(z.string().max(50)).max(10).optional(),
-  accessTokenType: z.enum(['jwt', 'opaque']).optional(), idTokenRoleAssertion: z.boolean().optional(),
-  accessTokenRoleAssertion: z.boolean().optional(), idTokenUserinfoAssertion: z.boolean().optional(),
-  clockSkewS: z.number().int().min(0).max(5).optional(), devMode: z.boolean().optional(), skipConsent: z.boolean().optional(),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).max(20) }).nullable().optional(),
+  name: z.string().min(1).max(200).optional(),
+  authMethod: authMethod.optional(),
+  redirectUris: uris.optional(),
+  postLogoutRedirectUris: uris.optional(),
+  grantTypes: z.array(z.string().max(200)).max(10).optional(),
+  responseTypes: z.array(z.string().max(50)).max(10).optional(),
+  accessTokenType: z.enum(['jwt', 'opaque']).optional(),
+  idTokenRoleAssertion: z.boolean().optional(),
+  accessTokenRoleAssertion: z.boolean().optional(),
+  idTokenUserinfoAssertion: z.boolean().optional(),
+  clockSkewS: z.number().int().min(0).max(5).optional(),
+  devMode: z.boolean().optional(),
+  skipConsent: z.boolean().optional(),
+  jwks: z
+    .object({ keys: z.array(z.record(z.string(), z.unknown())).max(20) })
+    .nullable()
+    .optional(),
 };
 
-const appSchema = z.object({
-  id: z.string(), projectId: z.string(), name: z.string(), state: z.string(), clientId: z.string(), appType, authMethod,
-  hasClientSecret: z.boolean(), redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
-  grantTypes: z.array(z.string()), responseTypes: z.array(z.string()), accessTokenType: z.enum(['jwt', 'opaque']),
-  idTokenRoleAssertion: z.boolean(), accessTokenRoleAssertion: z.boolean(), idTokenUserinfoAssertion: z.boolean(),
-  clockSkewS: z.number().int(), devMode: z.boolean(), skipConsent: z.boolean(),
-  ...versioned, createdAt: timestamp, updatedAt: timestamp,
-}).meta({ id: 'Application' });
+const appSchema = z
+  .object({
+    id: z.string(),
+    projectId: z.string(),
+    name: z.string(),
+    state: z.string(),
+    clientId: z.string(),
+    appType,
+    authMethod,
+    hasClientSecret: z.boolean(),
+    redirectUris: z.array(z.string()),
+    postLogoutRedirectUris: z.array(z.string()),
+    grantTypes: z.array(z.string()),
+    responseTypes: z.array(z.string()),
+    accessTokenType: z.enum(['jwt', 'opaque']),
+    idTokenRoleAssertion: z.boolean(),
+    accessTokenRoleAssertion: z.boolean(),
+    idTokenUserinfoAssertion: z.boolean(),
+    clockSkewS: z.number().int(),
+    devMode: z.boolean(),
+    skipConsent: z.boolean(),
+    ...versioned,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Application' });
 
 // The secret hash never leaves the server; the response says only whether there is one.
 const appView = (a: ApplicationRow): z.input<typeof appSchema> => ({
-  id: a.id, projectId: a.project_id, name: a.name, state: a.state, clientId: a.client_id, appType: a.app_type, authMethod: a.auth_method,
-  hasClientSecret: !!a.client_secret_hash, redirectUris: a.redirect_uris, postLogoutRedirectUris: a.post_logout_redirect_uris,
-  grantTypes: a.grant_types, responseTypes: a.response_types, accessTokenType: a.access_token_type,
-  idTokenRoleAssertion: a.id_token_role_assertion, accessTokenRoleAssertion: a.access_token_role_assertion,
-  idTokenUserinfoAssertion: a.id_token_userinfo_assertion, clockSkewS: a.clock_skew_s, devMode: a.dev_mode, skipConsent: a.skip_consent,
-  version: a.version, createdAt: iso(a.created_at)!, updatedAt: iso(a.updated_at)!,
+  id: a.id,
+  projectId: a.project_id,
+  name: a.name,
+  state: a.state,
+  clientId: a.client_id,
+  appType: a.app_type,
+  authMethod: a.auth_method,
+  hasClientSecret: !!a.client_secret_hash,
+  redirectUris: a.redirect_uris,
+  postLogoutRedirectUris: a.post_logout_redirect_uris,
+  grantTypes: a.grant_types,
+  responseTypes: a.response_types,
+  accessTokenType: a.access_token_type,
+  idTokenRoleAssertion: a.id_token_role_assertion,
+  accessTokenRoleAssertion: a.access_token_role_assertion,
+  idTokenUserinfoAssertion: a.id_token_userinfo_assertion,
+  clockSkewS: a.clock_skew_s,
+  devMode: a.dev_mode,
+  skipConsent: a.skip_consent,
+  version: a.version,
+  createdAt: iso(a.created_at)!,
+  updatedAt: iso(a.updated_at)!,
 });
 
 async function requireOrgApp(call: Call, projectId: string, appId: string): Promise<ApplicationRow> {
@@ -53,9 +97,16 @@ async function requireOrgApp(call: Call, projectId: string, appId: string): Prom
 }
 
 api.route({
-  method: 'get', path: '/projects/{projectId}/apps', tag, summary: 'List a project\'s applications', permission: 'project.app.read',
+  method: 'get',
+  path: '/projects/{projectId}/apps',
+  tag,
+  summary: "List a project's applications",
+  permission: 'project.app.read',
   params: projectParams,
-  query: listQuery(['name', 'createdAt', 'clientId'] as const, { name: z.string().optional().meta({ description: 'name contains' }), appType: appType.optional() }),
+  query: listQuery(['name', 'createdAt', 'clientId'] as const, {
+    name: z.string().optional().meta({ description: 'name contains' }),
+    appType: appType.optional(),
+  }),
   response: listOf(appSchema),
   handler: async ({ params, query, call }) => {
     const p = await requireOrgProject(call, params.projectId);
@@ -66,9 +117,13 @@ api.route({
 });
 
 api.route({
-  method: 'post', path: '/projects/{projectId}/apps', tag, permission: 'project.app.write',
+  method: 'post',
+  path: '/projects/{projectId}/apps',
+  tag,
+  permission: 'project.app.write',
   summary: 'Add an OIDC application; a generated client secret is in this response only',
-  params: projectParams, publishes: true,
+  params: projectParams,
+  publishes: true,
   body: z.object({ ...settings, name: z.string().min(1).max(200), appType, authMethod, clientId: z.string().min(1).max(255).optional(), id: id.optional() }),
   response: z.object({ id: z.string(), clientId: z.string(), clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
@@ -78,8 +133,13 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/projects/{projectId}/apps/{appId}', tag, summary: 'Read an application (never its secret)', permission: 'project.app.read',
-  params: appParams, response: appSchema,
+  method: 'get',
+  path: '/projects/{projectId}/apps/{appId}',
+  tag,
+  summary: 'Read an application (never its secret)',
+  permission: 'project.app.read',
+  params: appParams,
+  response: appSchema,
   handler: async ({ params, call }) => {
     const app = await requireOrgApp(call, params.projectId, params.appId);
     await requirePermission(call, 'project.app.read', { orgId: call.orgId, projectId: params.projectId });
@@ -89,9 +149,15 @@ api.route({
 });
 
 api.route({
-  method: 'patch', path: '/projects/{projectId}/apps/{appId}', tag, permission: 'project.app.write',
+  method: 'patch',
+  path: '/projects/{projectId}/apps/{appId}',
+  tag,
+  permission: 'project.app.write',
   summary: 'Change an application; moving to a secret auth method returns the new secret once',
-  params: appParams, body: z.object(settings), ifMatch: true, publishes: true,
+  params: appParams,
+  body: z.object(settings),
+  ifMatch: true,
+  publishes: true,
   response: appSchema.extend({ clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
     await requireOrgApp(call, params.projectId, params.appId);
@@ -104,8 +170,13 @@ api.route({
 });
 
 api.route({
-  method: 'post', path: '/projects/{projectId}/apps/{appId}/secret', tag, permission: 'project.app.write',
-  summary: 'Generate a new client secret (shown once; the old one stops working)', params: appParams, publishes: true,
+  method: 'post',
+  path: '/projects/{projectId}/apps/{appId}/secret',
+  tag,
+  permission: 'project.app.write',
+  summary: 'Generate a new client secret (shown once; the old one stops working)',
+  params: appParams,
+  publishes: true,
   response: z.object({ clientSecret: z.string() }),
   handler: async ({ params, call }) => {
     await requireOrgApp(call, params.projectId, params.appId);
@@ -113,10 +184,19 @@ api.route({
   },
 });
 
-for (const [action, fn] of [['deactivate', apps.deactivateApplication], ['reactivate', apps.reactivateApplication]] as const) {
+for (const [action, fn] of [
+  ['deactivate', apps.deactivateApplication],
+  ['reactivate', apps.reactivateApplication],
+] as const) {
   api.route({
-    method: 'post', path: `/projects/{projectId}/apps/{appId}/_${action}`, tag, summary: `${action[0].toUpperCase()}${action.slice(1)} an application`,
-    permission: 'project.app.write', params: appParams, ifMatch: true, publishes: true,
+    method: 'post',
+    path: `/projects/{projectId}/apps/{appId}/_${action}`,
+    tag,
+    summary: `${action[0].toUpperCase()}${action.slice(1)} an application`,
+    permission: 'project.app.write',
+    params: appParams,
+    ifMatch: true,
+    publishes: true,
     handler: async ({ params, call }) => {
       await requireOrgApp(call, params.projectId, params.appId);
       await call.ifMatch('applications', { id: params.appId });
@@ -126,8 +206,14 @@ for (const [action, fn] of [['deactivate', apps.deactivateApplication], ['reacti
 }
 
 api.route({
-  method: 'delete', path: '/projects/{projectId}/apps/{appId}', tag, summary: 'Delete an application', permission: 'project.app.delete',
-  params: appParams, ifMatch: true, publishes: true,
+  method: 'delete',
+  path: '/projects/{projectId}/apps/{appId}',
+  tag,
+  summary: 'Delete an application',
+  permission: 'project.app.delete',
+  params: appParams,
+  ifMatch: true,
+  publishes: true,
   handler: async ({ params, call }) => {
     await requireOrgApp(call, params.projectId, params.appId);
     await call.ifMatch('applications', { id: params.appId });

@@ -18,14 +18,28 @@ const state = z.enum(['active', 'inactive']);
 
 // ---- project grants, as the owner sees them ----
 
-const projectGrantSchema = z.object({
-  id: z.string(), projectId: z.string(), grantedOrgId: z.string(), roleKeys: z.array(z.string()), state: z.string(),
-  ...versioned, createdAt: timestamp, updatedAt: timestamp,
-}).meta({ id: 'ProjectGrant' });
+const projectGrantSchema = z
+  .object({
+    id: z.string(),
+    projectId: z.string(),
+    grantedOrgId: z.string(),
+    roleKeys: z.array(z.string()),
+    state: z.string(),
+    ...versioned,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'ProjectGrant' });
 
 const grantView = (g: ProjectGrantRow): z.input<typeof projectGrantSchema> => ({
-  id: g.id, projectId: g.project_id, grantedOrgId: g.granted_org_id, roleKeys: g.role_keys, state: g.state,
-  version: g.version, createdAt: iso(g.created_at)!, updatedAt: iso(g.updated_at)!,
+  id: g.id,
+  projectId: g.project_id,
+  grantedOrgId: g.granted_org_id,
+  roleKeys: g.role_keys,
+  state: g.state,
+  version: g.version,
+  createdAt: iso(g.created_at)!,
+  updatedAt: iso(g.updated_at)!,
 });
 
 const grantParams = projectParams.extend({ grantId: id });
@@ -41,8 +55,13 @@ export async function requireOwnedGrant(call: Call, projectId: string, grantId: 
 let tag = 'Project grants';
 
 api.route({
-  method: 'get', path: '/projects/{projectId}/grants', tag, summary: 'List the orgs a project is granted to', permission: 'project.grant.read',
-  params: projectParams, query: listQuery(['createdAt', 'grantedOrgId', 'state'] as const, { state: state.optional() }),
+  method: 'get',
+  path: '/projects/{projectId}/grants',
+  tag,
+  summary: 'List the orgs a project is granted to',
+  permission: 'project.grant.read',
+  params: projectParams,
+  query: listQuery(['createdAt', 'grantedOrgId', 'state'] as const, { state: state.optional() }),
   response: listOf(projectGrantSchema),
   handler: async ({ params, query, call }) => {
     const p = await requireOrgProject(call, params.projectId);
@@ -53,9 +72,13 @@ api.route({
 });
 
 api.route({
-  method: 'post', path: '/projects/{projectId}/grants', tag, permission: 'project.grant.write',
+  method: 'post',
+  path: '/projects/{projectId}/grants',
+  tag,
+  permission: 'project.grant.write',
   summary: 'Grant the project to another org with a subset of its roles',
-  params: projectParams, body: z.object({ grantedOrgId: id, roleKeys, id: id.optional() }),
+  params: projectParams,
+  body: z.object({ grantedOrgId: id, roleKeys, id: id.optional() }),
   response: z.object({ id: z.string() }),
   handler: async ({ params, body, call }) => {
     await requireOrgProject(call, params.projectId);
@@ -64,8 +87,13 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/projects/{projectId}/grants/{grantId}', tag, summary: 'Read a project grant', permission: 'project.grant.read',
-  params: grantParams, response: projectGrantSchema,
+  method: 'get',
+  path: '/projects/{projectId}/grants/{grantId}',
+  tag,
+  summary: 'Read a project grant',
+  permission: 'project.grant.read',
+  params: grantParams,
+  response: projectGrantSchema,
   handler: async ({ params, call }) => {
     const g = await requireOwnedGrant(call, params.projectId, params.grantId);
     await requirePermission(call, 'project.grant.read', { orgId: call.orgId, projectId: g.project_id, projectGrantId: g.id });
@@ -75,9 +103,15 @@ api.route({
 });
 
 api.route({
-  method: 'put', path: '/projects/{projectId}/grants/{grantId}/roles', tag, permission: 'project.grant.write',
-  summary: 'Replace a grant\'s roles; dropped roles leave the user grants made under it',
-  params: grantParams, body: z.object({ roleKeys }), ifMatch: true, response: projectGrantSchema,
+  method: 'put',
+  path: '/projects/{projectId}/grants/{grantId}/roles',
+  tag,
+  permission: 'project.grant.write',
+  summary: "Replace a grant's roles; dropped roles leave the user grants made under it",
+  params: grantParams,
+  body: z.object({ roleKeys }),
+  ifMatch: true,
+  response: projectGrantSchema,
   handler: async ({ params, body, call }) => {
     await requireOwnedGrant(call, params.projectId, params.grantId);
     await call.ifMatch('project_grants', { id: params.grantId });
@@ -88,10 +122,18 @@ api.route({
   },
 });
 
-for (const [action, fn] of [['deactivate', projectGrants.deactivateProjectGrant], ['reactivate', projectGrants.reactivateProjectGrant]] as const) {
+for (const [action, fn] of [
+  ['deactivate', projectGrants.deactivateProjectGrant],
+  ['reactivate', projectGrants.reactivateProjectGrant],
+] as const) {
   api.route({
-    method: 'post', path: `/projects/{projectId}/grants/{grantId}/_${action}`, tag, summary: `${action[0].toUpperCase()}${action.slice(1)} a project grant`,
-    permission: 'project.grant.write', params: grantParams, ifMatch: true,
+    method: 'post',
+    path: `/projects/{projectId}/grants/{grantId}/_${action}`,
+    tag,
+    summary: `${action[0].toUpperCase()}${action.slice(1)} a project grant`,
+    permission: 'project.grant.write',
+    params: grantParams,
+    ifMatch: true,
     handler: async ({ params, call }) => {
       await requireOwnedGrant(call, params.projectId, params.grantId);
       await call.ifMatch('project_grants', { id: params.grantId });
@@ -101,8 +143,13 @@ for (const [action, fn] of [['deactivate', projectGrants.deactivateProjectGrant]
 }
 
 api.route({
-  method: 'delete', path: '/projects/{projectId}/grants/{grantId}', tag, permission: 'project.grant.delete',
-  summary: 'Remove a project grant and every user grant made under it', params: grantParams, ifMatch: true,
+  method: 'delete',
+  path: '/projects/{projectId}/grants/{grantId}',
+  tag,
+  permission: 'project.grant.delete',
+  summary: 'Remove a project grant and every user grant made under it',
+  params: grantParams,
+  ifMatch: true,
   handler: async ({ params, call }) => {
     await requireOwnedGrant(call, params.projectId, params.grantId);
     await call.ifMatch('project_grants', { id: params.grantId });
@@ -111,8 +158,14 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/projects/{projectId}/grants/{grantId}/history', tag, summary: 'A project grant\'s audit trail', permission: 'project.grant.read',
-  params: grantParams, query: historyQuery, response: eventList,
+  method: 'get',
+  path: '/projects/{projectId}/grants/{grantId}/history',
+  tag,
+  summary: "A project grant's audit trail",
+  permission: 'project.grant.read',
+  params: grantParams,
+  query: historyQuery,
+  response: eventList,
   handler: async ({ params, query, call }) => {
     const g = await requireOwnedGrant(call, params.projectId, params.grantId);
     await requirePermission(call, 'project.grant.read', { orgId: call.orgId, projectId: g.project_id, projectGrantId: g.id });
@@ -123,32 +176,55 @@ api.route({
 // ---- granted projects, as the receiving org sees them (read-only) ----
 
 tag = 'Granted projects';
-const grantedSchema = z.object({
-  projectGrantId: z.string(), projectId: z.string(), projectName: z.string(), projectState: z.string(),
-  ownerOrgId: z.string(), ownerOrgName: z.string(), grantedOrgId: z.string(), roleKeys: z.array(z.string()),
-  roles: z.array(z.object({ key: z.string(), displayName: z.string(), group: z.string().nullable() })), state: z.string(),
-}).meta({ id: 'GrantedProject' });
+const grantedSchema = z
+  .object({
+    projectGrantId: z.string(),
+    projectId: z.string(),
+    projectName: z.string(),
+    projectState: z.string(),
+    ownerOrgId: z.string(),
+    ownerOrgName: z.string(),
+    grantedOrgId: z.string(),
+    roleKeys: z.array(z.string()),
+    roles: z.array(z.object({ key: z.string(), displayName: z.string(), group: z.string().nullable() })),
+    state: z.string(),
+  })
+  .meta({ id: 'GrantedProject' });
 
-const canSeeGrant = (call: Call, grantId: string) =>
-  isAllowed(call.svc, 'project.grant.read', { orgId: call.orgId, projectGrantId: grantId });
+const canSeeGrant = (call: Call, grantId: string) => isAllowed(call.svc, 'project.grant.read', { orgId: call.orgId, projectGrantId: grantId });
 
 api.route({
-  method: 'get', path: '/granted_projects', tag, summary: 'Projects other orgs granted to this org, with the granted roles', permission: 'project.grant.read',
+  method: 'get',
+  path: '/granted_projects',
+  tag,
+  summary: 'Projects other orgs granted to this org, with the granted roles',
+  permission: 'project.grant.read',
   query: listQuery(['projectName', 'ownerOrgName', 'state'] as const, { state: state.optional() }),
   response: listOf(grantedSchema),
   handler: async ({ query, call }) => {
     // A PROJECT_GRANT_OWNER sees its one grant: the visible grants are a condition of the query.
     const seen = await visibility(call, 'project.grant.read');
-    const { total, rows } = await pageGrantedProjects(call.svc.scope, {
-      orgId: call.orgId, state: query.state, onlyGrantIds: seen.all ? undefined : seen.projectGrantIds,
-    }, query);
+    const { total, rows } = await pageGrantedProjects(
+      call.svc.scope,
+      {
+        orgId: call.orgId,
+        state: query.state,
+        onlyGrantIds: seen.all ? undefined : seen.projectGrantIds,
+      },
+      query,
+    );
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows };
   },
 });
 
 api.route({
-  method: 'get', path: '/granted_projects/{grantId}', tag, summary: 'One granted project', permission: 'project.grant.read',
-  params: z.object({ grantId: id }), response: grantedSchema,
+  method: 'get',
+  path: '/granted_projects/{grantId}',
+  tag,
+  summary: 'One granted project',
+  permission: 'project.grant.read',
+  params: z.object({ grantId: id }),
+  response: grantedSchema,
   handler: async ({ params, call }) => {
     const g = (await listGrantedProjects(call.svc.scope, call.orgId)).find((x) => x.projectGrantId === params.grantId);
     if (!g || !(await canSeeGrant(call, g.projectGrantId))) throw notFound('project grant', params.grantId);
@@ -159,15 +235,34 @@ api.route({
 // ---- user grants given by this org ----
 
 tag = 'User grants';
-const userGrantSchema = z.object({
-  id: z.string(), userId: z.string(), projectId: z.string(), orgId: z.string().meta({ description: 'the giving org' }),
-  projectGrantId: z.string().nullable(), roleKeys: z.array(z.string()), state: z.string(), expiresAt: timestamp.nullable(),
-  ...versioned, createdAt: timestamp, updatedAt: timestamp,
-}).meta({ id: 'UserGrant' });
+const userGrantSchema = z
+  .object({
+    id: z.string(),
+    userId: z.string(),
+    projectId: z.string(),
+    orgId: z.string().meta({ description: 'the giving org' }),
+    projectGrantId: z.string().nullable(),
+    roleKeys: z.array(z.string()),
+    state: z.string(),
+    expiresAt: timestamp.nullable(),
+    ...versioned,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'UserGrant' });
 
 export const userGrantView = (g: UserGrantRow): z.input<typeof userGrantSchema> => ({
-  id: g.id, userId: g.user_id, projectId: g.project_id, orgId: g.org_id, projectGrantId: g.project_grant_id, roleKeys: g.role_keys,
-  state: g.state, expiresAt: iso(g.expires_at), version: g.version, createdAt: iso(g.created_at)!, updatedAt: iso(g.updated_at)!,
+  id: g.id,
+  userId: g.user_id,
+  projectId: g.project_id,
+  orgId: g.org_id,
+  projectGrantId: g.project_grant_id,
+  roleKeys: g.role_keys,
+  state: g.state,
+  expiresAt: iso(g.expires_at),
+  version: g.version,
+  createdAt: iso(g.created_at)!,
+  updatedAt: iso(g.updated_at)!,
 });
 export { userGrantSchema };
 
@@ -178,37 +273,65 @@ async function requireOrgUserGrant(call: Call, grantId: string): Promise<UserGra
 }
 
 api.route({
-  method: 'get', path: '/user_grants', tag, permission: 'user.grant.read',
+  method: 'get',
+  path: '/user_grants',
+  tag,
+  permission: 'user.grant.read',
   summary: 'User grants this org gave (to its own users or to users of other orgs)',
   query: listQuery(['createdAt', 'userId', 'projectId', 'state'] as const, {
-    userId: id.optional(), projectId: id.optional(), projectGrantId: id.optional(), roleKey: z.string().optional(), state: state.optional(),
+    userId: id.optional(),
+    projectId: id.optional(),
+    projectGrantId: id.optional(),
+    roleKey: z.string().optional(),
+    state: state.optional(),
   }),
   response: listOf(userGrantSchema),
   handler: async ({ query, call }) => {
     // Who may read which grant is a condition of the query, so paging and totalResult see only those.
     const seen = await visibility(call, 'user.grant.read');
-    const { total, rows } = await pageUserGrants(call.svc.scope, {
-      orgId: call.orgId, userId: query.userId, projectId: query.projectId, projectGrantId: query.projectGrantId, roleKey: query.roleKey, state: query.state,
-    }, seen.all ? undefined : seen, query);
+    const { total, rows } = await pageUserGrants(
+      call.svc.scope,
+      {
+        orgId: call.orgId,
+        userId: query.userId,
+        projectId: query.projectId,
+        projectGrantId: query.projectGrantId,
+        roleKey: query.roleKey,
+        state: query.state,
+      },
+      seen.all ? undefined : seen,
+      query,
+    );
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows.map(userGrantView) };
   },
 });
 
 api.route({
-  method: 'post', path: '/user_grants', tag, permission: 'user.grant.write',
+  method: 'post',
+  path: '/user_grants',
+  tag,
+  permission: 'user.grant.write',
   summary: 'Give a user (of any org, see /users/_by_login_name) roles on a project this org owns or was granted',
   body: z.object({ userId: id, projectId: id, roleKeys, expiresAt: timestamp.nullable().optional(), id: id.optional() }),
   response: z.object({ id: z.string() }),
-  handler: async ({ body, call }) => userGrants.addUserGrant(call.svc, {
-    ...body, orgId: call.orgId, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
-  }),
+  handler: async ({ body, call }) =>
+    userGrants.addUserGrant(call.svc, {
+      ...body,
+      orgId: call.orgId,
+      expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+    }),
 });
 
 const userGrantParams = z.object({ userGrantId: id });
 
 api.route({
-  method: 'get', path: '/user_grants/{userGrantId}', tag, summary: 'Read a user grant', permission: 'user.grant.read',
-  params: userGrantParams, response: userGrantSchema,
+  method: 'get',
+  path: '/user_grants/{userGrantId}',
+  tag,
+  summary: 'Read a user grant',
+  permission: 'user.grant.read',
+  params: userGrantParams,
+  response: userGrantSchema,
   handler: async ({ params, call }) => {
     const g = await requireOrgUserGrant(call, params.userGrantId);
     await requirePermission(call, 'user.grant.read', userGrants.userGrantResource(g));
@@ -218,14 +341,21 @@ api.route({
 });
 
 api.route({
-  method: 'patch', path: '/user_grants/{userGrantId}', tag, summary: 'Change a user grant\'s roles or expiry', permission: 'user.grant.write',
-  params: userGrantParams, ifMatch: true,
-  body: z.object({ roleKeys: roleKeys.optional(), expiresAt: timestamp.nullable().optional() }), response: userGrantSchema,
+  method: 'patch',
+  path: '/user_grants/{userGrantId}',
+  tag,
+  summary: "Change a user grant's roles or expiry",
+  permission: 'user.grant.write',
+  params: userGrantParams,
+  ifMatch: true,
+  body: z.object({ roleKeys: roleKeys.optional(), expiresAt: timestamp.nullable().optional() }),
+  response: userGrantSchema,
   handler: async ({ params, body, call }) => {
     await requireOrgUserGrant(call, params.userGrantId);
     await call.ifMatch('user_grants', { id: params.userGrantId });
     await userGrants.updateUserGrant(call.svc, params.userGrantId, {
-      roleKeys: body.roleKeys, expiresAt: body.expiresAt === undefined ? undefined : body.expiresAt === null ? null : new Date(body.expiresAt),
+      roleKeys: body.roleKeys,
+      expiresAt: body.expiresAt === undefined ? undefined : body.expiresAt === null ? null : new Date(body.expiresAt),
     });
     const after = await requireOrgUserGrant(call, params.userGrantId);
     call.etag(after.version);
@@ -233,10 +363,18 @@ api.route({
   },
 });
 
-for (const [action, fn] of [['deactivate', userGrants.deactivateUserGrant], ['reactivate', userGrants.reactivateUserGrant]] as const) {
+for (const [action, fn] of [
+  ['deactivate', userGrants.deactivateUserGrant],
+  ['reactivate', userGrants.reactivateUserGrant],
+] as const) {
   api.route({
-    method: 'post', path: `/user_grants/{userGrantId}/_${action}`, tag, summary: `${action[0].toUpperCase()}${action.slice(1)} a user grant`,
-    permission: 'user.grant.write', params: userGrantParams, ifMatch: true,
+    method: 'post',
+    path: `/user_grants/{userGrantId}/_${action}`,
+    tag,
+    summary: `${action[0].toUpperCase()}${action.slice(1)} a user grant`,
+    permission: 'user.grant.write',
+    params: userGrantParams,
+    ifMatch: true,
     handler: async ({ params, call }) => {
       await requireOrgUserGrant(call, params.userGrantId);
       await call.ifMatch('user_grants', { id: params.userGrantId });
@@ -246,8 +384,13 @@ for (const [action, fn] of [['deactivate', userGrants.deactivateUserGrant], ['re
 }
 
 api.route({
-  method: 'delete', path: '/user_grants/{userGrantId}', tag, summary: 'Remove a user grant', permission: 'user.grant.delete',
-  params: userGrantParams, ifMatch: true,
+  method: 'delete',
+  path: '/user_grants/{userGrantId}',
+  tag,
+  summary: 'Remove a user grant',
+  permission: 'user.grant.delete',
+  params: userGrantParams,
+  ifMatch: true,
   handler: async ({ params, call }) => {
     await requireOrgUserGrant(call, params.userGrantId);
     await call.ifMatch('user_grants', { id: params.userGrantId });
@@ -256,8 +399,14 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/user_grants/{userGrantId}/history', tag, summary: 'A user grant\'s audit trail', permission: 'user.grant.read',
-  params: userGrantParams, query: historyQuery, response: eventList,
+  method: 'get',
+  path: '/user_grants/{userGrantId}/history',
+  tag,
+  summary: "A user grant's audit trail",
+  permission: 'user.grant.read',
+  params: userGrantParams,
+  query: historyQuery,
+  response: eventList,
   handler: async ({ params, query, call }) => {
     const g = await requireOrgUserGrant(call, params.userGrantId);
     await requirePermission(call, 'user.grant.read', userGrants.userGrantResource(g));

@@ -12,33 +12,62 @@ export const api = new RouteList();
 
 const tag = 'Members';
 
-memberRoutes(api, '/members', tag, z.object({}), async (call) => ({
-  target: { level: 'org', orgId: call.orgId }, resource: { orgId: call.orgId },
-}), { read: 'org.member.read', write: 'org.member.write' });
+memberRoutes(
+  api,
+  '/members',
+  tag,
+  z.object({}),
+  async (call) => ({
+    target: { level: 'org', orgId: call.orgId },
+    resource: { orgId: call.orgId },
+  }),
+  { read: 'org.member.read', write: 'org.member.write' },
+);
 
-memberRoutes(api, '/projects/{projectId}/members', tag, z.object({ projectId: id }), async (call, p) => {
-  const project = await requireOrgProject(call, p.projectId);
-  return {
-    target: { level: 'project', projectId: project.id },
-    resource: { orgId: project.org_id, projectId: project.id },
-  };
-}, { read: 'project.member.read', write: 'project.member.write' });
+memberRoutes(
+  api,
+  '/projects/{projectId}/members',
+  tag,
+  z.object({ projectId: id }),
+  async (call, p) => {
+    const project = await requireOrgProject(call, p.projectId);
+    return {
+      target: { level: 'project', projectId: project.id },
+      resource: { orgId: project.org_id, projectId: project.id },
+    };
+  },
+  { read: 'project.member.read', write: 'project.member.write' },
+);
 
 // The owner manages who administers each grant...
-memberRoutes(api, '/projects/{projectId}/grants/{grantId}/members', tag, z.object({ projectId: id, grantId: id }), async (call, p) => {
-  const grant = await requireOwnedGrant(call, p.projectId, p.grantId);
-  return {
-    target: { level: 'project_grant', projectId: grant.project_id, projectGrantId: grant.id },
-    resource: { orgId: call.orgId, projectId: grant.project_id, projectGrantId: grant.id },
-  };
-}, { read: 'project.grant.member.read', write: 'project.grant.member.write' });
+memberRoutes(
+  api,
+  '/projects/{projectId}/grants/{grantId}/members',
+  tag,
+  z.object({ projectId: id, grantId: id }),
+  async (call, p) => {
+    const grant = await requireOwnedGrant(call, p.projectId, p.grantId);
+    return {
+      target: { level: 'project_grant', projectId: grant.project_id, projectGrantId: grant.id },
+      resource: { orgId: call.orgId, projectId: grant.project_id, projectGrantId: grant.id },
+    };
+  },
+  { read: 'project.grant.member.read', write: 'project.grant.member.write' },
+);
 
 // ...and so may the granted org's PROJECT_GRANT_OWNERs, from their side.
-memberRoutes(api, '/granted_projects/{grantId}/members', tag, z.object({ grantId: id }), async (call, p) => {
-  const grant = (await listGrantedProjects(call.svc.scope, call.orgId)).find((g) => g.projectGrantId === p.grantId);
-  if (!grant) throw notFound('project grant', p.grantId);
-  return {
-    target: { level: 'project_grant', projectId: grant.projectId, projectGrantId: grant.projectGrantId },
-    resource: { orgId: grant.ownerOrgId, projectId: grant.projectId, projectGrantId: grant.projectGrantId },
-  };
-}, { read: 'project.grant.member.read', write: 'project.grant.member.write' });
+memberRoutes(
+  api,
+  '/granted_projects/{grantId}/members',
+  tag,
+  z.object({ grantId: id }),
+  async (call, p) => {
+    const grant = (await listGrantedProjects(call.svc.scope, call.orgId)).find((g) => g.projectGrantId === p.grantId);
+    if (!grant) throw notFound('project grant', p.grantId);
+    return {
+      target: { level: 'project_grant', projectId: grant.projectId, projectGrantId: grant.projectGrantId },
+      resource: { orgId: grant.ownerOrgId, projectId: grant.projectId, projectGrantId: grant.projectGrantId },
+    };
+  },
+  { read: 'project.grant.member.read', write: 'project.grant.member.write' },
+);

@@ -12,17 +12,28 @@ export const api = new RouteList();
 const tag = 'Users';
 const userParams = z.object({ userId: id });
 
-export const passkeySchema = z.object({
-  id: z.string(), name: z.string(),
-  rpId: z.string().meta({ description: 'the instance domain the passkey was registered on, and works on' }),
-  backupEligible: z.boolean().meta({ description: 'a multi-device (synced) credential' }), backedUp: z.boolean(),
-  transports: z.array(z.string()), aaguid: z.string().nullable().meta({ description: 'the authenticator model, when it tells' }),
-  createdAt: timestamp, lastUsedAt: timestamp.nullable(),
-}).meta({ id: 'Passkey' });
+export const passkeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    rpId: z.string().meta({ description: 'the instance domain the passkey was registered on, and works on' }),
+    backupEligible: z.boolean().meta({ description: 'a multi-device (synced) credential' }),
+    backedUp: z.boolean(),
+    transports: z.array(z.string()),
+    aaguid: z.string().nullable().meta({ description: 'the authenticator model, when it tells' }),
+    createdAt: timestamp,
+    lastUsedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'Passkey' });
 
 api.route({
-  method: 'get', path: '/users/{userId}/passkeys', tag, summary: 'A human user\'s passkeys (never their key material)', permission: 'user.read',
-  params: userParams, response: z.array(passkeySchema),
+  method: 'get',
+  path: '/users/{userId}/passkeys',
+  tag,
+  summary: "A human user's passkeys (never their key material)",
+  permission: 'user.read',
+  params: userParams,
+  response: z.array(passkeySchema),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     return (await listPasskeys(call.svc, params.userId)).map((p) => ({ ...p, createdAt: iso(p.createdAt)!, lastUsedAt: iso(p.lastUsedAt) }));
@@ -30,8 +41,12 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/passkeys/{passkeyId}', tag, summary: 'Remove a passkey (it stops signing in at once)',
-  permission: 'user.credential.write', params: userParams.extend({ passkeyId: id }),
+  method: 'delete',
+  path: '/users/{userId}/passkeys/{passkeyId}',
+  tag,
+  summary: 'Remove a passkey (it stops signing in at once)',
+  permission: 'user.credential.write',
+  params: userParams.extend({ passkeyId: id }),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     await removePasskey(call.svc, params.userId, params.passkeyId);

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { isAllowed } from '../../domain/authorization.js';
 import {
-  findUserByLoginName, getUserMetadata, listMachineKeys, listPersonalAccessTokens, pageUsers, preferredLoginName, loginNamesOf,
+  findUserByLoginName,
+  getUserMetadata,
+  listMachineKeys,
+  listPersonalAccessTokens,
+  pageUsers,
+  preferredLoginName,
+  loginNamesOf,
   type UserRow,
 } from '../../domain/user/repository.js';
 import * as users from '../../domain/user/service.js';
@@ -17,72 +23,141 @@ export const api = new RouteList();
 const tag = 'Users';
 const userParams = z.object({ userId: id });
 
-export const userSchema = z.object({
-  id: z.string(), orgId: z.string(), type: z.enum(['human', 'machine']), username: z.string(), state: z.string(),
-  preferredLoginName: z.string(), loginNames: z.array(z.string()),
-  email: z.string().nullable(), emailVerified: z.boolean(), phone: z.string().nullable(),
-  givenName: z.string().nullable(), familyName: z.string().nullable(), displayName: z.string().nullable(),
-  preferredLanguage: z.string().nullable(), name: z.string().nullable(), description: z.string().nullable(),
-  accessTokenType: z.enum(['jwt', 'opaque']), ...versioned, createdAt: timestamp, updatedAt: timestamp,
-}).meta({ id: 'User' });
+export const userSchema = z
+  .object({
+    id: z.string(),
+    orgId: z.string(),
+    type: z.enum(['human', 'machine']),
+    username: z.string(),
+    state: z.string(),
+    preferredLoginName: z.string(),
+    loginNames: z.array(z.string()),
+    email: z.string().nullable(),
+    emailVerified: z.boolean(),
+    phone: z.string().nullable(),
+    givenName: z.string().nullable(),
+    familyName: z.string().nullable(),
+    displayName: z.string().nullable(),
+    preferredLanguage: z.string().nullable(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    accessTokenType: z.enum(['jwt', 'opaque']),
+    ...versioned,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'User' });
 
 export async function userView(call: Call, u: UserRow): Promise<z.input<typeof userSchema>> {
   return {
-    id: u.id, orgId: u.org_id, type: u.type, username: u.username, state: u.state,
-    preferredLoginName: await preferredLoginName(call.svc.scope, u), loginNames: await loginNamesOf(call.svc.scope, u),
-    email: u.email, emailVerified: u.email_verified, phone: u.phone, givenName: u.given_name, familyName: u.family_name,
-    displayName: u.display_name, preferredLanguage: u.preferred_language, name: u.name, description: u.description,
-    accessTokenType: u.access_token_type, version: u.version, createdAt: iso(u.created_at)!, updatedAt: iso(u.updated_at)!,
+    id: u.id,
+    orgId: u.org_id,
+    type: u.type,
+    username: u.username,
+    state: u.state,
+    preferredLoginName: await preferredLoginName(call.svc.scope, u),
+    loginNames: await loginNamesOf(call.svc.scope, u),
+    email: u.email,
+    emailVerified: u.email_verified,
+    phone: u.phone,
+    givenName: u.given_name,
+    familyName: u.family_name,
+    displayName: u.display_name,
+    preferredLanguage: u.preferred_language,
+    name: u.name,
+    description: u.description,
+    accessTokenType: u.access_token_type,
+    version: u.version,
+    createdAt: iso(u.created_at)!,
+    updatedAt: iso(u.updated_at)!,
   };
 }
 
 api.route({
-  method: 'get', path: '/users', tag, summary: 'List the org\'s users', permission: 'user.read',
+  method: 'get',
+  path: '/users',
+  tag,
+  summary: "List the org's users",
+  permission: 'user.read',
   query: listQuery(['username', 'createdAt', 'state', 'type'] as const, {
-    type: z.enum(['human', 'machine']).optional(), state: z.enum(['initial', 'active', 'inactive', 'locked']).optional(),
+    type: z.enum(['human', 'machine']).optional(),
+    state: z.enum(['initial', 'active', 'inactive', 'locked']).optional(),
     username: z.string().optional().meta({ description: 'username contains' }),
   }),
   response: listOf(userSchema),
   handler: async ({ query, call }) => {
     await requirePermission(call, 'user.read', { orgId: call.orgId });
     // Paged in the database; login names cost queries, so only the page's users get them.
-    const { total, rows } = await pageUsers(call.svc.scope, {
-      orgId: call.orgId, type: query.type, state: query.state, usernameContains: query.username,
-    }, query);
+    const { total, rows } = await pageUsers(
+      call.svc.scope,
+      {
+        orgId: call.orgId,
+        type: query.type,
+        state: query.state,
+        usernameContains: query.username,
+      },
+      query,
+    );
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: await Promise.all(rows.map((u) => userView(call, u))) };
   },
 });
 
-const externalUserSchema = z.object({
-  id: z.string(), orgId: z.string(), type: z.enum(['human', 'machine']), preferredLoginName: z.string(), displayName: z.string().nullable(),
-}).meta({ id: 'UserByLoginName' });
+const externalUserSchema = z
+  .object({
+    id: z.string(),
+    orgId: z.string(),
+    type: z.enum(['human', 'machine']),
+    preferredLoginName: z.string(),
+    displayName: z.string().nullable(),
+  })
+  .meta({ id: 'UserByLoginName' });
 
 api.route({
-  method: 'get', path: '/users/_by_login_name', tag, permission: 'user.read or user.grant.write',
+  method: 'get',
+  path: '/users/_by_login_name',
+  tag,
+  permission: 'user.read or user.grant.write',
   summary: 'Find a user of any org of the instance by exact login name',
-  description: 'The only way to reach users of other orgs without user.global.read: exact login name, no search. '
-    + 'Answers who the user is, enough to give them a user grant.',
+  description:
+    'The only way to reach users of other orgs without user.global.read: exact login name, no search. ' +
+    'Answers who the user is, enough to give them a user grant.',
   query: z.object({ login_name: z.string().min(1).max(500) }),
   response: externalUserSchema,
   handler: async ({ query, call }) => {
     const user = await findUserByLoginName(call.svc.scope, query.login_name);
-    const allowed = user && ((await isAllowed(call.svc, 'user.grant.write', { orgId: call.orgId }))
-      || (await users.canReadUser(call.svc, user)));
+    const allowed = user && ((await isAllowed(call.svc, 'user.grant.write', { orgId: call.orgId })) || (await users.canReadUser(call.svc, user)));
     if (!user || !allowed) throw notFound('user', query.login_name);
-    return { id: user.id, orgId: user.org_id, type: user.type, preferredLoginName: await preferredLoginName(call.svc.scope, user), displayName: user.display_name ?? user.name };
+    return {
+      id: user.id,
+      orgId: user.org_id,
+      type: user.type,
+      preferredLoginName: await preferredLoginName(call.svc.scope, user),
+      displayName: user.display_name ?? user.name,
+    };
   },
 });
 
 api.route({
-  method: 'post', path: '/users/human', tag, summary: 'Create a human user in the org', permission: 'user.write',
+  method: 'post',
+  path: '/users/human',
+  tag,
+  summary: 'Create a human user in the org',
+  permission: 'user.write',
   body: z.object({
-    username: z.string().min(1).max(200), email: z.string().min(3).max(320), emailVerified: z.boolean().optional(),
-    phone: z.string().max(50).optional(), givenName: z.string().max(200).optional(), familyName: z.string().max(200).optional(),
-    displayName: z.string().max(200).optional(), preferredLanguage: z.string().max(20).optional(),
-    password: z.string().min(1).max(256).optional(), id: id.optional(),
+    username: z.string().min(1).max(200),
+    email: z.string().min(3).max(320),
+    emailVerified: z.boolean().optional(),
+    phone: z.string().max(50).optional(),
+    givenName: z.string().max(200).optional(),
+    familyName: z.string().max(200).optional(),
+    displayName: z.string().max(200).optional(),
+    preferredLanguage: z.string().max(20).optional(),
+    password: z.string().min(1).max(256).optional(),
+    id: id.optional(),
   }),
   response: z.object({ id: z.string() }),
-  description: 'Without a password the user starts in state `initial` and, once created, is mailed a code and a link to set one (through the instance\'s SMTP server; a failed mail is logged, the user stays created).',
+  description:
+    "Without a password the user starts in state `initial` and, once created, is mailed a code and a link to set one (through the instance's SMTP server; a failed mail is logged, the user stays created).",
   handler: async ({ body, call }) => {
     const created = await users.createHumanUser(call.svc, { ...body, orgId: call.orgId });
     const { notifier } = call;
@@ -95,18 +170,30 @@ api.route({
 });
 
 api.route({
-  method: 'post', path: '/users/machine', tag, summary: 'Create a machine user in the org', permission: 'user.write',
+  method: 'post',
+  path: '/users/machine',
+  tag,
+  summary: 'Create a machine user in the org',
+  permission: 'user.write',
   body: z.object({
-    username: z.string().min(1).max(200), name: z.string().min(1).max(200), description: z.string().max(1000).optional(),
-    accessTokenType: z.enum(['jwt', 'opaque']).optional(), id: id.optional(),
+    username: z.string().min(1).max(200),
+    name: z.string().min(1).max(200),
+    description: z.string().max(1000).optional(),
+    accessTokenType: z.enum(['jwt', 'opaque']).optional(),
+    id: id.optional(),
   }),
   response: z.object({ id: z.string() }),
   handler: async ({ body, call }) => users.createMachineUser(call.svc, { ...body, orgId: call.orgId }),
 });
 
 api.route({
-  method: 'get', path: '/users/{userId}', tag, summary: 'Read a user of the org', permission: 'user.read',
-  params: userParams, response: userSchema,
+  method: 'get',
+  path: '/users/{userId}',
+  tag,
+  summary: 'Read a user of the org',
+  permission: 'user.read',
+  params: userParams,
+  response: userSchema,
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
@@ -116,15 +203,26 @@ api.route({
 });
 
 api.route({
-  method: 'patch', path: '/users/{userId}', tag, summary: 'Change a user\'s profile (human) or description (machine)', permission: 'user.write',
-  params: userParams, ifMatch: true,
+  method: 'patch',
+  path: '/users/{userId}',
+  tag,
+  summary: "Change a user's profile (human) or description (machine)",
+  permission: 'user.write',
+  params: userParams,
+  ifMatch: true,
   body: z.object({
-    username: z.string().min(1).max(200).optional(), email: z.string().min(3).max(320).optional(), emailVerified: z.boolean().optional(),
-    phone: z.string().max(50).nullable().optional(), phoneVerified: z.boolean().optional(),
-    givenName: z.string().max(200).nullable().optional(), familyName: z.string().max(200).nullable().optional(),
-    displayName: z.string().max(200).nullable().optional(), nickName: z.string().max(200).nullable().optional(),
+    username: z.string().min(1).max(200).optional(),
+    email: z.string().min(3).max(320).optional(),
+    emailVerified: z.boolean().optional(),
+    phone: z.string().max(50).nullable().optional(),
+    phoneVerified: z.boolean().optional(),
+    givenName: z.string().max(200).nullable().optional(),
+    familyName: z.string().max(200).nullable().optional(),
+    displayName: z.string().max(200).nullable().optional(),
+    nickName: z.string().max(200).nullable().optional(),
     preferredLanguage: z.string().max(20).nullable().optional(),
-    name: z.string().min(1).max(200).optional(), description: z.string().max(1000).nullable().optional(),
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(1000).nullable().optional(),
     accessTokenType: z.enum(['jwt', 'opaque']).optional(),
   }),
   response: userSchema,
@@ -139,8 +237,14 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}', tag, summary: 'Delete a user with their grants and memberships', permission: 'user.delete',
-  params: userParams, ifMatch: true, publishes: true,
+  method: 'delete',
+  path: '/users/{userId}',
+  tag,
+  summary: 'Delete a user with their grants and memberships',
+  permission: 'user.delete',
+  params: userParams,
+  ifMatch: true,
+  publishes: true,
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     await call.ifMatch('users', { id: params.userId });
@@ -149,12 +253,20 @@ api.route({
 });
 
 for (const [action, fn, what] of [
-  ['lock', users.lockUser, 'Lock'], ['unlock', users.unlockUser, 'Unlock'],
-  ['deactivate', users.deactivateUser, 'Deactivate'], ['reactivate', users.reactivateUser, 'Reactivate'],
+  ['lock', users.lockUser, 'Lock'],
+  ['unlock', users.unlockUser, 'Unlock'],
+  ['deactivate', users.deactivateUser, 'Deactivate'],
+  ['reactivate', users.reactivateUser, 'Reactivate'],
 ] as const) {
   api.route({
-    method: 'post', path: `/users/{userId}/_${action}`, tag, summary: `${what} a user`, permission: 'user.write',
-    params: userParams, ifMatch: true, publishes: true, // a machine user is also an OIDC client
+    method: 'post',
+    path: `/users/{userId}/_${action}`,
+    tag,
+    summary: `${what} a user`,
+    permission: 'user.write',
+    params: userParams,
+    ifMatch: true,
+    publishes: true, // a machine user is also an OIDC client
     handler: async ({ params, call }) => {
       await requireOrgUser(call, params.userId);
       await call.ifMatch('users', { id: params.userId });
@@ -164,8 +276,13 @@ for (const [action, fn, what] of [
 }
 
 api.route({
-  method: 'put', path: '/users/{userId}/password', tag, summary: 'Set a human user\'s password', permission: 'user.credential.write',
-  params: userParams, body: z.object({ password: z.string().min(1).max(256), changeRequired: z.boolean().optional() }),
+  method: 'put',
+  path: '/users/{userId}/password',
+  tag,
+  summary: "Set a human user's password",
+  permission: 'user.credential.write',
+  params: userParams,
+  body: z.object({ password: z.string().min(1).max(256), changeRequired: z.boolean().optional() }),
   handler: async ({ params, body, call }) => {
     await requireOrgUser(call, params.userId);
     await users.setPassword(call.svc, params.userId, body.password, { changeRequired: body.changeRequired });
@@ -180,8 +297,13 @@ api.route({
 const metadataParams = userParams.extend({ key: z.string().min(1).max(200) });
 
 api.route({
-  method: 'get', path: '/users/{userId}/metadata', tag, summary: 'A user\'s metadata', permission: 'user.read',
-  params: userParams, response: z.record(z.string(), z.string()),
+  method: 'get',
+  path: '/users/{userId}/metadata',
+  tag,
+  summary: "A user's metadata",
+  permission: 'user.read',
+  params: userParams,
+  response: z.record(z.string(), z.string()),
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
@@ -190,8 +312,13 @@ api.route({
 });
 
 api.route({
-  method: 'put', path: '/users/{userId}/metadata/{key}', tag, summary: 'Set one metadata value', permission: 'user.write',
-  params: metadataParams, body: z.object({ value: z.string().max(65536) }),
+  method: 'put',
+  path: '/users/{userId}/metadata/{key}',
+  tag,
+  summary: 'Set one metadata value',
+  permission: 'user.write',
+  params: metadataParams,
+  body: z.object({ value: z.string().max(65536) }),
   handler: async ({ params, body, call }) => {
     await requireOrgUser(call, params.userId);
     await users.setUserMetadata(call.svc, params.userId, params.key, body.value);
@@ -199,7 +326,11 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/metadata/{key}', tag, summary: 'Remove one metadata value', permission: 'user.write',
+  method: 'delete',
+  path: '/users/{userId}/metadata/{key}',
+  tag,
+  summary: 'Remove one metadata value',
+  permission: 'user.write',
   params: metadataParams,
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
@@ -210,8 +341,13 @@ api.route({
 // ---- machine credentials ----
 
 api.route({
-  method: 'post', path: '/users/{userId}/secret', tag, summary: 'Generate a machine user\'s client secret (shown once)',
-  permission: 'user.credential.write', params: userParams, publishes: true,
+  method: 'post',
+  path: '/users/{userId}/secret',
+  tag,
+  summary: "Generate a machine user's client secret (shown once)",
+  permission: 'user.credential.write',
+  params: userParams,
+  publishes: true,
   response: z.object({ clientId: z.string(), clientSecret: z.string() }),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
@@ -220,8 +356,13 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/secret', tag, summary: 'Remove a machine user\'s client secret', permission: 'user.credential.write',
-  params: userParams, publishes: true,
+  method: 'delete',
+  path: '/users/{userId}/secret',
+  tag,
+  summary: "Remove a machine user's client secret",
+  permission: 'user.credential.write',
+  params: userParams,
+  publishes: true,
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     await users.removeMachineSecret(call.svc, params.userId);
@@ -231,20 +372,41 @@ api.route({
 const expiry = z.object({ expiresAt: timestamp.optional() });
 
 api.route({
-  method: 'get', path: '/users/{userId}/keys', tag, summary: 'A machine user\'s public keys', permission: 'user.read', params: userParams,
+  method: 'get',
+  path: '/users/{userId}/keys',
+  tag,
+  summary: "A machine user's public keys",
+  permission: 'user.read',
+  params: userParams,
   response: z.array(z.object({ id: z.string(), publicJwk: z.record(z.string(), z.unknown()), expiresAt: timestamp.nullable(), createdAt: timestamp })),
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listMachineKeys(call.svc.scope, user.id, { includeExpired: true }))
-      .map((k) => ({ id: k.id, publicJwk: k.public_jwk, expiresAt: iso(k.expires_at), createdAt: iso(k.created_at)! }));
+    return (await listMachineKeys(call.svc.scope, user.id, { includeExpired: true })).map((k) => ({
+      id: k.id,
+      publicJwk: k.public_jwk,
+      expiresAt: iso(k.expires_at),
+      createdAt: iso(k.created_at)!,
+    }));
   },
 });
 
 api.route({
-  method: 'post', path: '/users/{userId}/keys', tag, summary: 'Add a machine key (the private key is shown once)',
-  permission: 'user.credential.write', params: userParams, body: expiry, publishes: true,
-  response: z.object({ keyId: z.string(), privateKeyPem: z.string(), keyJson: z.string(), publicJwk: z.record(z.string(), z.unknown()), expiresAt: timestamp.nullable() }),
+  method: 'post',
+  path: '/users/{userId}/keys',
+  tag,
+  summary: 'Add a machine key (the private key is shown once)',
+  permission: 'user.credential.write',
+  params: userParams,
+  body: expiry,
+  publishes: true,
+  response: z.object({
+    keyId: z.string(),
+    privateKeyPem: z.string(),
+    keyJson: z.string(),
+    publicJwk: z.record(z.string(), z.unknown()),
+    expiresAt: timestamp.nullable(),
+  }),
   handler: async ({ params, body, call }) => {
     await requireOrgUser(call, params.userId);
     const key = await users.addMachineKey(call.svc, params.userId, { expiresAt: body.expiresAt });
@@ -253,8 +415,13 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/keys/{keyId}', tag, summary: 'Remove a machine key', permission: 'user.credential.write',
-  params: userParams.extend({ keyId: id }), publishes: true,
+  method: 'delete',
+  path: '/users/{userId}/keys/{keyId}',
+  tag,
+  summary: 'Remove a machine key',
+  permission: 'user.credential.write',
+  params: userParams.extend({ keyId: id }),
+  publishes: true,
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
     await users.removeMachineKey(call.svc, params.userId, params.keyId);
@@ -262,20 +429,33 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/users/{userId}/pats', tag, summary: 'A machine user\'s personal access tokens (without the tokens)',
-  permission: 'user.read', params: userParams,
+  method: 'get',
+  path: '/users/{userId}/pats',
+  tag,
+  summary: "A machine user's personal access tokens (without the tokens)",
+  permission: 'user.read',
+  params: userParams,
   response: z.array(z.object({ id: z.string(), scopes: z.array(z.string()), expiresAt: timestamp.nullable(), createdAt: timestamp })),
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listPersonalAccessTokens(call.svc.scope, user.id))
-      .map((t) => ({ id: t.id, scopes: t.scopes, expiresAt: iso(t.expires_at), createdAt: iso(t.created_at)! }));
+    return (await listPersonalAccessTokens(call.svc.scope, user.id)).map((t) => ({
+      id: t.id,
+      scopes: t.scopes,
+      expiresAt: iso(t.expires_at),
+      createdAt: iso(t.created_at)!,
+    }));
   },
 });
 
 api.route({
-  method: 'post', path: '/users/{userId}/pats', tag, summary: 'Add a personal access token (shown once)',
-  permission: 'user.credential.write', params: userParams, body: expiry.extend({ scopes: z.array(z.string().max(200)).max(50).optional() }),
+  method: 'post',
+  path: '/users/{userId}/pats',
+  tag,
+  summary: 'Add a personal access token (shown once)',
+  permission: 'user.credential.write',
+  params: userParams,
+  body: expiry.extend({ scopes: z.array(z.string().max(200)).max(50).optional() }),
   response: z.object({ id: z.string(), token: z.string(), expiresAt: timestamp.nullable() }),
   handler: async ({ params, body, call }) => {
     await requireOrgUser(call, params.userId);
@@ -285,7 +465,11 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/pats/{tokenId}', tag, summary: 'Revoke a personal access token', permission: 'user.credential.write',
+  method: 'delete',
+  path: '/users/{userId}/pats/{tokenId}',
+  tag,
+  summary: 'Revoke a personal access token',
+  permission: 'user.credential.write',
   params: userParams.extend({ tokenId: id }),
   handler: async ({ params, call }) => {
     await requireOrgUser(call, params.userId);
@@ -294,8 +478,14 @@ api.route({
 });
 
 api.route({
-  method: 'get', path: '/users/{userId}/history', tag, summary: 'The user\'s audit trail', permission: 'user.read',
-  params: userParams, query: historyQuery, response: eventList,
+  method: 'get',
+  path: '/users/{userId}/history',
+  tag,
+  summary: "The user's audit trail",
+  permission: 'user.read',
+  params: userParams,
+  query: historyQuery,
+  response: eventList,
   handler: async ({ params, query, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
@@ -308,19 +498,33 @@ api.route({
 const linkSchema = z.object({ idpId: z.string(), externalUserId: z.string(), externalUsername: z.string().nullable(), createdAt: timestamp });
 
 api.route({
-  method: 'get', path: '/users/{userId}/idp_links', tag, summary: 'The user\'s links to external identity providers', permission: 'user.read',
-  params: userParams, response: z.array(linkSchema),
+  method: 'get',
+  path: '/users/{userId}/idp_links',
+  tag,
+  summary: "The user's links to external identity providers",
+  permission: 'user.read',
+  params: userParams,
+  response: z.array(linkSchema),
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);
     await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listIdpLinksOfUser(call.svc.scope, user.id))
-      .map((l) => ({ idpId: l.idp_id, externalUserId: l.external_user_id, externalUsername: l.external_username, createdAt: iso(l.created_at)! }));
+    return (await listIdpLinksOfUser(call.svc.scope, user.id)).map((l) => ({
+      idpId: l.idp_id,
+      externalUserId: l.external_user_id,
+      externalUsername: l.external_username,
+      createdAt: iso(l.created_at)!,
+    }));
   },
 });
 
 api.route({
-  method: 'post', path: '/users/{userId}/idp_links', tag, summary: 'Link an external account to the user', permission: 'user.write',
-  params: userParams, body: z.object({ idpId: id, externalUserId: z.string().min(1).max(500), externalUsername: z.string().max(500).optional() }),
+  method: 'post',
+  path: '/users/{userId}/idp_links',
+  tag,
+  summary: 'Link an external account to the user',
+  permission: 'user.write',
+  params: userParams,
+  body: z.object({ idpId: id, externalUserId: z.string().min(1).max(500), externalUsername: z.string().max(500).optional() }),
   handler: async ({ params, body, call }) => {
     await requireOrgUser(call, params.userId);
     await linkUserToIdp(call.svc, { ...body, userId: params.userId });
@@ -328,7 +532,11 @@ api.route({
 });
 
 api.route({
-  method: 'delete', path: '/users/{userId}/idp_links/{idpId}/{externalUserId}', tag, summary: 'Unlink an external account', permission: 'user.write',
+  method: 'delete',
+  path: '/users/{userId}/idp_links/{idpId}/{externalUserId}',
+  tag,
+  summary: 'Unlink an external account',
+  permission: 'user.write',
   params: userParams.extend({ idpId: id, externalUserId: z.string().min(1).max(500) }),
   handler: async ({ params, call }) => {
     const user = await requireOrgUser(call, params.userId);

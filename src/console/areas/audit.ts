@@ -16,14 +16,26 @@ import { inOrg } from './home.js';
 export const resourceTypes = ['org', 'user', 'project', 'application', 'project_grant', 'user_grant', 'membership', 'policy', 'idp', 'label_asset'] as const;
 const PAGE = 50;
 
-const time = z.string().trim().max(20).optional().transform((v) => v ?? '')
-  .refine((v) => v === '' || (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$/.test(v) && !Number.isNaN(Date.parse(`${v.length === 10 ? `${v}T00:00` : v}:00Z`))), 'form.dateTime');
+const time = z
+  .string()
+  .trim()
+  .max(20)
+  .optional()
+  .transform((v) => v ?? '')
+  .refine(
+    (v) => v === '' || (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$/.test(v) && !Number.isNaN(Date.parse(`${v.length === 10 ? `${v}T00:00` : v}:00Z`))),
+    'form.dateTime',
+  );
 const filterForm = z.object({
-  resourceType: z.enum(['', ...resourceTypes]).optional().catch(''),
+  resourceType: z
+    .enum(['', ...resourceTypes])
+    .optional()
+    .catch(''),
   resourceId: z.string().trim().max(100, 'form.tooLong').optional(),
   actor: z.string().trim().max(320, 'form.tooLong').optional(),
   type: z.string().trim().max(100, 'form.tooLong').optional(),
-  from: time, to: time,
+  from: time,
+  to: time,
   before: z.coerce.number().int().min(1).optional().catch(undefined),
 });
 
@@ -43,7 +55,11 @@ async function trailPage(ctx: Context): Promise<void> {
   }
   const f = parsed.success ? parsed.data : { before: undefined, from: '', to: '' };
   const filter: TrailFilter = {
-    resourceType: f.resourceType || undefined, resourceId: f.resourceId || undefined, typePrefix: f.type || undefined, from: at(f.from), to: at(f.to),
+    resourceType: f.resourceType || undefined,
+    resourceId: f.resourceId || undefined,
+    typePrefix: f.type || undefined,
+    from: at(f.from),
+    to: at(f.to),
   };
   if (f.actor) {
     const actor = await trailActor(c.svc, orgId, f.actor);
@@ -58,10 +74,19 @@ async function trailPage(ctx: Context): Promise<void> {
     if (before) q.set('before', String(before));
     return `${ctx.path}?${q.toString()}`;
   };
-  await renderConsole(ctx, 'audit', {
-    events: page.rows, values: raw, errors, resourceTypes,
-    older: page.nextBeforeSeq ? link(page.nextBeforeSeq) : undefined, newest: f.before ? link() : undefined,
-  }, { titleKey: 'audit.title', navKey: 'audit', status: ok ? 200 : 400 });
+  await renderConsole(
+    ctx,
+    'audit',
+    {
+      events: page.rows,
+      values: raw,
+      errors,
+      resourceTypes,
+      older: page.nextBeforeSeq ? link(page.nextBeforeSeq) : undefined,
+      newest: f.before ? link() : undefined,
+    },
+    { titleKey: 'audit.title', navKey: 'audit', status: ok ? 200 : 400 },
+  );
 }
 
 export const auditArea: ConsoleArea = {

@@ -36,10 +36,18 @@ async function explainPage(ctx: Context): Promise<void> {
       }
     }
   }
-  await renderConsole(ctx, 'explain', {
-    apps, values: { user, app: query(ctx, 'app'), clientId: query(ctx, 'clientId') }, errors, answer,
-    checkOrder: ['user_active', 'application_active', 'project_active', 'projectRoleCheck', 'hasProjectCheck'],
-  }, { titleKey: 'explain.title', navKey: 'explainer', status: Object.keys(errors).length ? 400 : 200 });
+  await renderConsole(
+    ctx,
+    'explain',
+    {
+      apps,
+      values: { user, app: query(ctx, 'app'), clientId: query(ctx, 'clientId') },
+      errors,
+      answer,
+      checkOrder: ['user_active', 'application_active', 'project_active', 'projectRoleCheck', 'hasProjectCheck'],
+    },
+    { titleKey: 'explain.title', navKey: 'explainer', status: Object.keys(errors).length ? 400 : 200 },
+  );
 }
 
 export const explainerArea: ConsoleArea = {

@@ -21,8 +21,12 @@ export const grantedArea: ConsoleArea = {
       const c = consoleState(ctx);
       const p = listParams(ctx, ['projectName', 'ownerOrgName', 'state'], 'projectName');
       const page = await grantedProjectsOf(c.svc, c.org!.id, p);
-      await renderConsole(ctx, 'granted', { granted: page.rows, pager: pager(ctx, page.total, p), sort: (f: string) => sortLink(ctx, f, p) },
-        { titleKey: 'granted.title', navKey: 'granted' });
+      await renderConsole(
+        ctx,
+        'granted',
+        { granted: page.rows, pager: pager(ctx, page.total, p), sort: (f: string) => sortLink(ctx, f, p) },
+        { titleKey: 'granted.title', navKey: 'granted' },
+      );
     });
 
     router.get('/orgs/:orgId/granted/:grantId', inOrg, async (ctx) => {
@@ -33,10 +37,17 @@ export const grantedArea: ConsoleArea = {
       const canReadGrants = c.perms.can('user.grant.read', on);
       const p = listParams(ctx, ['createdAt'], 'createdAt');
       const grants = canReadGrants ? await orgUserGrants(c.svc, orgId, { projectId: g.projectId }, p) : undefined;
-      await renderConsole(ctx, 'granted-project', {
-        g, grants: grants?.rows, pager: grants ? pager(ctx, grants.total, p) : undefined,
-        canGive: c.perms.can('user.grant.write', on) && g.state === 'active' && g.projectState === 'active',
-      }, { titleKey: 'granted.projectTitle', titleVars: { name: g.projectName }, navKey: 'granted' });
+      await renderConsole(
+        ctx,
+        'granted-project',
+        {
+          g,
+          grants: grants?.rows,
+          pager: grants ? pager(ctx, grants.total, p) : undefined,
+          canGive: c.perms.can('user.grant.write', on) && g.state === 'active' && g.projectState === 'active',
+        },
+        { titleKey: 'granted.projectTitle', titleVars: { name: g.projectName }, navKey: 'granted' },
+      );
     });
   },
 };

@@ -32,7 +32,10 @@ export const homeArea: ConsoleArea = {
       const c = consoleState(ctx);
       const remembered = c.session.data.orgId as string | undefined;
       const target = [remembered, c.session.actor.orgId].find((id) => id && c.orgChoices.some((o) => o.id === id)) ?? c.orgChoices[0]?.id;
-      if (target) { ctx.redirect(paths.org(target)); return; }
+      if (target) {
+        ctx.redirect(paths.org(target));
+        return;
+      }
       await renderConsole(ctx, 'nothing', {}, { titleKey: 'nothing.title' });
     });
 
@@ -49,10 +52,19 @@ export const homeArea: ConsoleArea = {
       const p = listParams(ctx, ['name', 'createdAt', 'state'], 'name');
       const q = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : '';
       const page = await orgsInReach(c.svc, { nameContains: q || undefined }, p);
-      await renderConsole(ctx, 'orgs', {
-        orgs: page.rows, q, pager: pager(ctx, page.total, p), sort: (f: string) => sortLink(ctx, f, p),
-        canCreate: c.perms.can('org.create', {}), ...form,
-      }, { titleKey: 'orgs.title', navKey: 'orgs', status });
+      await renderConsole(
+        ctx,
+        'orgs',
+        {
+          orgs: page.rows,
+          q,
+          pager: pager(ctx, page.total, p),
+          sort: (f: string) => sortLink(ctx, f, p),
+          canCreate: c.perms.can('org.create', {}),
+          ...form,
+        },
+        { titleKey: 'orgs.title', navKey: 'orgs', status },
+      );
     };
 
     router.get('/orgs', (ctx) => listOrgs(ctx));
@@ -72,8 +84,10 @@ export const homeArea: ConsoleArea = {
 
     router.get('/orgs/:orgId', inOrg, async (ctx) => {
       const c = consoleState(ctx);
-      const links = c.navEntries.filter((e) => e.permission && navAllows(c, e, c.org!.id))
-        .sort((a, b) => a.order - b.order).map((e) => ({ label: c.t(e.labelKey), href: e.path(c.org!.id), help: c.t(`${e.labelKey}.help`) }));
+      const links = c.navEntries
+        .filter((e) => e.permission && navAllows(c, e, c.org!.id))
+        .sort((a, b) => a.order - b.order)
+        .map((e) => ({ label: c.t(e.labelKey), href: e.path(c.org!.id), help: c.t(`${e.labelKey}.help`) }));
       await renderConsole(ctx, 'org-home', { links }, { titleKey: 'orgHome.title', titleVars: { name: c.org!.name }, navKey: 'overview' });
     });
   },

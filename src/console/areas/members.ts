@@ -25,7 +25,13 @@ import { renderProjectPage } from './project-pages.js';
 type Level = MemberPlace['level'];
 const addForm = z.object({ user: required(320), roles: checked(50) });
 const rolesForm = z.object({ version, roles: checked(50) });
-const fieldOf = { 'membership.exists': 'user', 'membership.unknown_role': 'roles', 'membership.role_level': 'roles', invalid_input: 'roles', 'membership.last_iam_owner': '_form' };
+const fieldOf = {
+  'membership.exists': 'user',
+  'membership.unknown_role': 'roles',
+  'membership.role_level': 'roles',
+  invalid_input: 'roles',
+  'membership.last_iam_owner': '_form',
+};
 
 type Params = { orgId: string; projectId?: string; grantId?: string; membershipId?: string };
 const params = (ctx: Context) => (ctx as unknown as { params: Params }).params;
@@ -37,12 +43,17 @@ async function placeOf(ctx: Context, level: Level): Promise<{ place: MemberPlace
   if (level === 'org') return { place: { level, orgId }, base: paths.orgMembers(orgId), heading: { key: 'members.orgTitle', vars: { name: c.org!.name } } };
   if (level === 'project') {
     const project = await projectInOrg(c.svc, orgId, projectId!, 'project.member.read');
-    return { place: { level, orgId, projectId: project.id }, base: paths.projectMembers(orgId, project.id), heading: { key: 'members.projectTitle', vars: { name: project.name } } };
+    return {
+      place: { level, orgId, projectId: project.id },
+      base: paths.projectMembers(orgId, project.id),
+      heading: { key: 'members.projectTitle', vars: { name: project.name } },
+    };
   }
   const { grant } = await projectGrantOf(c.svc, orgId, projectId!, grantId!);
   return {
     place: { level, orgId, projectId: projectId!, projectGrantId: grant.id, grantedOrgId: grant.granted_org_id },
-    base: `${paths.projectGrant(orgId, projectId!, grant.id)}/managers`, heading: { key: 'members.grantTitle', vars: { org: grant.grantedOrgName } },
+    base: `${paths.projectGrant(orgId, projectId!, grant.id)}/managers`,
+    heading: { key: 'members.grantTitle', vars: { org: grant.grantedOrgName } },
   };
 }
 
@@ -56,11 +67,26 @@ export function roleChoices(c: ConsoleState, level: Level): { role: string; help
 }
 
 /** A members page at its place; the title is the place's heading unless `titleKey` names another. */
-async function render(ctx: Context, level: Level, view: string, data: Record<string, unknown>, key: string | undefined, status = 200, vars: Record<string, string> = {}) {
+async function render(
+  ctx: Context,
+  level: Level,
+  view: string,
+  data: Record<string, unknown>,
+  key: string | undefined,
+  status = 200,
+  vars: Record<string, string> = {},
+) {
   const c = consoleState(ctx);
   const { place, base, heading } = await placeOf(ctx, level);
   const titleKey = key ?? heading.key;
-  const all = { ...data, base, heading: c.t(heading.key, heading.vars), level, choices: roleChoices(c, level), canWrite: c.perms.can(memberPermissions(place).write, placeResource(place)) };
+  const all = {
+    ...data,
+    base,
+    heading: c.t(heading.key, heading.vars),
+    level,
+    choices: roleChoices(c, level),
+    canWrite: c.perms.can(memberPermissions(place).write, placeResource(place)),
+  };
   const titleVars = { ...heading.vars, ...vars };
   if (level === 'org') return renderConsole(ctx, view, all, { titleKey, titleVars, navKey: 'managers', status });
   const project = await projectInOrg(c.svc, place.orgId, (place as { projectId: string }).projectId);
@@ -74,21 +100,32 @@ async function listPage(ctx: Context, level: Level, state: FormState = {}, statu
   const { place } = await placeOf(ctx, level);
   const p = listParams(ctx, ['createdAt'], 'createdAt');
   const page = await membersAt(c.svc, place, p);
-  await render(ctx, level, 'members', { members: page.rows, pager: pager(ctx, page.total, p), values: state.values ?? {}, errors: state.errors ?? {} },
-    undefined, status);
+  await render(
+    ctx,
+    level,
+    'members',
+    { members: page.rows, pager: pager(ctx, page.total, p), values: state.values ?? {}, errors: state.errors ?? {} },
+    undefined,
+    status,
+  );
 }
 
 async function memberPage(ctx: Context, level: Level, state: FormState = {}, status = 200): Promise<void> {
   const c = consoleState(ctx);
   const { place } = await placeOf(ctx, level);
   const member = await memberAt(c.svc, place, params(ctx).membershipId!);
-  await render(ctx, level, 'member', { member, values: state.values, errors: state.errors ?? {} }, 'members.editTitle', status,
-    { user: member.user?.preferredLoginName ?? member.user_id });
+  await render(ctx, level, 'member', { member, values: state.values, errors: state.errors ?? {} }, 'members.editTitle', status, {
+    user: member.user?.preferredLoginName ?? member.user_id,
+  });
 }
 
 export function memberRoutes(router: Router, level: Level): void {
-  const base = level === 'org' ? '/orgs/:orgId/managers'
-    : level === 'project' ? '/orgs/:orgId/projects/:projectId/managers' : '/orgs/:orgId/projects/:projectId/grants/:grantId/managers';
+  const base =
+    level === 'org'
+      ? '/orgs/:orgId/managers'
+      : level === 'project'
+        ? '/orgs/:orgId/projects/:projectId/managers'
+        : '/orgs/:orgId/projects/:projectId/grants/:grantId/managers';
 
   router.get(base, inOrg, (ctx) => listPage(ctx, level));
 
@@ -139,5 +176,7 @@ export function memberRoutes(router: Router, level: Level): void {
 /** The org's managers, in the org's navigation. */
 export const orgMembersArea: ConsoleArea = {
   nav: { key: 'managers', labelKey: 'nav.managers', order: 50, permission: 'org.member.read', path: paths.orgMembers },
-  routes(router) { memberRoutes(router, 'org'); },
+  routes(router) {
+    memberRoutes(router, 'org');
+  },
 };

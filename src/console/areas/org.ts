@@ -1,9 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { orgWithDomains } from '../../domain/org/queries.js';
-import {
-  addOrgDomain, deactivateOrg, reactivateOrg, removeOrgDomain, renameOrg, setPrimaryOrgDomain, verifyOrgDomain,
-} from '../../domain/org/service.js';
+import { addOrgDomain, deactivateOrg, reactivateOrg, removeOrgDomain, renameOrg, setPrimaryOrgDomain, verifyOrgDomain } from '../../domain/org/service.js';
 import { atVersion } from '../../domain/versions.js';
 import { DomainError } from '../../shared/errors.js';
 import { consoleState, flash, paths } from '../context.js';
@@ -26,10 +24,19 @@ type FormState = { form?: string; values?: Record<string, unknown>; errors?: Fie
 async function settingsPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
   const c = consoleState(ctx);
   const { org, domains } = await orgWithDomains(c.svc, c.org!.id);
-  await renderConsole(ctx, 'org-settings', {
-    current: org, domains, canWrite: c.perms.can('org.write', { orgId: org.id }),
-    form: state.form, values: state.values ?? {}, errors: state.errors ?? {},
-  }, { titleKey: 'org.title', titleVars: { name: org.name }, navKey: 'org', status });
+  await renderConsole(
+    ctx,
+    'org-settings',
+    {
+      current: org,
+      domains,
+      canWrite: c.perms.can('org.write', { orgId: org.id }),
+      form: state.form,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+    },
+    { titleKey: 'org.title', titleVars: { name: org.name }, navKey: 'org', status },
+  );
 }
 
 /** Runs a one-button action on the org; a refusal comes back as a message on the settings page. */
@@ -71,26 +78,41 @@ export const orgArea: ConsoleArea = {
       try {
         await addOrgDomain(c.svc, c.org!.id, form.data.domain);
       } catch (err) {
-        return settingsPage(ctx, {
-          form: 'domain', values: form.data,
-          errors: refusal(ctx, err, { 'org_domain.taken': 'domain', 'org_domain.exists': 'domain', invalid_input: 'domain', 'org_domain.invalid': 'domain' }),
-        }, 400);
+        return settingsPage(
+          ctx,
+          {
+            form: 'domain',
+            values: form.data,
+            errors: refusal(ctx, err, { 'org_domain.taken': 'domain', 'org_domain.exists': 'domain', invalid_input: 'domain', 'org_domain.invalid': 'domain' }),
+          },
+          400,
+        );
       }
       await flash(ctx, 'ok', c.t('org.domainAdded', { domain: form.data.domain }));
       ctx.redirect(paths.orgSettings(c.org!.id));
     });
 
-    const domainActions = { verify: [verifyOrgDomain, 'org.domainVerified'], primary: [setPrimaryOrgDomain, 'org.domainPrimary'], remove: [removeOrgDomain, 'org.domainRemoved'] } as const;
+    const domainActions = {
+      verify: [verifyOrgDomain, 'org.domainVerified'],
+      primary: [setPrimaryOrgDomain, 'org.domainPrimary'],
+      remove: [removeOrgDomain, 'org.domainRemoved'],
+    } as const;
     for (const [name, [fn, okKey]] of Object.entries(domainActions)) {
       router.post(`${base}/domains/${name}`, inOrg, async (ctx) => {
         const c = consoleState(ctx);
         const form = parseForm(ctx, domainForm);
-        if (!form.ok) { ctx.redirect(paths.orgSettings(c.org!.id)); return; }
+        if (!form.ok) {
+          ctx.redirect(paths.orgSettings(c.org!.id));
+          return;
+        }
         await action(ctx, () => fn(c.svc, c.org!.id, form.data.domain), okKey, { domain: form.data.domain });
       });
     }
 
-    for (const [name, fn] of [['deactivate', deactivateOrg], ['reactivate', reactivateOrg]] as const) {
+    for (const [name, fn] of [
+      ['deactivate', deactivateOrg],
+      ['reactivate', reactivateOrg],
+    ] as const) {
       router.post(`${base}/${name}`, inOrg, async (ctx) => {
         const c = consoleState(ctx);
         const form = parseForm(ctx, stateForm);

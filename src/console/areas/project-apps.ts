@@ -2,8 +2,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import {
-  createApplication, deactivateApplication, deleteApplication, reactivateApplication, regenerateClientSecret, updateApplication,
-  usesSecret, type ApplicationSettings, type AppType, type AuthMethod,
+  createApplication,
+  deactivateApplication,
+  deleteApplication,
+  reactivateApplication,
+  regenerateClientSecret,
+  updateApplication,
+  usesSecret,
+  type ApplicationSettings,
+  type AppType,
+  type AuthMethod,
 } from '../../domain/project/applications.js';
 import { projectApp, projectApps, projectInOrg } from '../../domain/project/queries.js';
 import { atVersion } from '../../domain/versions.js';
@@ -25,10 +33,14 @@ export const authMethods: AuthMethod[] = ['client_secret_basic', 'client_secret_
 const settingsFields = {
   name: required(),
   authMethod: z.enum(authMethods as [AuthMethod, ...AuthMethod[]], 'form.invalid'),
-  redirectUris: lines(), postLogoutRedirectUris: lines(),
+  redirectUris: lines(),
+  postLogoutRedirectUris: lines(),
   accessTokenType: z.enum(['jwt', 'opaque'], 'form.invalid'),
-  idTokenRoleAssertion: checkbox, accessTokenRoleAssertion: checkbox, idTokenUserinfoAssertion: checkbox,
-  refreshTokens: checkbox, devMode: checkbox,
+  idTokenRoleAssertion: checkbox,
+  accessTokenRoleAssertion: checkbox,
+  idTokenUserinfoAssertion: checkbox,
+  refreshTokens: checkbox,
+  devMode: checkbox,
 };
 const newForm = z.object({ appType: z.enum(appTypes as [AppType, ...AppType[]], 'form.invalid'), ...settingsFields });
 const editForm = z.object({ version, ...settingsFields });
@@ -36,16 +48,25 @@ const versionForm = z.object({ version });
 
 /** Which field a refusal of the application service belongs to. */
 const fieldOf = {
-  'application.auth_method_not_allowed': 'authMethod', 'application.redirect_uri_invalid': 'redirectUris',
-  'application.redirect_uri_insecure': 'redirectUris', 'application.redirect_uri_missing': 'redirectUris', invalid_input: '_form',
+  'application.auth_method_not_allowed': 'authMethod',
+  'application.redirect_uri_invalid': 'redirectUris',
+  'application.redirect_uri_insecure': 'redirectUris',
+  'application.redirect_uri_missing': 'redirectUris',
+  invalid_input: '_form',
 };
 
 function settingsOf(f: z.output<typeof editForm> | z.output<typeof newForm>, appType: AppType): ApplicationSettings {
   const api = appType === 'api';
   return {
-    name: f.name, authMethod: f.authMethod, redirectUris: f.redirectUris, postLogoutRedirectUris: f.postLogoutRedirectUris,
-    accessTokenType: f.accessTokenType, idTokenRoleAssertion: f.idTokenRoleAssertion, accessTokenRoleAssertion: f.accessTokenRoleAssertion,
-    idTokenUserinfoAssertion: f.idTokenUserinfoAssertion, devMode: f.devMode,
+    name: f.name,
+    authMethod: f.authMethod,
+    redirectUris: f.redirectUris,
+    postLogoutRedirectUris: f.postLogoutRedirectUris,
+    accessTokenType: f.accessTokenType,
+    idTokenRoleAssertion: f.idTokenRoleAssertion,
+    accessTokenRoleAssertion: f.accessTokenRoleAssertion,
+    idTokenUserinfoAssertion: f.idTokenUserinfoAssertion,
+    devMode: f.devMode,
     grantTypes: api ? [] : f.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
     responseTypes: api ? [] : ['code'],
   };
@@ -59,9 +80,18 @@ async function listPage(ctx: Context): Promise<void> {
   const { orgId, projectId } = projectParams(ctx);
   const p = listParams(ctx, ['name', 'createdAt', 'clientId'], 'name');
   const { project, page } = await projectApps(c.svc, orgId, projectId, {}, p);
-  await renderProjectPage(ctx, 'project-apps', project, 'apps', {
-    apps: page.rows, pager: pager(ctx, page.total, p), canWrite: c.perms.can('project.app.write', { orgId, projectId }),
-  }, { titleKey: 'project.appsTitle' });
+  await renderProjectPage(
+    ctx,
+    'project-apps',
+    project,
+    'apps',
+    {
+      apps: page.rows,
+      pager: pager(ctx, page.total, p),
+      canWrite: c.perms.can('project.app.write', { orgId, projectId }),
+    },
+    { titleKey: 'project.appsTitle' },
+  );
 }
 
 async function newPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -69,7 +99,14 @@ async function newPage(ctx: Context, state: FormState = {}, status = 200): Promi
   const { orgId, projectId } = projectParams(ctx);
   const project = await projectInOrg(c.svc, orgId, projectId, 'project.app.write');
   const values = state.values ?? { appType: 'web', authMethod: 'client_secret_basic', accessTokenType: 'jwt', refreshTokens: 'on' };
-  await renderProjectPage(ctx, 'project-app-new', project, 'apps', { values, errors: state.errors ?? {}, appTypes, authMethods }, { titleKey: 'app.newTitle', status });
+  await renderProjectPage(
+    ctx,
+    'project-app-new',
+    project,
+    'apps',
+    { values, errors: state.errors ?? {}, appTypes, authMethods },
+    { titleKey: 'app.newTitle', status },
+  );
 }
 
 async function appPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -77,10 +114,21 @@ async function appPage(ctx: Context, state: FormState = {}, status = 200): Promi
   const { orgId, projectId } = projectParams(ctx);
   const { project, app } = await projectApp(c.svc, orgId, projectId, appParams(ctx).appId);
   const on = { orgId, projectId };
-  await renderProjectPage(ctx, 'project-app', project, 'apps', {
-    app, authMethods, usesSecret: usesSecret(app.auth_method), values: state.values, errors: state.errors ?? {},
-    can: { write: c.perms.can('project.app.write', on), delete: c.perms.can('project.app.delete', on) },
-  }, { titleKey: 'app.title', titleVars: { app: app.name }, status });
+  await renderProjectPage(
+    ctx,
+    'project-app',
+    project,
+    'apps',
+    {
+      app,
+      authMethods,
+      usesSecret: usesSecret(app.auth_method),
+      values: state.values,
+      errors: state.errors ?? {},
+      can: { write: c.perms.can('project.app.write', on), delete: c.perms.can('project.app.delete', on) },
+    },
+    { titleKey: 'app.title', titleVars: { app: app.name }, status },
+  );
 }
 
 /** The secret of this response only: no redirect, no cache (render sets no-store). */
@@ -88,10 +136,22 @@ async function secretPage(ctx: Context, clientId: string, clientSecret: string, 
   const c = consoleState(ctx);
   const { orgId, projectId } = projectParams(ctx);
   const project = await projectInOrg(c.svc, orgId, projectId);
-  await renderProjectPage(ctx, 'shown-once', project, 'apps', {
-    heading: c.t('app.secretTitle'), items: [{ label: c.t('project.clientId'), value: clientId }, { label: c.t('app.clientSecret'), value: clientSecret }],
-    back, doneLabel: c.t('app.secretDone'),
-  }, { titleKey: 'app.secretTitle' });
+  await renderProjectPage(
+    ctx,
+    'shown-once',
+    project,
+    'apps',
+    {
+      heading: c.t('app.secretTitle'),
+      items: [
+        { label: c.t('project.clientId'), value: clientId },
+        { label: c.t('app.clientSecret'), value: clientSecret },
+      ],
+      back,
+      doneLabel: c.t('app.secretDone'),
+    },
+    { titleKey: 'app.secretTitle' },
+  );
 }
 
 export function projectAppRoutes(router: Router, _d: ConsoleDeps): void {
@@ -107,7 +167,12 @@ export function projectAppRoutes(router: Router, _d: ConsoleDeps): void {
     if (!form.ok) return newPage(ctx, form, 400);
     let made: Awaited<ReturnType<typeof createApplication>>;
     try {
-      made = await createApplication(c.svc, projectId, { ...settingsOf(form.data, form.data.appType), name: form.data.name, appType: form.data.appType, authMethod: form.data.authMethod });
+      made = await createApplication(c.svc, projectId, {
+        ...settingsOf(form.data, form.data.appType),
+        name: form.data.name,
+        appType: form.data.appType,
+        authMethod: form.data.authMethod,
+      });
     } catch (err) {
       return newPage(ctx, { values: form.values, errors: refusal(ctx, err, fieldOf) }, 400);
     }
@@ -154,14 +219,21 @@ export function projectAppRoutes(router: Router, _d: ConsoleDeps): void {
     }
   });
 
-  for (const [name, fn] of [['deactivate', deactivateApplication], ['reactivate', reactivateApplication]] as const) {
+  for (const [name, fn] of [
+    ['deactivate', deactivateApplication],
+    ['reactivate', reactivateApplication],
+  ] as const) {
     router.post(`${one}/${name}`, inOrg, async (ctx) => {
       const c = consoleState(ctx);
       const { orgId, projectId } = projectParams(ctx);
       const { app } = await projectApp(c.svc, orgId, projectId, appParams(ctx).appId);
       const form = parseForm(ctx, versionForm);
-      await buttonAction(ctx, () => atVersion(c.svc, 'application', app.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, app.id)),
-        c.t(`app.${name}d`), paths.projectApp(orgId, projectId, app.id));
+      await buttonAction(
+        ctx,
+        () => atVersion(c.svc, 'application', app.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, app.id)),
+        c.t(`app.${name}d`),
+        paths.projectApp(orgId, projectId, app.id),
+      );
     });
   }
 
@@ -169,7 +241,10 @@ export function projectAppRoutes(router: Router, _d: ConsoleDeps): void {
     const c = consoleState(ctx);
     const { orgId, projectId } = projectParams(ctx);
     const { project, app } = await projectApp(c.svc, orgId, projectId, appParams(ctx).appId);
-    if (!c.perms.can('project.app.delete', { orgId, projectId })) { ctx.status = 404; return; }
+    if (!c.perms.can('project.app.delete', { orgId, projectId })) {
+      ctx.status = 404;
+      return;
+    }
     await renderProjectPage(ctx, 'project-app-delete', project, 'apps', { app }, { titleKey: 'app.deleteTitle', titleVars: { app: app.name } });
   });
 

@@ -2,7 +2,13 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { grantTargetByDomain, projectGrantOf, projectGrantsOf } from '../../domain/project-grant/queries.js';
-import { deactivateProjectGrant, grantProject, reactivateProjectGrant, removeProjectGrant, updateProjectGrantRoles } from '../../domain/project-grant/service.js';
+import {
+  deactivateProjectGrant,
+  grantProject,
+  reactivateProjectGrant,
+  removeProjectGrant,
+  updateProjectGrantRoles,
+} from '../../domain/project-grant/service.js';
 import { projectRoles } from '../../domain/project/queries.js';
 import { atVersion } from '../../domain/versions.js';
 import { DomainError } from '../../shared/errors.js';
@@ -25,8 +31,11 @@ const versionForm = z.object({ version });
 type FormState = { values?: Record<string, unknown>; errors?: FieldErrors };
 const grantParams = (ctx: Context) => (ctx as unknown as { params: { grantId: string } }).params;
 const fieldOf = {
-  'project_grant.org_unknown': 'domain', 'project_grant.own_org': 'domain', 'project_grant.exists': 'domain',
-  'project_grant.roles_not_subset': 'roleKeys', invalid_input: 'roleKeys',
+  'project_grant.org_unknown': 'domain',
+  'project_grant.own_org': 'domain',
+  'project_grant.exists': 'domain',
+  'project_grant.roles_not_subset': 'roleKeys',
+  invalid_input: 'roleKeys',
 };
 
 async function listPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -34,10 +43,21 @@ async function listPage(ctx: Context, state: FormState = {}, status = 200): Prom
   const { orgId, projectId } = projectParams(ctx);
   const p = listParams(ctx, ['createdAt', 'state'], 'createdAt');
   const [{ project, page }, { roles }] = await Promise.all([projectGrantsOf(c.svc, orgId, projectId, p), projectRoles(c.svc, orgId, projectId)]);
-  await renderProjectPage(ctx, 'project-grants', project, 'grants', {
-    grants: page.rows, roles, pager: pager(ctx, page.total, p), canWrite: c.perms.can('project.grant.write', { orgId, projectId }),
-    values: state.values ?? {}, errors: state.errors ?? {},
-  }, { titleKey: 'grants.title', status });
+  await renderProjectPage(
+    ctx,
+    'project-grants',
+    project,
+    'grants',
+    {
+      grants: page.rows,
+      roles,
+      pager: pager(ctx, page.total, p),
+      canWrite: c.perms.can('project.grant.write', { orgId, projectId }),
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+    },
+    { titleKey: 'grants.title', status },
+  );
 }
 
 async function grantPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -45,13 +65,24 @@ async function grantPage(ctx: Context, state: FormState = {}, status = 200): Pro
   const { orgId, projectId } = projectParams(ctx);
   const { project, grant, roles } = await projectGrantOf(c.svc, orgId, projectId, grantParams(ctx).grantId);
   const on = { orgId, projectId, projectGrantId: grant.id };
-  await renderProjectPage(ctx, 'project-grant', project, 'grants', {
-    grant, roles, values: state.values, errors: state.errors ?? {},
-    can: {
-      write: c.perms.can('project.grant.write', on), delete: c.perms.can('project.grant.delete', on),
-      members: c.perms.can('project.grant.member.read', on),
+  await renderProjectPage(
+    ctx,
+    'project-grant',
+    project,
+    'grants',
+    {
+      grant,
+      roles,
+      values: state.values,
+      errors: state.errors ?? {},
+      can: {
+        write: c.perms.can('project.grant.write', on),
+        delete: c.perms.can('project.grant.delete', on),
+        members: c.perms.can('project.grant.member.read', on),
+      },
     },
-  }, { titleKey: 'grant.title', titleVars: { org: grant.grantedOrgName }, status });
+    { titleKey: 'grant.title', titleVars: { org: grant.grantedOrgName }, status },
+  );
 }
 
 export function projectGrantRoutes(router: Router): void {
@@ -96,14 +127,21 @@ export function projectGrantRoutes(router: Router): void {
     ctx.redirect(paths.projectGrant(orgId, projectId, grant.id));
   });
 
-  for (const [name, fn] of [['deactivate', deactivateProjectGrant], ['reactivate', reactivateProjectGrant]] as const) {
+  for (const [name, fn] of [
+    ['deactivate', deactivateProjectGrant],
+    ['reactivate', reactivateProjectGrant],
+  ] as const) {
     router.post(`${one}/${name}`, inOrg, async (ctx) => {
       const c = consoleState(ctx);
       const { orgId, projectId } = projectParams(ctx);
       const { grant } = await projectGrantOf(c.svc, orgId, projectId, grantParams(ctx).grantId);
       const form = parseForm(ctx, versionForm);
-      await buttonAction(ctx, () => atVersion(c.svc, 'project_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, grant.id)),
-        c.t(`grant.${name}d`), paths.projectGrant(orgId, projectId, grant.id));
+      await buttonAction(
+        ctx,
+        () => atVersion(c.svc, 'project_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, grant.id)),
+        c.t(`grant.${name}d`),
+        paths.projectGrant(orgId, projectId, grant.id),
+      );
     });
   }
 
@@ -111,8 +149,18 @@ export function projectGrantRoutes(router: Router): void {
     const c = consoleState(ctx);
     const { orgId, projectId } = projectParams(ctx);
     const { project, grant } = await projectGrantOf(c.svc, orgId, projectId, grantParams(ctx).grantId);
-    if (!c.perms.can('project.grant.delete', { orgId, projectId, projectGrantId: grant.id })) { ctx.status = 404; return; }
-    await renderProjectPage(ctx, 'project-grant-remove', project, 'grants', { grant }, { titleKey: 'grant.removeTitle', titleVars: { org: grant.grantedOrgName } });
+    if (!c.perms.can('project.grant.delete', { orgId, projectId, projectGrantId: grant.id })) {
+      ctx.status = 404;
+      return;
+    }
+    await renderProjectPage(
+      ctx,
+      'project-grant-remove',
+      project,
+      'grants',
+      { grant },
+      { titleKey: 'grant.removeTitle', titleVars: { org: grant.grantedOrgName } },
+    );
   });
 
   router.post(`${one}/remove`, inOrg, async (ctx) => {

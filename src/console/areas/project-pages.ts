@@ -24,7 +24,8 @@ export const projectParams = (ctx: Context) => (ctx as unknown as { params: { or
 export function projectTabs(ctx: Context, project: ProjectRow, current: ProjectTab) {
   const c = consoleState(ctx);
   const on = { orgId: project.org_id, projectId: project.id };
-  const items = tabs.filter((t) => c.perms.can(t.permission, on))
+  const items = tabs
+    .filter((t) => c.perms.can(t.permission, on))
     .map((t) => ({ label: c.t(t.labelKey), href: t.href(project.org_id, project.id), current: t.key === current }));
   // The project's history is the org's audit trail, filtered to it.
   if (c.perms.can('org.read', { orgId: project.org_id })) {
@@ -34,9 +35,23 @@ export function projectTabs(ctx: Context, project: ProjectRow, current: ProjectT
 }
 
 /** A page of a project: its heading, its tabs, then the view. */
-export async function renderProjectPage(ctx: Context, view: string, project: ProjectRow, tab: ProjectTab, data: Record<string, unknown>,
-  opts: { titleKey: string; titleVars?: Record<string, string>; status?: number } = { titleKey: 'project.title' }): Promise<void> {
-  await renderConsole(ctx, view, { project, tabs: projectTabs(ctx, project, tab), ...data }, {
-    titleKey: opts.titleKey, titleVars: { name: project.name, ...opts.titleVars }, navKey: 'projects', status: opts.status,
-  });
+export async function renderProjectPage(
+  ctx: Context,
+  view: string,
+  project: ProjectRow,
+  tab: ProjectTab,
+  data: Record<string, unknown>,
+  opts: { titleKey: string; titleVars?: Record<string, string>; status?: number } = { titleKey: 'project.title' },
+): Promise<void> {
+  await renderConsole(
+    ctx,
+    view,
+    { project, tabs: projectTabs(ctx, project, tab), ...data },
+    {
+      titleKey: opts.titleKey,
+      titleVars: { name: project.name, ...opts.titleVars },
+      navKey: 'projects',
+      status: opts.status,
+    },
+  );
 }

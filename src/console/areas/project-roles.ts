@@ -26,10 +26,20 @@ async function rolesPage(ctx: Context, state: FormState = {}, status = 200): Pro
   const { orgId, projectId } = projectParams(ctx);
   const { project, roles } = await projectRoles(c.svc, orgId, projectId);
   const on = { orgId, projectId };
-  await renderProjectPage(ctx, 'project-roles', project, 'roles', {
-    roles, can: { write: c.perms.can('project.role.write', on), delete: c.perms.can('project.role.delete', on) },
-    form: state.form, values: state.values ?? {}, errors: state.errors ?? {},
-  }, { titleKey: 'project.rolesTitle', status });
+  await renderProjectPage(
+    ctx,
+    'project-roles',
+    project,
+    'roles',
+    {
+      roles,
+      can: { write: c.perms.can('project.role.write', on), delete: c.perms.can('project.role.delete', on) },
+      form: state.form,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+    },
+    { titleKey: 'project.rolesTitle', status },
+  );
 }
 
 async function editPage(ctx: Context, key: string, state: FormState = {}, status = 200): Promise<void> {
@@ -37,9 +47,18 @@ async function editPage(ctx: Context, key: string, state: FormState = {}, status
   const { orgId, projectId } = projectParams(ctx);
   const project = await projectInOrg(c.svc, orgId, projectId, 'project.role.write');
   const role = (await projectRoles(c.svc, orgId, projectId)).roles.find((r) => r.key === key);
-  if (!role) { ctx.status = 404; return; }
-  await renderProjectPage(ctx, 'project-role-edit', project, 'roles', { role, values: state.values, errors: state.errors ?? {} },
-    { titleKey: 'project.roleEditTitle', titleVars: { key }, status });
+  if (!role) {
+    ctx.status = 404;
+    return;
+  }
+  await renderProjectPage(
+    ctx,
+    'project-role-edit',
+    project,
+    'roles',
+    { role, values: state.values, errors: state.errors ?? {} },
+    { titleKey: 'project.roleEditTitle', titleVars: { key }, status },
+  );
 }
 
 export function projectRoleRoutes(router: Router): void {
@@ -84,7 +103,14 @@ export function projectRoleRoutes(router: Router): void {
     const c = consoleState(ctx);
     const { orgId, projectId } = projectParams(ctx);
     const impact = await projectRoleRemovalImpact(c.svc, orgId, projectId, String(ctx.query.key ?? ''));
-    await renderProjectPage(ctx, 'project-role-remove', impact.project, 'roles', { impact }, { titleKey: 'project.roleRemoveTitle', titleVars: { key: impact.role.key } });
+    await renderProjectPage(
+      ctx,
+      'project-role-remove',
+      impact.project,
+      'roles',
+      { impact },
+      { titleKey: 'project.roleRemoveTitle', titleVars: { key: impact.role.key } },
+    );
   });
 
   router.post(`${base}/remove`, inOrg, async (ctx) => {
@@ -92,8 +118,15 @@ export function projectRoleRoutes(router: Router): void {
     const { orgId, projectId } = projectParams(ctx);
     await projectInOrg(c.svc, orgId, projectId);
     const form = parseForm(ctx, keyForm);
-    if (!form.ok) { ctx.redirect(paths.projectRoles(orgId, projectId)); return; }
-    await buttonAction(ctx, () => removeProjectRole(c.svc, projectId, form.data.key), c.t('project.roleRemoved', { key: form.data.key }),
-      paths.projectRoles(orgId, projectId));
+    if (!form.ok) {
+      ctx.redirect(paths.projectRoles(orgId, projectId));
+      return;
+    }
+    await buttonAction(
+      ctx,
+      () => removeProjectRole(c.svc, projectId, form.data.key),
+      c.t('project.roleRemoved', { key: form.data.key }),
+      paths.projectRoles(orgId, projectId),
+    );
   });
 }

@@ -5,9 +5,7 @@ import { createProject, deactivateProject, deleteProject, reactivateProject, upd
 import { atVersion } from '../../domain/versions.js';
 import { DomainError } from '../../shared/errors.js';
 import { consoleState, flash, paths } from '../context.js';
-import {
-  buttonAction, checkbox, errorMessage, listParams, pager, parseForm, refusal, required, sortLink, version, type FieldErrors,
-} from '../forms.js';
+import { buttonAction, checkbox, errorMessage, listParams, pager, parseForm, refusal, required, sortLink, version, type FieldErrors } from '../forms.js';
 import type { ConsoleArea } from '../index.js';
 import { renderConsole } from '../render.js';
 import { inOrg } from './home.js';
@@ -26,8 +24,11 @@ import { memberRoutes } from './members.js';
 const labeling = ['unspecified', 'enforce_project_resource_owner_policy', 'allow_login_user_resource_owner_policy'] as const;
 const createForm = z.object({ name: required() });
 const settingsForm = z.object({
-  version, name: required(),
-  projectRoleAssertion: checkbox, projectRoleCheck: checkbox, hasProjectCheck: checkbox,
+  version,
+  name: required(),
+  projectRoleAssertion: checkbox,
+  projectRoleCheck: checkbox,
+  hasProjectCheck: checkbox,
   privateLabelingSetting: z.enum(labeling, 'form.invalid'),
 });
 const versionForm = z.object({ version });
@@ -39,10 +40,20 @@ async function listPage(ctx: Context, state: FormState = {}, status = 200): Prom
   const p = listParams(ctx, ['name', 'state', 'createdAt'], 'name');
   const q = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : '';
   const page = await orgProjects(c.svc, c.org!.id, { nameContains: q || undefined }, p);
-  await renderConsole(ctx, 'projects', {
-    projects: page.rows, q, pager: pager(ctx, page.total, p), sort: (f: string) => sortLink(ctx, f, p), canCreate: page.canCreate,
-    values: state.values ?? {}, errors: state.errors ?? {},
-  }, { titleKey: 'projects.title', navKey: 'projects', status });
+  await renderConsole(
+    ctx,
+    'projects',
+    {
+      projects: page.rows,
+      q,
+      pager: pager(ctx, page.total, p),
+      sort: (f: string) => sortLink(ctx, f, p),
+      canCreate: page.canCreate,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+    },
+    { titleKey: 'projects.title', navKey: 'projects', status },
+  );
 }
 
 async function overviewPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -52,15 +63,31 @@ async function overviewPage(ctx: Context, state: FormState = {}, status = 200): 
   const on = { orgId, projectId };
   // Counts of what the project holds, for those who may see its configuration.
   const parts = c.perms.can('project.app.read', on) ? await projectOverview(c.svc, orgId, projectId) : undefined;
-  await renderProjectPage(ctx, 'project', project, 'overview', {
-    roles: parts?.roles, apps: parts?.apps, labeling,
-    can: { write: c.perms.can('project.write', on), delete: c.perms.can('project.delete', on) },
-    values: state.values ?? {}, errors: state.errors ?? {},
-  }, { titleKey: 'project.title', status });
+  await renderProjectPage(
+    ctx,
+    'project',
+    project,
+    'overview',
+    {
+      roles: parts?.roles,
+      apps: parts?.apps,
+      labeling,
+      can: { write: c.perms.can('project.write', on), delete: c.perms.can('project.delete', on) },
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+    },
+    { titleKey: 'project.title', status },
+  );
 }
 
 export const projectsArea: ConsoleArea = {
-  nav: { key: 'projects', labelKey: 'nav.projects', order: 30, permission: ['project.app.read', 'project.member.read', 'project.create'], path: paths.projects },
+  nav: {
+    key: 'projects',
+    labelKey: 'nav.projects',
+    order: 30,
+    permission: ['project.app.read', 'project.member.read', 'project.create'],
+    path: paths.projects,
+  },
   routes(router, d) {
     router.get('/orgs/:orgId/projects', inOrg, (ctx) => listPage(ctx));
 
@@ -97,14 +124,21 @@ export const projectsArea: ConsoleArea = {
       ctx.redirect(paths.project(orgId, projectId));
     });
 
-    for (const [name, fn] of [['deactivate', deactivateProject], ['reactivate', reactivateProject]] as const) {
+    for (const [name, fn] of [
+      ['deactivate', deactivateProject],
+      ['reactivate', reactivateProject],
+    ] as const) {
       router.post(`${base}/${name}`, inOrg, async (ctx) => {
         const c = consoleState(ctx);
         const { orgId, projectId } = projectParams(ctx);
         await projectInOrg(c.svc, orgId, projectId);
         const form = parseForm(ctx, versionForm);
-        await buttonAction(ctx, () => atVersion(c.svc, 'project', projectId, form.ok ? form.data.version : undefined, (svc) => fn(svc, projectId)),
-          c.t(`project.${name}d`), paths.project(orgId, projectId));
+        await buttonAction(
+          ctx,
+          () => atVersion(c.svc, 'project', projectId, form.ok ? form.data.version : undefined, (svc) => fn(svc, projectId)),
+          c.t(`project.${name}d`),
+          paths.project(orgId, projectId),
+        );
       });
     }
 

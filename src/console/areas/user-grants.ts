@@ -18,7 +18,12 @@ import { inOrg } from './home.js';
  */
 const day = /^\d{4}-\d{2}-\d{2}$/;
 /** A day picked in the form ('' for none): the grant holds through that whole day (UTC). */
-const expiry = z.string().trim().max(10, 'form.tooLong').optional().transform((v) => v ?? '')
+const expiry = z
+  .string()
+  .trim()
+  .max(10, 'form.tooLong')
+  .optional()
+  .transform((v) => v ?? '')
   .refine((v) => v === '' || (day.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`))), 'form.date');
 const endOfDay = (v: string) => (v ? new Date(Date.parse(`${v}T00:00:00Z`) + 86_400_000) : null);
 const addForm = z.object({ user: required(320), projectId: required(30), roleKeys: checked(), expires: expiry });
@@ -26,8 +31,11 @@ const addForm = z.object({ user: required(320), projectId: required(30), roleKey
 const editForm = z.object({ version, roleKeys: checked(), expires: expiry, seenExpires: expiry });
 const versionForm = z.object({ version });
 const fieldOf = {
-  'user_grant.exists': 'user', 'user_grant.roles_not_subset': 'roleKeys', 'user_grant.expiry_in_past': 'expires',
-  'user_grant.org_not_granted': 'projectId', invalid_input: '_form',
+  'user_grant.exists': 'user',
+  'user_grant.roles_not_subset': 'roleKeys',
+  'user_grant.expiry_in_past': 'expires',
+  'user_grant.org_not_granted': 'projectId',
+  invalid_input: '_form',
 };
 
 /** The day an expiry shows as in the form: the last day the grant holds. */
@@ -46,10 +54,21 @@ async function listPage(ctx: Context): Promise<void> {
   const userName = query(ctx, 'user');
   const user = userName ? await userToAuthorize(c.svc, orgId, userName, true) : undefined;
   const page = userName && !user ? { total: 0, rows: [] } : await orgUserGrants(c.svc, orgId, { projectId, userId: user?.id }, p);
-  await renderConsole(ctx, 'user-grants', {
-    grants: page.rows, pager: pager(ctx, page.total, p), projects, projectId: projectId ?? '', userName, userUnknown: Boolean(userName && !user),
-    canAdd: (await givableProjects(c.svc, orgId)).length > 0, expiryDay,
-  }, { titleKey: 'authz.title', navKey: 'authorizations' });
+  await renderConsole(
+    ctx,
+    'user-grants',
+    {
+      grants: page.rows,
+      pager: pager(ctx, page.total, p),
+      projects,
+      projectId: projectId ?? '',
+      userName,
+      userUnknown: Boolean(userName && !user),
+      canAdd: (await givableProjects(c.svc, orgId)).length > 0,
+      expiryDay,
+    },
+    { titleKey: 'authz.title', navKey: 'authorizations' },
+  );
 }
 
 /**
@@ -60,7 +79,10 @@ async function addPage(ctx: Context, input: { user: string; projectId: string; c
   const c = consoleState(ctx);
   const orgId = c.org!.id;
   const projects = await givableProjects(c.svc, orgId);
-  if (!projects.length) { ctx.status = 404; return; }
+  if (!projects.length) {
+    ctx.status = 404;
+    return;
+  }
   const errors: FieldErrors = { ...state.errors };
   let step2: { user: NonNullable<Awaited<ReturnType<typeof userToAuthorize>>>; project: Awaited<ReturnType<typeof givableRoles>> } | undefined;
   if ((input.user || input.projectId) && !input.change) {
@@ -71,9 +93,18 @@ async function addPage(ctx: Context, input: { user: string; projectId: string; c
     if (!chosen) errors.projectId ??= c.t('authz.pickProject');
     if (user && chosen) step2 = { user, project: await givableRoles(c.svc, orgId, chosen.projectId) };
   }
-  await renderConsole(ctx, 'user-grant-new', {
-    projects, input, step2, values: state.values ?? {}, errors: input.change ? {} : errors,
-  }, { titleKey: 'authz.newTitle', navKey: 'authorizations', status: status === 200 && !step2 && !input.change && Object.keys(errors).length ? 400 : status });
+  await renderConsole(
+    ctx,
+    'user-grant-new',
+    {
+      projects,
+      input,
+      step2,
+      values: state.values ?? {},
+      errors: input.change ? {} : errors,
+    },
+    { titleKey: 'authz.newTitle', navKey: 'authorizations', status: status === 200 && !step2 && !input.change && Object.keys(errors).length ? 400 : status },
+  );
 }
 
 async function grantPage(ctx: Context, state: FormState = {}, status = 200): Promise<void> {
@@ -81,10 +112,19 @@ async function grantPage(ctx: Context, state: FormState = {}, status = 200): Pro
   const orgId = c.org!.id;
   const { grant, givable } = await orgUserGrant(c.svc, orgId, idParam(ctx));
   const on = grant.project_grant_id ? { orgId, projectGrantId: grant.project_grant_id } : { orgId, projectId: grant.project_id };
-  await renderConsole(ctx, 'user-grant', {
-    grant, givable, expiryDay, values: state.values, errors: state.errors ?? {},
-    can: { write: c.perms.can('user.grant.write', on), delete: c.perms.can('user.grant.delete', on) },
-  }, { titleKey: 'authz.grantTitle', titleVars: { user: grant.user?.preferredLoginName ?? '', project: grant.projectName }, navKey: 'authorizations', status });
+  await renderConsole(
+    ctx,
+    'user-grant',
+    {
+      grant,
+      givable,
+      expiryDay,
+      values: state.values,
+      errors: state.errors ?? {},
+      can: { write: c.perms.can('user.grant.write', on), delete: c.perms.can('user.grant.delete', on) },
+    },
+    { titleKey: 'authz.grantTitle', titleVars: { user: grant.user?.preferredLoginName ?? '', project: grant.projectName }, navKey: 'authorizations', status },
+  );
 }
 
 export const userGrantsArea: ConsoleArea = {
@@ -98,13 +138,22 @@ export const userGrantsArea: ConsoleArea = {
       const c = consoleState(ctx);
       const orgId = c.org!.id;
       const form = parseForm(ctx, addForm);
-      const input = { user: String(form.ok ? form.data.user : form.values.user ?? ''), projectId: String(form.ok ? form.data.projectId : form.values.projectId ?? '') };
+      const input = {
+        user: String(form.ok ? form.data.user : (form.values.user ?? '')),
+        projectId: String(form.ok ? form.data.projectId : (form.values.projectId ?? '')),
+      };
       if (!form.ok) return addPage(ctx, input, form, 400);
       const user = await userToAuthorize(c.svc, orgId, form.data.user);
       if (!user) return addPage(ctx, input, { values: form.values, errors: { user: c.t('authz.userUnknown') } }, 400);
       let id: string;
       try {
-        ({ id } = await addUserGrant(c.svc, { userId: user.id, projectId: form.data.projectId, orgId, roleKeys: form.data.roleKeys, expiresAt: endOfDay(form.data.expires) }));
+        ({ id } = await addUserGrant(c.svc, {
+          userId: user.id,
+          projectId: form.data.projectId,
+          orgId,
+          roleKeys: form.data.roleKeys,
+          expiresAt: endOfDay(form.data.expires),
+        }));
       } catch (err) {
         return addPage(ctx, input, { values: form.values, errors: refusal(ctx, err, fieldOf) }, 400);
       }
@@ -122,8 +171,9 @@ export const userGrantsArea: ConsoleArea = {
       const form = parseForm(ctx, editForm);
       if (!form.ok) return grantPage(ctx, form, 400);
       try {
-        await atVersion(c.svc, 'user_grant', grant.id, form.data.version,
-          (svc) => updateUserGrant(svc, grant.id, { roleKeys: form.data.roleKeys, expiresAt: endOfDay(form.data.expires) }));
+        await atVersion(c.svc, 'user_grant', grant.id, form.data.version, (svc) =>
+          updateUserGrant(svc, grant.id, { roleKeys: form.data.roleKeys, expiresAt: endOfDay(form.data.expires) }),
+        );
       } catch (err) {
         const stale = err instanceof DomainError && err.code === 'precondition_failed';
         return grantPage(ctx, { values: form.values, errors: refusal(ctx, err, fieldOf) }, stale ? 409 : 400);
@@ -132,13 +182,20 @@ export const userGrantsArea: ConsoleArea = {
       ctx.redirect(paths.userGrant(orgId, grant.id));
     });
 
-    for (const [name, fn] of [['deactivate', deactivateUserGrant], ['reactivate', reactivateUserGrant]] as const) {
+    for (const [name, fn] of [
+      ['deactivate', deactivateUserGrant],
+      ['reactivate', reactivateUserGrant],
+    ] as const) {
       router.post(`${one}/${name}`, inOrg, async (ctx) => {
         const c = consoleState(ctx);
         const { grant } = await orgUserGrant(c.svc, c.org!.id, idParam(ctx));
         const form = parseForm(ctx, versionForm);
-        await buttonAction(ctx, () => atVersion(c.svc, 'user_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, grant.id)),
-          c.t(`authz.${name}d`), paths.userGrant(c.org!.id, grant.id));
+        await buttonAction(
+          ctx,
+          () => atVersion(c.svc, 'user_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => fn(svc, grant.id)),
+          c.t(`authz.${name}d`),
+          paths.userGrant(c.org!.id, grant.id),
+        );
       });
     }
 
@@ -146,8 +203,12 @@ export const userGrantsArea: ConsoleArea = {
       const c = consoleState(ctx);
       const { grant } = await orgUserGrant(c.svc, c.org!.id, idParam(ctx));
       const form = parseForm(ctx, versionForm);
-      await buttonAction(ctx, () => atVersion(c.svc, 'user_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => removeUserGrant(svc, grant.id)),
-        c.t('authz.removed', { user: grant.user?.preferredLoginName ?? '' }), paths.userGrants(c.org!.id));
+      await buttonAction(
+        ctx,
+        () => atVersion(c.svc, 'user_grant', grant.id, form.ok ? form.data.version : undefined, (svc) => removeUserGrant(svc, grant.id)),
+        c.t('authz.removed', { user: grant.user?.preferredLoginName ?? '' }),
+        paths.userGrants(c.org!.id),
+      );
     });
   },
 };

@@ -7,8 +7,20 @@ import { removePasskey } from '../../domain/passkey/service.js';
 import { endSignInSession } from '../../domain/session/service.js';
 import { orgUser, userDeletionImpact, userDetails } from '../../domain/user/queries.js';
 import {
-  addMachineKey, addPersonalAccessToken, deactivateUser, deleteUser, generateMachineSecret, lockUser, reactivateUser,
-  removeMachineKey, removeMachineSecret, removePersonalAccessToken, removeUserMetadata, setUserMetadata, unlockUser, updateUserProfile,
+  addMachineKey,
+  addPersonalAccessToken,
+  deactivateUser,
+  deleteUser,
+  generateMachineSecret,
+  lockUser,
+  reactivateUser,
+  removeMachineKey,
+  removeMachineSecret,
+  removePersonalAccessToken,
+  removeUserMetadata,
+  setUserMetadata,
+  unlockUser,
+  updateUserProfile,
 } from '../../domain/user/service.js';
 import { atVersion } from '../../domain/versions.js';
 import { DomainError } from '../../shared/errors.js';
@@ -25,8 +37,14 @@ import { inOrg } from './home.js';
  * is a 404), then calls the user domain's service, which checks the permission again.
  */
 const profileForm = z.object({
-  version, email: optional(320), givenName: optional(), familyName: optional(), displayName: optional(), phone: optional(50),
-  name: optional(), description: optional(1000),
+  version,
+  email: optional(320),
+  givenName: optional(),
+  familyName: optional(),
+  displayName: optional(),
+  phone: optional(50),
+  name: optional(),
+  description: optional(1000),
 });
 const metadataForm = z.object({ key: required(200), value: text(65536) });
 const idForm = z.object({ id: required(100) });
@@ -40,13 +58,23 @@ async function userPage(ctx: Context, state: { form?: string; values?: Record<st
   const c = consoleState(ctx);
   const details = await userDetails(c.svc, c.org!.id, params(ctx).userId);
   const orgId = c.org!.id;
-  await renderConsole(ctx, 'user', {
-    d: details, u: details.user, form: state.form, values: state.values ?? {}, errors: state.errors ?? {},
-    can: {
-      write: c.perms.can('user.write', { orgId }), delete: c.perms.can('user.delete', { orgId }),
-      credentials: c.perms.can('user.credential.write', { orgId }),
+  await renderConsole(
+    ctx,
+    'user',
+    {
+      d: details,
+      u: details.user,
+      form: state.form,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+      can: {
+        write: c.perms.can('user.write', { orgId }),
+        delete: c.perms.can('user.delete', { orgId }),
+        credentials: c.perms.can('user.credential.write', { orgId }),
+      },
     },
-  }, { titleKey: 'user.title', titleVars: { name: details.preferredLoginName }, navKey: 'users', status });
+    { titleKey: 'user.title', titleVars: { name: details.preferredLoginName }, navKey: 'users', status },
+  );
 }
 
 /** One-button actions: run, then back to the user's page with a message (a refusal becomes the message). */
@@ -65,7 +93,12 @@ async function action(ctx: Context, run: () => Promise<unknown>, okKey: string):
 /** A secret that exists only now: shown on this response, never again (no redirect, no cache). */
 async function shownOnce(ctx: Context, headingKey: string, items: { label: string; value: string; multiline?: boolean }[]) {
   const c = consoleState(ctx);
-  await renderConsole(ctx, 'shown-once', { heading: c.t(headingKey), items, back: paths.user(c.org!.id, params(ctx).userId) }, { titleKey: headingKey, navKey: 'users' });
+  await renderConsole(
+    ctx,
+    'shown-once',
+    { heading: c.t(headingKey), items, back: paths.user(c.org!.id, params(ctx).userId) },
+    { titleKey: headingKey, navKey: 'users' },
+  );
 }
 
 export function userPageRoutes(router: Router, d: ConsoleDeps): void {
@@ -81,9 +114,10 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
     const form = parseForm(ctx, profileForm);
     if (!form.ok) return userPage(ctx, { form: 'profile', ...form }, 400);
     const { version: v, ...f } = form.data;
-    const patch = u.type === 'human'
-      ? { email: f.email, givenName: f.givenName ?? null, familyName: f.familyName ?? null, displayName: f.displayName ?? null, phone: f.phone ?? null }
-      : { name: f.name, description: f.description ?? null };
+    const patch =
+      u.type === 'human'
+        ? { email: f.email, givenName: f.givenName ?? null, familyName: f.familyName ?? null, displayName: f.displayName ?? null, phone: f.phone ?? null }
+        : { name: f.name, description: f.description ?? null };
     if (u.type === 'human' && !f.email) return userPage(ctx, { form: 'profile', values: form.data, errors: { email: c.t('form.required') } }, 400);
     if (u.type === 'human' && f.phone === (u.phone ?? undefined)) delete (patch as { phone?: unknown }).phone; // unchanged: keep its verification
     try {
@@ -95,7 +129,12 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
     ctx.redirect(paths.user(c.org!.id, u.id));
   });
 
-  for (const [name, fn] of [['lock', lockUser], ['unlock', unlockUser], ['deactivate', deactivateUser], ['reactivate', reactivateUser]] as const) {
+  for (const [name, fn] of [
+    ['lock', lockUser],
+    ['unlock', unlockUser],
+    ['deactivate', deactivateUser],
+    ['reactivate', reactivateUser],
+  ] as const) {
     router.post(`${base}/${name}`, inOrg, async (ctx) => {
       const c = consoleState(ctx);
       const u = await user(ctx);
@@ -108,11 +147,15 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
     const c = consoleState(ctx);
     const u = await user(ctx);
     // Only a manager who could create the user may send them an invitation.
-    await action(ctx, async () => {
-      if (!c.perms.can('user.write', { orgId: u.org_id })) throw new DomainError('permission_denied', 'missing permission user.write');
-      if (u.state !== 'initial') throw new DomainError('rule_violation', 'the user has already set a password', 'user.not_initial');
-      await d.notifier.initialPassword(c.svc.scope, u.id, ctx.state.origin);
-    }, 'user.invited');
+    await action(
+      ctx,
+      async () => {
+        if (!c.perms.can('user.write', { orgId: u.org_id })) throw new DomainError('permission_denied', 'missing permission user.write');
+        if (u.state !== 'initial') throw new DomainError('rule_violation', 'the user has already set a password', 'user.not_initial');
+        await d.notifier.initialPassword(c.svc.scope, u.id, ctx.state.origin);
+      },
+      'user.invited',
+    );
   });
 
   router.get(`${base}/delete`, inOrg, async (ctx) => {
@@ -145,13 +188,22 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
   router.post(`${base}/mfa/passkeys/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, idForm);
-    await action(ctx, async () => { if (form.ok) await removePasskey(consoleState(ctx).svc, u.id, form.data.id); }, 'user.passkeyRemoved');
+    await action(
+      ctx,
+      async () => {
+        if (form.ok) await removePasskey(consoleState(ctx).svc, u.id, form.data.id);
+      },
+      'user.passkeyRemoved',
+    );
   });
 
   router.post(`${base}/sessions/end`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, idForm);
-    if (!form.ok) { ctx.redirect(paths.user(u.org_id, u.id)); return; }
+    if (!form.ok) {
+      ctx.redirect(paths.user(u.org_id, u.id));
+      return;
+    }
     await action(ctx, () => endSignInSession(consoleState(ctx).svc, u.id, form.data.id), 'user.sessionEnded');
   });
 
@@ -172,24 +224,37 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
   router.post(`${base}/metadata/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, z.object({ key: required(200) }));
-    await action(ctx, async () => { if (form.ok) await removeUserMetadata(consoleState(ctx).svc, u.id, form.data.key); }, 'user.metadataRemoved');
+    await action(
+      ctx,
+      async () => {
+        if (form.ok) await removeUserMetadata(consoleState(ctx).svc, u.id, form.data.key);
+      },
+      'user.metadataRemoved',
+    );
   });
 
   router.post(`${base}/idp-links/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, linkForm);
     const links = (await userDetails(consoleState(ctx).svc, u.org_id, u.id)).idpLinks;
-    await action(ctx, async () => {
-      if (!form.ok || !links.some((l) => l.idp_id === form.data.idpId && l.external_user_id === form.data.externalUserId)) return;
-      await unlinkUser(consoleState(ctx).svc, form.data);
-    }, 'user.linkRemoved');
+    await action(
+      ctx,
+      async () => {
+        if (!form.ok || !links.some((l) => l.idp_id === form.data.idpId && l.external_user_id === form.data.externalUserId)) return;
+        await unlinkUser(consoleState(ctx).svc, form.data);
+      },
+      'user.linkRemoved',
+    );
   });
 
   // ---- machine users: secret, keys and personal access tokens, each shown once ----
   router.post(`${base}/secret`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const { clientId, clientSecret } = await generateMachineSecret(consoleState(ctx).svc, u.id);
-    await shownOnce(ctx, 'machine.secretTitle', [{ label: 'Client ID', value: clientId }, { label: 'Client secret', value: clientSecret }]);
+    await shownOnce(ctx, 'machine.secretTitle', [
+      { label: 'Client ID', value: clientId },
+      { label: 'Client secret', value: clientSecret },
+    ]);
   });
   router.post(`${base}/secret/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
@@ -198,12 +263,21 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
   router.post(`${base}/keys`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const key = await addMachineKey(consoleState(ctx).svc, u.id);
-    await shownOnce(ctx, 'machine.keyTitle', [{ label: 'Key ID', value: key.keyId }, { label: 'Key file (JSON)', value: key.keyJson, multiline: true }]);
+    await shownOnce(ctx, 'machine.keyTitle', [
+      { label: 'Key ID', value: key.keyId },
+      { label: 'Key file (JSON)', value: key.keyJson, multiline: true },
+    ]);
   });
   router.post(`${base}/keys/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, idForm);
-    await action(ctx, async () => { if (form.ok) await removeMachineKey(consoleState(ctx).svc, u.id, form.data.id); }, 'machine.keyRemoved');
+    await action(
+      ctx,
+      async () => {
+        if (form.ok) await removeMachineKey(consoleState(ctx).svc, u.id, form.data.id);
+      },
+      'machine.keyRemoved',
+    );
   });
   router.post(`${base}/pats`, inOrg, async (ctx) => {
     const u = await user(ctx);
@@ -213,6 +287,12 @@ export function userPageRoutes(router: Router, d: ConsoleDeps): void {
   router.post(`${base}/pats/remove`, inOrg, async (ctx) => {
     const u = await user(ctx);
     const form = parseForm(ctx, idForm);
-    await action(ctx, async () => { if (form.ok) await removePersonalAccessToken(consoleState(ctx).svc, u.id, form.data.id); }, 'machine.patRemoved');
+    await action(
+      ctx,
+      async () => {
+        if (form.ok) await removePersonalAccessToken(consoleState(ctx).svc, u.id, form.data.id);
+      },
+      'machine.patRemoved',
+    );
   });
 }

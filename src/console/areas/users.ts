@@ -18,13 +18,23 @@ const states = ['initial', 'active', 'inactive', 'locked'] as const;
 const sortable = ['username', 'displayName', 'email', 'state', 'type', 'createdAt'] as const;
 
 const humanForm = z.object({
-  username: required(), email: required(320).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'form.email'),
-  givenName: optional(), familyName: optional(), displayName: optional(), phone: optional(50), preferredLanguage: z.enum(['', 'en', 'de']).optional(),
+  username: required(),
+  email: required(320).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'form.email'),
+  givenName: optional(),
+  familyName: optional(),
+  displayName: optional(),
+  phone: optional(50),
+  preferredLanguage: z.enum(['', 'en', 'de']).optional(),
 });
 const machineForm = z.object({ username: required(), name: required(), description: optional(1000), accessTokenType: z.enum(['jwt', 'opaque']) });
 
 async function newUserPage(ctx: Context, type: 'human' | 'machine', values: Record<string, unknown> = {}, errors: FieldErrors = {}, status = 200) {
-  await renderConsole(ctx, 'user-new', { type, values, errors }, { titleKey: type === 'human' ? 'users.newHuman' : 'users.newMachine', navKey: 'users', status });
+  await renderConsole(
+    ctx,
+    'user-new',
+    { type, values, errors },
+    { titleKey: type === 'human' ? 'users.newHuman' : 'users.newMachine', navKey: 'users', status },
+  );
 }
 
 export const usersArea: ConsoleArea = {
@@ -37,10 +47,21 @@ export const usersArea: ConsoleArea = {
       const state = states.find((s) => s === ctx.query.state);
       const type = ctx.query.type === 'human' || ctx.query.type === 'machine' ? ctx.query.type : undefined;
       const page = await searchOrgUsers(c.svc, c.org!.id, { text: q, state, type }, p);
-      await renderConsole(ctx, 'users', {
-        users: page.rows, q, state: state ?? '', type: type ?? '', states, pager: pager(ctx, page.total, p),
-        sort: (f: string) => sortLink(ctx, f, p), canWrite: c.perms.can('user.write', { orgId: c.org!.id }),
-      }, { titleKey: 'users.title', navKey: 'users' });
+      await renderConsole(
+        ctx,
+        'users',
+        {
+          users: page.rows,
+          q,
+          state: state ?? '',
+          type: type ?? '',
+          states,
+          pager: pager(ctx, page.total, p),
+          sort: (f: string) => sortLink(ctx, f, p),
+          canWrite: c.perms.can('user.write', { orgId: c.org!.id }),
+        },
+        { titleKey: 'users.title', navKey: 'users' },
+      );
     });
 
     router.get('/orgs/:orgId/users/new', inOrg, async (ctx) => {
@@ -56,9 +77,16 @@ export const usersArea: ConsoleArea = {
       try {
         ({ id } = await createHumanUser(c.svc, { ...rest, preferredLanguage: preferredLanguage || undefined, orgId: c.org!.id }));
       } catch (err) {
-        return newUserPage(ctx, 'human', form.data, refusal(ctx, err, {
-          'user.username_taken': 'username', 'org.inactive': '_form',
-        }), 400);
+        return newUserPage(
+          ctx,
+          'human',
+          form.data,
+          refusal(ctx, err, {
+            'user.username_taken': 'username',
+            'org.inactive': '_form',
+          }),
+          400,
+        );
       }
       // Sent after the user is stored: a mail that fails leaves the user created, with a message saying so.
       try {

@@ -29,8 +29,15 @@ export interface RoleChainLink {
 
 /** Why one of the user's grants on the project gives nothing now: a stable code, and the same in English. */
 export type IgnoredReason =
-  | 'user_grant_inactive' | 'user_grant_expired' | 'project_inactive' | 'giving_org_inactive' | 'owner_org_inactive'
-  | 'project_grant_gone' | 'project_grant_inactive' | 'no_current_role' | 'not_counted';
+  | 'user_grant_inactive'
+  | 'user_grant_expired'
+  | 'project_inactive'
+  | 'giving_org_inactive'
+  | 'owner_org_inactive'
+  | 'project_grant_gone'
+  | 'project_grant_inactive'
+  | 'no_current_role'
+  | 'not_counted';
 
 export type LoginCheck = 'user_active' | 'application_active' | 'project_active' | 'projectRoleCheck' | 'hasProjectCheck';
 
@@ -71,11 +78,15 @@ export async function explainAccess(ctx: ServiceContext, userId: string, clientI
   ]);
   const checks = await loginChecks(ctx.scope, user, app, project, grants.hasActiveGrant, orgs);
   return {
-    userId: user.id, clientId, projectId: project.id,
+    userId: user.id,
+    clientId,
+    projectId: project.id,
     names: { user: user.username, application: app.name, project: project.name, projectOwnerOrg: (await orgs(project.org_id)).name },
-    roles: grants.roles, rolesClaim: grants.rolesClaim,
+    roles: grants.roles,
+    rolesClaim: grants.rolesClaim,
     roleAssertion: {
-      projectRoleAssertion: project.project_role_assertion, idTokenRoleAssertion: app.id_token_role_assertion,
+      projectRoleAssertion: project.project_role_assertion,
+      idTokenRoleAssertion: app.id_token_role_assertion,
       accessTokenRoleAssertion: app.access_token_role_assertion,
     },
     ignoredGrants: grants.ignored,
@@ -91,10 +102,13 @@ function orgNames(scope: Scope): (id: string) => Promise<OrgFacts> {
   const cache = new Map<string, Promise<OrgFacts>>();
   return (id) => {
     if (!cache.has(id)) {
-      cache.set(id, (async () => {
-        const [row, domain] = await Promise.all([getOrg(scope, id), primaryOrgDomain(scope, id)]);
-        return { id, name: row?.name ?? '', primaryDomain: domain ?? '', state: row?.state ?? 'missing' };
-      })());
+      cache.set(
+        id,
+        (async () => {
+          const [row, domain] = await Promise.all([getOrg(scope, id), primaryOrgDomain(scope, id)]);
+          return { id, name: row?.name ?? '', primaryDomain: domain ?? '', state: row?.state ?? 'missing' };
+        })(),
+      );
     }
     return cache.get(id)!;
   };
@@ -108,8 +122,10 @@ async function explainGrants(scope: Scope, user: UserRow, project: ProjectRow, o
     const giver = await org(g.orgId);
     for (const key of g.roleKeys) {
       const link: RoleChainLink = {
-        userGrantId: g.userGrantId, givingOrg: { id: giver.id, name: giver.name, primaryDomain: giver.primaryDomain },
-        via: g.projectGrantId ? 'project_grant' : 'project_owner', projectGrantId: g.projectGrantId,
+        userGrantId: g.userGrantId,
+        givingOrg: { id: giver.id, name: giver.name, primaryDomain: giver.primaryDomain },
+        via: g.projectGrantId ? 'project_grant' : 'project_owner',
+        projectGrantId: g.projectGrantId,
         project: { id: project.id, name: project.name, ownerOrgId: project.org_id },
       };
       roles.set(key, [...(roles.get(key) ?? []), link]);
@@ -131,12 +147,18 @@ async function explainGrants(scope: Scope, user: UserRow, project: ProjectRow, o
   }
   return {
     roles: [...roles].map(([key, grantedBy]) => ({ key, grantedBy })).sort((a, b) => a.key.localeCompare(b.key)),
-    rolesClaim, ignored, hasActiveGrant: active.length > 0,
+    rolesClaim,
+    ignored,
+    hasActiveGrant: active.length > 0,
   };
 }
 
-async function whyIgnored(scope: Scope, g: UserGrantRow, project: ProjectRow, org: (id: string) => Promise<OrgFacts>):
-  Promise<{ code: IgnoredReason; reason: string; expiredAt?: string }> {
+async function whyIgnored(
+  scope: Scope,
+  g: UserGrantRow,
+  project: ProjectRow,
+  org: (id: string) => Promise<OrgFacts>,
+): Promise<{ code: IgnoredReason; reason: string; expiredAt?: string }> {
   if (g.state !== 'active') return { code: 'user_grant_inactive', reason: 'the user grant is deactivated' };
   if (g.expires_at && new Date(g.expires_at).getTime() <= Date.now()) {
     const at = new Date(g.expires_at).toISOString();
@@ -144,7 +166,7 @@ async function whyIgnored(scope: Scope, g: UserGrantRow, project: ProjectRow, or
   }
   if (project.state !== 'active') return { code: 'project_inactive', reason: 'the project is deactivated' };
   if ((await org(g.org_id)).state !== 'active') return { code: 'giving_org_inactive', reason: 'the giving org is deactivated' };
-  if ((await org(project.org_id)).state !== 'active') return { code: 'owner_org_inactive', reason: 'the project\'s owner org is deactivated' };
+  if ((await org(project.org_id)).state !== 'active') return { code: 'owner_org_inactive', reason: "the project's owner org is deactivated" };
   if (g.project_grant_id) {
     const pg = await getProjectGrant(scope, g.project_grant_id);
     if (!pg) return { code: 'project_grant_gone', reason: 'the project grant it was made under is gone' };
@@ -154,24 +176,43 @@ async function whyIgnored(scope: Scope, g: UserGrantRow, project: ProjectRow, or
 }
 
 /** The checks the provider makes before it lets the login through (oidc/account.ts loginRefusal), in the same terms. */
-async function loginChecks(scope: Scope, user: UserRow, app: ApplicationRow, project: ProjectRow, hasGrant: boolean,
-  org: (id: string) => Promise<OrgFacts>): Promise<AccessExplanation['login']['checks']> {
+async function loginChecks(
+  scope: Scope,
+  user: UserRow,
+  app: ApplicationRow,
+  project: ProjectRow,
+  hasGrant: boolean,
+  org: (id: string) => Promise<OrgFacts>,
+): Promise<AccessExplanation['login']['checks']> {
   const hasProject = await userHasProjectAccess(scope, { userId: user.id, userOrgId: user.org_id, projectId: project.id });
   const userOrg = await org(user.org_id);
   const owns = user.org_id === project.org_id;
   return [
-    { check: 'user_active', enabled: true, passed: user.state === 'active', state: user.state, reason: user.state === 'active' ? 'the user is active' : `the user is ${user.state}` },
+    {
+      check: 'user_active',
+      enabled: true,
+      passed: user.state === 'active',
+      state: user.state,
+      reason: user.state === 'active' ? 'the user is active' : `the user is ${user.state}`,
+    },
     { check: 'application_active', enabled: true, passed: app.state === 'active', state: app.state, reason: `the application is ${app.state}` },
     { check: 'project_active', enabled: true, passed: project.state === 'active', state: project.state, reason: `the project is ${project.state}` },
     {
-      check: 'projectRoleCheck', enabled: project.project_role_check, passed: !project.project_role_check || hasGrant,
+      check: 'projectRoleCheck',
+      enabled: project.project_role_check,
+      passed: !project.project_role_check || hasGrant,
       reason: hasGrant ? 'the user holds an active grant on the project' : 'the user holds no active grant on the project',
     },
     {
-      check: 'hasProjectCheck', enabled: project.has_project_check, passed: !project.has_project_check || hasProject,
-      userOrgName: userOrg.name, ...(hasProject ? { via: owns ? 'owner' as const : 'grant' as const } : {}),
+      check: 'hasProjectCheck',
+      enabled: project.has_project_check,
+      passed: !project.has_project_check || hasProject,
+      userOrgName: userOrg.name,
+      ...(hasProject ? { via: owns ? ('owner' as const) : ('grant' as const) } : {}),
       reason: hasProject
-        ? (owns ? `the user's org ${userOrg.name} owns the project` : `the user's org ${userOrg.name} holds an active grant of the project`)
+        ? owns
+          ? `the user's org ${userOrg.name} owns the project`
+          : `the user's org ${userOrg.name} holds an active grant of the project`
         : `the user's org ${userOrg.name} neither owns the project nor holds an active grant of it`,
     },
   ];

@@ -46,7 +46,9 @@ export interface LoginExplanation {
 
 export async function explainLogin(scope: Scope, user: UserRow, project: ProjectRow, defaultOrgId: string | null): Promise<LoginExplanation> {
   const context = decideOrgContext({
-    project: { orgId: project.org_id, privateLabeling: project.private_labeling_setting }, userOrgId: user.org_id, defaultOrgId,
+    project: { orgId: project.org_id, privateLabeling: project.private_labeling_setting },
+    userOrgId: user.org_id,
+    defaultOrgId,
   });
   const orgId = context.orgId;
   const [org, policy, override, totp, passkeys, links] = await Promise.all([
@@ -61,7 +63,9 @@ export async function explainLogin(scope: Scope, user: UserRow, project: Project
   if (policy.allowExternalIdp && policy.idpIds.length) {
     const available = await listIdps(scope, { orgId });
     const linked = new Set(links.map((l) => l.idp_id));
-    idps = policy.idpIds.map((id) => available.find((i) => i.id === id && i.state === 'active')).filter((i) => i !== undefined)
+    idps = policy.idpIds
+      .map((id) => available.find((i) => i.id === id && i.state === 'active'))
+      .filter((i) => i !== undefined)
       .map((i) => ({ id: i.id, name: i.name, linked: linked.has(i.id) }));
   }
   return {
@@ -69,12 +73,19 @@ export async function explainLogin(scope: Scope, user: UserRow, project: Project
     source: context.source === 'project' ? 'project' : context.source === 'user' ? 'user' : 'instance',
     policyOf: override ? 'org' : 'instance',
     methods: {
-      password: policy.allowUsernamePassword, passkey: policy.passwordlessType === 'allowed', userPasskeys: passkeys, idps,
+      password: policy.allowUsernamePassword,
+      passkey: policy.passwordlessType === 'allowed',
+      userPasskeys: passkeys,
+      idps,
       register: policy.allowRegister,
     },
     mfa: {
-      forced: policy.forceMfa, localOnly: policy.forceMfaLocalOnly, secondFactors: [...policy.secondFactors], userHasTotp: totp,
-      afterPassword: mfaStep(policy, totp, true), afterIdp: mfaStep(policy, totp, false),
+      forced: policy.forceMfa,
+      localOnly: policy.forceMfaLocalOnly,
+      secondFactors: [...policy.secondFactors],
+      userHasTotp: totp,
+      afterPassword: mfaStep(policy, totp, true),
+      afterIdp: mfaStep(policy, totp, false),
     },
   };
 }

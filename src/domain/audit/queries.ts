@@ -18,15 +18,29 @@ export interface TrailFilter {
   to?: Date;
 }
 
-export interface TrailEvent extends AuditEvent { seq: number; actor?: UserSummary }
+export interface TrailEvent extends AuditEvent {
+  seq: number;
+  actor?: UserSummary;
+}
 
-export async function orgTrail(ctx: ServiceContext, orgId: string, f: TrailFilter, page: { beforeSeq?: number; limit: number }):
-  Promise<{ rows: TrailEvent[]; nextBeforeSeq: number | null }> {
+export async function orgTrail(
+  ctx: ServiceContext,
+  orgId: string,
+  f: TrailFilter,
+  page: { beforeSeq?: number; limit: number },
+): Promise<{ rows: TrailEvent[]; nextBeforeSeq: number | null }> {
   if (!(await isAllowed(ctx, 'org.read', { orgId }))) throw notFound('org', orgId);
   const { rows, nextBeforeSeq } = await pageEventsBefore(ctx.scope, { ...f, orgId }, page.beforeSeq, page.limit);
-  const actors = await userSummariesByIds(ctx.scope, rows.flatMap((e) => (e.actor_id ? [e.actor_id] : [])));
+  const actors = await userSummariesByIds(
+    ctx.scope,
+    rows.flatMap((e) => (e.actor_id ? [e.actor_id] : [])),
+  );
   return {
-    rows: rows.map((e) => ({ ...e, payload: typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload, actor: e.actor_id ? actors.get(e.actor_id) : undefined })),
+    rows: rows.map((e) => ({
+      ...e,
+      payload: typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload,
+      actor: e.actor_id ? actors.get(e.actor_id) : undefined,
+    })),
     nextBeforeSeq,
   };
 }

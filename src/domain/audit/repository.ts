@@ -50,7 +50,10 @@ export interface EventFilter {
 }
 
 export async function listEvents(scope: Scope, f: EventFilter = {}): Promise<(AuditEvent & { seq: number })[]> {
-  const q = scope.table('audit_events').orderBy('seq', 'asc').limit(Math.min(f.limit ?? 100, 1000));
+  const q = scope
+    .table('audit_events')
+    .orderBy('seq', 'asc')
+    .limit(Math.min(f.limit ?? 100, 1000));
   if (f.resourceType) q.where('resource_type', f.resourceType);
   if (f.resourceId) q.where('resource_id', f.resourceId);
   if (f.actorId) q.where('actor_id', f.actorId);
@@ -67,9 +70,16 @@ export async function listEvents(scope: Scope, f: EventFilter = {}): Promise<(Au
  * previous page). `typePrefix` matches event types by their start ('project.' for every project
  * event). One row more than asked tells whether there is a next page.
  */
-export async function pageEventsBefore(scope: Scope, f: Omit<EventFilter, 'limit' | 'afterSeq' | 'type'> & { typePrefix?: string },
-  beforeSeq: number | undefined, limit: number): Promise<{ rows: (AuditEvent & { seq: number })[]; nextBeforeSeq: number | null }> {
-  const q = scope.table('audit_events').orderBy('seq', 'desc').limit(limit + 1);
+export async function pageEventsBefore(
+  scope: Scope,
+  f: Omit<EventFilter, 'limit' | 'afterSeq' | 'type'> & { typePrefix?: string },
+  beforeSeq: number | undefined,
+  limit: number,
+): Promise<{ rows: (AuditEvent & { seq: number })[]; nextBeforeSeq: number | null }> {
+  const q = scope
+    .table('audit_events')
+    .orderBy('seq', 'desc')
+    .limit(limit + 1);
   if (f.resourceType) q.where('resource_type', f.resourceType);
   if (f.resourceId) q.where('resource_id', f.resourceId);
   if (f.actorId) q.where('actor_id', f.actorId);

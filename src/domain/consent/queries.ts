@@ -26,7 +26,12 @@ export async function listAppConsents(ctx: ServiceContext, userId: string): Prom
   for (const g of grants) {
     const app = apps.get(g.clientId);
     const entry = byClient.get(g.clientId) ?? {
-      clientId: g.clientId, appName: app?.name ?? null, projectName: app?.project_name ?? null, scopes: [], firstGrantedAt: null, grantIds: [],
+      clientId: g.clientId,
+      appName: app?.name ?? null,
+      projectName: app?.project_name ?? null,
+      scopes: [],
+      firstGrantedAt: null,
+      grantIds: [],
     };
     entry.scopes = [...new Set([...entry.scopes, ...g.scopes])].sort();
     if (g.grantedAt && (!entry.firstGrantedAt || g.grantedAt < entry.firstGrantedAt)) entry.firstGrantedAt = g.grantedAt;

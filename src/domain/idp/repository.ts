@@ -21,12 +21,36 @@ export interface IdpRow {
   updated_at: Date;
 }
 
-export interface IdpWithSecret extends IdpRow { clientSecret: string | null }
+export interface IdpWithSecret extends IdpRow {
+  clientSecret: string | null;
+}
 
-export interface UserIdpLinkRow { idp_id: string; external_user_id: string; user_id: string; external_username: string | null; created_at: Date }
+export interface UserIdpLinkRow {
+  idp_id: string;
+  external_user_id: string;
+  user_id: string;
+  external_username: string | null;
+  created_at: Date;
+}
 
-const publicColumns = ['id', 'org_id', 'name', 'type', 'state', 'issuer', 'client_id', 'scopes', 'is_linking_allowed', 'is_creation_allowed',
-  'is_auto_creation', 'is_auto_update', 'auto_linking', 'version', 'created_at', 'updated_at'];
+const publicColumns = [
+  'id',
+  'org_id',
+  'name',
+  'type',
+  'state',
+  'issuer',
+  'client_id',
+  'scopes',
+  'is_linking_allowed',
+  'is_creation_allowed',
+  'is_auto_creation',
+  'is_auto_update',
+  'auto_linking',
+  'version',
+  'created_at',
+  'updated_at',
+];
 
 /** An IdP without its secret. */
 export async function getIdp(scope: Scope, id: string): Promise<IdpRow | undefined> {
@@ -45,28 +69,44 @@ export async function getIdpSecretEnc(scope: Scope, id: string): Promise<string 
 export async function listIdps(scope: Scope, filter: { orgId?: string | null; onlyOrg?: boolean } = {}): Promise<IdpRow[]> {
   const q = scope.table('idps').orderBy('name').select(publicColumns);
   if (filter.onlyOrg && filter.orgId) q.where({ org_id: filter.orgId });
-  else if (filter.orgId) q.where((w) => { w.whereNull('org_id').orWhere({ org_id: filter.orgId }); });
+  else if (filter.orgId)
+    q.where((w) => {
+      w.whereNull('org_id').orWhere({ org_id: filter.orgId });
+    });
   else q.whereNull('org_id');
   return q;
 }
 
-export async function insertIdp(scope: Scope, row: Omit<IdpRow, 'version' | 'created_at' | 'updated_at' | 'type' | 'state'> & { client_secret_enc: string | null }): Promise<void> {
+export async function insertIdp(
+  scope: Scope,
+  row: Omit<IdpRow, 'version' | 'created_at' | 'updated_at' | 'type' | 'state'> & { client_secret_enc: string | null },
+): Promise<void> {
   await scope.insert('idps', row);
 }
 
 export async function updateIdpRow(scope: Scope, id: string, patch: Record<string, unknown>): Promise<number> {
-  return scope.table('idps').where({ id }).update({ ...patch, ...scope.bump() });
+  return scope
+    .table('idps')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteIdpRow(scope: Scope, id: string): Promise<number> {
   return scope.table('idps').where({ id }).delete();
 }
 
-export async function findUserByIdpLink(scope: Scope, idpId: string, externalUserId: string): Promise<{ user_id: string; external_username: string | null } | undefined> {
+export async function findUserByIdpLink(
+  scope: Scope,
+  idpId: string,
+  externalUserId: string,
+): Promise<{ user_id: string; external_username: string | null } | undefined> {
   return scope.table('user_idp_links').where({ idp_id: idpId, external_user_id: externalUserId }).first('user_id', 'external_username');
 }
 
-export async function insertIdpLink(scope: Scope, row: { idp_id: string; external_user_id: string; user_id: string; external_username: string | null }): Promise<void> {
+export async function insertIdpLink(
+  scope: Scope,
+  row: { idp_id: string; external_user_id: string; user_id: string; external_username: string | null },
+): Promise<void> {
   await scope.insert('user_idp_links', row);
 }
 

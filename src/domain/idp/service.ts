@@ -11,7 +11,18 @@ import { getOrg } from '../org/repository.js';
 import { countPasskeysOfUser } from '../passkey/repository.js';
 import { getUser } from '../user/repository.js';
 import {
-  countIdpLinksOfUser, deleteIdpLink, deleteIdpRow, getIdp, getIdpLink, getIdpSecretEnc, insertIdp, insertIdpLink, updateIdpRow, type AutoLinking, type IdpRow, type IdpWithSecret,
+  countIdpLinksOfUser,
+  deleteIdpLink,
+  deleteIdpRow,
+  getIdp,
+  getIdpLink,
+  getIdpSecretEnc,
+  insertIdp,
+  insertIdpLink,
+  updateIdpRow,
+  type AutoLinking,
+  type IdpRow,
+  type IdpWithSecret,
 } from './repository.js';
 
 export { findUserByIdpLink, listIdps, getIdp, listIdpLinksOfUser } from './repository.js';
@@ -38,7 +49,11 @@ const autoLinkings: AutoLinking[] = ['none', 'email', 'username'];
 
 function checkIssuer(issuer: string): string {
   let u: URL;
-  try { u = new URL(issuer); } catch { throw invalidInput(`issuer "${issuer}" is not a URL`); }
+  try {
+    u = new URL(issuer);
+  } catch {
+    throw invalidInput(`issuer "${issuer}" is not a URL`);
+  }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalidInput('an issuer must be an http(s) URL');
   return issuer.replace(/\/$/, '');
 }
@@ -51,9 +66,15 @@ async function authorizeIdp(ctx: ServiceContext, orgId: string | null): Promise<
 
 function toColumns(input: IdpPatch): Record<string, unknown> {
   const c: Record<string, unknown> = {};
-  if (input.name !== undefined) { if (!input.name.trim()) throw invalidInput('an IdP needs a name'); c.name = input.name.trim(); }
+  if (input.name !== undefined) {
+    if (!input.name.trim()) throw invalidInput('an IdP needs a name');
+    c.name = input.name.trim();
+  }
   if (input.issuer !== undefined) c.issuer = checkIssuer(input.issuer);
-  if (input.clientId !== undefined) { if (!input.clientId) throw invalidInput('an IdP needs a client id'); c.client_id = input.clientId; }
+  if (input.clientId !== undefined) {
+    if (!input.clientId) throw invalidInput('an IdP needs a client id');
+    c.client_id = input.clientId;
+  }
   if (input.scopes !== undefined) c.scopes = input.scopes;
   if (input.isLinkingAllowed !== undefined) c.is_linking_allowed = input.isLinkingAllowed;
   if (input.isCreationAllowed !== undefined) c.is_creation_allowed = input.isCreationAllowed;
@@ -76,11 +97,18 @@ export async function createIdp(ctx: ServiceContext, input: NewIdp): Promise<{ i
     await ctx.scope.transaction(async (scope) => {
       if (orgId && !(await getOrg(scope, orgId))) throw notFound('org', orgId);
       await insertIdp(scope, {
-        id, org_id: orgId, name: cols.name as string, issuer: cols.issuer as string, client_id: cols.client_id as string,
+        id,
+        org_id: orgId,
+        name: cols.name as string,
+        issuer: cols.issuer as string,
+        client_id: cols.client_id as string,
         client_secret_enc: input.clientSecret ? ctx.deps.box.encrypt(input.clientSecret) : null,
         scopes: input.scopes ?? ['openid', 'profile', 'email'],
-        is_linking_allowed: input.isLinkingAllowed ?? true, is_creation_allowed: input.isCreationAllowed ?? true,
-        is_auto_creation: input.isAutoCreation ?? false, is_auto_update: input.isAutoUpdate ?? false, auto_linking: input.autoLinking ?? 'none',
+        is_linking_allowed: input.isLinkingAllowed ?? true,
+        is_creation_allowed: input.isCreationAllowed ?? true,
+        is_auto_creation: input.isAutoCreation ?? false,
+        is_auto_update: input.isAutoUpdate ?? false,
+        auto_linking: input.autoLinking ?? 'none',
       });
       await appendEvent(scope, ctx.actor, { orgId, resourceType: 'idp', resourceId: id, type: 'idp.added', payload: { name: cols.name, issuer: cols.issuer } });
     });
@@ -135,7 +163,10 @@ export async function getIdpWithSecret(scope: Scope, id: string, box: SecretBox)
  * Links a user to their account at an IdP. The IdP must be the instance's or belong to the
  * user's own org; an external account links to one user only.
  */
-export async function linkUserToIdp(ctx: ServiceContext, input: { idpId: string; externalUserId: string; userId: string; externalUsername?: string }): Promise<void> {
+export async function linkUserToIdp(
+  ctx: ServiceContext,
+  input: { idpId: string; externalUserId: string; userId: string; externalUsername?: string },
+): Promise<void> {
   if (!input.externalUserId) throw invalidInput('externalUserId is required');
   const user = await getUser(ctx.scope, input.userId);
   if (!user) throw notFound('user', input.userId);
@@ -146,8 +177,19 @@ export async function linkUserToIdp(ctx: ServiceContext, input: { idpId: string;
   if (idp.org_id !== null && idp.org_id !== user.org_id) throw ruleViolation('idp.not_available', 'this IdP belongs to another organization');
   try {
     await ctx.scope.transaction(async (scope) => {
-      await insertIdpLink(scope, { idp_id: input.idpId, external_user_id: input.externalUserId, user_id: input.userId, external_username: input.externalUsername ?? null });
-      await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.idp.linked', payload: { idpId: input.idpId, externalUserId: input.externalUserId } });
+      await insertIdpLink(scope, {
+        idp_id: input.idpId,
+        external_user_id: input.externalUserId,
+        user_id: input.userId,
+        external_username: input.externalUsername ?? null,
+      });
+      await appendEvent(scope, ctx.actor, {
+        orgId: user.org_id,
+        resourceType: 'user',
+        resourceId: user.id,
+        type: 'user.idp.linked',
+        payload: { idpId: input.idpId, externalUserId: input.externalUserId },
+      });
     });
   } catch (err) {
     if (isUniqueViolation(err, 'user_idp_links_pkey')) throw alreadyExists('idp_link.exists', 'this external account is already linked to a user');

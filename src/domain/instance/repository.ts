@@ -24,7 +24,12 @@ export interface InstanceRow {
   updated_at: Date;
 }
 
-export interface InstanceDomainRow { domain: string; instance_id: string; is_primary: boolean; is_generated: boolean }
+export interface InstanceDomainRow {
+  domain: string;
+  instance_id: string;
+  is_primary: boolean;
+  is_generated: boolean;
+}
 
 /**
  * Host → instance is the one lookup that cannot be scoped by instance: it is how a request
@@ -41,7 +46,12 @@ export async function listInstanceIds(knex: Knex): Promise<string[]> {
 
 /** The instances a set of domains points at (config as code: more than one is a mistake in the file). */
 export async function findInstanceIdsByDomains(knex: Knex, domains: string[]): Promise<string[]> {
-  const rows = await knex('instance_domains').whereIn('domain', domains.map((d) => d.toLowerCase())).distinct('instance_id');
+  const rows = await knex('instance_domains')
+    .whereIn(
+      'domain',
+      domains.map((d) => d.toLowerCase()),
+    )
+    .distinct('instance_id');
   return rows.map((r: { instance_id: string }) => r.instance_id);
 }
 

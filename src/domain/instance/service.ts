@@ -36,9 +36,7 @@ export interface CreatedInstance {
  * Creates an instance with its domains, default policies, first org (with its generated
  * domain), an IAM_OWNER admin and an active signing key, all in one transaction.
  */
-export async function createInstance(
-  knex: Knex, deps: ServiceDeps, input: NewInstance, actor: Principal = systemPrincipal,
-): Promise<CreatedInstance> {
+export async function createInstance(knex: Knex, deps: ServiceDeps, input: NewInstance, actor: Principal = systemPrincipal): Promise<CreatedInstance> {
   if (input.domains.length === 0) throw invalidInput('an instance needs at least one domain');
   const instanceId = input.id ?? newId();
   const orgId = newId();
@@ -58,17 +56,33 @@ export async function createInstance(
     }
     await insertOrg(scope, { id: orgId, name: input.orgName });
     await insertOrgDomain(scope, {
-      org_id: orgId, domain: orgDomain, is_verified: true, is_primary: true, is_generated: true,
+      org_id: orgId,
+      domain: orgDomain,
+      is_verified: true,
+      is_primary: true,
+      is_generated: true,
     });
     await setDefaultOrg(scope, orgId);
     await insertUser(scope, {
-      id: adminUserId, org_id: orgId, type: 'human', username: input.admin.username, state: 'active',
-      email: input.admin.email, email_verified: true, password_hash: passwordHash, password_changed_at: new Date(),
+      id: adminUserId,
+      org_id: orgId,
+      type: 'human',
+      username: input.admin.username,
+      state: 'active',
+      email: input.admin.email,
+      email_verified: true,
+      password_hash: passwordHash,
+      password_changed_at: new Date(),
       display_name: input.admin.username,
     });
     await insertMembership(scope, { user_id: adminUserId, level: 'instance', org_id: null, project_id: null, project_grant_id: null, roles: ['IAM_OWNER'] });
     await createSigningKey(scope, deps.box, 'RS256', 'active');
-    await appendEvent(scope, actor, { resourceType: 'instance', resourceId: instanceId, type: 'instance.added', payload: { name: input.name, domains: input.domains } });
+    await appendEvent(scope, actor, {
+      resourceType: 'instance',
+      resourceId: instanceId,
+      type: 'instance.added',
+      payload: { name: input.name, domains: input.domains },
+    });
   });
   return { instanceId, orgId, adminUserId, adminLoginName: `${input.admin.username}@${orgDomain}`, generatedPassword };
 }
@@ -78,12 +92,22 @@ export async function bootstrapFirstInstance(knex: Knex, deps: ServiceDeps): Pro
   if ((await listInstanceIds(knex)).length > 0) return undefined;
   const first = deps.config.firstInstance;
   return createInstance(knex, deps, {
-    name: first.name, domains: first.domains, orgName: first.orgName,
+    name: first.name,
+    domains: first.domains,
+    orgName: first.orgName,
     admin: { username: first.admin.username, email: first.admin.email, password: first.admin.password || undefined },
   });
 }
 
 export {
-  addInstanceDomain, deleteInstance, getSmtpSettings, removeInstanceDomain, renameInstance, setPrimaryInstanceDomain,
-  setSmtpSettings, updateOidcSettings, type OidcSettings, type SmtpSettings,
+  addInstanceDomain,
+  deleteInstance,
+  getSmtpSettings,
+  removeInstanceDomain,
+  renameInstance,
+  setPrimaryInstanceDomain,
+  setSmtpSettings,
+  updateOidcSettings,
+  type OidcSettings,
+  type SmtpSettings,
 } from './settings.js';

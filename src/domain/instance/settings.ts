@@ -7,8 +7,16 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { normalizeDomain } from '../org/domain-name.js';
 import {
-  clearPrimaryInstanceDomain, deleteInstanceDomain, deleteInstanceRow, getInstance, insertInstanceDomain, instanceServingDomain, listInstanceDomains,
-  makePrimaryInstanceDomain, updateInstance, type InstanceRow,
+  clearPrimaryInstanceDomain,
+  deleteInstanceDomain,
+  deleteInstanceRow,
+  getInstance,
+  insertInstanceDomain,
+  instanceServingDomain,
+  listInstanceDomains,
+  makePrimaryInstanceDomain,
+  updateInstance,
+  type InstanceRow,
 } from './repository.js';
 
 /** Instance domains route traffic for the whole installation, so only the system (System API, CLI) changes them. */
@@ -22,7 +30,13 @@ async function publishAfter<R>(ctx: ServiceContext, fn: (scope: Scope) => Promis
   return result;
 }
 
-export type OidcSettings = { accessTokenLifetimeS?: number; idTokenLifetimeS?: number; refreshTokenIdleS?: number; refreshTokenAbsoluteS?: number; refreshTokenReuseGraceS?: number };
+export type OidcSettings = {
+  accessTokenLifetimeS?: number;
+  idTokenLifetimeS?: number;
+  refreshTokenIdleS?: number;
+  refreshTokenAbsoluteS?: number;
+  refreshTokenReuseGraceS?: number;
+};
 
 const lifetime = (name: string, v: number | undefined, max: number) => {
   if (v === undefined) return undefined;
@@ -33,10 +47,14 @@ const lifetime = (name: string, v: number | undefined, max: number) => {
 export async function updateOidcSettings(ctx: ServiceContext, s: OidcSettings): Promise<void> {
   const year = 366 * 86400;
   const patch: Partial<InstanceRow> = {};
-  const at = lifetime('accessTokenLifetimeS', s.accessTokenLifetimeS, year); if (at !== undefined) patch.access_token_lifetime_s = at;
-  const it = lifetime('idTokenLifetimeS', s.idTokenLifetimeS, year); if (it !== undefined) patch.id_token_lifetime_s = it;
-  const ri = lifetime('refreshTokenIdleS', s.refreshTokenIdleS, 10 * year); if (ri !== undefined) patch.refresh_token_idle_s = ri;
-  const ra = lifetime('refreshTokenAbsoluteS', s.refreshTokenAbsoluteS, 10 * year); if (ra !== undefined) patch.refresh_token_absolute_s = ra;
+  const at = lifetime('accessTokenLifetimeS', s.accessTokenLifetimeS, year);
+  if (at !== undefined) patch.access_token_lifetime_s = at;
+  const it = lifetime('idTokenLifetimeS', s.idTokenLifetimeS, year);
+  if (it !== undefined) patch.id_token_lifetime_s = it;
+  const ri = lifetime('refreshTokenIdleS', s.refreshTokenIdleS, 10 * year);
+  if (ri !== undefined) patch.refresh_token_idle_s = ri;
+  const ra = lifetime('refreshTokenAbsoluteS', s.refreshTokenAbsoluteS, 10 * year);
+  if (ra !== undefined) patch.refresh_token_absolute_s = ra;
   const grace = s.refreshTokenReuseGraceS;
   if (grace !== undefined) {
     if (!Number.isInteger(grace) || grace < 0 || grace > 300) throw invalidInput('refreshTokenReuseGraceS must be a whole number of seconds between 0 and 300');
@@ -64,12 +82,18 @@ export async function setSmtpSettings(ctx: ServiceContext, s: SmtpSettings): Pro
   await authorize(ctx, 'iam.write', {});
   await publishAfter(ctx, async (scope) => {
     await updateInstance(scope, {
-      smtp_host: s.host.trim(), smtp_port: s.port, smtp_tls: s.tls, smtp_user: s.user ?? null,
+      smtp_host: s.host.trim(),
+      smtp_port: s.port,
+      smtp_tls: s.tls,
+      smtp_user: s.user ?? null,
       ...(s.password !== undefined ? { smtp_password_enc: s.password ? ctx.deps.box.encrypt(s.password) : null } : {}),
-      smtp_from_address: s.fromAddress, smtp_from_name: s.fromName ?? '',
+      smtp_from_address: s.fromAddress,
+      smtp_from_name: s.fromName ?? '',
     });
     await appendEvent(scope, ctx.actor, {
-      resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.smtp.changed',
+      resourceType: 'instance',
+      resourceId: scope.instanceId,
+      type: 'instance.smtp.changed',
       payload: { host: s.host, port: s.port, tls: s.tls, user: s.user ?? null, fromAddress: s.fromAddress, passwordChanged: s.password !== undefined },
     });
   });
@@ -80,9 +104,13 @@ export async function getSmtpSettings(scope: Scope, box: SecretBox): Promise<(Sm
   const i = await getInstance(scope);
   if (!i?.smtp_host) return undefined;
   return {
-    host: i.smtp_host, port: i.smtp_port ?? 25, tls: i.smtp_tls, user: i.smtp_user,
+    host: i.smtp_host,
+    port: i.smtp_port ?? 25,
+    tls: i.smtp_tls,
+    user: i.smtp_user,
     password: i.smtp_password_enc ? box.decrypt(i.smtp_password_enc) : null,
-    fromAddress: i.smtp_from_address ?? '', fromName: i.smtp_from_name ?? '',
+    fromAddress: i.smtp_from_address ?? '',
+    fromName: i.smtp_from_name ?? '',
   };
 }
 
@@ -97,7 +125,12 @@ export async function addInstanceDomain(ctx: ServiceContext, domainName: string,
       if (await instanceServingDomain(scope, domain)) throw domainTaken(domain);
       if (opts.primary) await clearPrimaryInstanceDomain(scope);
       await insertInstanceDomain(scope, { domain, is_primary: opts.primary ?? false });
-      await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.added', payload: { domain, primary: opts.primary ?? false } });
+      await appendEvent(scope, ctx.actor, {
+        resourceType: 'instance',
+        resourceId: scope.instanceId,
+        type: 'instance.domain.added',
+        payload: { domain, primary: opts.primary ?? false },
+      });
     });
   } catch (err) {
     if (isUniqueViolation(err, 'instance_domains_pkey')) throw domainTaken(domain);

@@ -17,36 +17,49 @@ export type MemberPlace =
   /** orgId: the project's owner, in whose context grant-level managers live; grantedOrgId: whose users they usually are */
   | { level: 'project_grant'; orgId: string; projectId: string; projectGrantId: string; grantedOrgId: string };
 
-export interface MemberView extends MembershipRow { user?: UserSummary }
+export interface MemberView extends MembershipRow {
+  user?: UserSummary;
+}
 
 const readPermission = { org: 'org.member.read', project: 'project.member.read', project_grant: 'project.grant.member.read' } as const;
 const writePermission = { org: 'org.member.write', project: 'project.member.write', project_grant: 'project.grant.member.write' } as const;
 
 export function placeResource(place: MemberPlace): Resource {
   switch (place.level) {
-    case 'org': return { orgId: place.orgId };
-    case 'project': return { orgId: place.orgId, projectId: place.projectId };
-    default: return { orgId: place.orgId, projectId: place.projectId, projectGrantId: place.projectGrantId };
+    case 'org':
+      return { orgId: place.orgId };
+    case 'project':
+      return { orgId: place.orgId, projectId: place.projectId };
+    default:
+      return { orgId: place.orgId, projectId: place.projectId, projectGrantId: place.projectGrantId };
   }
 }
 
-export const memberPermissions = (place: MemberPlace): { read: Permission; write: Permission } =>
-  ({ read: readPermission[place.level], write: writePermission[place.level] });
+export const memberPermissions = (place: MemberPlace): { read: Permission; write: Permission } => ({
+  read: readPermission[place.level],
+  write: writePermission[place.level],
+});
 
 async function requireRead(ctx: ServiceContext, place: MemberPlace): Promise<void> {
   const perms = await permissionsOf(ctx);
   if (!perms.can(readPermission[place.level], placeResource(place))) throw notFound(place.level, place.level === 'org' ? place.orgId : place.projectId);
 }
 
-const filterOf = (place: MemberPlace) => (place.level === 'org' ? { level: 'org' as const, orgId: place.orgId }
-  : place.level === 'project' ? { level: 'project' as const, projectId: place.projectId, withoutProjectGrant: true }
-    : { level: 'project_grant' as const, projectGrantId: place.projectGrantId });
+const filterOf = (place: MemberPlace) =>
+  place.level === 'org'
+    ? { level: 'org' as const, orgId: place.orgId }
+    : place.level === 'project'
+      ? { level: 'project' as const, projectId: place.projectId, withoutProjectGrant: true }
+      : { level: 'project_grant' as const, projectGrantId: place.projectGrantId };
 
 /** The managers at the place, paged in the database, with who they are. */
 export async function membersAt(ctx: ServiceContext, place: MemberPlace, p: PageParams): Promise<Page<MemberView>> {
   await requireRead(ctx, place);
   const page = await pageMemberships(ctx.scope, filterOf(place), p);
-  const users = await userSummariesByIds(ctx.scope, page.rows.map((m) => m.user_id));
+  const users = await userSummariesByIds(
+    ctx.scope,
+    page.rows.map((m) => m.user_id),
+  );
   return { total: page.total, rows: page.rows.map((m) => ({ ...m, user: users.get(m.user_id) })) };
 }
 
@@ -54,8 +67,14 @@ export async function membersAt(ctx: ServiceContext, place: MemberPlace, p: Page
 export async function memberAt(ctx: ServiceContext, place: MemberPlace, membershipId: string): Promise<MemberView> {
   await requireRead(ctx, place);
   const m = await getMembership(ctx.scope, membershipId);
-  const here = m && m.level === place.level && (place.level === 'org' ? m.org_id === place.orgId
-    : place.level === 'project' ? m.project_id === place.projectId && !m.project_grant_id : m.project_grant_id === place.projectGrantId);
+  const here =
+    m &&
+    m.level === place.level &&
+    (place.level === 'org'
+      ? m.org_id === place.orgId
+      : place.level === 'project'
+        ? m.project_id === place.projectId && !m.project_grant_id
+        : m.project_grant_id === place.projectGrantId);
   if (!m || !here) throw notFound('membership', membershipId);
   return { ...m, user: (await userSummariesByIds(ctx.scope, [m.user_id])).get(m.user_id) };
 }

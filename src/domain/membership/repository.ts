@@ -52,7 +52,10 @@ export async function listMemberships(scope: Scope, f: MembershipFilter = {}): P
 }
 
 export async function updateMembershipRoles(scope: Scope, id: string, roles: string[]): Promise<number> {
-  return scope.table('memberships').where({ id }).update({ roles, ...scope.bump() });
+  return scope
+    .table('memberships')
+    .where({ id })
+    .update({ roles, ...scope.bump() });
 }
 
 export async function deleteMembership(scope: Scope, id: string): Promise<number> {
@@ -61,11 +64,17 @@ export async function deleteMembership(scope: Scope, id: string): Promise<number
 
 /** Active users other than `exceptUserId` (and outside `exceptOrgId`) holding IAM_OWNER: the instance must keep at least one. */
 export async function countOtherIamOwners(scope: Scope, exceptUserId: string, opts: { exceptOrgId?: string } = {}): Promise<number> {
-  const row = await scope.join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
-    .where('m.level', 'instance').whereRaw(`'IAM_OWNER' = ANY(m.roles)`)
-    .andWhere('u.state', 'active').whereNot('m.user_id', exceptUserId)
-    .modify((q) => { if (opts.exceptOrgId) q.whereNot('u.org_id', opts.exceptOrgId); })
-    .countDistinct({ n: 'm.user_id' }).first();
+  const row = await scope
+    .join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
+    .where('m.level', 'instance')
+    .whereRaw(`'IAM_OWNER' = ANY(m.roles)`)
+    .andWhere('u.state', 'active')
+    .whereNot('m.user_id', exceptUserId)
+    .modify((q) => {
+      if (opts.exceptOrgId) q.whereNot('u.org_id', opts.exceptOrgId);
+    })
+    .countDistinct({ n: 'm.user_id' })
+    .first();
   return Number(row?.n ?? 0);
 }
 
@@ -83,8 +92,10 @@ export async function projectGrantRef(scope: Scope, projectGrantId: string): Pro
  * token still in flight for a disabled manager cannot change anything.
  */
 export async function listEffectiveMembershipsOfUser(scope: Scope, userId: string): Promise<MembershipRow[]> {
-  return scope.join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
-    .where('m.user_id', userId).whereIn('u.state', ['initial', 'active'])
+  return scope
+    .join(scope.table('memberships', 'm'), 'users as u', (j) => j.on('u.id', 'm.user_id'))
+    .where('m.user_id', userId)
+    .whereIn('u.state', ['initial', 'active'])
     .select('m.*');
 }
 
@@ -95,8 +106,11 @@ export const membershipSortColumns = { createdAt: 'created_at', userId: 'user_id
  * One page of memberships with the total over the same filters, paged in the database.
  * `withoutProjectGrant` keeps project-level lists to the project's own managers.
  */
-export async function pageMemberships(scope: Scope, f: MembershipFilter & { withoutProjectGrant?: boolean },
-  p: PageParams): Promise<Page<MembershipRow & { created_at: Date }>> {
+export async function pageMemberships(
+  scope: Scope,
+  f: MembershipFilter & { withoutProjectGrant?: boolean },
+  p: PageParams,
+): Promise<Page<MembershipRow & { created_at: Date }>> {
   const q = scope.table('memberships');
   if (f.userId) q.where({ user_id: f.userId });
   if (f.level) q.where({ level: f.level });
@@ -109,9 +123,15 @@ export async function pageMemberships(scope: Scope, f: MembershipFilter & { with
 }
 
 /** A user's memberships with the name of what each is on (org, project, or project grant's project). */
-export async function listMembershipsOfUserNamed(scope: Scope, userId: string): Promise<(MembershipRow & { org_name: string | null; project_name: string | null })[]> {
+export async function listMembershipsOfUserNamed(
+  scope: Scope,
+  userId: string,
+): Promise<(MembershipRow & { org_name: string | null; project_name: string | null })[]> {
   const q = scope.leftJoin(scope.table('memberships', 'm'), 'orgs as o', (j) => j.on('o.id', 'm.org_id'));
-  return scope.leftJoin(q, 'projects as p', (j) => j.on('p.id', 'm.project_id'))
-    .where('m.user_id', userId).orderBy('m.level').orderBy('m.id')
+  return scope
+    .leftJoin(q, 'projects as p', (j) => j.on('p.id', 'm.project_id'))
+    .where('m.user_id', userId)
+    .orderBy('m.level')
+    .orderBy('m.id')
     .select('m.*', 'o.name as org_name', 'p.name as project_name');
 }

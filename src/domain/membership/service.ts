@@ -8,9 +8,19 @@ import type { ServiceContext } from '../deps.js';
 import { getOrg } from '../org/repository.js';
 import { getUser } from '../user/repository.js';
 import {
-  countOtherIamOwners, deleteMembership, getMembership, insertMembership, listEffectiveMembershipsOfUser, listMemberships,
-  listMembershipsOfUser, projectGrantRef, projectOwnerOrg,
-  updateMembershipRoles, type MembershipFilter, type MembershipLevel, type MembershipRow,
+  countOtherIamOwners,
+  deleteMembership,
+  getMembership,
+  insertMembership,
+  listEffectiveMembershipsOfUser,
+  listMemberships,
+  listMembershipsOfUser,
+  projectGrantRef,
+  projectOwnerOrg,
+  updateMembershipRoles,
+  type MembershipFilter,
+  type MembershipLevel,
+  type MembershipRow,
 } from './repository.js';
 
 export { listMemberships as listMembers } from './repository.js';
@@ -56,7 +66,10 @@ async function resolveTarget(scope: Scope, t: MemberTarget): Promise<{ row: Omit
     case 'project': {
       const owner = t.projectId ? await projectOwnerOrg(scope, t.projectId) : undefined;
       if (!owner) throw notFound('project', t.projectId ?? '');
-      return { row: { level: 'project', org_id: owner, project_id: t.projectId!, project_grant_id: null }, resource: { orgId: owner, projectId: t.projectId! } };
+      return {
+        row: { level: 'project', org_id: owner, project_id: t.projectId!, project_grant_id: null },
+        resource: { orgId: owner, projectId: t.projectId! },
+      };
     }
     case 'project_grant': {
       const grant = t.projectGrantId ? await projectGrantRef(scope, t.projectGrantId) : undefined;
@@ -84,7 +97,13 @@ export async function addMember(ctx: ServiceContext, input: MemberTarget & { use
   try {
     return await ctx.scope.transaction(async (scope) => {
       const id = await insertMembership(scope, { ...row, user_id: input.userId, roles });
-      await appendEvent(scope, ctx.actor, { orgId: row.org_id, resourceType: 'membership', resourceId: id, type: `${input.level}.member.added`, payload: { userId: input.userId, roles, ...resource } });
+      await appendEvent(scope, ctx.actor, {
+        orgId: row.org_id,
+        resourceType: 'membership',
+        resourceId: id,
+        type: `${input.level}.member.added`,
+        payload: { userId: input.userId, roles, ...resource },
+      });
       return { id };
     });
   } catch (err) {
@@ -97,15 +116,17 @@ async function requireMembership(ctx: ServiceContext, id: string): Promise<{ m: 
   const m = await getMembership(ctx.scope, id);
   if (!m) throw notFound('membership', id);
   const { resource } = await resolveTarget(ctx.scope, {
-    level: m.level, orgId: m.org_id, projectId: m.project_id, projectGrantId: m.project_grant_id,
+    level: m.level,
+    orgId: m.org_id,
+    projectId: m.project_id,
+    projectGrantId: m.project_grant_id,
   });
   await authorize(ctx, writePermission[m.level], resource);
   return { m, resource };
 }
 
 async function refuseLosingLastIamOwner(scope: Scope, m: MembershipRow, newRoles: string[]): Promise<void> {
-  if (m.level === 'instance' && m.roles.includes('IAM_OWNER') && !newRoles.includes('IAM_OWNER')
-      && (await countOtherIamOwners(scope, m.user_id)) === 0) {
+  if (m.level === 'instance' && m.roles.includes('IAM_OWNER') && !newRoles.includes('IAM_OWNER') && (await countOtherIamOwners(scope, m.user_id)) === 0) {
     throw ruleViolation('membership.last_iam_owner', 'the instance must keep at least one active IAM_OWNER');
   }
 }
@@ -116,7 +137,13 @@ export async function changeMemberRoles(ctx: ServiceContext, membershipId: strin
   await ctx.scope.transaction(async (scope) => {
     await refuseLosingLastIamOwner(scope, m, checked);
     await updateMembershipRoles(scope, membershipId, checked);
-    await appendEvent(scope, ctx.actor, { orgId: m.org_id, resourceType: 'membership', resourceId: membershipId, type: `${m.level}.member.changed`, payload: { userId: m.user_id, from: m.roles, roles: checked, ...resource } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: m.org_id,
+      resourceType: 'membership',
+      resourceId: membershipId,
+      type: `${m.level}.member.changed`,
+      payload: { userId: m.user_id, from: m.roles, roles: checked, ...resource },
+    });
   });
 }
 
@@ -125,7 +152,13 @@ export async function removeMember(ctx: ServiceContext, membershipId: string): P
   await ctx.scope.transaction(async (scope) => {
     await refuseLosingLastIamOwner(scope, m, []);
     await deleteMembership(scope, membershipId);
-    await appendEvent(scope, ctx.actor, { orgId: m.org_id, resourceType: 'membership', resourceId: membershipId, type: `${m.level}.member.removed`, payload: { userId: m.user_id, roles: m.roles, ...resource } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: m.org_id,
+      resourceType: 'membership',
+      resourceId: membershipId,
+      type: `${m.level}.member.removed`,
+      payload: { userId: m.user_id, roles: m.roles, ...resource },
+    });
   });
 }
 

@@ -14,8 +14,12 @@ export interface SecondFactorStep {
  * `local`: the first factor was the password (not an external IdP); `wanted`: the user chose to
  * set one up.
  */
-export function secondFactorStep(p: { forceMfa: boolean; forceMfaLocalOnly: boolean; secondFactors: readonly string[] },
-  has: { totp: boolean; passkey: boolean }, local: boolean, wanted = false): SecondFactorStep {
+export function secondFactorStep(
+  p: { forceMfa: boolean; forceMfaLocalOnly: boolean; secondFactors: readonly string[] },
+  has: { totp: boolean; passkey: boolean },
+  local: boolean,
+  wanted = false,
+): SecondFactorStep {
   const totpAllowed = p.secondFactors.includes('totp');
   const passkeyAllowed = p.secondFactors.includes('u2f');
   const must = (p.forceMfa && (local || !p.forceMfaLocalOnly)) || (wanted && (totpAllowed || passkeyAllowed));
@@ -28,8 +32,12 @@ export function secondFactorStep(p: { forceMfa: boolean; forceMfaLocalOnly: bool
 }
 
 /** The same rule for an authenticator app alone (what the access explanation reports). */
-export function mfaStep(p: { forceMfa: boolean; forceMfaLocalOnly: boolean; secondFactors: readonly string[] }, hasVerifiedTotp: boolean,
-  local: boolean, wanted = false): MfaStep {
+export function mfaStep(
+  p: { forceMfa: boolean; forceMfaLocalOnly: boolean; secondFactors: readonly string[] },
+  hasVerifiedTotp: boolean,
+  local: boolean,
+  wanted = false,
+): MfaStep {
   const s = secondFactorStep(p, { totp: hasVerifiedTotp, passkey: false }, local, wanted).step;
   return s === 'check' ? 'code' : s;
 }

@@ -25,8 +25,12 @@ export async function putUnverifiedTotp(scope: Scope, userId: string, secretEnc:
  * makes a code work once even when two requests race with it. Returns whether it won.
  */
 export async function claimTotpStep(scope: Scope, userId: string, step: number, opts: { verify?: boolean } = {}): Promise<boolean> {
-  const n = await scope.table('user_totp').where({ user_id: userId })
-    .andWhere((q) => { q.whereNull('last_used_step').orWhere('last_used_step', '<', step); })
+  const n = await scope
+    .table('user_totp')
+    .where({ user_id: userId })
+    .andWhere((q) => {
+      q.whereNull('last_used_step').orWhere('last_used_step', '<', step);
+    })
     .update({ last_used_step: step, failed_attempts: 0, blocked_until: null, ...(opts.verify ? { verified: true } : {}) });
   return n === 1;
 }
@@ -36,9 +40,10 @@ export async function recordTotpFailure(scope: Scope, userId: string, limit: num
   const row = await scope.table('user_totp').where({ user_id: userId }).forUpdate().first('failed_attempts');
   if (!row) return;
   const attempts = row.failed_attempts + 1;
-  await scope.table('user_totp').where({ user_id: userId }).update(attempts >= limit
-    ? { failed_attempts: 0, blocked_until: new Date(Date.now() + blockMs) }
-    : { failed_attempts: attempts });
+  await scope
+    .table('user_totp')
+    .where({ user_id: userId })
+    .update(attempts >= limit ? { failed_attempts: 0, blocked_until: new Date(Date.now() + blockMs) } : { failed_attempts: attempts });
 }
 
 export async function resetTotpFailures(scope: Scope, userId: string): Promise<void> {
@@ -51,13 +56,16 @@ export async function deleteTotp(scope: Scope, userId: string): Promise<number> 
 
 export async function replaceRecoveryCodes(scope: Scope, userId: string, hashes: string[]): Promise<void> {
   await scope.table('user_recovery_codes').where({ user_id: userId }).delete();
-  if (hashes.length) await scope.insert('user_recovery_codes', hashes.map((code_hash) => ({ user_id: userId, code_hash })));
+  if (hashes.length)
+    await scope.insert(
+      'user_recovery_codes',
+      hashes.map((code_hash) => ({ user_id: userId, code_hash })),
+    );
 }
 
 /** Uses a recovery code once: only an unused row is marked, so a second use finds nothing. */
 export async function useRecoveryCode(scope: Scope, userId: string, hash: string): Promise<boolean> {
-  const n = await scope.table('user_recovery_codes').where({ user_id: userId, code_hash: hash }).whereNull('used_at')
-    .update({ used_at: new Date() });
+  const n = await scope.table('user_recovery_codes').where({ user_id: userId, code_hash: hash }).whereNull('used_at').update({ used_at: new Date() });
   return n === 1;
 }
 

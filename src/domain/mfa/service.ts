@@ -10,8 +10,15 @@ import { authorizeActingAs } from '../membership/service.js';
 import { deletePasskeysOfUser, listPasskeysOfUser } from '../passkey/repository.js';
 import { getUser, type UserRow } from '../user/repository.js';
 import {
-  claimTotpStep, countUnusedRecoveryCodes, deleteTotp, getTotp, putUnverifiedTotp, recordTotpFailure,
-  replaceRecoveryCodes, resetTotpFailures, useRecoveryCode,
+  claimTotpStep,
+  countUnusedRecoveryCodes,
+  deleteTotp,
+  getTotp,
+  putUnverifiedTotp,
+  recordTotpFailure,
+  replaceRecoveryCodes,
+  resetTotpFailures,
+  useRecoveryCode,
 } from './repository.js';
 
 /** RFC 6238 defaults, which every authenticator app understands. */
@@ -66,8 +73,7 @@ function matchingStep(secret: string, code: string, nowMs: number): number | und
 }
 
 /** Recovery codes carry 80 random bits, so a fast salted hash is enough: there is nothing to guess. */
-const hashRecoveryCode = (userId: string, code: string) =>
-  sha256(`${userId}:${code.replace(/[\s-]/g, '').toUpperCase()}`);
+const hashRecoveryCode = (userId: string, code: string) => sha256(`${userId}:${code.replace(/[\s-]/g, '').toUpperCase()}`);
 
 function newRecoveryCode(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: read off paper
@@ -95,8 +101,9 @@ export async function startTotpEnrolment(ctx: ServiceContext, userId: string, op
 
 async function checkNotBlocked(blockedUntil: Date | null): Promise<void> {
   if (blockedUntil && blockedUntil.getTime() > Date.now()) {
-    throw new DomainError('rate_limited', 'too many wrong codes; try again later', 'mfa.too_many_attempts',
-      { retryAfterS: Math.ceil((blockedUntil.getTime() - Date.now()) / 1000) });
+    throw new DomainError('rate_limited', 'too many wrong codes; try again later', 'mfa.too_many_attempts', {
+      retryAfterS: Math.ceil((blockedUntil.getTime() - Date.now()) / 1000),
+    });
   }
 }
 
@@ -115,7 +122,11 @@ export async function confirmTotpEnrolment(ctx: ServiceContext, userId: string, 
   }
   const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   await ctx.scope.transaction(async (scope) => {
-    await replaceRecoveryCodes(scope, userId, recoveryCodes.map((c) => hashRecoveryCode(userId, c)));
+    await replaceRecoveryCodes(
+      scope,
+      userId,
+      recoveryCodes.map((c) => hashRecoveryCode(userId, c)),
+    );
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.totp.verified' });
   });
   return { recoveryCodes };
@@ -146,7 +157,9 @@ export async function verifySecondFactor(ctx: ServiceContext, userId: string, in
   await ctx.scope.transaction(async (scope) => {
     if (!result.ok) await recordTotpFailure(scope, userId, MAX_FAILED_CODES, BLOCK_MS);
     await appendEvent(scope, ctx.actor, {
-      orgId: user?.org_id, resourceType: 'user', resourceId: userId,
+      orgId: user?.org_id,
+      resourceType: 'user',
+      resourceId: userId,
       type: result.ok ? `user.mfa.${result.method}.checked` : 'user.mfa.check.failed',
     });
   });
@@ -160,7 +173,11 @@ export async function regenerateRecoveryCodes(ctx: ServiceContext, userId: strin
   if (!(await hasVerifiedTotp(ctx, userId))) throw ruleViolation('mfa.totp_not_enrolled', 'recovery codes need a verified authenticator');
   const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   await ctx.scope.transaction(async (scope) => {
-    await replaceRecoveryCodes(scope, userId, recoveryCodes.map((c) => hashRecoveryCode(userId, c)));
+    await replaceRecoveryCodes(
+      scope,
+      userId,
+      recoveryCodes.map((c) => hashRecoveryCode(userId, c)),
+    );
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.recovery_codes.regenerated' });
   });
   return { recoveryCodes };
@@ -184,13 +201,13 @@ export async function removeTotp(ctx: ServiceContext, userId: string): Promise<v
 /** One factor as its user's managers see it (no secret, no key material). */
 export type AuthFactor =
   | {
-    type: 'totp';
-    /** not_ready: enrolment started but never confirmed with a code */
-    state: 'ready' | 'not_ready';
-    createdAt: Date;
-    /** unused recovery codes that go with the authenticator */
-    recoveryCodesLeft: number;
-  }
+      type: 'totp';
+      /** not_ready: enrolment started but never confirmed with a code */
+      state: 'ready' | 'not_ready';
+      createdAt: Date;
+      /** unused recovery codes that go with the authenticator */
+      recoveryCodesLeft: number;
+    }
   | { type: 'passkey'; state: 'ready'; id: string; name: string; createdAt: Date; lastUsedAt: Date | null };
 
 /** The user's second factors and passkeys: for the user, and for managers who may read the user. */
@@ -201,7 +218,13 @@ export async function listAuthFactors(ctx: ServiceContext, userId: string): Prom
   if (!self && !(await isAllowed(ctx, 'user.read', { orgId: user.org_id }))) throw permissionDenied('user.read');
   const factors: AuthFactor[] = [];
   const totp = await getTotp(ctx.scope, userId);
-  if (totp) factors.push({ type: 'totp', state: totp.verified ? 'ready' : 'not_ready', createdAt: totp.created_at, recoveryCodesLeft: await countUnusedRecoveryCodes(ctx.scope, userId) });
+  if (totp)
+    factors.push({
+      type: 'totp',
+      state: totp.verified ? 'ready' : 'not_ready',
+      createdAt: totp.created_at,
+      recoveryCodesLeft: await countUnusedRecoveryCodes(ctx.scope, userId),
+    });
   for (const p of await listPasskeysOfUser(ctx.scope, userId)) {
     factors.push({ type: 'passkey', state: 'ready', id: p.id, name: p.name, createdAt: p.created_at, lastUsedAt: p.last_used_at });
   }

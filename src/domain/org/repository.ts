@@ -1,8 +1,22 @@
 import type { Scope } from '../../db/scope.js';
 import { pageQuery, type Page, type PageParams } from '../../db/paging.js';
 
-export interface OrgRow { id: string; name: string; state: 'active' | 'inactive'; version: number; created_at: Date; updated_at: Date }
-export interface OrgDomainRow { org_id: string; domain: string; is_verified: boolean; is_primary: boolean; is_generated: boolean; validation_code: string | null }
+export interface OrgRow {
+  id: string;
+  name: string;
+  state: 'active' | 'inactive';
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+export interface OrgDomainRow {
+  org_id: string;
+  domain: string;
+  is_verified: boolean;
+  is_primary: boolean;
+  is_generated: boolean;
+  validation_code: string | null;
+}
 
 export async function insertOrg(scope: Scope, row: { id: string; name: string; state?: string }): Promise<void> {
   await scope.insert('orgs', row);
@@ -21,12 +35,17 @@ export async function insertOrgDomain(scope: Scope, row: Omit<OrgDomainRow, 'val
 }
 
 export async function listOrgDomains(scope: Scope, orgId: string): Promise<OrgDomainRow[]> {
-  return scope.table('org_domains').where({ org_id: orgId }).orderBy([{ column: 'is_primary', order: 'desc' }, 'domain']);
+  return scope
+    .table('org_domains')
+    .where({ org_id: orgId })
+    .orderBy([{ column: 'is_primary', order: 'desc' }, 'domain']);
 }
 
 export async function findOrgByVerifiedDomain(scope: Scope, domain: string): Promise<OrgRow | undefined> {
-  return scope.join(scope.table('orgs', 'o'), 'org_domains as d', (j) => j.on('d.org_id', 'o.id'))
-    .where('d.domain', domain.toLowerCase()).andWhere('d.is_verified', true)
+  return scope
+    .join(scope.table('orgs', 'o'), 'org_domains as d', (j) => j.on('d.org_id', 'o.id'))
+    .where('d.domain', domain.toLowerCase())
+    .andWhere('d.is_verified', true)
     .first('o.*');
 }
 
@@ -37,8 +56,14 @@ export async function primaryOrgDomain(scope: Scope, orgId: string): Promise<str
 
 /** `{org-slug}`: lower-case, ASCII letters, digits and dashes. */
 export function orgSlug(name: string): string {
-  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'org';
+  return (
+    name
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'org'
+  );
 }
 
 export async function listOrgs(scope: Scope, filter: { state?: string; nameContains?: string } = {}): Promise<OrgRow[]> {
@@ -49,7 +74,10 @@ export async function listOrgs(scope: Scope, filter: { state?: string; nameConta
 }
 
 export async function updateOrg(scope: Scope, id: string, patch: Partial<Pick<OrgRow, 'name' | 'state'>>): Promise<number> {
-  return scope.table('orgs').where({ id }).update({ ...patch, ...scope.bump() });
+  return scope
+    .table('orgs')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteOrgRow(scope: Scope, id: string): Promise<number> {
@@ -67,7 +95,12 @@ export async function findVerifiedDomainHolder(scope: Scope, domain: string, exc
   return (await q.first('org_id'))?.org_id;
 }
 
-export async function updateOrgDomain(scope: Scope, orgId: string, domain: string, patch: Partial<Pick<OrgDomainRow, 'is_verified' | 'is_primary' | 'is_generated' | 'validation_code' | 'domain'>>): Promise<number> {
+export async function updateOrgDomain(
+  scope: Scope,
+  orgId: string,
+  domain: string,
+  patch: Partial<Pick<OrgDomainRow, 'is_verified' | 'is_primary' | 'is_generated' | 'validation_code' | 'domain'>>,
+): Promise<number> {
   return scope.table('org_domains').where({ org_id: orgId, domain: domain.toLowerCase() }).update(patch);
 }
 
@@ -96,6 +129,7 @@ export async function orgNamesByIds(scope: Scope, ids: string[]): Promise<Map<st
   if (!ids.length) return new Map();
   const rows: { id: string; name: string; domain: string | null }[] = await scope
     .leftJoin(scope.table('orgs', 'o'), 'org_domains as d', (j) => j.on('d.org_id', 'o.id').andOnVal('d.is_primary', '=', true))
-    .whereIn('o.id', [...new Set(ids)]).select('o.id', 'o.name', 'd.domain');
+    .whereIn('o.id', [...new Set(ids)])
+    .select('o.id', 'o.name', 'd.domain');
   return new Map(rows.map((r) => [r.id, { name: r.name, primaryDomain: r.domain }]));
 }

@@ -11,8 +11,20 @@ import { countOtherIamOwners } from '../membership/repository.js';
 import { getEffectivePolicy } from '../policy/service.js';
 import { normalizeDomain } from './domain-name.js';
 import {
-  clearPrimaryOrgDomain, deleteOrgDomain, deleteOrgRow, findOrgByName, findVerifiedDomainHolder, getOrg, getOrgDomain,
-  insertOrg, insertOrgDomain, listOrgDomains, orgSlug, updateOrg, updateOrgDomain, type OrgRow,
+  clearPrimaryOrgDomain,
+  deleteOrgDomain,
+  deleteOrgRow,
+  findOrgByName,
+  findVerifiedDomainHolder,
+  getOrg,
+  getOrgDomain,
+  insertOrg,
+  insertOrgDomain,
+  listOrgDomains,
+  orgSlug,
+  updateOrg,
+  updateOrgDomain,
+  type OrgRow,
 } from './repository.js';
 
 export { normalizeDomain } from './domain-name.js';
@@ -86,7 +98,10 @@ export async function renameOrg(ctx: ServiceContext, orgId: string, newName: str
         if (existing) {
           await deleteOrgDomain(scope, orgId, generated.domain);
           await updateOrgDomain(scope, orgId, domain, {
-            is_verified: true, is_generated: true, is_primary: existing.is_primary || generated.is_primary, validation_code: null,
+            is_verified: true,
+            is_generated: true,
+            is_primary: existing.is_primary || generated.is_primary,
+            validation_code: null,
           });
         } else {
           await updateOrgDomain(scope, orgId, generated.domain, { domain });
@@ -105,7 +120,7 @@ export async function renameOrg(ctx: ServiceContext, orgId: string, newName: str
 /** Refuses a change that would take away every active IAM_OWNER with the org's users. */
 async function refuseLosingLastIamOwner(scope: Scope, orgId: string): Promise<void> {
   if ((await countOtherIamOwners(scope, '', { exceptOrgId: orgId })) === 0) {
-    throw ruleViolation('org.last_iam_owner', 'the instance\'s last active IAM_OWNER belongs to this organization');
+    throw ruleViolation('org.last_iam_owner', "the instance's last active IAM_OWNER belongs to this organization");
   }
 }
 
@@ -115,7 +130,7 @@ async function setOrgState(ctx: ServiceContext, orgId: string, state: 'active' |
     const org = await requireOrg(scope, orgId);
     if (org.state === state) throw ruleViolation(`org.already_${state}`, `organization ${orgId} is already ${state}`);
     if (state === 'inactive' && (await getInstance(scope))?.default_org_id === orgId) {
-      throw ruleViolation('org.default_org', 'the instance\'s default organization cannot be deactivated');
+      throw ruleViolation('org.default_org', "the instance's default organization cannot be deactivated");
     }
     if (state === 'inactive') await refuseLosingLastIamOwner(scope, orgId);
     await updateOrg(scope, orgId, { state });
@@ -137,7 +152,7 @@ export async function deleteOrg(ctx: ServiceContext, orgId: string): Promise<voi
   await ctx.scope.transaction(async (scope) => {
     const org = await requireOrg(scope, orgId);
     if ((await getInstance(scope))?.default_org_id === orgId) {
-      throw ruleViolation('org.default_org', 'the instance\'s default organization cannot be deleted');
+      throw ruleViolation('org.default_org', "the instance's default organization cannot be deleted");
     }
     await refuseLosingLastIamOwner(scope, orgId);
     await deleteOrgRow(scope, orgId);
@@ -150,7 +165,12 @@ export async function deleteOrg(ctx: ServiceContext, orgId: string): Promise<voi
  * Adds a domain to an org. It starts unverified and must be proven with verifyOrgDomain, unless
  * the domain policy does not ask for validation, or a trusted caller (system, CLI) says verified.
  */
-export async function addOrgDomain(ctx: ServiceContext, orgId: string, domainName: string, opts: { verified?: boolean } = {}): Promise<{ domain: string; verified: boolean; validationCode: string | null }> {
+export async function addOrgDomain(
+  ctx: ServiceContext,
+  orgId: string,
+  domainName: string,
+  opts: { verified?: boolean } = {},
+): Promise<{ domain: string; verified: boolean; validationCode: string | null }> {
   const domain = normalizeDomain(domainName);
   await authorize(ctx, 'org.write', { orgId });
   try {
@@ -160,7 +180,7 @@ export async function addOrgDomain(ctx: ServiceContext, orgId: string, domainNam
       const policy = await getEffectivePolicy(scope, 'domain', orgId);
       const trusted = ctx.actor.type !== 'user' && opts.verified === true;
       const verified = trusted || !policy.validateOrgDomains;
-      if (verified && await findVerifiedDomainHolder(scope, domain, orgId)) throw takenError(domain);
+      if (verified && (await findVerifiedDomainHolder(scope, domain, orgId))) throw takenError(domain);
       const validationCode = verified ? null : newSecret(18);
       await insertOrgDomain(scope, { org_id: orgId, domain, is_verified: verified, is_primary: false, is_generated: false, validation_code: validationCode });
       await appendEvent(scope, ctx.actor, { orgId, resourceType: 'org', resourceId: orgId, type: 'org.domain.added', payload: { domain, verified } });
@@ -193,7 +213,7 @@ export async function verifyOrgDomain(ctx: ServiceContext, orgId: string, domain
   const row = await getOrgDomain(ctx.scope, orgId, domain);
   if (!row) throw notFound('org domain', domain);
   if (row.is_verified) return;
-  if (ctx.actor.type === 'user' && !(row.validation_code && await dnsProves(domain, row.validation_code))) {
+  if (ctx.actor.type === 'user' && !(row.validation_code && (await dnsProves(domain, row.validation_code)))) {
     throw ruleViolation('org_domain.verification_failed', `no TXT record ${DOMAIN_CHALLENGE_PREFIX}.${domain} holds the validation code`);
   }
   try {

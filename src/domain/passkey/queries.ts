@@ -24,7 +24,14 @@ export async function listPasskeys(ctx: ServiceContext, userId: string): Promise
   if (!user || user.type !== 'human') throw notFound('user', userId);
   if (!(ctx.actor.type === 'user' && ctx.actor.userId === userId)) await authorize(ctx, 'user.read', { orgId: user.org_id });
   return (await listPasskeysOfUser(ctx.scope, userId)).map((p) => ({
-    id: p.id, name: p.name, rpId: p.rp_id, backupEligible: p.backup_eligible, backedUp: p.backed_up,
-    transports: p.transports, aaguid: p.aaguid, createdAt: p.created_at, lastUsedAt: p.last_used_at,
+    id: p.id,
+    name: p.name,
+    rpId: p.rp_id,
+    backupEligible: p.backup_eligible,
+    backedUp: p.backed_up,
+    transports: p.transports,
+    aaguid: p.aaguid,
+    createdAt: p.created_at,
+    lastUsedAt: p.last_used_at,
   }));
 }

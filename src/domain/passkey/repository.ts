@@ -69,8 +69,7 @@ export async function deletePasskeyRow(scope: Scope, userId: string, id: string)
  * request read (a concurrent use of a cloned authenticator cannot both pass), and the backup state.
  */
 export async function recordPasskeyUse(scope: Scope, id: string, seen: number, next: number, backedUp: boolean): Promise<boolean> {
-  const n = await scope.table('user_passkeys').where({ id, sign_count: seen })
-    .update({ sign_count: next, backed_up: backedUp, last_used_at: new Date() });
+  const n = await scope.table('user_passkeys').where({ id, sign_count: seen }).update({ sign_count: next, backed_up: backedUp, last_used_at: new Date() });
   return n === 1;
 }
 

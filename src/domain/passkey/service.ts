@@ -1,6 +1,11 @@
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { authorize } from '../authorization.js';
@@ -12,8 +17,18 @@ import { authorizeActingAs } from '../membership/service.js';
 import type { Principal } from '../principal.js';
 import { getUser, preferredLoginName, type UserRow } from '../user/repository.js';
 import {
-  countPasskeysOfUser, deletePasskeyRow, findPasskeyByCredentialId, getPasskey, insertChallenge, insertPasskey,
-  instanceServesDomain, listPasskeysOfUser, recordPasskeyUse, renamePasskeyRow, takeChallenge, type ChallengeRow,
+  countPasskeysOfUser,
+  deletePasskeyRow,
+  findPasskeyByCredentialId,
+  getPasskey,
+  insertChallenge,
+  insertPasskey,
+  instanceServesDomain,
+  listPasskeysOfUser,
+  recordPasskeyUse,
+  renamePasskeyRow,
+  takeChallenge,
+  type ChallengeRow,
 } from './repository.js';
 
 /**
@@ -58,7 +73,11 @@ async function authorizeChange(ctx: ServiceContext, user: UserRow): Promise<void
   await authorizeActingAs(ctx, user.id);
 }
 
-async function newChallenge(ctx: Pick<ServiceContext, 'scope'>, rp: RelyingParty, row: Omit<ChallengeRow, 'id' | 'challenge' | 'rp_id' | 'origin' | 'expires_at'>): Promise<{ id: string; challenge: string }> {
+async function newChallenge(
+  ctx: Pick<ServiceContext, 'scope'>,
+  rp: RelyingParty,
+  row: Omit<ChallengeRow, 'id' | 'challenge' | 'rp_id' | 'origin' | 'expires_at'>,
+): Promise<{ id: string; challenge: string }> {
   // The RP ID must be one of this instance's own domains: a caller cannot ask for another's.
   if (!(await instanceServesDomain(ctx.scope, rp.rpId))) throw invalidInput(`${rp.rpId} is not a domain of this instance`);
   const id = newId();
@@ -68,7 +87,12 @@ async function newChallenge(ctx: Pick<ServiceContext, 'scope'>, rp: RelyingParty
 }
 
 /** The challenge of a ceremony, once, if it is this binding's, of this kind, and unexpired. */
-async function redeemChallenge(ctx: Pick<ServiceContext, 'scope'>, id: string, binding: string, purpose: ChallengeRow['purpose']): Promise<ChallengeRow | undefined> {
+async function redeemChallenge(
+  ctx: Pick<ServiceContext, 'scope'>,
+  id: string,
+  binding: string,
+  purpose: ChallengeRow['purpose'],
+): Promise<ChallengeRow | undefined> {
   if (!/^\d{1,30}$/.test(id)) return undefined;
   const row = await takeChallenge(ctx.scope, id);
   if (!row || row.binding !== binding || row.purpose !== purpose || row.expires_at.getTime() <= Date.now()) return undefined;
@@ -77,7 +101,10 @@ async function redeemChallenge(ctx: Pick<ServiceContext, 'scope'>, id: string, b
 
 // ---- registration ----
 
-export interface RegistrationStart { challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }
+export interface RegistrationStart {
+  challengeId: string;
+  options: PublicKeyCredentialCreationOptionsJSON;
+}
 
 /**
  * Options for navigator.credentials.create(): a discoverable credential with user verification
@@ -90,32 +117,48 @@ export async function startPasskeyRegistration(ctx: ServiceContext, userId: stri
   if (existing.length >= MAX_PASSKEYS_PER_USER) throw ruleViolation('passkey.too_many', `a user has at most ${MAX_PASSKEYS_PER_USER} passkeys`);
   const { id, challenge } = await newChallenge(ctx, opts.rp, { purpose: 'registration', user_id: userId, binding: opts.binding, user_verification: true });
   const options = await generateRegistrationOptions({
-    rpName: opts.rp.name, rpID: opts.rp.rpId,
-    userID: userHandle(userId), userName: await preferredLoginName(ctx.scope, user),
+    rpName: opts.rp.name,
+    rpID: opts.rp.rpId,
+    userID: userHandle(userId),
+    userName: await preferredLoginName(ctx.scope, user),
     userDisplayName: user.display_name ?? ([user.given_name, user.family_name].filter(Boolean).join(' ') || user.username),
-    challenge: Buffer.from(challenge, 'base64url'), timeout: CEREMONY_MS, attestationType: 'none',
+    challenge: Buffer.from(challenge, 'base64url'),
+    timeout: CEREMONY_MS,
+    attestationType: 'none',
     excludeCredentials: existing.filter((p) => p.rp_id === opts.rp.rpId).map((p) => ({ id: p.credential_id, transports: p.transports })),
     authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
   });
   return { challengeId: id, options };
 }
 
-export interface RegisteredPasskey { id: string; name: string }
+export interface RegisteredPasskey {
+  id: string;
+  name: string;
+}
 
 /** Verifies the authenticator's answer and stores the credential. */
-export async function finishPasskeyRegistration(ctx: ServiceContext, userId: string, input: {
-  challengeId: string; binding: string; response: unknown; name?: string;
-}): Promise<RegisteredPasskey> {
+export async function finishPasskeyRegistration(
+  ctx: ServiceContext,
+  userId: string,
+  input: {
+    challengeId: string;
+    binding: string;
+    response: unknown;
+    name?: string;
+  },
+): Promise<RegisteredPasskey> {
   const user = await requireHuman(ctx, userId);
   await authorizeChange(ctx, user);
   const challenge = await redeemChallenge(ctx, input.challengeId, input.binding, 'registration');
-  if (!challenge || challenge.user_id !== userId) throw ruleViolation('passkey.challenge_invalid', 'the passkey ceremony expired or was not started here; try again');
+  if (!challenge || challenge.user_id !== userId)
+    throw ruleViolation('passkey.challenge_invalid', 'the passkey ceremony expired or was not started here; try again');
   let verified;
   try {
     verified = await verifyRegistrationResponse({
       response: input.response as RegistrationResponseJSON,
       expectedChallenge: challenge.challenge,
-      expectedOrigin: challenge.origin, expectedRPID: challenge.rp_id,
+      expectedOrigin: challenge.origin,
+      expectedRPID: challenge.rp_id,
       requireUserVerification: true,
     });
   } catch (err) {
@@ -128,13 +171,23 @@ export async function finishPasskeyRegistration(ctx: ServiceContext, userId: str
   await ctx.scope.transaction(async (scope) => {
     if (await findPasskeyByCredentialId(scope, info.credential.id)) throw ruleViolation('passkey.already_registered', 'this passkey is registered already');
     await insertPasskey(scope, {
-      id, user_id: userId, credential_id: info.credential.id, public_key: Buffer.from(info.credential.publicKey),
-      sign_count: info.credential.counter, backup_eligible: info.credentialDeviceType === 'multiDevice', backed_up: info.credentialBackedUp,
+      id,
+      user_id: userId,
+      credential_id: info.credential.id,
+      public_key: Buffer.from(info.credential.publicKey),
+      sign_count: info.credential.counter,
+      backup_eligible: info.credentialDeviceType === 'multiDevice',
+      backed_up: info.credentialBackedUp,
       transports: (input.response as RegistrationResponseJSON).response?.transports?.filter((t) => typeof t === 'string' && t.length <= 32).slice(0, 8) ?? [],
-      aaguid: info.aaguid, rp_id: challenge.rp_id, name,
+      aaguid: info.aaguid,
+      rp_id: challenge.rp_id,
+      name,
     });
     await appendEvent(scope, ctx.actor, {
-      orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.passkey.added',
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.passkey.added',
       payload: { passkeyId: id, name, rpId: challenge.rp_id, backupEligible: info.credentialDeviceType === 'multiDevice' },
     });
   });
@@ -150,21 +203,32 @@ function cleanName(name: string | undefined): string | undefined {
 
 // ---- authentication ----
 
-export interface AuthenticationStart { challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }
+export interface AuthenticationStart {
+  challengeId: string;
+  options: PublicKeyCredentialRequestOptionsJSON;
+}
 
 /**
  * Options for navigator.credentials.get(). Without a user: passwordless sign-in with a
  * discoverable credential, user verification required. With a user: a second factor after the
  * password, limited to that user's passkeys on this domain (presence is enough there).
  */
-export async function startPasskeyAuthentication(ctx: Pick<ServiceContext, 'scope'>, opts: { rp: RelyingParty; binding: string; userId?: string }): Promise<AuthenticationStart> {
+export async function startPasskeyAuthentication(
+  ctx: Pick<ServiceContext, 'scope'>,
+  opts: { rp: RelyingParty; binding: string; userId?: string },
+): Promise<AuthenticationStart> {
   const passwordless = opts.userId === undefined;
   const allow = passwordless ? [] : (await listPasskeysOfUser(ctx.scope, opts.userId!)).filter((p) => p.rp_id === opts.rp.rpId);
   const { id, challenge } = await newChallenge(ctx, opts.rp, {
-    purpose: 'authentication', user_id: opts.userId ?? null, binding: opts.binding, user_verification: passwordless,
+    purpose: 'authentication',
+    user_id: opts.userId ?? null,
+    binding: opts.binding,
+    user_verification: passwordless,
   });
   const options = await generateAuthenticationOptions({
-    rpID: opts.rp.rpId, challenge: Buffer.from(challenge, 'base64url'), timeout: CEREMONY_MS,
+    rpID: opts.rp.rpId,
+    challenge: Buffer.from(challenge, 'base64url'),
+    timeout: CEREMONY_MS,
     userVerification: passwordless ? 'required' : 'preferred',
     ...(passwordless ? {} : { allowCredentials: allow.map((p) => ({ id: p.credential_id, transports: p.transports })) }),
   });
@@ -184,9 +248,14 @@ const owner = (user: Pick<UserRow, 'id' | 'org_id'>): Principal => ({ type: 'use
  * where the ceremony required it. A signed counter that does not move forward means a cloned
  * authenticator: refused, and recorded as `user.passkey.counter_regressed`.
  */
-export async function verifyPasskeyAssertion(ctx: Pick<ServiceContext, 'scope'>, input: {
-  challengeId: string; binding: string; response: unknown;
-}): Promise<PasskeyCheck> {
+export async function verifyPasskeyAssertion(
+  ctx: Pick<ServiceContext, 'scope'>,
+  input: {
+    challengeId: string;
+    binding: string;
+    response: unknown;
+  },
+): Promise<PasskeyCheck> {
   const challenge = await redeemChallenge(ctx, input.challengeId, input.binding, 'authentication');
   if (!challenge) return { ok: false, reason: 'challenge_invalid' };
   const response = input.response as AuthenticationResponseJSON;
@@ -203,8 +272,10 @@ export async function verifyPasskeyAssertion(ctx: Pick<ServiceContext, 'scope'>,
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>> | undefined;
   try {
     result = await verifyAuthenticationResponse({
-      response, expectedChallenge: challenge.challenge,
-      expectedOrigin: challenge.origin, expectedRPID: challenge.rp_id,
+      response,
+      expectedChallenge: challenge.challenge,
+      expectedOrigin: challenge.origin,
+      expectedRPID: challenge.rp_id,
       // Counters are compared below, only once the signature is known to be genuine.
       credential: { id: passkey.credential_id, publicKey: new Uint8Array(passkey.public_key), counter: 0, transports: passkey.transports },
       requireUserVerification: challenge.user_verification,
@@ -214,8 +285,11 @@ export async function verifyPasskeyAssertion(ctx: Pick<ServiceContext, 'scope'>,
   }
   const fail = async (reason: 'not_verified' | 'counter_regressed', payload: Record<string, unknown> = {}) => {
     await appendEvent(ctx.scope, owner(user), {
-      orgId: user.org_id, resourceType: 'user', resourceId: user.id,
-      type: reason === 'counter_regressed' ? 'user.passkey.counter_regressed' : 'user.passkey.check.failed', payload: { passkeyId: passkey.id, ...payload },
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: user.id,
+      type: reason === 'counter_regressed' ? 'user.passkey.counter_regressed' : 'user.passkey.check.failed',
+      payload: { passkeyId: passkey.id, ...payload },
     });
     return { ok: false as const, reason };
   };
@@ -225,7 +299,10 @@ export async function verifyPasskeyAssertion(ctx: Pick<ServiceContext, 'scope'>,
   const recorded = await ctx.scope.transaction(async (scope) => {
     if (!(await recordPasskeyUse(scope, passkey.id, stored, next, result.authenticationInfo.credentialBackedUp))) return false;
     await appendEvent(scope, owner(user), {
-      orgId: user.org_id, resourceType: 'user', resourceId: user.id, type: 'user.passkey.checked',
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: user.id,
+      type: 'user.passkey.checked',
       payload: { passkeyId: passkey.id, passwordless: challenge.user_id === null },
     });
     return true;
@@ -244,7 +321,13 @@ export async function renamePasskey(ctx: ServiceContext, userId: string, passkey
   if (!clean) throw invalidInput('a passkey needs a name');
   await ctx.scope.transaction(async (scope) => {
     if ((await renamePasskeyRow(scope, userId, passkeyId, clean)) === 0) throw notFound('passkey', passkeyId);
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.passkey.renamed', payload: { passkeyId, name: clean } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.passkey.renamed',
+      payload: { passkeyId, name: clean },
+    });
   });
 }
 
@@ -255,7 +338,13 @@ export async function removePasskey(ctx: ServiceContext, userId: string, passkey
   await ctx.scope.transaction(async (scope) => {
     const passkey = await getPasskey(scope, userId, passkeyId);
     if (!passkey || (await deletePasskeyRow(scope, userId, passkeyId)) === 0) throw notFound('passkey', passkeyId);
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.passkey.removed', payload: { passkeyId, name: passkey.name } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.passkey.removed',
+      payload: { passkeyId, name: passkey.name },
+    });
   });
 }
 

@@ -18,18 +18,21 @@ export const assetKinds = ['logo_light', 'logo_dark', 'icon_light', 'icon_dark',
 const images = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml'];
 /** What each kind may be: images for logos and icons (SVG is served sandboxed), web fonts for the font. */
 export const assetContentTypes: Record<AssetKind, readonly string[]> = {
-  logo_light: images, logo_dark: images,
-  icon_light: [...images, 'image/x-icon'], icon_dark: [...images, 'image/x-icon'],
+  logo_light: images,
+  logo_dark: images,
+  icon_light: [...images, 'image/x-icon'],
+  icon_dark: [...images, 'image/x-icon'],
   font: ['font/woff2', 'font/woff', 'font/ttf', 'font/otf', 'application/font-woff'],
 };
 export const MAX_ASSET_BYTES = 512 * 1024;
 
-
 /** Stores (or replaces) an uploaded logo, icon or font; orgId null for the instance default. */
 export async function putLabelAsset(scope: Scope, orgId: string | null, kind: AssetKind, contentType: string, data: Buffer): Promise<void> {
   if (!assetKinds.includes(kind)) throw invalidInput(`unknown asset kind ${kind}`);
-  if (!assetContentTypes[kind].includes(contentType)) throw new DomainError('invalid_input', `${contentType} is not allowed for ${kind}`, 'label_asset.unsupported_type', { allowed: assetContentTypes[kind] });
-  if (data.length === 0 || data.length > MAX_ASSET_BYTES) throw new DomainError('invalid_input', `an asset must be 1 byte to ${MAX_ASSET_BYTES / 1024} KiB`, 'label_asset.size', { maxBytes: MAX_ASSET_BYTES });
+  if (!assetContentTypes[kind].includes(contentType))
+    throw new DomainError('invalid_input', `${contentType} is not allowed for ${kind}`, 'label_asset.unsupported_type', { allowed: assetContentTypes[kind] });
+  if (data.length === 0 || data.length > MAX_ASSET_BYTES)
+    throw new DomainError('invalid_input', `an asset must be 1 byte to ${MAX_ASSET_BYTES / 1024} KiB`, 'label_asset.size', { maxBytes: MAX_ASSET_BYTES });
   await replaceLabelAsset(scope, { org_id: orgId, kind, content_type: contentType, data });
 }
 
@@ -44,7 +47,10 @@ export async function setLabelAsset(ctx: ServiceContext, orgId: string | null, k
   await ctx.scope.transaction(async (scope) => {
     await putLabelAsset(scope, orgId, kind, contentType, data);
     await appendEvent(scope, ctx.actor, {
-      orgId, resourceType: 'label_asset', resourceId: `${orgId ?? 'instance'}:${kind}`, type: orgId ? 'org.label_asset.set' : 'instance.label_asset.set',
+      orgId,
+      resourceType: 'label_asset',
+      resourceId: `${orgId ?? 'instance'}:${kind}`,
+      type: orgId ? 'org.label_asset.set' : 'instance.label_asset.set',
       payload: { kind, contentType, bytes: data.length },
     });
   });
@@ -56,7 +62,10 @@ export async function removeLabelAsset(ctx: ServiceContext, orgId: string | null
   await ctx.scope.transaction(async (scope) => {
     if ((await deleteLabelAsset(scope, orgId, kind)) === 0) throw notFound('label asset', kind);
     await appendEvent(scope, ctx.actor, {
-      orgId, resourceType: 'label_asset', resourceId: `${orgId ?? 'instance'}:${kind}`, type: orgId ? 'org.label_asset.removed' : 'instance.label_asset.removed',
+      orgId,
+      resourceType: 'label_asset',
+      resourceId: `${orgId ?? 'instance'}:${kind}`,
+      type: orgId ? 'org.label_asset.removed' : 'instance.label_asset.removed',
     });
   });
 }

@@ -29,7 +29,9 @@ export interface OrgContextFacts {
 
 export class UnknownOrgError extends Error {
   readonly reason = 'login.unknown_org';
-  constructor() { super('the organization this sign-in asks for does not exist'); }
+  constructor() {
+    super('the organization this sign-in asks for does not exist');
+  }
 }
 
 /** The rule above, on facts already looked up. Pure. */

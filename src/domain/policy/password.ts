@@ -6,9 +6,7 @@ export const MAX_PASSWORD_LENGTH = 256;
 
 /** One rule of the password complexity policy that a password fails; `n` is the length it names. */
 export type UnmetPasswordRule =
-  | { rule: 'tooLong'; n: number }
-  | { rule: 'minLength'; n: number }
-  | { rule: 'uppercase' | 'lowercase' | 'number' | 'symbol' | 'breached' };
+  { rule: 'tooLong'; n: number } | { rule: 'minLength'; n: number } | { rule: 'uppercase' | 'lowercase' | 'number' | 'symbol' | 'breached' };
 
 let breachedPasswords: Set<string> | undefined;
 

@@ -4,7 +4,13 @@ import type { PolicyKind } from './schemas.js';
 /** The kinds of uploaded label assets (see label-assets.ts for what each may be). */
 export type AssetKind = 'logo_light' | 'logo_dark' | 'icon_light' | 'icon_dark' | 'font';
 
-export interface LabelAssetRow { org_id: string | null; kind: AssetKind; content_type: string; data: Buffer; updated_at: Date }
+export interface LabelAssetRow {
+  org_id: string | null;
+  kind: AssetKind;
+  content_type: string;
+  data: Buffer;
+  updated_at: Date;
+}
 
 export interface PolicyRow {
   kind: PolicyKind;
@@ -28,8 +34,7 @@ export async function upsertPolicyRow(scope: Scope, kind: PolicyKind, orgId: str
   const existing = await getPolicyRow(scope, kind, orgId);
   if (existing) {
     const q = scope.table('policies').where({ kind });
-    await (orgId === null ? q.whereNull('org_id') : q.where({ org_id: orgId }))
-      .update({ settings: JSON.stringify(settings), ...scope.bump() });
+    await (orgId === null ? q.whereNull('org_id') : q.where({ org_id: orgId })).update({ settings: JSON.stringify(settings), ...scope.bump() });
   } else {
     await scope.insert('policies', { kind, org_id: orgId, settings: JSON.stringify(settings) });
   }
@@ -63,7 +68,9 @@ export async function deleteLabelAsset(scope: Scope, orgId: string | null, kind:
 export async function labelAssetStamps(scope: Scope, orgId: string | null): Promise<Map<AssetKind, { owner: string; v: number }>> {
   const q = scope.table('label_assets').select('org_id', 'kind', 'updated_at');
   const rows: Pick<LabelAssetRow, 'org_id' | 'kind' | 'updated_at'>[] = orgId
-    ? await q.where((w) => { w.whereNull('org_id').orWhere('org_id', orgId); })
+    ? await q.where((w) => {
+        w.whereNull('org_id').orWhere('org_id', orgId);
+      })
     : await q.whereNull('org_id');
   const out = new Map<AssetKind, { owner: string; v: number }>();
   for (const r of rows.sort((a, b) => (a.org_id ? 1 : 0) - (b.org_id ? 1 : 0))) {

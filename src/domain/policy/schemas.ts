@@ -17,74 +17,96 @@ export const secondFactors = ['totp', 'u2f'] as const;
 /** ZITADEL's passwordlessType: whether a passkey alone signs in. */
 export const passwordlessTypes = ['allowed', 'not_allowed'] as const;
 
-export const loginPolicySchema = z.object({
-  allowUsernamePassword: z.boolean().default(true),
-  allowRegister: z.boolean().default(false),
-  allowExternalIdp: z.boolean().default(false),
-  /** ids of the IdPs offered on the login page (instance IdPs or the org's own) */
-  idpIds: z.array(z.string()).default([]),
-  forceMfa: z.boolean().default(false),
-  forceMfaLocalOnly: z.boolean().default(false),
-  hidePasswordReset: z.boolean().default(false),
-  ignoreUnknownUsernames: z.boolean().default(false),
-  allowDomainDiscovery: z.boolean().default(true),
-  disableLoginWithEmail: z.boolean().default(false),
-  disableLoginWithPhone: z.boolean().default(true),
-  secondFactors: z.array(z.enum(secondFactors)).default(['totp', 'u2f']),
-  passwordlessType: z.enum(passwordlessTypes).default('allowed'),
-  /** After a password sign-in, users without a passkey are asked to add one (they may skip). */
-  promptPasskeyAfterPassword: z.boolean().default(false),
-  passwordCheckLifetimeS: z.number().int().min(0).default(240 * 3600),
-  secondFactorCheckLifetimeS: z.number().int().min(0).default(18 * 3600),
-  defaultRedirectUri: url.default(''),
-}).strict();
+export const loginPolicySchema = z
+  .object({
+    allowUsernamePassword: z.boolean().default(true),
+    allowRegister: z.boolean().default(false),
+    allowExternalIdp: z.boolean().default(false),
+    /** ids of the IdPs offered on the login page (instance IdPs or the org's own) */
+    idpIds: z.array(z.string()).default([]),
+    forceMfa: z.boolean().default(false),
+    forceMfaLocalOnly: z.boolean().default(false),
+    hidePasswordReset: z.boolean().default(false),
+    ignoreUnknownUsernames: z.boolean().default(false),
+    allowDomainDiscovery: z.boolean().default(true),
+    disableLoginWithEmail: z.boolean().default(false),
+    disableLoginWithPhone: z.boolean().default(true),
+    secondFactors: z.array(z.enum(secondFactors)).default(['totp', 'u2f']),
+    passwordlessType: z.enum(passwordlessTypes).default('allowed'),
+    /** After a password sign-in, users without a passkey are asked to add one (they may skip). */
+    promptPasskeyAfterPassword: z.boolean().default(false),
+    passwordCheckLifetimeS: z
+      .number()
+      .int()
+      .min(0)
+      .default(240 * 3600),
+    secondFactorCheckLifetimeS: z
+      .number()
+      .int()
+      .min(0)
+      .default(18 * 3600),
+    defaultRedirectUri: url.default(''),
+  })
+  .strict();
 
-export const passwordComplexityPolicySchema = z.object({
-  minLength: z.number().int().min(1).max(72).default(8),
-  hasUppercase: z.boolean().default(true),
-  hasLowercase: z.boolean().default(true),
-  hasNumber: z.boolean().default(true),
-  hasSymbol: z.boolean().default(false),
-  /** refuse the passwords most often found in data breaches (a list bundled with Tessera) */
-  refuseBreachedPasswords: z.boolean().default(true),
-}).strict();
+export const passwordComplexityPolicySchema = z
+  .object({
+    minLength: z.number().int().min(1).max(72).default(8),
+    hasUppercase: z.boolean().default(true),
+    hasLowercase: z.boolean().default(true),
+    hasNumber: z.boolean().default(true),
+    hasSymbol: z.boolean().default(false),
+    /** refuse the passwords most often found in data breaches (a list bundled with Tessera) */
+    refuseBreachedPasswords: z.boolean().default(true),
+  })
+  .strict();
 
-export const lockoutPolicySchema = z.object({
-  /** 0 disables lockout */
-  maxPasswordAttempts: z.number().int().min(0).default(10),
-  showLockoutFailures: z.boolean().default(false),
-}).strict();
+export const lockoutPolicySchema = z
+  .object({
+    /** 0 disables lockout */
+    maxPasswordAttempts: z.number().int().min(0).default(10),
+    showLockoutFailures: z.boolean().default(false),
+  })
+  .strict();
 
-export const domainPolicySchema = z.object({
-  userLoginMustBeDomain: z.boolean().default(true),
-  validateOrgDomains: z.boolean().default(true),
-  smtpSenderAddressMatchesInstanceDomain: z.boolean().default(false),
-}).strict();
+export const domainPolicySchema = z
+  .object({
+    userLoginMustBeDomain: z.boolean().default(true),
+    validateOrgDomains: z.boolean().default(true),
+    smtpSenderAddressMatchesInstanceDomain: z.boolean().default(false),
+  })
+  .strict();
 
-export const labelPolicySchema = z.object({
-  primaryColor: color.default('#5469d4'),
-  backgroundColor: color.default('#fafafa'),
-  warnColor: color.default('#cd3d56'),
-  fontColor: color.default('#000000'),
-  primaryColorDark: color.default('#a5b4fc'),
-  backgroundColorDark: color.default('#111827'),
-  warnColorDark: color.default('#ff3b5b'),
-  fontColorDark: color.default('#ffffff'),
-  fontFamily: z.string().max(200).default(''),
-  hideLoginNameSuffix: z.boolean().default(false),
-  disableWatermark: z.boolean().default(false),
-}).strict();
+export const labelPolicySchema = z
+  .object({
+    primaryColor: color.default('#5469d4'),
+    backgroundColor: color.default('#fafafa'),
+    warnColor: color.default('#cd3d56'),
+    fontColor: color.default('#000000'),
+    primaryColorDark: color.default('#a5b4fc'),
+    backgroundColorDark: color.default('#111827'),
+    warnColorDark: color.default('#ff3b5b'),
+    fontColorDark: color.default('#ffffff'),
+    fontFamily: z.string().max(200).default(''),
+    hideLoginNameSuffix: z.boolean().default(false),
+    disableWatermark: z.boolean().default(false),
+  })
+  .strict();
 
-export const privacyPolicySchema = z.object({
-  tosLink: url.default(''),
-  privacyLink: url.default(''),
-  helpLink: url.default(''),
-  supportEmail: z.email().or(z.literal('')).default(''),
-}).strict();
+export const privacyPolicySchema = z
+  .object({
+    tosLink: url.default(''),
+    privacyLink: url.default(''),
+    helpLink: url.default(''),
+    supportEmail: z.email().or(z.literal('')).default(''),
+  })
+  .strict();
 
-export const notificationPolicySchema = z.object({
-  passwordChange: z.boolean().default(true),
-}).strict();
+export const notificationPolicySchema = z
+  .object({
+    passwordChange: z.boolean().default(true),
+  })
+  .strict();
 
 export const policySchemas = {
   login: loginPolicySchema,

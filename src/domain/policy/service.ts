@@ -13,15 +13,16 @@ export { checkPasswordComplexity, MAX_PASSWORD_LENGTH } from './password.js';
 function parseSettings<K extends PolicyKind>(kind: K, settings: unknown, schema: z.ZodType = policySchemas[kind]): PolicySettings<K> {
   const parsed = schema.safeParse(settings);
   if (!parsed.success) {
-    throw invalidInput(`invalid ${kind} policy: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-      { issues: parsed.error.issues });
+    throw invalidInput(`invalid ${kind} policy: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, {
+      issues: parsed.error.issues,
+    });
   }
   return parsed.data as PolicySettings<K>;
 }
 
 /** The policy in force for an org: its override, else the instance default, else the built-in one. */
 export async function getEffectivePolicy<K extends PolicyKind>(scope: Scope, kind: K, orgId?: string | null): Promise<PolicySettings<K>> {
-  const row = (orgId ? await getPolicyRow(scope, kind, orgId) : undefined) ?? await getPolicyRow(scope, kind, null);
+  const row = (orgId ? await getPolicyRow(scope, kind, orgId) : undefined) ?? (await getPolicyRow(scope, kind, null));
   // Stored rows are re-parsed so settings added to the schema later get their defaults.
   return row ? (policySchemas[kind].parse(row.settings) as PolicySettings<K>) : builtInDefault(kind);
 }
@@ -61,7 +62,13 @@ export async function setOrgPolicy<K extends PolicyKind>(ctx: ServiceContext, or
   await ctx.scope.transaction(async (scope) => {
     if (!(await getOrg(scope, orgId))) throw notFound('org', orgId);
     await upsertPolicyRow(scope, kind, orgId, parsed);
-    await appendEvent(scope, ctx.actor, { orgId, resourceType: 'policy', resourceId: `${orgId}:${kind}`, type: `org.policy.${kind}.set`, payload: { settings: parsed } });
+    await appendEvent(scope, ctx.actor, {
+      orgId,
+      resourceType: 'policy',
+      resourceId: `${orgId}:${kind}`,
+      type: `org.policy.${kind}.set`,
+      payload: { settings: parsed },
+    });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
   return parsed;
@@ -83,7 +90,10 @@ export async function patchPolicy<K extends PolicyKind>(ctx: ServiceContext, org
     const settings = parseSettings(kind, { ...(await getEffectivePolicy(scope, kind, orgId)), ...fields });
     await upsertPolicyRow(scope, kind, orgId, settings);
     await appendEvent(scope, ctx.actor, {
-      orgId, resourceType: 'policy', resourceId: orgId ? `${orgId}:${kind}` : kind, type: `${orgId ? 'org' : 'instance'}.policy.${kind}.changed`,
+      orgId,
+      resourceType: 'policy',
+      resourceId: orgId ? `${orgId}:${kind}` : kind,
+      type: `${orgId ? 'org' : 'instance'}.policy.${kind}.changed`,
       payload: { fields: Object.keys(fields), settings },
     });
     return settings;

@@ -6,8 +6,12 @@ import { findOrgByVerifiedDomain, orgNamesByIds } from '../org/repository.js';
 import { projectInOrg } from '../project/queries.js';
 import { listProjectRoles, type ProjectRoleRow, type ProjectRow } from '../project/repository.js';
 import {
-  countUserGrantsOfProjectGrants, getProjectGrant, pageGrantedProjects, pageProjectGrants,
-  type GrantedProject, type ProjectGrantRow,
+  countUserGrantsOfProjectGrants,
+  getProjectGrant,
+  pageGrantedProjects,
+  pageProjectGrants,
+  type GrantedProject,
+  type ProjectGrantRow,
 } from './repository.js';
 
 export type { GrantedProject, ProjectGrantRow } from './repository.js';
@@ -26,25 +30,42 @@ export interface ProjectGrantView extends ProjectGrantRow {
 
 async function withNames(ctx: ServiceContext, rows: ProjectGrantRow[]): Promise<ProjectGrantView[]> {
   const [orgs, counts] = await Promise.all([
-    orgNamesByIds(ctx.scope, rows.map((g) => g.granted_org_id)), countUserGrantsOfProjectGrants(ctx.scope, rows.map((g) => g.id)),
+    orgNamesByIds(
+      ctx.scope,
+      rows.map((g) => g.granted_org_id),
+    ),
+    countUserGrantsOfProjectGrants(
+      ctx.scope,
+      rows.map((g) => g.id),
+    ),
   ]);
   return rows.map((g) => ({
-    ...g, grantedOrgName: orgs.get(g.granted_org_id)?.name ?? '', grantedOrgDomain: orgs.get(g.granted_org_id)?.primaryDomain ?? null,
+    ...g,
+    grantedOrgName: orgs.get(g.granted_org_id)?.name ?? '',
+    grantedOrgDomain: orgs.get(g.granted_org_id)?.primaryDomain ?? null,
     userGrants: counts.get(g.id) ?? 0,
   }));
 }
 
 /** The orgs a project is granted to, paged in the database, with their names and the user grants under each. */
-export async function projectGrantsOf(ctx: ServiceContext, orgId: string, projectId: string, p: PageParams):
-  Promise<{ project: ProjectRow; page: Page<ProjectGrantView> }> {
+export async function projectGrantsOf(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  p: PageParams,
+): Promise<{ project: ProjectRow; page: Page<ProjectGrantView> }> {
   const project = await projectInOrg(ctx, orgId, projectId, 'project.grant.read');
   const page = await pageProjectGrants(ctx.scope, { projectId }, p);
   return { project, page: { total: page.total, rows: await withNames(ctx, page.rows) } };
 }
 
 /** One grant of the project, with the project's roles (to pick the granted subset from). */
-export async function projectGrantOf(ctx: ServiceContext, orgId: string, projectId: string, grantId: string):
-  Promise<{ project: ProjectRow; grant: ProjectGrantView; roles: ProjectRoleRow[] }> {
+export async function projectGrantOf(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  grantId: string,
+): Promise<{ project: ProjectRow; grant: ProjectGrantView; roles: ProjectRoleRow[] }> {
   const project = await projectInOrg(ctx, orgId, projectId, 'project.grant.read');
   const grant = await getProjectGrant(ctx.scope, grantId);
   if (!grant || grant.project_id !== projectId) throw notFound('project grant', grantId);
@@ -74,7 +95,8 @@ export async function grantedProjectsOf(ctx: ServiceContext, orgId: string, p: P
 export async function grantedProjectOf(ctx: ServiceContext, orgId: string, grantId: string): Promise<GrantedProject> {
   const perms = await permissionsOf(ctx);
   const g = perms.can('project.grant.read', { orgId, projectGrantId: grantId })
-    ? (await pageGrantedProjects(ctx.scope, { orgId, onlyGrantIds: [grantId] }, { offset: 0, limit: 1, asc: true })).rows[0] : undefined;
+    ? (await pageGrantedProjects(ctx.scope, { orgId, onlyGrantIds: [grantId] }, { offset: 0, limit: 1, asc: true })).rows[0]
+    : undefined;
   if (!g) throw notFound('project grant', grantId);
   return g;
 }

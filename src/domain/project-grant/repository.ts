@@ -27,8 +27,6 @@ export interface GrantedProject {
   state: 'active' | 'inactive';
 }
 
-const bump = (scope: Scope) => ({ ...scope.bump() });
-
 export async function insertProjectGrant(scope: Scope, row: Pick<ProjectGrantRow, 'id' | 'project_id' | 'granted_org_id' | 'role_keys'>): Promise<void> {
   await scope.insert('project_grants', row);
 }
@@ -54,7 +52,10 @@ export async function listProjectGrants(scope: Scope, filter: { projectId?: stri
 }
 
 export async function updateProjectGrantRow(scope: Scope, id: string, patch: Partial<Pick<ProjectGrantRow, 'role_keys' | 'state'>>): Promise<number> {
-  return scope.table('project_grants').where({ id }).update({ ...patch, ...scope.bump() });
+  return scope
+    .table('project_grants')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteProjectGrantRow(scope: Scope, id: string): Promise<number> {
@@ -72,16 +73,35 @@ export async function listGrantedProjects(scope: Scope, orgId: string): Promise<
   const rows: Record<string, any>[] = await grantedProjectsQuery(scope)
     .where('pg.granted_org_id', orgId)
     .orderBy('p.name')
-    .select('pg.id as grant_id', 'pg.project_id', 'p.name as project_name', 'p.state as project_state', 'p.org_id as owner_org_id',
-      'o.name as owner_org_name', 'pg.granted_org_id', 'pg.role_keys', 'pg.state');
+    .select(
+      'pg.id as grant_id',
+      'pg.project_id',
+      'p.name as project_name',
+      'p.state as project_state',
+      'p.org_id as owner_org_id',
+      'o.name as owner_org_name',
+      'pg.granted_org_id',
+      'pg.role_keys',
+      'pg.state',
+    );
   if (!rows.length) return [];
-  const roles: Record<string, any>[] = await scope.table('project_roles')
+  const roles: Record<string, any>[] = await scope
+    .table('project_roles')
     .whereIn('project_id', [...new Set(rows.map((r) => r.project_id as string))])
-    .orderBy('created_at').orderBy('key');
+    .orderBy('created_at')
+    .orderBy('key');
   return rows.map((r) => ({
-    projectGrantId: r.grant_id, projectId: r.project_id, projectName: r.project_name, projectState: r.project_state,
-    ownerOrgId: r.owner_org_id, ownerOrgName: r.owner_org_name, grantedOrgId: r.granted_org_id, roleKeys: r.role_keys, state: r.state,
-    roles: (r.role_keys as string[]).flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
+    projectGrantId: r.grant_id,
+    projectId: r.project_id,
+    projectName: r.project_name,
+    projectState: r.project_state,
+    ownerOrgId: r.owner_org_id,
+    ownerOrgName: r.owner_org_name,
+    grantedOrgId: r.granted_org_id,
+    roleKeys: r.role_keys,
+    state: r.state,
+    roles: (r.role_keys as string[])
+      .flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
       .map((x) => ({ key: x.key, displayName: x.display_name, group: x.group })),
   }));
 }
@@ -90,7 +110,11 @@ export async function listGrantedProjects(scope: Scope, orgId: string): Promise<
 export const projectGrantSortColumns = { createdAt: 'created_at', grantedOrgId: 'granted_org_id', state: 'state' } as const;
 
 /** One page of a project's grants with the total over the same filters, paged in the database. */
-export async function pageProjectGrants(scope: Scope, f: { projectId: string; state?: ProjectGrantRow['state'] }, p: PageParams): Promise<Page<ProjectGrantRow>> {
+export async function pageProjectGrants(
+  scope: Scope,
+  f: { projectId: string; state?: ProjectGrantRow['state'] },
+  p: PageParams,
+): Promise<Page<ProjectGrantRow>> {
   const q = scope.table('project_grants').where({ project_id: f.projectId });
   if (f.state) q.where({ state: f.state });
   return pageQuery<ProjectGrantRow>(q, p, projectGrantSortColumns, 'created_at', 'id');
@@ -103,25 +127,47 @@ export const grantedProjectSortColumns = { projectName: 'p.name', ownerOrgName: 
  * One page of the projects granted to an org, with the total over the same filters. `onlyGrantIds`,
  * when given, keeps the grants the caller may see, inside the query so paging counts only those.
  */
-export async function pageGrantedProjects(scope: Scope, f: { orgId: string; state?: ProjectGrantRow['state']; onlyGrantIds?: string[] },
-  p: PageParams): Promise<Page<GrantedProject>> {
+export async function pageGrantedProjects(
+  scope: Scope,
+  f: { orgId: string; state?: ProjectGrantRow['state']; onlyGrantIds?: string[] },
+  p: PageParams,
+): Promise<Page<GrantedProject>> {
   const q = grantedProjectsQuery(scope)
     .where('pg.granted_org_id', f.orgId)
-    .select('pg.id as grant_id', 'pg.project_id', 'p.name as project_name', 'p.state as project_state', 'p.org_id as owner_org_id',
-      'o.name as owner_org_name', 'pg.granted_org_id', 'pg.role_keys', 'pg.state');
+    .select(
+      'pg.id as grant_id',
+      'pg.project_id',
+      'p.name as project_name',
+      'p.state as project_state',
+      'p.org_id as owner_org_id',
+      'o.name as owner_org_name',
+      'pg.granted_org_id',
+      'pg.role_keys',
+      'pg.state',
+    );
   if (f.state) q.where('pg.state', f.state);
   if (f.onlyGrantIds) q.whereIn('pg.id', f.onlyGrantIds);
   const { total, rows } = await pageQuery<Record<string, any>>(q, p, grantedProjectSortColumns, 'p.name', 'pg.id');
   if (!rows.length) return { total, rows: [] };
-  const roles: Record<string, any>[] = await scope.table('project_roles')
+  const roles: Record<string, any>[] = await scope
+    .table('project_roles')
     .whereIn('project_id', [...new Set(rows.map((r) => r.project_id as string))])
-    .orderBy('created_at').orderBy('key');
+    .orderBy('created_at')
+    .orderBy('key');
   return {
     total,
     rows: rows.map((r) => ({
-      projectGrantId: r.grant_id, projectId: r.project_id, projectName: r.project_name, projectState: r.project_state,
-      ownerOrgId: r.owner_org_id, ownerOrgName: r.owner_org_name, grantedOrgId: r.granted_org_id, roleKeys: r.role_keys, state: r.state,
-      roles: (r.role_keys as string[]).flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
+      projectGrantId: r.grant_id,
+      projectId: r.project_id,
+      projectName: r.project_name,
+      projectState: r.project_state,
+      ownerOrgId: r.owner_org_id,
+      ownerOrgName: r.owner_org_name,
+      grantedOrgId: r.granted_org_id,
+      roleKeys: r.role_keys,
+      state: r.state,
+      roles: (r.role_keys as string[])
+        .flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
         .map((x) => ({ key: x.key, displayName: x.display_name, group: x.group })),
     })),
   };
@@ -130,7 +176,11 @@ export async function pageGrantedProjects(scope: Scope, f: { orgId: string; stat
 /** How many user grants were made under each of these project grants (what removing one takes with it). */
 export async function countUserGrantsOfProjectGrants(scope: Scope, grantIds: string[]): Promise<Map<string, number>> {
   if (!grantIds.length) return new Map();
-  const rows: { project_grant_id: string; n: string | number }[] = await scope.table('user_grants').whereIn('project_grant_id', grantIds)
-    .groupBy('project_grant_id').select('project_grant_id').count({ n: '*' });
+  const rows: { project_grant_id: string; n: string | number }[] = await scope
+    .table('user_grants')
+    .whereIn('project_grant_id', grantIds)
+    .groupBy('project_grant_id')
+    .select('project_grant_id')
+    .count({ n: '*' });
   return new Map(rows.map((r) => [r.project_grant_id, Number(r.n)]));
 }

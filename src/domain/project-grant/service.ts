@@ -9,13 +9,9 @@ import { getOrg } from '../org/repository.js';
 import { deleteUserGrantsOfProjectGrant } from '../user-grant/repository.js';
 import { listProjectRoles, stripRolesFromUserGrants, type ProjectRow } from '../project/repository.js';
 import { requireProject } from '../project/service.js';
-import {
-  deleteProjectGrantRow, findProjectGrant, getProjectGrant, insertProjectGrant, updateProjectGrantRow, type ProjectGrantRow,
-} from './repository.js';
+import { deleteProjectGrantRow, findProjectGrant, getProjectGrant, insertProjectGrant, updateProjectGrantRow, type ProjectGrantRow } from './repository.js';
 
-export {
-  getProjectGrant, findProjectGrant, listProjectGrants, listGrantedProjects, type ProjectGrantRow, type GrantedProject,
-} from './repository.js';
+export { getProjectGrant, findProjectGrant, listProjectGrants, listGrantedProjects, type ProjectGrantRow, type GrantedProject } from './repository.js';
 
 export interface NewProjectGrant {
   projectId: string;
@@ -25,8 +21,11 @@ export interface NewProjectGrant {
 }
 
 /** A project grant as the owner manages it: the owner org, the project and the grant itself. */
-export const projectGrantResource = (g: Pick<ProjectGrantRow, 'id' | 'project_id'>, p: Pick<ProjectRow, 'org_id'>): Resource =>
-  ({ orgId: p.org_id, projectId: g.project_id, projectGrantId: g.id });
+export const projectGrantResource = (g: Pick<ProjectGrantRow, 'id' | 'project_id'>, p: Pick<ProjectRow, 'org_id'>): Resource => ({
+  orgId: p.org_id,
+  projectId: g.project_id,
+  projectGrantId: g.id,
+});
 
 export function uniqueKeys(keys: string[]): string[] {
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || !k)) throw invalidInput('roleKeys must be a list of role keys');
@@ -81,7 +80,10 @@ export async function grantProject(ctx: ServiceContext, input: NewProjectGrant):
       throw err;
     }
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'project_grant', resourceId: id, type: 'project.grant.added',
+      orgId: project.org_id,
+      resourceType: 'project_grant',
+      resourceId: id,
+      type: 'project.grant.added',
       payload: { projectId: project.id, grantedOrgId: input.grantedOrgId, roleKeys },
     });
   });
@@ -102,7 +104,10 @@ export async function updateProjectGrantRoles(ctx: ServiceContext, grantId: stri
     await updateProjectGrantRow(scope, grantId, { role_keys: keys });
     const userGrantsChanged = dropped.length ? await stripRolesFromUserGrants(scope, project.id, dropped, grantId) : 0;
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'project_grant', resourceId: grantId, type: 'project.grant.changed',
+      orgId: project.org_id,
+      resourceType: 'project_grant',
+      resourceId: grantId,
+      type: 'project.grant.changed',
       payload: { projectId: project.id, grantedOrgId: grant.granted_org_id, roleKeys: keys, removedRoleKeys: dropped, userGrantsChanged },
     });
   });
@@ -113,12 +118,17 @@ async function setState(ctx: ServiceContext, grantId: string, to: 'active' | 'in
     const { grant, project } = await requireGrant(scope, grantId);
     await authorize({ ...ctx, scope }, 'project.grant.write', projectGrantResource(grant, project));
     if (grant.state === to) {
-      throw new DomainError('precondition_failed', `project grant ${grantId} is already ${to}`,
-        to === 'active' ? 'project_grant.already_active' : 'project_grant.not_active');
+      throw new DomainError(
+        'precondition_failed',
+        `project grant ${grantId} is already ${to}`,
+        to === 'active' ? 'project_grant.already_active' : 'project_grant.not_active',
+      );
     }
     await updateProjectGrantRow(scope, grantId, { state: to });
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'project_grant', resourceId: grantId,
+      orgId: project.org_id,
+      resourceType: 'project_grant',
+      resourceId: grantId,
       type: to === 'active' ? 'project.grant.reactivated' : 'project.grant.deactivated',
       payload: { projectId: project.id, grantedOrgId: grant.granted_org_id },
     });
@@ -138,7 +148,10 @@ export async function removeProjectGrant(ctx: ServiceContext, grantId: string): 
     const userGrantsRemoved = await deleteUserGrantsOfProjectGrant(scope, grantId);
     await deleteProjectGrantRow(scope, grantId);
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'project_grant', resourceId: grantId, type: 'project.grant.removed',
+      orgId: project.org_id,
+      resourceType: 'project_grant',
+      resourceId: grantId,
+      type: 'project.grant.removed',
       payload: { projectId: project.id, grantedOrgId: grant.granted_org_id, userGrantsRemoved },
     });
   });

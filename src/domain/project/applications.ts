@@ -8,8 +8,13 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { orgSlug } from '../org/repository.js';
 import {
-  deleteApplicationRow, getApplication, insertApplication, updateApplicationRow,
-  type ApplicationRow, type AppType, type AuthMethod,
+  deleteApplicationRow,
+  getApplication,
+  insertApplication,
+  updateApplicationRow,
+  type ApplicationRow,
+  type AppType,
+  type AuthMethod,
 } from './repository.js';
 import { projectResource, requireProject } from './service.js';
 
@@ -68,7 +73,11 @@ function invalidApp(reason: string, message: string, details?: Record<string, un
 export function checkRedirectUris(uris: string[], appType: AppType, devMode: boolean, field = 'redirectUris'): void {
   for (const uri of uris) {
     let u: URL;
-    try { u = new URL(uri); } catch { throw invalidApp('application.redirect_uri_invalid', `${field}: ${uri} is not an absolute URL`, { uri }); }
+    try {
+      u = new URL(uri);
+    } catch {
+      throw invalidApp('application.redirect_uri_invalid', `${field}: ${uri} is not an absolute URL`, { uri });
+    }
     if (u.hash || uri.includes('#')) throw invalidApp('application.redirect_uri_invalid', `${field}: ${uri} must not have a fragment`, { uri });
     if (forbiddenSchemes.has(u.protocol)) throw invalidApp('application.redirect_uri_invalid', `${field}: scheme ${u.protocol} is not allowed`, { uri });
     if (u.protocol === 'https:') continue;
@@ -95,8 +104,10 @@ function checkApplication(a: ApplicationRow): void {
   if (!a.name.trim() || a.name.length > 200) throw invalidInput('an application name must be 1 to 200 characters');
   if (!appTypes.includes(a.app_type)) throw invalidInput(`appType must be one of ${appTypes.join(', ')}`);
   if (!methodsByType[a.app_type]?.includes(a.auth_method)) {
-    throw invalidApp('application.auth_method_not_allowed', `${a.app_type} applications authenticate with ${methodsByType[a.app_type].join(' or ')}`,
-      { appType: a.app_type, authMethod: a.auth_method });
+    throw invalidApp('application.auth_method_not_allowed', `${a.app_type} applications authenticate with ${methodsByType[a.app_type].join(' or ')}`, {
+      appType: a.app_type,
+      authMethod: a.auth_method,
+    });
   }
   if (!['jwt', 'opaque'].includes(a.access_token_type)) throw invalidInput('accessTokenType must be jwt or opaque');
   if (!Number.isInteger(a.clock_skew_s) || a.clock_skew_s < 0 || a.clock_skew_s > 5) throw invalidInput('clockSkewS must be 0 to 5 seconds');
@@ -107,7 +118,8 @@ function checkApplication(a: ApplicationRow): void {
   if (a.app_type === 'api' && a.grant_types.length) throw invalidInput('API applications have no grant types: they only introspect');
   if (code !== a.response_types.includes('code')) throw invalidInput('the code response type goes with the authorization_code grant type');
   if (a.grant_types.includes('refresh_token') && a.grant_types.length === 1) throw invalidInput('refresh_token needs another grant type');
-  if (code && a.redirect_uris.length === 0) throw invalidApp('application.redirect_uri_missing', 'the authorization_code grant needs at least one redirect URI');
+  if (code && a.redirect_uris.length === 0)
+    throw invalidApp('application.redirect_uri_missing', 'the authorization_code grant needs at least one redirect URI');
   checkRedirectUris(a.redirect_uris, a.app_type, a.dev_mode);
   checkRedirectUris(a.post_logout_redirect_uris, a.app_type, a.dev_mode, 'postLogoutRedirectUris');
   checkJwks(a.jwks);
@@ -115,11 +127,20 @@ function checkApplication(a: ApplicationRow): void {
 
 function settingsToRow(s: ApplicationSettings): Partial<ApplicationRow> {
   const map: [keyof ApplicationSettings, keyof ApplicationRow][] = [
-    ['name', 'name'], ['authMethod', 'auth_method'], ['redirectUris', 'redirect_uris'], ['postLogoutRedirectUris', 'post_logout_redirect_uris'],
-    ['grantTypes', 'grant_types'], ['responseTypes', 'response_types'], ['accessTokenType', 'access_token_type'],
-    ['idTokenRoleAssertion', 'id_token_role_assertion'], ['accessTokenRoleAssertion', 'access_token_role_assertion'],
-    ['idTokenUserinfoAssertion', 'id_token_userinfo_assertion'], ['clockSkewS', 'clock_skew_s'], ['devMode', 'dev_mode'],
-    ['skipConsent', 'skip_consent'], ['jwks', 'jwks'],
+    ['name', 'name'],
+    ['authMethod', 'auth_method'],
+    ['redirectUris', 'redirect_uris'],
+    ['postLogoutRedirectUris', 'post_logout_redirect_uris'],
+    ['grantTypes', 'grant_types'],
+    ['responseTypes', 'response_types'],
+    ['accessTokenType', 'access_token_type'],
+    ['idTokenRoleAssertion', 'id_token_role_assertion'],
+    ['accessTokenRoleAssertion', 'access_token_role_assertion'],
+    ['idTokenUserinfoAssertion', 'id_token_userinfo_assertion'],
+    ['clockSkewS', 'clock_skew_s'],
+    ['devMode', 'dev_mode'],
+    ['skipConsent', 'skip_consent'],
+    ['jwks', 'jwks'],
   ];
   const row: Record<string, unknown> = {};
   for (const [from, to] of map) if (s[from] !== undefined) row[to] = Array.isArray(s[from]) ? [...new Set(s[from] as string[])] : s[from];
@@ -130,19 +151,40 @@ function checkSecret(secret: string): void {
   if (secret.length < 16 || secret.length > 512) throw invalidInput('a client secret must be 16 to 512 characters');
 }
 
-export async function createApplication(ctx: ServiceContext, projectId: string, input: NewApplication):
-  Promise<{ id: string; clientId: string; clientSecret?: string }> {
+export async function createApplication(
+  ctx: ServiceContext,
+  projectId: string,
+  input: NewApplication,
+): Promise<{ id: string; clientId: string; clientSecret?: string }> {
   const id = input.id ?? newId();
   if (input.clientId !== undefined && !clientIdPattern.test(input.clientId)) {
     throw invalidInput('a client id is 1 to 255 of A-Z a-z 0-9 . _ ~ @ : -');
   }
   const api = input.appType === 'api';
   const draft: ApplicationRow = {
-    id, project_id: projectId, name: input.name, state: 'active', client_id: input.clientId ?? '', client_secret_hash: null,
-    app_type: input.appType, auth_method: input.authMethod, redirect_uris: [], post_logout_redirect_uris: [],
-    grant_types: api ? [] : ['authorization_code'], response_types: api ? [] : ['code'], access_token_type: 'jwt',
-    id_token_role_assertion: false, access_token_role_assertion: false, id_token_userinfo_assertion: false,
-    clock_skew_s: 0, dev_mode: false, skip_consent: true, jwks: null, version: 1, created_at: new Date(), updated_at: new Date(),
+    id,
+    project_id: projectId,
+    name: input.name,
+    state: 'active',
+    client_id: input.clientId ?? '',
+    client_secret_hash: null,
+    app_type: input.appType,
+    auth_method: input.authMethod,
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    grant_types: api ? [] : ['authorization_code'],
+    response_types: api ? [] : ['code'],
+    access_token_type: 'jwt',
+    id_token_role_assertion: false,
+    access_token_role_assertion: false,
+    id_token_userinfo_assertion: false,
+    clock_skew_s: 0,
+    dev_mode: false,
+    skip_consent: true,
+    jwks: null,
+    version: 1,
+    created_at: new Date(),
+    updated_at: new Date(),
     ...settingsToRow(input),
   };
   checkApplication(draft);
@@ -171,8 +213,18 @@ export async function createApplication(ctx: ServiceContext, projectId: string, 
       throw err;
     }
     await appendEvent(scope, ctx.actor, {
-      orgId: p.org_id, resourceType: 'application', resourceId: id, type: 'project.application.added',
-      payload: { projectId, name: draft.name, clientId: draft.client_id, appType: draft.app_type, authMethod: draft.auth_method, redirectUris: draft.redirect_uris },
+      orgId: p.org_id,
+      resourceType: 'application',
+      resourceId: id,
+      type: 'project.application.added',
+      payload: {
+        projectId,
+        name: draft.name,
+        clientId: draft.client_id,
+        appType: draft.app_type,
+        authMethod: draft.auth_method,
+        redirectUris: draft.redirect_uris,
+      },
     });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -208,7 +260,10 @@ export async function updateApplication(ctx: ServiceContext, appId: string, patc
     await updateApplicationRow(scope, appId, changes);
     const { client_secret_hash: _h, ...shown } = changes;
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'application', resourceId: appId, type: 'project.application.changed',
+      orgId: project.org_id,
+      resourceType: 'application',
+      resourceId: appId,
+      type: 'project.application.changed',
       payload: { projectId: project.id, ...shown, ...(clientSecret ? { secretGenerated: true } : {}) },
     });
   });
@@ -228,7 +283,11 @@ export async function regenerateClientSecret(ctx: ServiceContext, appId: string,
     }
     await updateApplicationRow(scope, appId, { client_secret_hash: await ctx.deps.hasher.hash(clientSecret) });
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'application', resourceId: appId, type: 'project.application.secret.changed', payload: { projectId: project.id },
+      orgId: project.org_id,
+      resourceType: 'application',
+      resourceId: appId,
+      type: 'project.application.secret.changed',
+      payload: { projectId: project.id },
     });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -239,12 +298,19 @@ async function setAppState(ctx: ServiceContext, appId: string, to: 'active' | 'i
   await ctx.scope.transaction(async (scope) => {
     const { app, project } = await requireApplication({ ...ctx, scope }, appId, 'project.app.write');
     if (app.state === to) {
-      throw new DomainError('precondition_failed', `application ${appId} is already ${to}`, to === 'active' ? 'application.already_active' : 'application.not_active');
+      throw new DomainError(
+        'precondition_failed',
+        `application ${appId} is already ${to}`,
+        to === 'active' ? 'application.already_active' : 'application.not_active',
+      );
     }
     await updateApplicationRow(scope, appId, { state: to });
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'application', resourceId: appId,
-      type: to === 'active' ? 'project.application.reactivated' : 'project.application.deactivated', payload: { projectId: project.id },
+      orgId: project.org_id,
+      resourceType: 'application',
+      resourceId: appId,
+      type: to === 'active' ? 'project.application.reactivated' : 'project.application.deactivated',
+      payload: { projectId: project.id },
     });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -258,7 +324,10 @@ export async function deleteApplication(ctx: ServiceContext, appId: string): Pro
     const { app, project } = await requireApplication({ ...ctx, scope }, appId, 'project.app.delete');
     await deleteApplicationRow(scope, appId);
     await appendEvent(scope, ctx.actor, {
-      orgId: project.org_id, resourceType: 'application', resourceId: appId, type: 'project.application.removed',
+      orgId: project.org_id,
+      resourceType: 'application',
+      resourceId: appId,
+      type: 'project.application.removed',
       payload: { projectId: project.id, clientId: app.client_id },
     });
   });

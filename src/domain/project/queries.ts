@@ -4,8 +4,19 @@ import { notFound } from '../../shared/errors.js';
 import { permissionsOf, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import {
-  countProjectParts, countRoleUses, getApplication, getProject, getProjectRole, listApplications, listProjectRoles, pageApplications, pageProjects,
-  type ApplicationRow, type ProjectRoleRow, type ProjectRow, type ProjectState,
+  countProjectParts,
+  countRoleUses,
+  getApplication,
+  getProject,
+  getProjectRole,
+  listApplications,
+  listProjectRoles,
+  pageApplications,
+  pageProjects,
+  type ApplicationRow,
+  type ProjectRoleRow,
+  type ProjectRow,
+  type ProjectState,
 } from './repository.js';
 
 export type { ApplicationRow, ProjectRoleRow, ProjectRow } from './repository.js';
@@ -20,8 +31,12 @@ export type { ApplicationRow, ProjectRoleRow, ProjectRow } from './repository.js
 export const PROJECT_PAGE_PERMISSIONS: readonly Permission[] = ['project.app.read', 'project.member.read'];
 
 /** The org's projects the caller may see the pages of, paged in the database; `canCreate` when they may add one. */
-export async function orgProjects(ctx: ServiceContext, orgId: string, f: { nameContains?: string; state?: ProjectState }, p: PageParams):
-  Promise<Page<ProjectRow> & { canCreate: boolean }> {
+export async function orgProjects(
+  ctx: ServiceContext,
+  orgId: string,
+  f: { nameContains?: string; state?: ProjectState },
+  p: PageParams,
+): Promise<Page<ProjectRow> & { canCreate: boolean }> {
   const [visible, perms] = await Promise.all([Promise.all(PROJECT_PAGE_PERMISSIONS.map((perm) => visibleIn(ctx, perm, orgId))), permissionsOf(ctx)]);
   const canCreate = perms.can('project.create', { orgId });
   const all = visible.some((v) => v.all);
@@ -38,12 +53,16 @@ export async function orgProjects(ctx: ServiceContext, orgId: string, f: { nameC
 export async function projectInOrg(ctx: ServiceContext, orgId: string, projectId: string, permission?: Permission): Promise<ProjectRow> {
   const [project, perms] = await Promise.all([getProject(ctx.scope, projectId), permissionsOf(ctx)]);
   const on = { orgId, projectId };
-  if (!project || project.org_id !== orgId || !PROJECT_PAGE_PERMISSIONS.some((perm) => perms.can(perm, on))
-    || (permission && !perms.can(permission, on))) throw notFound('project', projectId);
+  if (!project || project.org_id !== orgId || !PROJECT_PAGE_PERMISSIONS.some((perm) => perms.can(perm, on)) || (permission && !perms.can(permission, on)))
+    throw notFound('project', projectId);
   return project;
 }
 
-export async function projectOverview(ctx: ServiceContext, orgId: string, projectId: string): Promise<{ project: ProjectRow; roles: ProjectRoleRow[]; apps: ApplicationRow[] }> {
+export async function projectOverview(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+): Promise<{ project: ProjectRow; roles: ProjectRoleRow[]; apps: ApplicationRow[] }> {
   const project = await projectInOrg(ctx, orgId, projectId, 'project.app.read');
   const [roles, apps] = await Promise.all([listProjectRoles(ctx.scope, projectId), listApplications(ctx.scope, projectId)]);
   return { project, roles, apps };
@@ -62,8 +81,13 @@ export async function projectRoleRemovalImpact(ctx: ServiceContext, orgId: strin
   return { project, role, ...(await countRoleUses(ctx.scope, projectId, key)) };
 }
 
-export async function projectApps(ctx: ServiceContext, orgId: string, projectId: string, f: { nameContains?: string }, p: PageParams):
-  Promise<{ project: ProjectRow; page: Page<ApplicationRow> }> {
+export async function projectApps(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  f: { nameContains?: string },
+  p: PageParams,
+): Promise<{ project: ProjectRow; page: Page<ApplicationRow> }> {
   const project = await projectInOrg(ctx, orgId, projectId, 'project.app.read');
   return { project, page: await pageApplications(ctx.scope, { projectId, nameContains: f.nameContains }, p) };
 }

@@ -56,8 +56,6 @@ export interface ApplicationRow {
   updated_at: Date;
 }
 
-const bump = (scope: Scope) => ({ ...scope.bump() });
-
 // ---- projects ----
 
 export async function insertProject(scope: Scope, row: Pick<ProjectRow, 'id' | 'org_id' | 'name'> & Partial<ProjectRow>): Promise<void> {
@@ -91,7 +89,10 @@ export async function projectNameTaken(scope: Scope, orgId: string, name: string
 }
 
 export async function updateProjectRow(scope: Scope, id: string, patch: Partial<Omit<ProjectRow, 'id' | 'org_id' | 'version'>>): Promise<number> {
-  return scope.table('projects').where({ id }).update({ ...patch, ...scope.bump() });
+  return scope
+    .table('projects')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteProjectRow(scope: Scope, id: string): Promise<number> {
@@ -114,8 +115,12 @@ export async function getProjectRole(scope: Scope, projectId: string, key: strin
   return q;
 }
 
-export async function updateProjectRoleRow(scope: Scope, projectId: string, key: string,
-  patch: { display_name?: string; group?: string | null }): Promise<number> {
+export async function updateProjectRoleRow(
+  scope: Scope,
+  projectId: string,
+  key: string,
+  patch: { display_name?: string; group?: string | null },
+): Promise<number> {
   return scope.table('project_roles').where({ project_id: projectId, key }).update(patch);
 }
 
@@ -125,7 +130,9 @@ export async function deleteProjectRoleRow(scope: Scope, projectId: string, key:
 
 /** Removes `keys` from the role_keys of every project grant of the project; returns how many changed. */
 export async function stripRolesFromProjectGrants(scope: Scope, projectId: string, keys: string[]): Promise<number> {
-  return scope.table('project_grants').where({ project_id: projectId })
+  return scope
+    .table('project_grants')
+    .where({ project_id: projectId })
     .whereRaw('role_keys && ?::text[]', [keys])
     .update({ role_keys: scope.expression(withoutKeys, [keys]), ...scope.bump() });
 }
@@ -151,7 +158,10 @@ function toDb(row: Partial<ApplicationRow>): Record<string, unknown> {
   return out;
 }
 
-export async function insertApplication(scope: Scope, row: Pick<ApplicationRow, 'id' | 'project_id' | 'name' | 'client_id' | 'app_type' | 'auth_method'> & Partial<ApplicationRow>): Promise<void> {
+export async function insertApplication(
+  scope: Scope,
+  row: Pick<ApplicationRow, 'id' | 'project_id' | 'name' | 'client_id' | 'app_type' | 'auth_method'> & Partial<ApplicationRow>,
+): Promise<void> {
   await scope.insert('applications', toDb(row));
 }
 
@@ -168,7 +178,10 @@ export async function listApplications(scope: Scope, projectId: string): Promise
 }
 
 export async function updateApplicationRow(scope: Scope, id: string, patch: Partial<Omit<ApplicationRow, 'id' | 'project_id' | 'version'>>): Promise<number> {
-  return scope.table('applications').where({ id }).update({ ...toDb(patch), ...scope.bump() });
+  return scope
+    .table('applications')
+    .where({ id })
+    .update({ ...toDb(patch), ...scope.bump() });
 }
 
 export async function deleteApplicationRow(scope: Scope, id: string): Promise<number> {
@@ -182,7 +195,11 @@ export const projectSortColumns = { name: 'name', createdAt: 'created_at', state
  * One page of an org's projects with the total over the same filters. `onlyIds`, when given,
  * restricts to the projects the caller may see, inside the query so paging counts only those.
  */
-export async function pageProjects(scope: Scope, f: { orgId: string; nameContains?: string; state?: ProjectState; onlyIds?: string[] }, p: PageParams): Promise<Page<ProjectRow>> {
+export async function pageProjects(
+  scope: Scope,
+  f: { orgId: string; nameContains?: string; state?: ProjectState; onlyIds?: string[] },
+  p: PageParams,
+): Promise<Page<ProjectRow>> {
   const q = scope.table('projects').where({ org_id: f.orgId });
   if (f.state) q.where({ state: f.state });
   if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
@@ -194,7 +211,11 @@ export async function pageProjects(scope: Scope, f: { orgId: string; nameContain
 export const applicationSortColumns = { name: 'name', createdAt: 'created_at', clientId: 'client_id' } as const;
 
 /** One page of a project's applications with the total over the same filters, paged in the database. */
-export async function pageApplications(scope: Scope, f: { projectId: string; nameContains?: string; appType?: AppType }, p: PageParams): Promise<Page<ApplicationRow>> {
+export async function pageApplications(
+  scope: Scope,
+  f: { projectId: string; nameContains?: string; appType?: AppType },
+  p: PageParams,
+): Promise<Page<ApplicationRow>> {
   const q = scope.table('applications').where({ project_id: f.projectId });
   if (f.appType) q.where({ app_type: f.appType });
   if (f.nameContains) q.whereILike('name', `%${f.nameContains.replace(/[%_\\]/g, '\\$&')}%`);
@@ -203,38 +224,53 @@ export async function pageApplications(scope: Scope, f: { projectId: string; nam
 
 /** The project an application (by its client id) belongs to: its owning org and private labeling setting. */
 export async function findProjectOfClient(scope: Scope, clientId: string): Promise<Pick<ProjectRow, 'id' | 'org_id' | 'private_labeling_setting'> | undefined> {
-  return scope.table('projects').whereIn('id', scope.table('applications').where({ client_id: clientId }).select('project_id'))
+  return scope
+    .table('projects')
+    .whereIn('id', scope.table('applications').where({ client_id: clientId }).select('project_id'))
     .first('id', 'org_id', 'private_labeling_setting');
 }
 
 /** Names of projects by id, for lists that show what a row is about. */
 export async function projectNamesByIds(scope: Scope, ids: string[]): Promise<Map<string, { name: string; orgId: string }>> {
   if (!ids.length) return new Map();
-  const rows: { id: string; name: string; org_id: string }[] = await scope.table('projects').whereIn('id', [...new Set(ids)]).select('id', 'name', 'org_id');
+  const rows: { id: string; name: string; org_id: string }[] = await scope
+    .table('projects')
+    .whereIn('id', [...new Set(ids)])
+    .select('id', 'name', 'org_id');
   return new Map(rows.map((r) => [r.id, { name: r.name, orgId: r.org_id }]));
 }
 
 /** What goes with a project when it is deleted: its roles, apps, grants, user grants and project-level managers. */
-export async function countProjectParts(scope: Scope, projectId: string): Promise<{ roles: number; apps: number; grants: number; userGrants: number; members: number }> {
+export async function countProjectParts(
+  scope: Scope,
+  projectId: string,
+): Promise<{ roles: number; apps: number; grants: number; userGrants: number; members: number }> {
   const count = async (table: string) => Number((await scope.table(table).where({ project_id: projectId }).count({ n: '*' }).first())?.n ?? 0);
   const [roles, apps, grants, userGrants, members] = await Promise.all(
-    ['project_roles', 'applications', 'project_grants', 'user_grants', 'memberships'].map(count));
+    ['project_roles', 'applications', 'project_grants', 'user_grants', 'memberships'].map(count),
+  );
   return { roles, apps, grants, userGrants, members };
 }
 
 /** How many project grants and user grants of the project hold the role `key` (what its removal changes). */
 export async function countRoleUses(scope: Scope, projectId: string, key: string): Promise<{ projectGrants: number; userGrants: number }> {
-  const count = async (table: string) => Number((await scope.table(table).where({ project_id: projectId })
-    .whereRaw('? = ANY(role_keys)', [key]).count({ n: '*' }).first())?.n ?? 0);
+  const count = async (table: string) =>
+    Number((await scope.table(table).where({ project_id: projectId }).whereRaw('? = ANY(role_keys)', [key]).count({ n: '*' }).first())?.n ?? 0);
   const [projectGrants, userGrants] = await Promise.all([count('project_grants'), count('user_grants')]);
   return { projectGrants, userGrants };
 }
 
 /** The applications of an org's projects (all, or those of `onlyProjectIds`), named with their project: for pickers. */
-export async function listOrgApplications(scope: Scope, orgId: string, onlyProjectIds?: string[]):
-  Promise<{ client_id: string; name: string; project_id: string; project_name: string }[]> {
-  const q = scope.join(scope.table('applications', 'a'), 'projects as p', (j) => j.on('p.id', 'a.project_id'))
-    .where('p.org_id', orgId).orderBy('p.name').orderBy('a.name')
+export async function listOrgApplications(
+  scope: Scope,
+  orgId: string,
+  onlyProjectIds?: string[],
+): Promise<{ client_id: string; name: string; project_id: string; project_name: string }[]> {
+  const q = scope
+    .join(scope.table('applications', 'a'), 'projects as p', (j) => j.on('p.id', 'a.project_id'))
+    .where('p.org_id', orgId)
+    .orderBy('p.name')
+    .orderBy('a.name')
     .select('a.client_id', 'a.name', 'a.project_id', 'p.name as project_name');
   if (onlyProjectIds) q.whereIn('p.id', onlyProjectIds);
   return q;

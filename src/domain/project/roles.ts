@@ -4,8 +4,12 @@ import { alreadyExists, DomainError, invalidInput, notFound } from '../../shared
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import {
-  deleteProjectRoleRow, getProjectRole, insertProjectRole, stripRolesFromProjectGrants,
-  stripRolesFromUserGrants, updateProjectRoleRow,
+  deleteProjectRoleRow,
+  getProjectRole,
+  insertProjectRole,
+  stripRolesFromProjectGrants,
+  stripRolesFromUserGrants,
+  updateProjectRoleRow,
 } from './repository.js';
 import { projectResource, requireProject } from './service.js';
 
@@ -42,7 +46,10 @@ export async function addProjectRole(ctx: ServiceContext, projectId: string, rol
       throw err;
     }
     await appendEvent(scope, ctx.actor, {
-      orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.role.added',
+      orgId: p.org_id,
+      resourceType: 'project',
+      resourceId: projectId,
+      type: 'project.role.added',
       payload: { key: role.key, displayName: role.displayName, group: role.group ?? null },
     });
   });
@@ -53,8 +60,13 @@ export async function addProjectRole(ctx: ServiceContext, projectId: string, rol
  * passes the values it showed as `seen`, and the change is refused (precondition_failed) if the
  * role no longer has them, so nobody overwrites a change they did not see.
  */
-export async function updateProjectRole(ctx: ServiceContext, projectId: string, key: string,
-  patch: { displayName?: string; group?: string | null }, seen?: { displayName: string; group: string | null }): Promise<void> {
+export async function updateProjectRole(
+  ctx: ServiceContext,
+  projectId: string,
+  key: string,
+  patch: { displayName?: string; group?: string | null },
+  seen?: { displayName: string; group: string | null },
+): Promise<void> {
   checkRole(patch);
   await ctx.scope.transaction(async (scope) => {
     const p = await requireProject(scope, projectId, 'share');
@@ -69,7 +81,11 @@ export async function updateProjectRole(ctx: ServiceContext, projectId: string, 
     }
     if (Object.keys(row).length) await updateProjectRoleRow(scope, projectId, key, row);
     await appendEvent(scope, ctx.actor, {
-      orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.role.changed', payload: { key, ...patch },
+      orgId: p.org_id,
+      resourceType: 'project',
+      resourceId: projectId,
+      type: 'project.role.changed',
+      payload: { key, ...patch },
     });
   });
 }
@@ -86,7 +102,10 @@ export async function removeProjectRole(ctx: ServiceContext, projectId: string, 
     const projectGrants = await stripRolesFromProjectGrants(scope, projectId, [key]);
     const userGrants = await stripRolesFromUserGrants(scope, projectId, [key]);
     await appendEvent(scope, ctx.actor, {
-      orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.role.removed',
+      orgId: p.org_id,
+      resourceType: 'project',
+      resourceId: projectId,
+      type: 'project.role.removed',
       payload: { key, projectGrantsChanged: projectGrants, userGrantsChanged: userGrants },
     });
   });

@@ -7,9 +7,7 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { insertMembership } from '../membership/repository.js';
 import { getOrg } from '../org/repository.js';
-import {
-  deleteProjectRow, getProject, insertProject, projectNameTaken, updateProjectRow, type PrivateLabelingSetting, type ProjectRow,
-} from './repository.js';
+import { deleteProjectRow, getProject, insertProject, projectNameTaken, updateProjectRow, type PrivateLabelingSetting, type ProjectRow } from './repository.js';
 
 export { getProject, listProjects, findProjectByName, type ProjectRow } from './repository.js';
 
@@ -76,7 +74,11 @@ export async function createProject(ctx: ServiceContext, input: NewProject): Pro
       throw err;
     }
     await appendEvent(scope, ctx.actor, {
-      orgId: input.orgId, resourceType: 'project', resourceId: id, type: 'project.added', payload: { name, ...settings },
+      orgId: input.orgId,
+      resourceType: 'project',
+      resourceId: id,
+      type: 'project.added',
+      payload: { name, ...settings },
     });
     await makeCreatorOwner({ ...ctx, scope }, input.orgId, id);
   });
@@ -91,10 +93,18 @@ async function makeCreatorOwner(ctx: ServiceContext, orgId: string, projectId: s
   if (ctx.actor.type !== 'user' || (await isAllowed(ctx, 'project.write', { orgId, projectId }))) return;
   const userId = ctx.actor.userId;
   const membershipId = await insertMembership(ctx.scope, {
-    user_id: userId, level: 'project', org_id: orgId, project_id: projectId, project_grant_id: null, roles: ['PROJECT_OWNER'],
+    user_id: userId,
+    level: 'project',
+    org_id: orgId,
+    project_id: projectId,
+    project_grant_id: null,
+    roles: ['PROJECT_OWNER'],
   });
   await appendEvent(ctx.scope, ctx.actor, {
-    orgId, resourceType: 'membership', resourceId: membershipId, type: 'project.member.added',
+    orgId,
+    resourceType: 'membership',
+    resourceId: membershipId,
+    type: 'project.member.added',
     payload: { userId, roles: ['PROJECT_OWNER'], orgId, projectId },
   });
 }
@@ -124,7 +134,10 @@ async function setState(ctx: ServiceContext, projectId: string, to: 'active' | '
     }
     await updateProjectRow(scope, projectId, { state: to });
     await appendEvent(scope, ctx.actor, {
-      orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: to === 'active' ? 'project.reactivated' : 'project.deactivated',
+      orgId: p.org_id,
+      resourceType: 'project',
+      resourceId: projectId,
+      type: to === 'active' ? 'project.reactivated' : 'project.deactivated',
     });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -143,7 +156,13 @@ export async function deleteProject(ctx: ServiceContext, projectId: string): Pro
     const p = await requireProject(scope, projectId, 'update');
     await authorize({ ...ctx, scope }, 'project.delete', projectResource(p));
     await deleteProjectRow(scope, projectId);
-    await appendEvent(scope, ctx.actor, { orgId: p.org_id, resourceType: 'project', resourceId: projectId, type: 'project.removed', payload: { name: p.name } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: p.org_id,
+      resourceType: 'project',
+      resourceId: projectId,
+      type: 'project.removed',
+      payload: { name: p.name },
+    });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
 }

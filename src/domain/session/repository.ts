@@ -15,14 +15,21 @@ export interface UiSessionRow {
   expires_at: Date;
 }
 
-export async function insertUiSession(scope: Scope, row: Omit<UiSessionRow, 'created_at' | 'last_seen_at' | 'data'> & { data?: Record<string, unknown> }): Promise<void> {
+export async function insertUiSession(
+  scope: Scope,
+  row: Omit<UiSessionRow, 'created_at' | 'last_seen_at' | 'data'> & { data?: Record<string, unknown> },
+): Promise<void> {
   await scope.insert('ui_sessions', { ...row, data: JSON.stringify(row.data ?? {}) });
 }
 
 /** The session with the state of its user and the user's org, so one read decides whether it still counts. */
-export async function findUiSession(scope: Scope, idHash: string): Promise<(UiSessionRow & { user_state: string; org_id: string; org_state: string; user_type: string }) | undefined> {
+export async function findUiSession(
+  scope: Scope,
+  idHash: string,
+): Promise<(UiSessionRow & { user_state: string; org_id: string; org_state: string; user_type: string }) | undefined> {
   const q = scope.join(scope.table('ui_sessions', 's'), 'users as u', (j) => j.on('u.id', 's.user_id'));
-  return scope.join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
+  return scope
+    .join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
     .where('s.id_hash', idHash)
     .first('s.*', 'u.state as user_state', 'u.type as user_type', 'u.org_id as org_id', 'o.state as org_state');
 }
@@ -32,7 +39,10 @@ export async function touchUiSession(scope: Scope, idHash: string, at: Date): Pr
 }
 
 export async function updateUiSessionData(scope: Scope, idHash: string, data: Record<string, unknown>): Promise<void> {
-  await scope.table('ui_sessions').where({ id_hash: idHash }).update({ data: JSON.stringify(data) });
+  await scope
+    .table('ui_sessions')
+    .where({ id_hash: idHash })
+    .update({ data: JSON.stringify(data) });
 }
 
 export async function deleteUiSession(scope: Scope, idHash: string): Promise<number> {
@@ -64,28 +74,38 @@ export interface SignInSession {
 }
 
 interface SessionPayload {
-  accountId?: string; loginTs?: number; amr?: string[]; exp?: number;
+  accountId?: string;
+  loginTs?: number;
+  amr?: string[];
+  exp?: number;
   authorizations?: Record<string, { sid?: string; grantId?: string }>;
 }
 
 function toSignInSession(id: string, p: SessionPayload, expiresAt: Date | null): SignInSession {
   return {
-    id, loginAt: p.loginTs ? new Date(p.loginTs * 1000) : null, expiresAt, amr: p.amr ?? [],
+    id,
+    loginAt: p.loginTs ? new Date(p.loginTs * 1000) : null,
+    expiresAt,
+    amr: p.amr ?? [],
     apps: Object.entries(p.authorizations ?? {}).map(([clientId, a]) => ({ clientId, sid: a.sid, grantId: a.grantId })),
   };
 }
 
 export async function listSignInSessions(scope: Scope, userId: string): Promise<SignInSession[]> {
-  const rows: { id: string; payload: SessionPayload; expires_at: Date | null }[] = await scope.table('oidc_payloads')
-    .where({ model: 'Session' }).whereRaw(`payload->>'accountId' = ?`, [userId])
+  const rows: { id: string; payload: SessionPayload; expires_at: Date | null }[] = await scope
+    .table('oidc_payloads')
+    .where({ model: 'Session' })
+    .whereRaw(`payload->>'accountId' = ?`, [userId])
     .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()))
     .select('id', 'payload', 'expires_at');
-  return rows.map((r) => toSignInSession(r.id, r.payload, r.expires_at))
-    .sort((a, b) => (b.loginAt?.getTime() ?? 0) - (a.loginAt?.getTime() ?? 0));
+  return rows.map((r) => toSignInSession(r.id, r.payload, r.expires_at)).sort((a, b) => (b.loginAt?.getTime() ?? 0) - (a.loginAt?.getTime() ?? 0));
 }
 
 export async function getSignInSession(scope: Scope, userId: string, id: string): Promise<SignInSession | undefined> {
-  const row = await scope.table('oidc_payloads').where({ model: 'Session', id }).whereRaw(`payload->>'accountId' = ?`, [userId])
+  const row = await scope
+    .table('oidc_payloads')
+    .where({ model: 'Session', id })
+    .whereRaw(`payload->>'accountId' = ?`, [userId])
     .first('id', 'payload', 'expires_at');
   return row ? toSignInSession(row.id, row.payload, row.expires_at) : undefined;
 }

@@ -8,8 +8,14 @@ import type { ServiceContext, ServiceDeps } from '../deps.js';
 import type { Principal } from '../principal.js';
 import { getUser } from '../user/repository.js';
 import {
-  deleteSignInSession, deleteUiSession, deleteUiSessionsOfProviderSessions, findUiSession, getSignInSession, insertUiSession,
-  touchUiSession, updateUiSessionData,
+  deleteSignInSession,
+  deleteUiSession,
+  deleteUiSessionsOfProviderSessions,
+  findUiSession,
+  getSignInSession,
+  insertUiSession,
+  touchUiSession,
+  updateUiSessionData,
 } from './repository.js';
 
 /**
@@ -20,7 +26,10 @@ import {
  * at `absoluteMs` after sign-in whatever happens, when its user is no longer active or the
  * user's org is deactivated, and when the sign-in session it came from is ended.
  */
-export interface UiSessionTimeouts { idleMs: number; absoluteMs: number }
+export interface UiSessionTimeouts {
+  idleMs: number;
+  absoluteMs: number;
+}
 
 export interface UiSession {
   /** the hash: what the app may keep around without holding the session */
@@ -41,14 +50,20 @@ const hashOf = (token: string) => sha256(`ui-session:${token}`);
 const TOUCH_EVERY_MS = 30_000;
 
 export async function startUiSession(
-  deps: Pick<ServiceDeps, 'box'>, scope: Scope,
+  deps: Pick<ServiceDeps, 'box'>,
+  scope: Scope,
   input: { app: string; userId: string; providerSid?: string; idToken?: string; absoluteMs: number; data?: Record<string, unknown> },
 ): Promise<{ token: string }> {
   const token = randomBytes(32).toString('base64url');
   await insertUiSession(scope, {
-    id_hash: hashOf(token), app: input.app, user_id: input.userId, csrf_secret: randomBytes(32).toString('base64url'),
-    provider_sid: input.providerSid ?? null, id_token_enc: input.idToken ? deps.box.encrypt(input.idToken) : null,
-    expires_at: new Date(Date.now() + input.absoluteMs), data: input.data,
+    id_hash: hashOf(token),
+    app: input.app,
+    user_id: input.userId,
+    csrf_secret: randomBytes(32).toString('base64url'),
+    provider_sid: input.providerSid ?? null,
+    id_token_enc: input.idToken ? deps.box.encrypt(input.idToken) : null,
+    expires_at: new Date(Date.now() + input.absoluteMs),
+    data: input.data,
   });
   return { token };
 }
@@ -58,8 +73,13 @@ export async function startUiSession(
  * deleted on the spot. Counting means: this app's, within both timeouts, its user active (or
  * still initial) and the user's org active.
  */
-export async function resumeUiSession(scope: Scope, app: string, token: string, t: UiSessionTimeouts, now = new Date()):
-Promise<{ session: UiSession } | { miss: UiSessionMiss }> {
+export async function resumeUiSession(
+  scope: Scope,
+  app: string,
+  token: string,
+  t: UiSessionTimeouts,
+  now = new Date(),
+): Promise<{ session: UiSession } | { miss: UiSessionMiss }> {
   const key = hashOf(token);
   const row = await findUiSession(scope, key);
   if (!row || row.app !== app) return { miss: 'unknown' };
@@ -74,8 +94,14 @@ Promise<{ session: UiSession } | { miss: UiSessionMiss }> {
   if (now.getTime() - new Date(row.last_seen_at).getTime() >= TOUCH_EVERY_MS) await touchUiSession(scope, key, now);
   return {
     session: {
-      key, app: row.app, actor: { type: 'user', userId: row.user_id, orgId: row.org_id }, csrfSecret: row.csrf_secret,
-      providerSid: row.provider_sid, data: row.data ?? {}, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at),
+      key,
+      app: row.app,
+      actor: { type: 'user', userId: row.user_id, orgId: row.org_id },
+      csrfSecret: row.csrf_secret,
+      providerSid: row.provider_sid,
+      data: row.data ?? {},
+      createdAt: new Date(row.created_at),
+      expiresAt: new Date(row.expires_at),
     },
   };
 }
@@ -106,7 +132,11 @@ export async function endSignInSession(ctx: ServiceContext, userId: string, sess
   if (!session) throw notFound('session', sessionId);
   await ctx.scope.transaction(async (scope) => {
     await deleteSignInSession(scope, session);
-    await deleteUiSessionsOfProviderSessions(scope, userId, session.apps.map((a) => a.sid).filter((s): s is string => Boolean(s)));
+    await deleteUiSessionsOfProviderSessions(
+      scope,
+      userId,
+      session.apps.map((a) => a.sid).filter((s): s is string => Boolean(s)),
+    );
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.session.ended', payload: { sessionId } });
   });
   // Sessions and grants are cached in every process (src/oidc/durable-cache.ts): the change notice drops them.

@@ -13,7 +13,10 @@ export interface SigningKeyRow {
   remove_after: Date | null;
 }
 
-export async function insertSigningKey(scope: Scope, row: Pick<SigningKeyRow, 'kid' | 'alg' | 'state' | 'private_jwk_enc'> & { public_jwk: string }): Promise<void> {
+export async function insertSigningKey(
+  scope: Scope,
+  row: Pick<SigningKeyRow, 'kid' | 'alg' | 'state' | 'private_jwk_enc'> & { public_jwk: string },
+): Promise<void> {
   await scope.insert('signing_keys', row);
 }
 
@@ -23,7 +26,8 @@ export async function listSigningKeys(scope: Scope): Promise<SigningKeyRow[]> {
 
 /** Keys that belong in the JWKS now: the next key, the active one, and retired ones still verifying live tokens. */
 export async function publishedSigningKeys(scope: Scope): Promise<SigningKeyRow[]> {
-  return scope.table('signing_keys')
+  return scope
+    .table('signing_keys')
     .where((q) => q.whereIn('state', ['next', 'active']).orWhere((r) => r.where('state', 'retired').andWhere('remove_after', '>', new Date())))
     .orderBy('created_at', 'desc');
 }

@@ -3,7 +3,13 @@ import type { Scope } from '../../db/scope.js';
 import type { SecretBox } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import {
-  activateSigningKey, deleteSigningKey, insertSigningKey, lockCurrentSigningKeys, retireSigningKey, type SigningAlg, type SigningKeyRow,
+  activateSigningKey,
+  deleteSigningKey,
+  insertSigningKey,
+  lockCurrentSigningKeys,
+  retireSigningKey,
+  type SigningAlg,
+  type SigningKeyRow,
 } from './repository.js';
 
 export { listSigningKeys, publishedSigningKeys, type SigningAlg, type SigningKeyRow } from './repository.js';
@@ -18,7 +24,11 @@ export async function createSigningKey(scope: Scope, box: SecretBox, alg: Signin
   return kid;
 }
 
-export interface RotationResult { published?: string; activated?: string; retired?: string }
+export interface RotationResult {
+  published?: string;
+  activated?: string;
+  retired?: string;
+}
 
 /**
  * One rotation step, safe to repeat: with no `next` key, publish one (it is in JWKS but does
@@ -27,7 +37,9 @@ export interface RotationResult { published?: string; activated?: string; retire
  * see a key before any token signed by it.
  */
 export async function rotateSigningKeys(
-  scope: Scope, box: SecretBox, opts: { alg?: SigningAlg; retainS: number; minNextAgeS?: number; now?: Date },
+  scope: Scope,
+  box: SecretBox,
+  opts: { alg?: SigningAlg; retainS: number; minNextAgeS?: number; now?: Date },
 ): Promise<RotationResult> {
   const now = opts.now ?? new Date();
   return scope.transaction(async (tx) => {

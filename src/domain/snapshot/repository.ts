@@ -10,17 +10,44 @@ import type { ApplicationRow, ProjectRoleRow, ProjectRow } from '../project/repo
  * Everything `tessera apply` compares against and `tessera export` writes out: one instance's
  * stored state, read in a handful of scoped queries (read-only; every write goes through the services).
  */
-export interface ProjectGrantRow { id: string; project_id: string; granted_org_id: string; role_keys: string[]; state: 'active' | 'inactive' }
+export interface ProjectGrantRow {
+  id: string;
+  project_id: string;
+  granted_org_id: string;
+  role_keys: string[];
+  state: 'active' | 'inactive';
+}
 export interface UserGrantRow {
-  id: string; user_id: string; project_id: string; org_id: string; project_grant_id: string | null;
-  role_keys: string[]; state: 'active' | 'inactive'; expires_at: Date | null;
+  id: string;
+  user_id: string;
+  project_id: string;
+  org_id: string;
+  project_grant_id: string | null;
+  role_keys: string[];
+  state: 'active' | 'inactive';
+  expires_at: Date | null;
 }
 export interface IdpRow {
-  id: string; org_id: string | null; name: string; type: string; state: string; issuer: string; client_id: string;
-  client_secret_enc: string | null; scopes: string[]; is_linking_allowed: boolean; is_creation_allowed: boolean;
-  is_auto_creation: boolean; is_auto_update: boolean; auto_linking: 'none' | 'email' | 'username';
+  id: string;
+  org_id: string | null;
+  name: string;
+  type: string;
+  state: string;
+  issuer: string;
+  client_id: string;
+  client_secret_enc: string | null;
+  scopes: string[];
+  is_linking_allowed: boolean;
+  is_creation_allowed: boolean;
+  is_auto_creation: boolean;
+  is_auto_update: boolean;
+  auto_linking: 'none' | 'email' | 'username';
 }
-export interface PolicyState { kind: PolicyKind; org_id: string | null; settings: Record<string, unknown> }
+export interface PolicyState {
+  kind: PolicyKind;
+  org_id: string | null;
+  settings: Record<string, unknown>;
+}
 
 export interface InstanceState {
   instance: InstanceRow;
@@ -59,13 +86,25 @@ export async function readInstanceState(scope: Scope): Promise<InstanceState> {
   const idps = await scope.table('idps').orderBy(['created_at', 'id']);
   if (!instance) throw new Error(`instance ${scope.instanceId} does not exist`);
   return {
-    instance, domains, orgs, orgDomains, users, metadata, projects, roles, grants, userGrants, memberships, idps,
+    instance,
+    domains,
+    orgs,
+    orgDomains,
+    users,
+    metadata,
+    projects,
+    roles,
+    grants,
+    userGrants,
+    memberships,
+    idps,
     policies: (policies as PolicyState[]).map((p) => ({ ...p, settings: parseJson(p.settings) })),
     apps: (apps as ApplicationRow[]).map((a) => ({
       ...a,
-      redirect_uris: parseJson(a.redirect_uris), post_logout_redirect_uris: parseJson(a.post_logout_redirect_uris),
-      grant_types: parseJson(a.grant_types), response_types: parseJson(a.response_types),
+      redirect_uris: parseJson(a.redirect_uris),
+      post_logout_redirect_uris: parseJson(a.post_logout_redirect_uris),
+      grant_types: parseJson(a.grant_types),
+      response_types: parseJson(a.response_types),
     })),
   };
 }
-

@@ -28,17 +28,33 @@ export interface GivableProject {
   projectGrantId: string | null;
 }
 
-export interface GivableRole { key: string; displayName: string; group: string | null }
+export interface GivableRole {
+  key: string;
+  displayName: string;
+  group: string | null;
+}
 
 async function withNames(ctx: ServiceContext, rows: UserGrantRow[]): Promise<UserGrantView[]> {
   const [users, projects] = await Promise.all([
-    userSummariesByIds(ctx.scope, rows.map((g) => g.user_id)), projectNamesByIds(ctx.scope, rows.map((g) => g.project_id)),
+    userSummariesByIds(
+      ctx.scope,
+      rows.map((g) => g.user_id),
+    ),
+    projectNamesByIds(
+      ctx.scope,
+      rows.map((g) => g.project_id),
+    ),
   ]);
   return rows.map((g) => ({ ...g, user: users.get(g.user_id), projectName: projects.get(g.project_id)?.name ?? '' }));
 }
 
 /** The org's user grants the caller may read, newest first unless sorted otherwise, paged in the database. */
-export async function orgUserGrants(ctx: ServiceContext, orgId: string, f: { projectId?: string; userId?: string }, p: PageParams): Promise<Page<UserGrantView>> {
+export async function orgUserGrants(
+  ctx: ServiceContext,
+  orgId: string,
+  f: { projectId?: string; userId?: string },
+  p: PageParams,
+): Promise<Page<UserGrantView>> {
   const seen = await visibleIn(ctx, 'user.grant.read', orgId);
   if (!seen.all && !seen.projectIds.length && !seen.projectGrantIds.length) throw notFound('org', orgId);
   const page = await pageUserGrants(ctx.scope, { orgId, projectId: f.projectId, userId: f.userId }, seen.all ? undefined : seen, p);
@@ -64,14 +80,20 @@ export async function givableProjects(ctx: ServiceContext, orgId: string, forRea
   if (!seen.all && !seen.projectIds.length && !seen.projectGrantIds.length) return [];
   const [own, granted] = await Promise.all([listProjects(ctx.scope, { orgId }), listGrantedProjects(ctx.scope, orgId)]);
   return [
-    ...own.filter((p) => (forReading || p.state === 'active') && (seen.all || seen.projectIds.includes(p.id)))
+    ...own
+      .filter((p) => (forReading || p.state === 'active') && (seen.all || seen.projectIds.includes(p.id)))
       .map((p) => ({ projectId: p.id, name: p.name, projectGrantId: null })),
-    ...granted.filter((g) => (forReading || (g.state === 'active' && g.projectState === 'active')) && (seen.all || seen.projectGrantIds.includes(g.projectGrantId)))
+    ...granted
+      .filter((g) => (forReading || (g.state === 'active' && g.projectState === 'active')) && (seen.all || seen.projectGrantIds.includes(g.projectGrantId)))
       .map((g) => ({ projectId: g.projectId, name: g.projectName, ownerOrgName: g.ownerOrgName, projectGrantId: g.projectGrantId })),
   ];
 }
 
-async function rolesTheOrgMayGive(ctx: ServiceContext, orgId: string, projectId: string): Promise<{ project: GivableProject; roles: GivableRole[] } | undefined> {
+async function rolesTheOrgMayGive(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+): Promise<{ project: GivableProject; roles: GivableRole[] } | undefined> {
   const project = await getProject(ctx.scope, projectId);
   if (!project) return undefined;
   const roles = (await listProjectRoles(ctx.scope, projectId)).map((r) => ({ key: r.key, displayName: r.display_name, group: r.group }));

@@ -31,10 +31,10 @@ export interface UserGrantFilter {
   offset?: number;
 }
 
-const bump = (scope: Scope) => ({ ...scope.bump() });
-
-export async function insertUserGrant(scope: Scope,
-  row: Pick<UserGrantRow, 'id' | 'user_id' | 'project_id' | 'org_id' | 'project_grant_id' | 'role_keys'> & { expires_at?: Date | null }): Promise<void> {
+export async function insertUserGrant(
+  scope: Scope,
+  row: Pick<UserGrantRow, 'id' | 'user_id' | 'project_id' | 'org_id' | 'project_grant_id' | 'role_keys'> & { expires_at?: Date | null },
+): Promise<void> {
   await scope.insert('user_grants', row);
 }
 
@@ -69,9 +69,11 @@ export async function listUserGrants(scope: Scope, f: UserGrantFilter = {}): Pro
   return q;
 }
 
-export async function updateUserGrantRow(scope: Scope, id: string,
-  patch: Partial<Pick<UserGrantRow, 'role_keys' | 'state' | 'expires_at'>>): Promise<number> {
-  return scope.table('user_grants').where({ id }).update({ ...patch, ...scope.bump() });
+export async function updateUserGrantRow(scope: Scope, id: string, patch: Partial<Pick<UserGrantRow, 'role_keys' | 'state' | 'expires_at'>>): Promise<number> {
+  return scope
+    .table('user_grants')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteUserGrantRow(scope: Scope, id: string): Promise<number> {
@@ -90,14 +92,19 @@ export const userGrantSortColumns = { createdAt: 'ug.created_at', userId: 'ug.us
  * only grants on those projects (own grants) or given through those project grants: the
  * caller's permission, applied in the query so paging and the total count only visible rows.
  */
-export async function pageUserGrants(scope: Scope, f: Omit<UserGrantFilter, 'limit' | 'offset'>,
-  visibleTo: { projectIds: string[]; projectGrantIds: string[] } | undefined, p: PageParams): Promise<Page<UserGrantRow>> {
+export async function pageUserGrants(
+  scope: Scope,
+  f: Omit<UserGrantFilter, 'limit' | 'offset'>,
+  visibleTo: { projectIds: string[]; projectGrantIds: string[] } | undefined,
+  p: PageParams,
+): Promise<Page<UserGrantRow>> {
   const q = scope.table('user_grants', 'ug').select('ug.*');
   applyUserGrantFilter(scope, q, f);
   if (visibleTo) {
     q.where((w) => {
-      w.where((own) => { own.whereNull('ug.project_grant_id').whereIn('ug.project_id', visibleTo.projectIds); })
-        .orWhereIn('ug.project_grant_id', visibleTo.projectGrantIds);
+      w.where((own) => {
+        own.whereNull('ug.project_grant_id').whereIn('ug.project_id', visibleTo.projectIds);
+      }).orWhereIn('ug.project_grant_id', visibleTo.projectGrantIds);
     });
   }
   return pageQuery<UserGrantRow>(q, p, userGrantSortColumns, 'ug.created_at', 'ug.id');
@@ -106,8 +113,11 @@ export async function pageUserGrants(scope: Scope, f: Omit<UserGrantFilter, 'lim
 /** A user's grants with the names a person reads: the project and the giving org. */
 export async function listUserGrantsOfUserNamed(scope: Scope, userId: string): Promise<(UserGrantRow & { project_name: string; org_name: string })[]> {
   const q = scope.join(scope.table('user_grants', 'ug'), 'projects as p', (j) => j.on('p.id', 'ug.project_id'));
-  return scope.join(q, 'orgs as o', (j) => j.on('o.id', 'ug.org_id'))
-    .where('ug.user_id', userId).orderBy('p.name').orderBy('ug.id')
+  return scope
+    .join(q, 'orgs as o', (j) => j.on('o.id', 'ug.org_id'))
+    .where('ug.user_id', userId)
+    .orderBy('p.name')
+    .orderBy('ug.id')
     .select('ug.*', 'p.name as project_name', 'o.name as org_name');
 }
 
@@ -143,8 +153,12 @@ export async function activeRoleGrants(scope: Scope, userId: string, projectIds:
   const rows: { project_id: string; org_id: string; domain: string | null; role_keys: string[]; id: string; project_grant_id: string | null }[] =
     await activeRoleGrantsQuery(scope, userId, projectIds);
   return rows.map((r) => ({
-    projectId: r.project_id, orgId: r.org_id, orgPrimaryDomain: r.domain ?? '', roleKeys: r.role_keys,
-    userGrantId: r.id, projectGrantId: r.project_grant_id,
+    projectId: r.project_id,
+    orgId: r.org_id,
+    orgPrimaryDomain: r.domain ?? '',
+    roleKeys: r.role_keys,
+    userGrantId: r.id,
+    projectGrantId: r.project_grant_id,
   }));
 }
 
@@ -162,16 +176,29 @@ export function activeRoleGrantsQuery(scope: Scope, userId: string, projectIds: 
     .whereIn('ug.project_id', [...new Set(projectIds)])
     .where('ug.state', 'active')
     .where((q) => q.whereNull('ug.expires_at').orWhere('ug.expires_at', '>', raw('now()')))
-    .where('p.state', 'active').where('giver.state', 'active').where('owner.state', 'active')
-    .where((q) => q
-      .where((own) => own.whereNull('ug.project_grant_id').whereRaw('ug.org_id = p.org_id'))
-      .orWhere((via) => via.where('pg.state', 'active').whereRaw('pg.granted_org_id = ug.org_id').whereRaw('pg.project_id = ug.project_id')))
-    .orderBy('ug.project_id').orderBy('ug.created_at')
-    .select('ug.id', 'ug.project_id', 'ug.org_id', 'ug.project_grant_id', 'ug.expires_at', 'od.domain', raw(`ARRAY(
+    .where('p.state', 'active')
+    .where('giver.state', 'active')
+    .where('owner.state', 'active')
+    .where((q) =>
+      q
+        .where((own) => own.whereNull('ug.project_grant_id').whereRaw('ug.org_id = p.org_id'))
+        .orWhere((via) => via.where('pg.state', 'active').whereRaw('pg.granted_org_id = ug.org_id').whereRaw('pg.project_id = ug.project_id')),
+    )
+    .orderBy('ug.project_id')
+    .orderBy('ug.created_at')
+    .select(
+      'ug.id',
+      'ug.project_id',
+      'ug.org_id',
+      'ug.project_grant_id',
+      'ug.expires_at',
+      'od.domain',
+      raw(`ARRAY(
       SELECT k FROM unnest(ug.role_keys) WITH ORDINALITY AS t(k, n)
       WHERE EXISTS (SELECT 1 FROM project_roles pr WHERE pr.instance_id = ug.instance_id AND pr.project_id = ug.project_id AND pr.key = t.k)
         AND (ug.project_grant_id IS NULL OR t.k = ANY(pg.role_keys))
-      ORDER BY t.n) AS role_keys`));
+      ORDER BY t.n) AS role_keys`),
+    );
 }
 
 /**

@@ -10,9 +10,7 @@ import { requireSubset, uniqueKeys } from '../project-grant/service.js';
 import { listProjectRoles, type ProjectRow } from '../project/repository.js';
 import { requireProject } from '../project/service.js';
 import { getUser } from '../user/repository.js';
-import {
-  deleteUserGrantRow, findUserGrant, getUserGrant, insertUserGrant, updateUserGrantRow, type UserGrantRow,
-} from './repository.js';
+import { deleteUserGrantRow, findUserGrant, getUserGrant, insertUserGrant, updateUserGrantRow, type UserGrantRow } from './repository.js';
 
 export { getUserGrant, findUserGrant, listUserGrants, type UserGrantRow, type UserGrantFilter } from './repository.js';
 
@@ -35,8 +33,12 @@ export const userGrantResource = (g: Pick<UserGrantRow, 'org_id' | 'project_id' 
   g.project_grant_id ? { orgId: g.org_id, projectGrantId: g.project_grant_id } : { orgId: g.org_id, projectId: g.project_id };
 
 /** The roles `orgId` may hand out on the project, and the project grant it gives them through (if any). */
-async function givable(scope: Scope, project: ProjectRow, orgId: string, requireActive: boolean):
-  Promise<{ roleKeys: string[]; projectGrantId: string | null } | undefined> {
+async function givable(
+  scope: Scope,
+  project: ProjectRow,
+  orgId: string,
+  requireActive: boolean,
+): Promise<{ roleKeys: string[]; projectGrantId: string | null } | undefined> {
   const projectRoles = (await listProjectRoles(scope, project.id)).map((r) => r.key);
   if (orgId === project.org_id) return { roleKeys: projectRoles, projectGrantId: null };
   const grant = await findProjectGrant(scope, project.id, orgId, 'share');
@@ -75,15 +77,23 @@ export async function addUserGrant(ctx: ServiceContext, input: NewUserGrant): Pr
     if (await findUserGrant(scope, input.userId, project.id, input.orgId)) throw exists();
     try {
       await insertUserGrant(scope, {
-        id, user_id: input.userId, project_id: project.id, org_id: input.orgId, project_grant_id: from.projectGrantId,
-        role_keys: roleKeys, expires_at: input.expiresAt ?? null,
+        id,
+        user_id: input.userId,
+        project_id: project.id,
+        org_id: input.orgId,
+        project_grant_id: from.projectGrantId,
+        role_keys: roleKeys,
+        expires_at: input.expiresAt ?? null,
       });
     } catch (err) {
       if (isUniqueViolation(err, 'user_grants_instance_id_user_id_project_id_org_id_unique')) throw exists();
       throw err;
     }
     await appendEvent(scope, ctx.actor, {
-      orgId: input.orgId, resourceType: 'user_grant', resourceId: id, type: 'user.grant.added',
+      orgId: input.orgId,
+      resourceType: 'user_grant',
+      resourceId: id,
+      type: 'user.grant.added',
       payload: { userId: input.userId, projectId: project.id, projectGrantId: from.projectGrantId, roleKeys, expiresAt: input.expiresAt ?? null },
     });
   });
@@ -118,8 +128,16 @@ export async function updateUserGrant(ctx: ServiceContext, id: string, patch: { 
     if (patch.expiresAt !== undefined) row.expires_at = patch.expiresAt;
     if (Object.keys(row).length) await updateUserGrantRow(scope, id, row);
     await appendEvent(scope, ctx.actor, {
-      orgId: grant.org_id, resourceType: 'user_grant', resourceId: id, type: 'user.grant.changed',
-      payload: { userId: grant.user_id, projectId: grant.project_id, ...(roleKeys ? { roleKeys } : {}), ...(patch.expiresAt !== undefined ? { expiresAt: patch.expiresAt } : {}) },
+      orgId: grant.org_id,
+      resourceType: 'user_grant',
+      resourceId: id,
+      type: 'user.grant.changed',
+      payload: {
+        userId: grant.user_id,
+        projectId: grant.project_id,
+        ...(roleKeys ? { roleKeys } : {}),
+        ...(patch.expiresAt !== undefined ? { expiresAt: patch.expiresAt } : {}),
+      },
     });
   });
 }
@@ -128,11 +146,18 @@ async function setState(ctx: ServiceContext, id: string, to: 'active' | 'inactiv
   await ctx.scope.transaction(async (scope) => {
     const grant = await requireUserGrant({ ...ctx, scope }, id, 'user.grant.write');
     if (grant.state === to) {
-      throw new DomainError('precondition_failed', `user grant ${id} is already ${to}`, to === 'active' ? 'user_grant.already_active' : 'user_grant.not_active');
+      throw new DomainError(
+        'precondition_failed',
+        `user grant ${id} is already ${to}`,
+        to === 'active' ? 'user_grant.already_active' : 'user_grant.not_active',
+      );
     }
     await updateUserGrantRow(scope, id, { state: to });
     await appendEvent(scope, ctx.actor, {
-      orgId: grant.org_id, resourceType: 'user_grant', resourceId: id, type: to === 'active' ? 'user.grant.reactivated' : 'user.grant.deactivated',
+      orgId: grant.org_id,
+      resourceType: 'user_grant',
+      resourceId: id,
+      type: to === 'active' ? 'user.grant.reactivated' : 'user.grant.deactivated',
       payload: { userId: grant.user_id, projectId: grant.project_id },
     });
   });
@@ -146,7 +171,10 @@ export async function removeUserGrant(ctx: ServiceContext, id: string): Promise<
     const grant = await requireUserGrant({ ...ctx, scope }, id, 'user.grant.delete');
     await deleteUserGrantRow(scope, id);
     await appendEvent(scope, ctx.actor, {
-      orgId: grant.org_id, resourceType: 'user_grant', resourceId: id, type: 'user.grant.removed',
+      orgId: grant.org_id,
+      resourceType: 'user_grant',
+      resourceId: id,
+      type: 'user.grant.removed',
       payload: { userId: grant.user_id, projectId: grant.project_id, projectGrantId: grant.project_grant_id, roleKeys: grant.role_keys },
     });
   });

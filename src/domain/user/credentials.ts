@@ -6,9 +6,7 @@ import { newId, newSecret } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
-import {
-  deleteMachineKey, deletePersonalAccessToken, getUser, insertMachineKey, insertPersonalAccessToken, updateUser, type UserRow,
-} from './repository.js';
+import { deleteMachineKey, deletePersonalAccessToken, getUser, insertMachineKey, insertPersonalAccessToken, updateUser, type UserRow } from './repository.js';
 
 /**
  * Machine credentials: client secret, key pairs and personal access tokens. Each secret is shown
@@ -76,10 +74,22 @@ export async function addMachineKey(ctx: ServiceContext, userId: string, opts: {
   const privateKeyPem = await exportPKCS8(privateKey);
   await ctx.scope.transaction(async (scope) => {
     await insertMachineKey(scope, { id: keyId, user_id: userId, public_jwk: JSON.stringify(publicJwk), expires_at: expiresAt });
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.machine.key.added', payload: { keyId, expiresAt } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.machine.key.added',
+      payload: { keyId, expiresAt },
+    });
   });
   await ctx.deps.changes.publish(ctx.scope.instanceId);
-  const keyJson = JSON.stringify({ type: 'serviceaccount', keyId, key: privateKeyPem, userId, ...(expiresAt ? { expirationDate: expiresAt.toISOString() } : {}) });
+  const keyJson = JSON.stringify({
+    type: 'serviceaccount',
+    keyId,
+    key: privateKeyPem,
+    userId,
+    ...(expiresAt ? { expirationDate: expiresAt.toISOString() } : {}),
+  });
   return { keyId, privateKeyPem, keyJson, publicJwk, expiresAt };
 }
 
@@ -93,14 +103,24 @@ export async function removeMachineKey(ctx: ServiceContext, userId: string, keyI
 }
 
 /** A bearer token for the APIs; its SHA-256 is stored, so a leaked table yields nothing usable. */
-export async function addPersonalAccessToken(ctx: ServiceContext, userId: string, opts: { expiresAt?: Date | string; scopes?: string[] } = {}): Promise<{ id: string; token: string; expiresAt: Date | null }> {
+export async function addPersonalAccessToken(
+  ctx: ServiceContext,
+  userId: string,
+  opts: { expiresAt?: Date | string; scopes?: string[] } = {},
+): Promise<{ id: string; token: string; expiresAt: Date | null }> {
   const expiresAt = futureDate(opts.expiresAt);
   const user = await requireMachine(ctx, userId, { creates: true });
   const id = newId();
   const token = newSecret(32);
   await ctx.scope.transaction(async (scope) => {
     await insertPersonalAccessToken(scope, { id, user_id: userId, token_hash: sha256(token), scopes: opts.scopes ?? [], expires_at: expiresAt });
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.pat.added', payload: { tokenId: id, expiresAt } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.pat.added',
+      payload: { tokenId: id, expiresAt },
+    });
   });
   return { id, token, expiresAt };
 }

@@ -8,8 +8,17 @@ import { listAuthFactors, type AuthFactor } from '../mfa/service.js';
 import { listSignInSessions, type SignInSession } from '../session/repository.js';
 import { listUserGrantsOfUserNamed } from '../user-grant/repository.js';
 import {
-  getUser, getUserMetadata, listMachineKeys, listPersonalAccessTokens, loginNamesOf, pageUsers, preferredLoginName,
-  type MachineKeyRow, type PersonalAccessTokenRow, type UserRow, type UserState,
+  getUser,
+  getUserMetadata,
+  listMachineKeys,
+  listPersonalAccessTokens,
+  loginNamesOf,
+  pageUsers,
+  preferredLoginName,
+  type MachineKeyRow,
+  type PersonalAccessTokenRow,
+  type UserRow,
+  type UserState,
 } from './repository.js';
 
 export type { UserRow, UserState } from './repository.js';
@@ -19,9 +28,18 @@ export type { UserRow, UserState } from './repository.js';
  * not read, answers not_found like an unknown id.
  */
 
-export interface UserSearch { text?: string; state?: UserState; type?: 'human' | 'machine' }
+export interface UserSearch {
+  text?: string;
+  state?: UserState;
+  type?: 'human' | 'machine';
+}
 
-export async function searchOrgUsers(ctx: ServiceContext, orgId: string, f: UserSearch, p: PageParams): Promise<Page<UserRow & { preferredLoginName: string }>> {
+export async function searchOrgUsers(
+  ctx: ServiceContext,
+  orgId: string,
+  f: UserSearch,
+  p: PageParams,
+): Promise<Page<UserRow & { preferredLoginName: string }>> {
   const perms = await permissionsOf(ctx);
   if (!perms.can('user.read', { orgId })) throw notFound('org', orgId);
   const page = await pageUsers(ctx.scope, { orgId, text: f.text?.trim() || undefined, state: f.state, type: f.type }, p);
@@ -58,18 +76,31 @@ export async function userDetails(ctx: ServiceContext, orgId: string, userId: st
   const perms = await permissionsOf(ctx);
   const s = ctx.scope;
   const [loginNames, preferred, metadata, factors, idpLinks, sessions] = await Promise.all([
-    loginNamesOf(s, user), preferredLoginName(s, user), getUserMetadata(s, user.id),
-    user.type === 'human' ? listAuthFactors(ctx, user.id) : [], listIdpLinksOfUser(s, user.id), listSignInSessions(s, user.id),
+    loginNamesOf(s, user),
+    preferredLoginName(s, user),
+    getUserMetadata(s, user.id),
+    user.type === 'human' ? listAuthFactors(ctx, user.id) : [],
+    listIdpLinksOfUser(s, user.id),
+    listSignInSessions(s, user.id),
   ]);
   return {
-    user, loginNames, preferredLoginName: preferred, metadata, idpLinks, sessions, factors,
+    user,
+    loginNames,
+    preferredLoginName: preferred,
+    metadata,
+    idpLinks,
+    sessions,
+    factors,
     grants: perms.can('user.grant.read', { orgId }) ? await listUserGrantsOfUserNamed(s, user.id) : undefined,
     memberships: perms.can('user.membership.read', { orgId }) ? await listMembershipsOfUserNamed(s, user.id) : undefined,
-    machine: user.type === 'machine' ? {
-      hasSecret: Boolean(user.client_secret_hash),
-      keys: await listMachineKeys(s, user.id, { includeExpired: true }),
-      tokens: await listPersonalAccessTokens(s, user.id),
-    } : undefined,
+    machine:
+      user.type === 'machine'
+        ? {
+            hasSecret: Boolean(user.client_secret_hash),
+            keys: await listMachineKeys(s, user.id, { includeExpired: true }),
+            tokens: await listPersonalAccessTokens(s, user.id),
+          }
+        : undefined,
   };
 }
 
@@ -77,10 +108,15 @@ export async function userDetails(ctx: ServiceContext, orgId: string, userId: st
 export async function userDeletionImpact(ctx: ServiceContext, orgId: string, userId: string) {
   const d = await userDetails(ctx, orgId, userId);
   return {
-    user: d.user, preferredLoginName: d.preferredLoginName,
-    grants: d.grants?.length ?? 0, memberships: d.memberships?.length ?? 0, idpLinks: d.idpLinks.length,
-    sessions: d.sessions.length, metadata: Object.keys(d.metadata).length,
-    keys: d.machine?.keys.length ?? 0, tokens: d.machine?.tokens.length ?? 0,
+    user: d.user,
+    preferredLoginName: d.preferredLoginName,
+    grants: d.grants?.length ?? 0,
+    memberships: d.memberships?.length ?? 0,
+    idpLinks: d.idpLinks.length,
+    sessions: d.sessions.length,
+    metadata: Object.keys(d.metadata).length,
+    keys: d.machine?.keys.length ?? 0,
+    tokens: d.machine?.tokens.length ?? 0,
   };
 }
 

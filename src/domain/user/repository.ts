@@ -42,13 +42,36 @@ export async function getUser(scope: Scope, id: string): Promise<UserRow | undef
   return scope.table('users').where({ id }).first();
 }
 
-export interface MachineKeyRow { id: string; user_id: string; public_jwk: Record<string, unknown>; expires_at: Date | null; created_at: Date }
-export interface PersonalAccessTokenRow { id: string; user_id: string; scopes: string[]; expires_at: Date | null; created_at: Date }
+export interface MachineKeyRow {
+  id: string;
+  user_id: string;
+  public_jwk: Record<string, unknown>;
+  expires_at: Date | null;
+  created_at: Date;
+}
+export interface PersonalAccessTokenRow {
+  id: string;
+  user_id: string;
+  scopes: string[];
+  expires_at: Date | null;
+  created_at: Date;
+}
 
-export interface UserFilter { orgId?: string; type?: 'human' | 'machine'; state?: UserState; usernameContains?: string; limit?: number; offset?: number }
+export interface UserFilter {
+  orgId?: string;
+  type?: 'human' | 'machine';
+  state?: UserState;
+  usernameContains?: string;
+  limit?: number;
+  offset?: number;
+}
 
 export async function listUsers(scope: Scope, f: UserFilter = {}): Promise<UserRow[]> {
-  const q = scope.table('users').orderBy('username').limit(Math.min(f.limit ?? 100, 1000)).offset(f.offset ?? 0);
+  const q = scope
+    .table('users')
+    .orderBy('username')
+    .limit(Math.min(f.limit ?? 100, 1000))
+    .offset(f.offset ?? 0);
   if (f.orgId) q.where({ org_id: f.orgId });
   if (f.type) q.where({ type: f.type });
   if (f.state) q.where({ state: f.state });
@@ -56,8 +79,15 @@ export async function listUsers(scope: Scope, f: UserFilter = {}): Promise<UserR
   return q;
 }
 
-export async function updateUser(scope: Scope, id: string, patch: Partial<Omit<UserRow, 'id' | 'org_id' | 'type' | 'version' | 'created_at'>>): Promise<number> {
-  return scope.table('users').where({ id }).update({ ...patch, ...scope.bump() });
+export async function updateUser(
+  scope: Scope,
+  id: string,
+  patch: Partial<Omit<UserRow, 'id' | 'org_id' | 'type' | 'version' | 'created_at'>>,
+): Promise<number> {
+  return scope
+    .table('users')
+    .where({ id })
+    .update({ ...patch, ...scope.bump() });
 }
 
 export async function deleteUserRow(scope: Scope, id: string): Promise<number> {
@@ -73,8 +103,9 @@ export async function findUsersByUsername(scope: Scope, username: string, orgId?
 
 /** Whether the org's effective domain policy lets its users log in with the bare username. */
 async function bareUsernameAllowed(scope: Scope, orgId: string): Promise<boolean> {
-  const row = (await scope.table('policies').where({ kind: 'domain', org_id: orgId }).first('settings'))
-    ?? (await scope.table('policies').where({ kind: 'domain' }).whereNull('org_id').first('settings'));
+  const row =
+    (await scope.table('policies').where({ kind: 'domain', org_id: orgId }).first('settings')) ??
+    (await scope.table('policies').where({ kind: 'domain' }).whereNull('org_id').first('settings'));
   // The built-in default is userLoginMustBeDomain: true.
   return row?.settings?.userLoginMustBeDomain === false;
 }
@@ -104,8 +135,11 @@ export async function findUserByLoginName(scope: Scope, loginName: string): Prom
 
 /** Every name the user can log in with. */
 export async function loginNamesOf(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> {
-  const domains = await scope.table('org_domains').where({ org_id: user.org_id, is_verified: true })
-    .orderBy([{ column: 'is_primary', order: 'desc' }, 'domain']).pluck('domain');
+  const domains = await scope
+    .table('org_domains')
+    .where({ org_id: user.org_id, is_verified: true })
+    .orderBy([{ column: 'is_primary', order: 'desc' }, 'domain'])
+    .pluck('domain');
   const names = domains.map((d: string) => `${user.username}@${d}`);
   if (await bareUsernameAllowed(scope, user.org_id)) names.push(user.username);
   return names;
@@ -120,10 +154,14 @@ export async function preferredLoginName(scope: Scope, user: Pick<UserRow, 'user
 /** The machine user a personal access token belongs to; nothing for unknown or expired tokens or users not active. */
 export async function findUserByPersonalAccessToken(scope: Scope, token: string): Promise<(UserRow & { pat_id: string; pat_scopes: string[] }) | undefined> {
   const q = scope.join(scope.table('personal_access_tokens', 'p'), 'users as u', (j) => j.on('u.id', 'p.user_id'));
-  const row = await scope.join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
+  const row = await scope
+    .join(q, 'orgs as o', (j) => j.on('o.id', 'u.org_id'))
     .where('p.token_hash', sha256(token))
-    .andWhere('u.state', 'active').andWhere('o.state', 'active')
-    .andWhere((q) => { q.whereNull('p.expires_at').orWhere('p.expires_at', '>', new Date()); })
+    .andWhere('u.state', 'active')
+    .andWhere('o.state', 'active')
+    .andWhere((q) => {
+      q.whereNull('p.expires_at').orWhere('p.expires_at', '>', new Date());
+    })
     .first('u.*', 'p.id as pat_id', 'p.scopes as pat_scopes');
   return row;
 }
@@ -142,7 +180,10 @@ export async function getMachineByClientId(scope: Scope, clientId: string): Prom
 /** A machine user's keys; expired ones count for nothing and are left out unless asked for. */
 export async function listMachineKeys(scope: Scope, userId: string, opts: { includeExpired?: boolean } = {}): Promise<MachineKeyRow[]> {
   const q = scope.table('machine_keys').where({ user_id: userId }).orderBy('created_at');
-  if (!opts.includeExpired) q.andWhere((w) => { w.whereNull('expires_at').orWhere('expires_at', '>', new Date()); });
+  if (!opts.includeExpired)
+    q.andWhere((w) => {
+      w.whereNull('expires_at').orWhere('expires_at', '>', new Date());
+    });
   return q;
 }
 
@@ -151,8 +192,7 @@ export async function getMachineKey(scope: Scope, userId: string, keyId: string)
 }
 
 export async function listPersonalAccessTokens(scope: Scope, userId: string): Promise<PersonalAccessTokenRow[]> {
-  return scope.table('personal_access_tokens').where({ user_id: userId }).orderBy('created_at')
-    .select('id', 'user_id', 'scopes', 'expires_at', 'created_at');
+  return scope.table('personal_access_tokens').where({ user_id: userId }).orderBy('created_at').select('id', 'user_id', 'scopes', 'expires_at', 'created_at');
 }
 
 export async function insertMachineKey(scope: Scope, row: { id: string; user_id: string; public_jwk: string; expires_at: Date | null }): Promise<void> {
@@ -163,7 +203,10 @@ export async function deleteMachineKey(scope: Scope, userId: string, keyId: stri
   return scope.table('machine_keys').where({ user_id: userId, id: keyId }).delete();
 }
 
-export async function insertPersonalAccessToken(scope: Scope, row: { id: string; user_id: string; token_hash: string; scopes: string[]; expires_at: Date | null }): Promise<void> {
+export async function insertPersonalAccessToken(
+  scope: Scope,
+  row: { id: string; user_id: string; token_hash: string; scopes: string[]; expires_at: Date | null },
+): Promise<void> {
   await scope.insert('personal_access_tokens', row);
 }
 
@@ -187,7 +230,12 @@ export async function getUserMetadata(scope: Scope, userId: string): Promise<Rec
 
 /** Sortable API fields of the user list and their columns (a whitelist: nothing else reaches ORDER BY). */
 export const userSortColumns = {
-  username: 'username', createdAt: 'created_at', state: 'state', type: 'type', email: 'email', displayName: 'display_name',
+  username: 'username',
+  createdAt: 'created_at',
+  state: 'state',
+  type: 'type',
+  email: 'email',
+  displayName: 'display_name',
 } as const;
 
 /** One page of users with the total over the same filters, paged in the database (no cap on the total). */
@@ -196,12 +244,20 @@ export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'off
   if (f.text) {
     // Any of: a login name (username@verified domain), username, email, a name.
     const like = `%${f.text.replace(/[%_\\]/g, '\\$&')}%`;
-    q.where((w) => w.whereILike('username', like).orWhereILike('email', like).orWhereILike('display_name', like)
-      .orWhereILike('given_name', like).orWhereILike('family_name', like).orWhereILike('name', like)
-      .orWhereExists(function loginNames() {
-        this.from('org_domains as d').whereRaw('d.instance_id = users.instance_id AND d.org_id = users.org_id AND d.is_verified')
-          .whereRaw(`users.username || '@' || d.domain ILIKE ?`, [like]);
-      }));
+    q.where((w) =>
+      w
+        .whereILike('username', like)
+        .orWhereILike('email', like)
+        .orWhereILike('display_name', like)
+        .orWhereILike('given_name', like)
+        .orWhereILike('family_name', like)
+        .orWhereILike('name', like)
+        .orWhereExists(function loginNames() {
+          this.from('org_domains as d')
+            .whereRaw('d.instance_id = users.instance_id AND d.org_id = users.org_id AND d.is_verified')
+            .whereRaw(`users.username || '@' || d.domain ILIKE ?`, [like]);
+        }),
+    );
   }
   if (f.orgId) q.where({ org_id: f.orgId });
   if (f.type) q.where({ type: f.type });
@@ -270,29 +326,49 @@ export async function deleteUserCode(scope: Scope, userId: string, kind: CodeKin
 }
 
 /** A user as lists name them: their preferred login name and a name for people. */
-export interface UserSummary { id: string; orgId: string; type: 'human' | 'machine'; state: UserState; preferredLoginName: string; name: string }
+export interface UserSummary {
+  id: string;
+  orgId: string;
+  type: 'human' | 'machine';
+  state: UserState;
+  preferredLoginName: string;
+  name: string;
+}
 
 /** Summaries of users by id, in one query (the primary domain joined), for lists of grants and managers. */
 export async function userSummariesByIds(scope: Scope, ids: string[]): Promise<Map<string, UserSummary>> {
   if (!ids.length) return new Map();
-  const rows: (Pick<UserRow, 'id' | 'org_id' | 'type' | 'state' | 'username' | 'display_name' | 'given_name' | 'family_name' | 'name'> & { domain: string | null })[] =
-    await scope.leftJoin(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id').andOnVal('d.is_primary', '=', true))
-      .whereIn('u.id', [...new Set(ids)])
-      .select('u.id', 'u.org_id', 'u.type', 'u.state', 'u.username', 'u.display_name', 'u.given_name', 'u.family_name', 'u.name', 'd.domain');
-  return new Map(rows.map((u) => [u.id, {
-    id: u.id, orgId: u.org_id, type: u.type, state: u.state,
-    preferredLoginName: u.domain ? `${u.username}@${u.domain}` : u.username,
-    name: u.display_name || [u.given_name, u.family_name].filter(Boolean).join(' ') || u.name || u.username,
-  }]));
+  const rows: (Pick<UserRow, 'id' | 'org_id' | 'type' | 'state' | 'username' | 'display_name' | 'given_name' | 'family_name' | 'name'> & {
+    domain: string | null;
+  })[] = await scope
+    .leftJoin(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id').andOnVal('d.is_primary', '=', true))
+    .whereIn('u.id', [...new Set(ids)])
+    .select('u.id', 'u.org_id', 'u.type', 'u.state', 'u.username', 'u.display_name', 'u.given_name', 'u.family_name', 'u.name', 'd.domain');
+  return new Map(
+    rows.map((u) => [
+      u.id,
+      {
+        id: u.id,
+        orgId: u.org_id,
+        type: u.type,
+        state: u.state,
+        preferredLoginName: u.domain ? `${u.username}@${u.domain}` : u.username,
+        name: u.display_name || [u.given_name, u.family_name].filter(Boolean).join(' ') || u.name || u.username,
+      },
+    ]),
+  );
 }
 
 /** `username@domain` where the domain is a verified domain of the user's org: at most one user in a sound instance. */
 async function usersByDomainLoginName(scope: Scope, loginName: string): Promise<UserRow[]> {
   const at = loginName.lastIndexOf('@');
   if (at <= 0 || at === loginName.length - 1) return [];
-  return scope.join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
-    .where('d.domain', loginName.slice(at + 1).toLowerCase()).andWhere('d.is_verified', true)
-    .whereRaw('lower(u.username) = lower(?)', [loginName.slice(0, at)]).select('u.*');
+  return scope
+    .join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
+    .where('d.domain', loginName.slice(at + 1).toLowerCase())
+    .andWhere('d.is_verified', true)
+    .whereRaw('lower(u.username) = lower(?)', [loginName.slice(0, at)])
+    .select('u.*');
 }
 
 /**

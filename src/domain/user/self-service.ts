@@ -10,8 +10,12 @@ import { requireUser } from './service.js';
  * org are not theirs to change (the email changes through a mailed code).
  */
 export interface OwnProfilePatch {
-  givenName?: string | null; familyName?: string | null; displayName?: string | null; nickName?: string | null;
-  phone?: string | null; preferredLanguage?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  displayName?: string | null;
+  nickName?: string | null;
+  phone?: string | null;
+  preferredLanguage?: string | null;
 }
 
 const MAX = 200;
@@ -38,26 +42,52 @@ export async function updateOwnProfile(ctx: ServiceContext, userId: string, patc
   if (language && !/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(language)) throw invalidInput(`"${language}" is not a language tag`);
   set('preferred_language', language);
   const phone = clean(patch.phone, 'phone');
-  if (phone !== undefined && phone !== user.phone) { row.phone = phone; row.phone_verified = false; }
+  if (phone !== undefined && phone !== user.phone) {
+    row.phone = phone;
+    row.phone_verified = false;
+  }
   if (Object.keys(row).length === 0) return;
   await ctx.scope.transaction(async (scope) => {
     await updateUser(scope, userId, row);
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.profile.changed', payload: { fields: Object.keys(row) } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.profile.changed',
+      payload: { fields: Object.keys(row) },
+    });
   });
 }
 
 /** What the account page's profile shows: the signed-in user's own fields. */
 export interface OwnAccountProfile {
-  username: string; loginName: string; email: string | null; emailVerified: boolean; phone: string | null; phoneVerified: boolean;
-  givenName: string | null; familyName: string | null; displayName: string | null; nickName: string | null; preferredLanguage: string | null;
+  username: string;
+  loginName: string;
+  email: string | null;
+  emailVerified: boolean;
+  phone: string | null;
+  phoneVerified: boolean;
+  givenName: string | null;
+  familyName: string | null;
+  displayName: string | null;
+  nickName: string | null;
+  preferredLanguage: string | null;
 }
 
 export async function ownAccountProfile(ctx: ServiceContext): Promise<OwnAccountProfile> {
   if (ctx.actor.type !== 'user') throw permissionDenied('user.self');
   const user = await requireUser(ctx.scope, ctx.actor.userId);
   return {
-    username: user.username, loginName: await preferredLoginName(ctx.scope, user), email: user.email, emailVerified: user.email_verified,
-    phone: user.phone, phoneVerified: user.phone_verified, givenName: user.given_name, familyName: user.family_name,
-    displayName: user.display_name, nickName: user.nick_name, preferredLanguage: user.preferred_language,
+    username: user.username,
+    loginName: await preferredLoginName(ctx.scope, user),
+    email: user.email,
+    emailVerified: user.email_verified,
+    phone: user.phone,
+    phoneVerified: user.phone_verified,
+    givenName: user.given_name,
+    familyName: user.family_name,
+    displayName: user.display_name,
+    nickName: user.nick_name,
+    preferredLanguage: user.preferred_language,
   };
 }

@@ -11,11 +11,24 @@ import { getOrg } from '../org/repository.js';
 import { passwordRuleMessage, unmetPasswordRules } from '../policy/password.js';
 import { getEffectivePolicy } from '../policy/service.js';
 import {
-  deleteUserMetadata, deleteUserRow, findUsersByUsername, getUser, insertUser, putUserMetadata, updateUser, type UserRow, type UserState,
+  deleteUserMetadata,
+  deleteUserRow,
+  findUsersByUsername,
+  getUser,
+  insertUser,
+  putUserMetadata,
+  updateUser,
+  type UserRow,
+  type UserState,
 } from './repository.js';
 
 export {
-  addMachineKey, addPersonalAccessToken, generateMachineSecret, removeMachineKey, removeMachineSecret, removePersonalAccessToken,
+  addMachineKey,
+  addPersonalAccessToken,
+  generateMachineSecret,
+  removeMachineKey,
+  removeMachineSecret,
+  removePersonalAccessToken,
 } from './credentials.js';
 
 export interface NewHumanUser {
@@ -119,13 +132,28 @@ export async function createHumanUser(ctx: ServiceContext, input: NewHumanUser):
   const passwordHash = input.password !== undefined ? await hashNewPassword(ctx, input.orgId, input.password) : null;
   const id = input.id ?? newId();
   const displayName = input.displayName ?? ([input.givenName, input.familyName].filter(Boolean).join(' ') || username);
-  await insertChecked(ctx, input.orgId, username, {
-    id, org_id: input.orgId, type: 'human', username, state: input.state ?? (passwordHash ? 'active' : 'initial'),
-    email, email_verified: input.emailVerified ?? false, phone: input.phone ?? null,
-    given_name: input.givenName ?? null, family_name: input.familyName ?? null, display_name: displayName,
-    preferred_language: input.preferredLanguage ?? null,
-    password_hash: passwordHash, password_changed_at: passwordHash ? new Date() : null,
-  }, { email });
+  await insertChecked(
+    ctx,
+    input.orgId,
+    username,
+    {
+      id,
+      org_id: input.orgId,
+      type: 'human',
+      username,
+      state: input.state ?? (passwordHash ? 'active' : 'initial'),
+      email,
+      email_verified: input.emailVerified ?? false,
+      phone: input.phone ?? null,
+      given_name: input.givenName ?? null,
+      family_name: input.familyName ?? null,
+      display_name: displayName,
+      preferred_language: input.preferredLanguage ?? null,
+      password_hash: passwordHash,
+      password_changed_at: passwordHash ? new Date() : null,
+    },
+    { email },
+  );
   return { id };
 }
 
@@ -134,16 +162,36 @@ export async function createMachineUser(ctx: ServiceContext, input: NewMachineUs
   if (!input.name?.trim()) throw invalidInput('a machine user needs a name');
   await authorize(ctx, 'user.write', { orgId: input.orgId });
   const id = input.id ?? newId();
-  await insertChecked(ctx, input.orgId, username, {
-    id, org_id: input.orgId, type: 'machine', username, state: 'active', name: input.name.trim(),
-    description: input.description ?? null, access_token_type: input.accessTokenType ?? 'jwt',
-  }, { name: input.name });
+  await insertChecked(
+    ctx,
+    input.orgId,
+    username,
+    {
+      id,
+      org_id: input.orgId,
+      type: 'machine',
+      username,
+      state: 'active',
+      name: input.name.trim(),
+      description: input.description ?? null,
+      access_token_type: input.accessTokenType ?? 'jwt',
+    },
+    { name: input.name },
+  );
   return { id };
 }
 
 export type HumanProfilePatch = {
-  username?: string; email?: string; emailVerified?: boolean; phone?: string | null; phoneVerified?: boolean;
-  givenName?: string | null; familyName?: string | null; displayName?: string | null; nickName?: string | null; preferredLanguage?: string | null;
+  username?: string;
+  email?: string;
+  emailVerified?: boolean;
+  phone?: string | null;
+  phoneVerified?: boolean;
+  givenName?: string | null;
+  familyName?: string | null;
+  displayName?: string | null;
+  nickName?: string | null;
+  preferredLanguage?: string | null;
 };
 export type MachinePatch = { username?: string; name?: string; description?: string | null; accessTokenType?: 'jwt' | 'opaque' };
 
@@ -158,10 +206,13 @@ export async function updateUserProfile(ctx: ServiceContext, userId: string, pat
     if (patch.email !== undefined && patch.email !== user.email) {
       // Password resets go to this address: moving it is as good as setting the password.
       await authorizeActingAs(ctx, userId);
-      row.email = checkEmail(patch.email); row.email_verified = patch.emailVerified ?? false;
+      row.email = checkEmail(patch.email);
+      row.email_verified = patch.emailVerified ?? false;
+    } else if (patch.emailVerified !== undefined) row.email_verified = patch.emailVerified;
+    if (patch.phone !== undefined) {
+      row.phone = patch.phone;
+      row.phone_verified = patch.phoneVerified ?? false;
     }
-    else if (patch.emailVerified !== undefined) row.email_verified = patch.emailVerified;
-    if (patch.phone !== undefined) { row.phone = patch.phone; row.phone_verified = patch.phoneVerified ?? false; }
     if (patch.givenName !== undefined) row.given_name = patch.givenName;
     if (patch.familyName !== undefined) row.family_name = patch.familyName;
     if (patch.displayName !== undefined) row.display_name = patch.displayName;
@@ -177,7 +228,13 @@ export async function updateUserProfile(ctx: ServiceContext, userId: string, pat
     await ctx.scope.transaction(async (scope) => {
       if (row.username) await assertUsernameFree(scope, user.org_id, row.username, userId);
       await updateUser(scope, userId, row);
-      await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.profile.changed', payload: { fields: Object.keys(row) } });
+      await appendEvent(scope, ctx.actor, {
+        orgId: user.org_id,
+        resourceType: 'user',
+        resourceId: userId,
+        type: 'user.profile.changed',
+        payload: { fields: Object.keys(row) },
+      });
     });
     if (user.type === 'machine') await ctx.deps.changes.publish(ctx.scope.instanceId);
   } catch (err) {
@@ -190,7 +247,12 @@ export async function updateUserProfile(ctx: ServiceContext, userId: string, pat
  * Sets a human user's password. Managers need user.credential.write; users changing their own
  * password without it must give the current one.
  */
-export async function setPassword(ctx: ServiceContext, userId: string, password: string, opts: { currentPassword?: string; changeRequired?: boolean } = {}): Promise<void> {
+export async function setPassword(
+  ctx: ServiceContext,
+  userId: string,
+  password: string,
+  opts: { currentPassword?: string; changeRequired?: boolean } = {},
+): Promise<void> {
   const user = await requireUser(ctx.scope, userId);
   const self = ctx.actor.type === 'user' && ctx.actor.userId === userId;
   if (!(self && opts.currentPassword !== undefined)) {
@@ -204,8 +266,11 @@ export async function setPassword(ctx: ServiceContext, userId: string, password:
   const hash = await hashNewPassword(ctx, user.org_id, password);
   await ctx.scope.transaction(async (scope) => {
     await updateUser(scope, userId, {
-      password_hash: hash, password_changed_at: new Date(), password_change_required: opts.changeRequired ?? false,
-      failed_password_attempts: 0, ...(user.state === 'initial' ? { state: 'active' as const } : {}),
+      password_hash: hash,
+      password_changed_at: new Date(),
+      password_change_required: opts.changeRequired ?? false,
+      failed_password_attempts: 0,
+      ...(user.state === 'initial' ? { state: 'active' as const } : {}),
     });
     await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.password.changed' });
   });
@@ -251,7 +316,13 @@ export async function deleteUser(ctx: ServiceContext, userId: string): Promise<v
   await ctx.scope.transaction(async (scope) => {
     await refuseLastIamOwner(scope, userId);
     await deleteUserRow(scope, userId);
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.removed', payload: { username: user.username } });
+    await appendEvent(scope, ctx.actor, {
+      orgId: user.org_id,
+      resourceType: 'user',
+      resourceId: userId,
+      type: 'user.removed',
+      payload: { username: user.username },
+    });
   });
   if (user.type === 'machine') await ctx.deps.changes.publish(ctx.scope.instanceId);
 }
@@ -285,4 +356,3 @@ export async function removeUserMetadata(ctx: ServiceContext, userId: string, ke
 export async function canReadUser(ctx: ServiceContext, user: Pick<UserRow, 'org_id'>): Promise<boolean> {
   return (await isAllowed(ctx, 'user.read', { orgId: user.org_id })) || isAllowed(ctx, 'user.global.read', {});
 }
-
