@@ -7,6 +7,7 @@ import { consoleRoutes } from './console/index.js';
 import { renderErrors } from './http/errors.js';
 import { resolveInstance } from './http/instance-resolution.js';
 import { mountPages, type PageModule } from './http/pages.js';
+import { securityHeaders } from './http/security-headers.js';
 import { onlyTrustedProxies } from './http/trusted-proxies.js';
 import { LoginThrottle, loginInteractions, loginPages } from './login/index.js';
 import { Mailer } from './mail/mailer.js';
@@ -68,6 +69,7 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   koa.silent = true;
   koa.on('error', (err) => log.error({ err }, 'request failed'));
   if (config.server.trustedProxies.length) koa.use(onlyTrustedProxies(config.server.trustedProxies));
+  koa.use(securityHeaders()); // every response, pages and JSON alike (src/http/security-headers.ts)
   useOps(koa, rt, drain); // request ids and logs, metrics, /livez /readyz /healthz /metrics
   koa.use(renderErrors);
   koa.use(installationApiRoutes(rt)); // the System API names the instance in its paths; /openapi.json

@@ -21,8 +21,6 @@ export function frontDoor(knex: Knex) {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('Content-Security-Policy', CONSOLE_CSP);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('X-Frame-Options', 'DENY');
     ctx.body = await ejs.renderFile(
       path.join(viewsDir, 'console', 'front-door.ejs'),
       {

@@ -62,8 +62,6 @@ export const CONSOLE_CSP =
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   ctx.set('Content-Security-Policy', CONSOLE_CSP);
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'same-origin');
 }
 
