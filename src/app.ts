@@ -58,7 +58,7 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   // oidc-provider's interactions mount inside it (ctx.state.oidc; ctx.cookies is the provider's jar).
   const pages: PageModule[] = [
     { name: 'console', prefixes: ['/ui/console'], routes: consoleRoutes({ deps, knex: db.knex, pool, notifier }) },
-    { name: 'account', prefixes: ['/ui/account'], routes: accountRoutes({ deps, knex: db.knex, pool }) },
+    { name: 'account', prefixes: ['/ui/account'], routes: accountRoutes({ deps, knex: db.knex, pool, notifier }) },
   ];
   const interactionPages: PageModule[] = [uiAssets(db.knex), loginPages({ deps, throttle, notifier })];
 

@@ -23,6 +23,7 @@ export const paths = {
   profile: '/ui/account',
   passkeys: '/ui/account/passkeys',
   passkey: (id: string) => `/ui/account/passkeys/${id}`,
+  password: '/ui/account/password',
   applications: '/ui/account/applications',
   application: (clientId: string) => `/ui/account/applications/${encodeURIComponent(clientId)}`,
 };

@@ -7,6 +7,7 @@ import { setUiSessionData } from '../domain/session/service.js';
 import { ownProfile } from '../domain/user/queries.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/builtin-clients.js';
 import type { ProviderPool } from '../oidc/pool.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { Runtime } from '../runtime/index.js';
 import { DomainError } from '../shared/errors.js';
 import { loadBranding } from '../ui/branding.js';
@@ -17,6 +18,7 @@ import { signInRoutes } from '../webapp/sign-in-routes.js';
 import { paths, type AccountState } from './context.js';
 import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
+import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
 import { accountTranslator, plainAccountPage, renderAccount } from './render.js';
 
@@ -30,6 +32,7 @@ export interface AccountDeps {
   deps: ServiceDeps;
   knex: Runtime['db']['knex'];
   pool: ProviderPool;
+  notifier: Notifier;
 }
 
 /** script-src 'self': the passkey ceremonies load two static scripts (never inline). */
@@ -62,6 +65,7 @@ export function accountRoutes(d: AccountDeps): Middleware {
 
   const signedIn = new Router({ prefix: paths.home });
   profilePages(signedIn);
+  passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
   applicationPages(signedIn, d.pool);
 

@@ -23,6 +23,7 @@ export function accountTranslator(locale: Locale) {
 
 const nav = [
   { key: 'profile', href: paths.profile, labelKey: 'nav.profile' },
+  { key: 'password', href: paths.password, labelKey: 'nav.password' },
   { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },
   { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
 ];
@@ -36,7 +37,7 @@ export async function renderAccount(
   const a = ctx.state.account as AccountState;
   const flash = a.session.data.flash as { kind: string; text: string } | undefined;
   if (flash) await a.setData({ flash: undefined });
-  const common = { t: a.t, csrf: a.csrf, paths };
+  const common = { t: a.t, csrf: a.csrf, paths, me: a.me };
   const body = await ejs.renderFile(view(name), { ...common, ...data }, { async: true });
   ctx.status = opts.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { loginWorld, type LoginWorld } from '../integration/login-support.js';
 import { addHuman, login } from '../support/rp.js';
-import { launchChromium, newJourney } from './browser-support.js';
-import { VirtualAuthenticator } from './virtual-authenticator.js';
+import { accessibilityProblems, signedInAtAccount } from './account-support.js';
+import { launchChromium } from './browser-support.js';
 import { listPasskeys } from '../../src/domain/passkey/queries.js';
 import { getUser } from '../../src/domain/user/repository.js';
 import { newId } from '../../src/shared/ids.js';
@@ -24,28 +22,8 @@ afterAll(async () => {
   await w?.close();
 });
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core's serious and critical violations of the page (run through the DevTools protocol, so the page's CSP does not apply). */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => (window as any).axe.run(document, { resultTypes: ['violations'] }));
-  return (result.violations as { id: string; impact: string; nodes: { target: string[] }[] }[])
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function signedIn(name: string, user: { loginName: string; password: string }, opts: { locale?: string } = {}) {
-  const j = await newJourney(browser, w, name, opts);
-  const authenticator = await VirtualAuthenticator.attach(j.context, j.page);
-  await j.page.goto(`${w.issuer}/ui/account`);
-  await j.page.locator('#loginName').fill(user.loginName);
-  await j.page.locator('form[action$="/loginname"] button[type=submit]').click();
-  await j.page.locator('#password').fill(user.password);
-  await j.page.locator('form[action$="/password"] button[type=submit]').first().click();
-  await j.page.waitForURL((url) => url.pathname === '/ui/account');
-  return Object.assign(j, { authenticator });
-}
+const signedIn = (name: string, user: { loginName: string; password: string }, opts: { locale?: string } = {}) =>
+  signedInAtAccount(browser, w, name, user, opts);
 
 test('a user adds a passkey on the account page, renames it and removes it; every page passes axe', async () => {
   const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `acc${newId()}` });

@@ -102,7 +102,7 @@ export async function hashNewPassword(ctx: ServiceContext, orgId: string, passwo
   const rules = unmetPasswordRules(await getEffectivePolicy(ctx.scope, 'password_complexity', orgId), password);
   if (rules.length) {
     const unmet = rules.map(passwordRuleMessage);
-    throw ruleViolation('password.complexity', `the password ${unmet.join(', ')}`, { unmet, rules: rules.map((r) => r.rule) });
+    throw ruleViolation('password.complexity', `the password ${unmet.join(', ')}`, { unmet, rules: rules.map((r) => r.rule), unmetRules: rules });
   }
   return ctx.deps.hasher.hash(password);
 }
