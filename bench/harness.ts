@@ -13,6 +13,8 @@ import { freePort, runJson, runTs, startTs, type Child } from './processes.js';
 import { medianFigure, SCENARIOS, type Figure, type LoadRequest, type LoadResult, type LoadSpec, type ScenarioName } from './report.js';
 
 export interface Settings {
+  /** --quick: smaller and shorter (QUICK), for checking the bench and back-to-back comparisons */
+  quick: boolean;
   /** connections of the token, userinfo, introspection and discovery loads */
   connections: number;
   /** connections of the Management API loads */
@@ -29,23 +31,52 @@ export interface Settings {
   scenarios: ScenarioName[];
 }
 
+/**
+ * Command-line options of `npm run bench -- …`, each the same as its variable (the option wins):
+ * `--only tokens,signin` (BENCH_ONLY), `--rounds 3` (BENCH_ROUNDS), `--quick` (BENCH_QUICK=1).
+ */
+export function argsToEnv(args: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split('=', 2);
+    const value = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--only') env.BENCH_ONLY = env.BENCH_ONLY ? `${env.BENCH_ONLY},${value()}` : value();
+    else if (flag === '--rounds') env.BENCH_ROUNDS = value();
+    else if (flag === '--quick') env.BENCH_QUICK = '1';
+    else throw new Error(`unknown option ${args[i]} (known: --only <scenario>[,<scenario>…], --rounds <n>, --quick)`);
+  }
+  return env;
+}
+
+/**
+ * Quick mode (`--quick`): every scenario, smaller and shorter, to check that the bench works and to
+ * compare a change back to back (about 4 minutes). Its figures are not the ones to quote.
+ */
+const QUICK: Partial<Record<keyof Settings, number>> = { duration: 4, warmup: 1, tenants: 100, largeUsers: 10_000 };
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const num = (name: string, fallback: number) => Number(env[name] ?? fallback);
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const num = (name: string, fallback: number, key?: keyof Settings) => Number(env[name] ?? (quick && key && QUICK[key] !== undefined ? QUICK[key] : fallback));
   const only = env.BENCH_ONLY?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = only?.filter((s) => !(SCENARIOS as readonly string[]).includes(s)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
   return {
+    quick,
     connections: num('BENCH_CONNECTIONS', 20),
     apiConnections: num('BENCH_API_CONNECTIONS', 10),
     signinConcurrency: num('BENCH_SIGNIN_CONCURRENCY', 8),
     signinAccounts: num('BENCH_SIGNIN_ACCOUNTS', 40),
-    duration: num('BENCH_DURATION', 10),
-    warmup: num('BENCH_WARMUP', 2),
+    duration: num('BENCH_DURATION', 8, 'duration'),
+    warmup: num('BENCH_WARMUP', 2, 'warmup'),
     rounds: Math.max(1, num('BENCH_ROUNDS', 1)),
-    tenants: num('BENCH_TENANTS', 1000),
-    largeUsers: num('BENCH_LARGE_USERS', 100_000),
+    tenants: num('BENCH_TENANTS', 1000, 'tenants'),
+    largeUsers: num('BENCH_LARGE_USERS', 100_000, 'largeUsers'),
     largeGrantsPerUser: num('BENCH_LARGE_GRANTS_PER_USER', 10),
     scenarios: SCENARIOS.filter((s) => !only || only.includes(s)),
   };

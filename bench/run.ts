@@ -5,14 +5,14 @@
  * 1. a fresh database (dropped and created), then each server as its own process: the bare
  *    oidc-provider (bench/bare-provider.ts) and Tessera (`src/main.ts`) on real PostgreSQL and Redis;
  * 2. the small instance seeded with `tessera apply` (bench/seed.ts) and a user signed in;
- * 3. the scenarios (bench/scenarios/), in order, or those BENCH_ONLY names (comma-separated):
- *    tokens, signin, management, tenants, large;
+ * 3. the scenarios (bench/scenarios/), in order, or those named by `--only` / BENCH_ONLY
+ *    (comma-separated): tokens, signin, management, tenants, large; `--quick` for a smaller, shorter run;
  * 4. one markdown table with every figure, its ceiling, the target and whether it was met, and
  *    bench/results/latest.json with the machine it ran on.
  *
  * Settings (environment, defaults in bench/harness.ts): BENCH_CONNECTIONS (20),
  * BENCH_API_CONNECTIONS (10), BENCH_SIGNIN_CONCURRENCY (8), BENCH_SIGNIN_ACCOUNTS (40),
- * BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_ROUNDS (1; more: each figure the median),
+ * BENCH_DURATION (8 s), BENCH_WARMUP (2 s), BENCH_ROUNDS (1; more: each figure the median),
  * BENCH_TENANTS (1000), BENCH_LARGE_USERS (100000), BENCH_LARGE_GRANTS_PER_USER (10),
  * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PROFILE=1 (a CPU profile of Tessera into
  * bench/results/profile/). All traffic goes to 127.0.0.1.
@@ -21,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DATABASE_URL, freshDatabase, log, readSettings, secret, startBare, startTessera } from './harness.js';
+import { argsToEnv, DATABASE_URL, freshDatabase, log, readSettings, secret, startBare, startTessera } from './harness.js';
 import { once, openInstance } from './instance.js';
 import { stopAll, stopAllOnExit } from './processes.js';
 import { describeMachine, formatSeconds, machineLine, markdownTable, sharedMachineNote, targetLines, type Row, type ScenarioName } from './report.js';
@@ -43,11 +43,11 @@ let serverOutput: (() => string) | undefined;
 
 async function main(): Promise<void> {
   stopAllOnExit();
-  const settings = readSettings();
+  const settings = readSettings({ ...process.env, ...argsToEnv(process.argv.slice(2)) });
   const machine = describeMachine();
   const started = new Date();
   log(machineLine(machine));
-  log(`scenarios: ${settings.scenarios.join(', ')}`);
+  log(`scenarios: ${settings.scenarios.join(', ')}${settings.quick ? ' (quick mode: figures not to quote)' : ''}`);
   mkdirSync('bench/results', { recursive: true });
   await freshDatabase(DATABASE_URL);
   const bare = await startBare();

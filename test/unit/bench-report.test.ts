@@ -13,7 +13,7 @@ import {
   type Row,
 } from '../../bench/report.js';
 import { breakdownTable, stepLabel, stepStats, type SigninResult } from '../../bench/signin.js';
-import { readSettings } from '../../bench/harness.js';
+import { argsToEnv, readSettings } from '../../bench/harness.js';
 import { summarizeProfile, type CpuProfile } from '../../bench/profile.js';
 
 const load = (value: number, p50 = 5, p99 = 10): Figure => ({ value, unit: 'req/s', p50, p99, non2xx: 0, errors: 0 });
@@ -171,6 +171,19 @@ describe('the benchmark settings', () => {
     expect(readSettings({ BENCH_ONLY: 'large, tokens' }).scenarios).toEqual(['tokens', 'large']);
     expect(() => readSettings({ BENCH_ONLY: 'userinfo' })).toThrow(/unknown scenario userinfo/);
     expect(readSettings({ BENCH_TENANTS: '50' }).tenants).toBe(50);
+  });
+
+  it('takes --only, --rounds and --quick on the command line; quick mode is smaller unless told otherwise', () => {
+    expect(argsToEnv(['--only', 'signin', '--only=tokens', '--rounds', '3', '--quick'])).toEqual({
+      BENCH_ONLY: 'signin,tokens',
+      BENCH_ROUNDS: '3',
+      BENCH_QUICK: '1',
+    });
+    expect(() => argsToEnv(['--fast'])).toThrow(/unknown option --fast/);
+    expect(() => argsToEnv(['--only'])).toThrow(/--only needs a value/);
+    const quick = readSettings({ BENCH_QUICK: '1', BENCH_TENANTS: '7' });
+    expect(quick).toMatchObject({ quick: true, tenants: 7, largeUsers: 10_000, duration: 4 });
+    expect(readSettings({})).toMatchObject({ quick: false, tenants: 1000, largeUsers: 100_000, duration: 8 });
   });
 });
 
