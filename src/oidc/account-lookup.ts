@@ -1,16 +1,24 @@
 import type { Scope } from '../db/scope.js';
 import { accountClaims, clientInfo, isLoginable, rolesToPrefetch } from './account.js';
 import type { ClaimsCache } from './claims-cache.js';
+import type { ClientUseCheck } from './client-use.js';
 import { userWithRoleGrants } from './repository.js';
 import type { SettingsCache } from './settings-cache.js';
 
 /**
  * oidc-provider's findAccount: the account behind a session or token, with a claims() that
  * builds the claims of each ID token or userinfo response when it is made (so roles and profile
- * are always current). Inactive and machine users are no account.
+ * are always current). Inactive and machine users, and users of an inactive org, are no account;
+ * on userinfo and at the token endpoint (the code and refresh grants), neither is a user the
+ * client's project checks now refuse (client-use.ts), so userinfo answers invalid_token and the
+ * grant invalid_grant.
  */
-export function findAccountFor(scope: Scope, settings: SettingsCache, claimsCache?: ClaimsCache) {
+export function findAccountFor(scope: Scope, settings: SettingsCache, clientUse: ClientUseCheck, claimsCache?: ClaimsCache) {
   return async function findAccount(ctx: any, sub: string, token: any) {
+    // Everywhere the user and their org must be active; on userinfo and at the token endpoint the client's project checks too.
+    const route = ctx?.oidc?.route;
+    const projectId = route === 'userinfo' || route === 'token' ? clientInfo(ctx.oidc.client).projectId : undefined;
+    if (await clientUse(sub, projectId)) return undefined;
     // On userinfo, the roles the response needs are read in the same statement as the user,
     // through the claims cache (invalidated by PostgreSQL on every relevant write).
     const userinfo = ctx?.oidc?.route === 'userinfo';

@@ -1,4 +1,5 @@
 import type { Scope } from '../db/scope.js';
+import { clientUseRefusal, type ClientUseRefusal } from '../domain/access/client-use.js';
 import type { UserRow } from '../domain/user/repository.js';
 import {
   audienceProjects,
@@ -11,7 +12,7 @@ import {
   type ClaimsInput,
 } from './claims.js';
 import type { ClientFlags } from './clients.js';
-import { activeRoleGrants, orgHasProject, orgSummary, projectSettings, userById, userMetadata, type RoleGrant } from './repository.js';
+import { activeRoleGrants, orgSummary, userById, userMetadata, type RoleGrant } from './repository.js';
 import { directReads, type SettingsReads } from './settings-cache.js';
 
 /**
@@ -123,8 +124,9 @@ export const refusalMessages: Record<LoginRefusal, string> = {
 };
 
 /**
- * May this user finish a login for this client with these scopes? The project's
- * projectRoleCheck and hasProjectCheck, and org scopes (urn:zitadel:iam:org:id:…), refuse here.
+ * May this user finish a login for this client with these scopes? What the client-use rule
+ * refuses (domain/access/client-use.ts: the user's and org's states, projectRoleCheck,
+ * hasProjectCheck), and org scopes (urn:zitadel:iam:org:id:…).
  */
 export async function loginRefusal(scope: Scope, user: UserRow, client: ClientInfo, scopes: string[]): Promise<LoginRefusal | undefined> {
   if (!isLoginable(user)) return 'login.user_inactive';
@@ -134,15 +136,15 @@ export async function loginRefusal(scope: Scope, user: UserRow, client: ClientIn
     const matches = wantedOrg.id ? org?.id === wantedOrg.id : org?.primaryDomain === wantedOrg.domain?.toLowerCase();
     if (!matches) return 'login.user_not_in_requested_org';
   }
-  if (!client.projectId) return undefined;
-  const project = await projectSettings(scope, client.projectId);
-  if (!project) return undefined;
-  if (project.has_project_check && !(await orgHasProject(scope, user, project.id))) return 'login.has_project_check_failed';
-  if (project.project_role_check) {
-    const grants = await activeRoleGrants(scope, user.id, [project.id]);
-    if (grants.length === 0) return 'login.project_role_check_failed';
-  }
-  return undefined;
+  const refusal = await clientUseRefusal(scope, { userId: user.id, projectId: client.projectId });
+  return refusal ? loginRefusalOf[refusal] : undefined;
 }
+
+const loginRefusalOf: Record<ClientUseRefusal, LoginRefusal> = {
+  user_inactive: 'login.user_inactive',
+  org_inactive: 'login.user_inactive',
+  has_project_check_failed: 'login.has_project_check_failed',
+  project_role_check_failed: 'login.project_role_check_failed',
+};
 
 export { userById };

@@ -30,7 +30,7 @@ const RECONNECT_MS = 1_000;
 export const LISTENER_NAME = 'tessera claims listener';
 
 interface Cached {
-  value: AccountReads;
+  value: unknown;
   expiresAt: number;
 }
 interface UserEntry {
@@ -108,26 +108,45 @@ export class ClaimsCache {
   }
 
   /** The user and grants for these projects: from the cache when it holds them, else from load(). */
-  async read(instanceId: string, userId: string, projectIds: string[], load: () => Promise<AccountReads>): Promise<AccountReads> {
+  read(instanceId: string, userId: string, projectIds: string[], load: () => Promise<AccountReads>): Promise<AccountReads> {
+    // Misses are not stored: the user may be created a moment later.
+    return this.cached(instanceId, userId, `claims ${[...projectIds].sort().join(' ')}`, load, (value) =>
+      value.user ? { ...value, user: withoutSecrets(value.user) } : undefined,
+    );
+  }
+
+  /**
+   * Whether a user passes a project's checks (domain/access/client-use.ts): kept like the claims,
+   * since it is read from the same tables (user grants, projects, project grants), until a
+   * notice or the earliest expiry of the grants it rests on.
+   */
+  remember<T extends { validUntil?: number }>(instanceId: string, userId: string, key: string, load: () => Promise<T>): Promise<T> {
+    return this.cached(instanceId, userId, `check ${key}`, load, (value) => value);
+  }
+
+  /** `slot`'s value for the user: from the cache, or load()ed and stored as `keep` makes it (undefined: not stored). */
+  private async cached<T extends { validUntil?: number }>(
+    instanceId: string,
+    userId: string,
+    slot: string,
+    load: () => Promise<T>,
+    keep: (value: T) => T | undefined,
+  ): Promise<T> {
     if (!this.live) return load();
     const key = `${instanceId} ${userId}`;
-    const projectsKey = [...projectIds].sort().join(' ');
     const instanceGeneration = this.instanceGenerations.get(instanceId) ?? 0;
     const entry = this.entries.get(key);
-    const hit = entry?.instanceGeneration === instanceGeneration ? entry.byProjects.get(projectsKey) : undefined;
+    const hit = entry?.instanceGeneration === instanceGeneration ? entry.byProjects.get(slot) : undefined;
     const usable = hit !== undefined && hit.expiresAt > Date.now();
-    this.metrics?.cache('claims', usable);
-    if (usable) return hit.value;
+    this.metrics?.cache(slot.startsWith('claims') ? 'claims' : 'client_use', usable);
+    if (usable) return hit.value as T;
 
     const before = this.generation;
     const value = await load();
-    // Misses are not stored: the user may be created a moment later.
-    if (value.user && this.live && before === this.generation) {
+    const kept = keep(value);
+    if (kept !== undefined && this.live && before === this.generation) {
       const fresh = entry?.instanceGeneration === instanceGeneration ? entry : { instanceGeneration, byProjects: new Map<string, Cached>() };
-      fresh.byProjects.set(projectsKey, {
-        value: { ...value, user: withoutSecrets(value.user) },
-        expiresAt: Math.min(Date.now() + TTL_MS, value.validUntil ?? Infinity),
-      });
+      fresh.byProjects.set(slot, { value: kept, expiresAt: Math.min(Date.now() + TTL_MS, value.validUntil ?? Infinity) });
       this.entries.set(key, fresh);
     }
     return value;

@@ -56,8 +56,22 @@ export interface PageContext {
 export function interactionPolicyFor(scope: Scope, hooks?: Pick<InteractionHooks, 'loginExpired'>): unknown {
   const policy = interactionPolicy.base();
   policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
+  policy.get('login').checks.push(accountGoneCheck());
   if (hooks) policy.get('login').checks.push(loginLifetimeCheck(scope, hooks));
   return policy;
+}
+
+/**
+ * A session whose user can no longer sign in (locked, deactivated, deleted, or their org
+ * deactivated: findAccount finds no account) counts as no session: the login page, or
+ * login_required for prompt=none. Without it the consent prompt would read a grant that was
+ * never loaded, and every /auth of that browser would fail.
+ */
+function accountGoneCheck() {
+  const { Check } = interactionPolicy;
+  return new Check('account_gone', 'the user of the session can no longer sign in', 'login_required', (ctx: any) =>
+    ctx.oidc.session.accountId && !ctx.oidc.account && !ctx.oidc.result?.login ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+  );
 }
 
 function loginLifetimeCheck(scope: Scope, hooks: Pick<InteractionHooks, 'loginExpired'>) {

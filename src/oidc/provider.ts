@@ -13,6 +13,7 @@ import { adapterFactory } from './adapter.js';
 import type { ClaimsCache } from './claims-cache.js';
 import { isReservedScope } from './claims.js';
 import { ClientDirectory } from './clients.js';
+import { clientUseCheckFor } from './client-use.js';
 import { providerConfiguration, STATIC_SCOPES } from './configuration.js';
 import type { DurableCache } from './durable-cache.js';
 import { builtInClientSecret } from './builtin-clients.js';
@@ -68,6 +69,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   const accessTokens = new AccessTokenJwts(origin, keys, deps.box);
   const cookieKey = deps.config.oidc.cookieKeys[0] ?? deps.box.derive(`cookies:${instanceId}`);
   const findClient = (id: string) => clients.find(id);
+  const clientUse = clientUseCheckFor(scope, deps.claimsCache);
 
   const provider = new Provider(
     origin,
@@ -86,11 +88,11 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
       jwks: providerJwks(keys, deps.box),
       cookieKeys: deps.config.oidc.cookieKeys.length ? deps.config.oidc.cookieKeys : [cookieKey],
       secure: origin.startsWith('https:'),
-      findAccount: findAccountFor(scope, settings, deps.claimsCache),
+      findAccount: findAccountFor(scope, settings, clientUse, deps.claimsCache),
       loadExistingGrant: loadExistingGrantFor(scope),
       issueRefreshToken,
       extraTokenClaims: extraTokenClaimsFor(scope, settings),
-      introspectionAllowed: (ctx, client, token) => introspectionAllowed(findClient, ctx, client, token),
+      introspectionAllowed: (ctx, client, token) => introspectionAllowed(findClient, clientUse, ctx, client, token),
       interactionPolicy: interactionPolicyFor(scope, deps.interactions),
       interactions: deps.interactions,
       log: deps.log,
