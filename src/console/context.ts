@@ -49,6 +49,13 @@ export const paths = {
   orgMembers: (orgId: string) => `/ui/console/orgs/${orgId}/managers`,
   audit: (orgId: string) => `/ui/console/orgs/${orgId}/audit`,
   explain: (orgId: string) => `/ui/console/orgs/${orgId}/explain`,
+  policies: (orgId: string) => `/ui/console/orgs/${orgId}/policies`,
+  idps: (orgId: string) => `/ui/console/orgs/${orgId}/idps`,
+  branding: (orgId: string) => `/ui/console/orgs/${orgId}/branding`,
+  instance: '/ui/console/instance',
+  instancePolicies: '/ui/console/instance/policies',
+  instanceIdps: '/ui/console/instance/idps',
+  instanceBranding: '/ui/console/instance/branding',
 };
 
 export const consoleState = (ctx: Context): ConsoleState => ctx.state.console as ConsoleState;

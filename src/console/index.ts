@@ -24,6 +24,11 @@ import { orgMembersArea } from './areas/members.js';
 import { auditArea } from './areas/audit.js';
 import { explainerArea } from './areas/explainer.js';
 import { usersArea } from './areas/users.js';
+import { policiesArea } from './areas/policies.js';
+import { idpsArea } from './areas/idps.js';
+import { instanceArea } from './areas/instance.js';
+
+import { readUploads } from './areas/uploads.js';
 import { paths, type ConsoleState } from './context.js';
 import { consoleTranslator, pickLocale, type Locale } from './i18n.js';
 import type { NavEntry } from './nav.js';
@@ -53,7 +58,20 @@ export interface ConsoleArea {
   routes(router: Router, deps: ConsoleDeps): void;
 }
 
-const areas: ConsoleArea[] = [homeArea, orgArea, usersArea, projectsArea, grantedArea, userGrantsArea, orgMembersArea, auditArea, explainerArea];
+const areas: ConsoleArea[] = [
+  homeArea,
+  orgArea,
+  usersArea,
+  projectsArea,
+  grantedArea,
+  userGrantsArea,
+  orgMembersArea,
+  auditArea,
+  explainerArea,
+  policiesArea,
+  idpsArea,
+  instanceArea,
+];
 
 export const CONSOLE_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
@@ -61,7 +79,8 @@ export const CONSOLE_CSP =
 
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
-  ctx.set('Content-Security-Policy', CONSOLE_CSP);
+  // A page may narrow it further for itself (the mail preview), never widen it for script.
+  ctx.set('Content-Security-Policy', (ctx.state.consoleCsp as string | undefined) ?? CONSOLE_CSP);
   ctx.set('Referrer-Policy', 'same-origin');
 }
 
@@ -123,6 +142,12 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
       setData: (patch) => setUiSessionData(scope, session, patch),
     };
     ctx.state.console = state;
+    if (ctx.method === 'POST' && ctx.is('multipart/form-data')) {
+      // Upload forms: their fields (the CSRF token among them) and files, read once a session exists.
+      const uploads = await readUploads(ctx);
+      (ctx.request as { body?: unknown }).body = uploads?.fields ?? {};
+      ctx.state.uploads = uploads;
+    }
     if (ctx.method === 'POST' && !csrfMatches(session, (ctx.request as { body?: Record<string, unknown> }).body?._csrf)) {
       await messagePage(ctx, 403, 'csrf.title', state.t('csrf.message'));
       return;

@@ -15,6 +15,7 @@ const versionedTables = {
   membership: 'memberships',
   project_grant: 'project_grants',
   user_grant: 'user_grants',
+  idp: 'idps',
 } as const;
 export type VersionedEntity = keyof typeof versionedTables;
 

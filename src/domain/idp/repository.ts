@@ -126,3 +126,8 @@ export async function countIdpLinksOfUser(scope: Scope, userId: string): Promise
 export async function listIdpLinksOfUser(scope: Scope, userId: string): Promise<UserIdpLinkRow[]> {
   return scope.table('user_idp_links').where({ user_id: userId }).orderBy('created_at');
 }
+
+export async function countLinksOfIdp(scope: Scope, idpId: string): Promise<number> {
+  const row = await scope.table('user_idp_links').where({ idp_id: idpId }).count<{ n: string }[]>('* as n').first();
+  return Number(row?.n ?? 0);
+}

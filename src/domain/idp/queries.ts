@@ -1,0 +1,77 @@
+import * as client from 'openid-client';
+import { authorize, isAllowed } from '../authorization.js';
+import { notFound } from '../../shared/errors.js';
+import type { ServiceContext } from '../deps.js';
+import { getOrg } from '../org/repository.js';
+import { countLinksOfIdp, getIdp, listIdps, type IdpRow } from './repository.js';
+
+export type { IdpRow } from './repository.js';
+
+/**
+ * Reads of identity providers: an org's own (org.idp.read on the org) or the instance's
+ * (iam.idp.read). An IdP of another org, or one the caller may not see, is not_found.
+ */
+async function authorizeRead(ctx: ServiceContext, orgId: string | null): Promise<void> {
+  if (!orgId) return authorize(ctx, 'iam.idp.read', {});
+  if (!(await getOrg(ctx.scope, orgId)) || !(await isAllowed(ctx, 'org.idp.read', { orgId }))) throw notFound('org', orgId);
+}
+
+/** The IdPs this org (or, orgId null, the instance) owns. */
+export async function idpsOwnedBy(ctx: ServiceContext, orgId: string | null): Promise<IdpRow[]> {
+  await authorizeRead(ctx, orgId);
+  return (await listIdps(ctx.scope, { orgId, onlyOrg: true })).filter((i) => i.org_id === orgId);
+}
+
+/** One IdP of this org (or the instance), with how many users are linked to it. */
+export async function idpOwnedBy(ctx: ServiceContext, orgId: string | null, idpId: string): Promise<IdpRow & { linkedUsers: number }> {
+  await authorizeRead(ctx, orgId);
+  const idp = await getIdp(ctx.scope, idpId);
+  if (!idp || idp.org_id !== orgId) throw notFound('idp', idpId);
+  return { ...idp, linkedUsers: await countLinksOfIdp(ctx.scope, idpId) };
+}
+
+export type DiscoveryResult =
+  | {
+      ok: true;
+      issuer: string;
+      authorizationEndpoint?: string;
+      tokenEndpoint?: string;
+      userinfoEndpoint?: string;
+      jwksUri?: string;
+      endSessionEndpoint?: string;
+      scopesSupported?: string[];
+    }
+  | { ok: false; error: string };
+
+/**
+ * The "test" of an IdP: fetches its discovery document the way a login will (openid-client,
+ * which also checks the issuer it names is the one configured) and says what it found or what
+ * failed. Only callers who may change the IdP may make the server call out to it.
+ */
+export async function testIdpDiscovery(ctx: ServiceContext, orgId: string | null, idpId: string): Promise<DiscoveryResult> {
+  const idp = await idpOwnedBy(ctx, orgId, idpId);
+  if (orgId) await authorize(ctx, 'org.idp.write', { orgId });
+  else await authorize(ctx, 'iam.idp.write', {});
+  try {
+    const insecure = idp.issuer.startsWith('http:');
+    const config = await client.discovery(new URL(idp.issuer), idp.client_id, undefined, client.None(), {
+      timeout: 10,
+      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+    });
+    const m = config.serverMetadata();
+    return {
+      ok: true,
+      issuer: m.issuer,
+      authorizationEndpoint: m.authorization_endpoint,
+      tokenEndpoint: m.token_endpoint,
+      userinfoEndpoint: m.userinfo_endpoint,
+      jwksUri: m.jwks_uri,
+      endSessionEndpoint: m.end_session_endpoint,
+      scopesSupported: m.scopes_supported,
+    };
+  } catch (err) {
+    const e = err as Error & { cause?: unknown };
+    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    return { ok: false, error: `${e.message}${cause}` };
+  }
+}
