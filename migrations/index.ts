@@ -6,6 +6,7 @@ import * as m007 from './007_policy_http_urls.js';
 import * as m008 from './008_passkeys.js';
 import * as m009 from './009_ui_sessions.js';
 import * as m010 from './010_refresh_reuse_grace.js';
+import * as m011 from './011_account_page.js';
 
 /** Migrations are listed here, in order, so they load the same way under tsx, jest and a build. */
 const migrations: Record<string, Knex.Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '008_passkeys': m008,
   '009_ui_sessions': m009,
   '010_refresh_reuse_grace': m010,
+  '011_account_page': m011,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

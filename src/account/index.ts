@@ -20,6 +20,7 @@ import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
 import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
+import { sessionPages } from './sessions.js';
 import { accountTranslator, plainAccountPage, renderAccount } from './render.js';
 
 /**
@@ -67,6 +68,7 @@ export function accountRoutes(d: AccountDeps): Middleware {
   profilePages(signedIn);
   passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
+  sessionPages(signedIn);
   applicationPages(signedIn, d.pool);
 
   const requireSession: Middleware = async (ctx, next) => {

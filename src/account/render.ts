@@ -25,6 +25,7 @@ const nav = [
   { key: 'profile', href: paths.profile, labelKey: 'nav.profile' },
   { key: 'password', href: paths.password, labelKey: 'nav.password' },
   { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },
+  { key: 'sessions', href: paths.sessions, labelKey: 'nav.sessions' },
   { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
 ];
 

@@ -123,6 +123,11 @@ export class PgAdapter implements OidcAdapter {
 /** Deletes expired rows of every instance; run periodically (the expiry index keeps it cheap). */
 export async function sweepExpiredPayloads(knex: Knex, limit = 5000): Promise<number> {
   const result = await knex.raw(`DELETE FROM oidc_payloads WHERE ctid IN (SELECT ctid FROM oidc_payloads WHERE expires_at < now() LIMIT ?)`, [limit]);
+  // The devices of sign-in sessions that are gone (a day's grace: a device row is written as its session is saved).
+  await knex.raw(
+    `DELETE FROM sign_in_devices d WHERE d.last_seen_at < now() - interval '1 day' AND NOT EXISTS ` +
+      `(SELECT 1 FROM oidc_payloads p WHERE p.instance_id = d.instance_id AND p.uid = d.session_uid AND p.model = 'Session')`,
+  );
   return result.rowCount ?? 0;
 }
 

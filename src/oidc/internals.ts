@@ -57,6 +57,15 @@ export function providerCookies(provider: any, req: unknown, res: unknown): unkn
 }
 
 /**
+ * The id of the browser's sign-in session, from the provider's signed session cookie, for pages
+ * mounted outside the provider's context (the web apps). Relies on cookieName('session').
+ */
+export function browserSessionId(provider: any, req: unknown, res: unknown): string | undefined {
+  const cookies = providerCookies(provider, req, res) as { get(name: string, opts: { signed: boolean }): string | undefined };
+  return cookies.get(provider.cookieName('session'), { signed: true }) || undefined;
+}
+
+/**
  * Tessera's own state of a login in progress (org discovered, factors passed, a pending IdP
  * login…), kept on oidc-provider's Interaction so it expires with it and is bound to it.
  * Relies on: interactionDetails() returning the Interaction model, its `result` and persist().

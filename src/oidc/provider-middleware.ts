@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import type { Scope } from '../db/scope.js';
+import { recordSignInDevice } from '../domain/session/service.js';
 import type { AccessTokenJwts } from './access-token-jwt.js';
 import { clientInfo } from './account.js';
 
@@ -24,3 +27,20 @@ export const unknownRoutesAsOidcErrors: ProviderMiddleware = async (ctx, next) =
     ctx.body = { error: 'invalid_request', error_description: 'unrecognized route or not allowed method' };
   }
 };
+
+/**
+ * After an authorization (a fresh login or a silent one), the browser it came from is remembered
+ * against the sign-in session's uid, so users see their sessions by device (src/account). The
+ * session is saved by then; a failure here is logged, never the user's problem.
+ */
+export function recordSessionDevices(scope: Scope, log: Pick<Logger, 'warn'>): ProviderMiddleware {
+  return async (ctx, next) => {
+    await next();
+    const route = String(ctx.oidc?.route ?? '');
+    const session = ctx.oidc?.entities?.Session;
+    if (!(route === 'authorization' || route.endsWith('resume')) || !session?.accountId || !session.uid || session.destroyed) return;
+    await recordSignInDevice(scope, { sessionUid: session.uid, userId: session.accountId, userAgent: ctx.get('user-agent') }).catch((err: unknown) =>
+      log.warn({ err }, 'sign-in device not recorded'),
+    );
+  };
+}

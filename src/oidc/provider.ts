@@ -23,7 +23,7 @@ import { recogniseScopes, releaseClaimsWithPrefix, verifyClientSecretsWith } fro
 import { introspectionAllowed } from './introspection.js';
 import { JWT_BEARER } from './jwt-bearer.js';
 import { activeSigningAlg, providerJwks, type SigningKeyRow } from './keys.js';
-import { signJwtAccessTokens, unknownRoutesAsOidcErrors } from './provider-middleware.js';
+import { recordSessionDevices, signJwtAccessTokens, unknownRoutesAsOidcErrors } from './provider-middleware.js';
 import { SettingsCache } from './settings-cache.js';
 import { extraTokenClaimsFor } from './token-extras.js';
 import { answerUnavailable } from './unavailable.js';
@@ -111,6 +111,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   }, ['assertion', 'scope']);
   provider.use(signJwtAccessTokens(accessTokens));
   provider.use(unknownRoutesAsOidcErrors);
+  provider.use(recordSessionDevices(scope, deps.log));
   provider.on('server_error', (_ctx: any, err: Error) => deps.log.error({ err, instanceId }, 'oidc server error'));
   // Infrastructure failures answer 503 temporarily_unavailable with Retry-After, never server_error or an auth failure.
   answerUnavailable.install(provider);

@@ -2,6 +2,7 @@ import inject from 'light-my-request';
 import { LRUCache } from 'lru-cache';
 import * as oidc from 'openid-client';
 import { builtInClientSecret, builtInRedirects, type BuiltInClientId } from '../oidc/builtin-clients.js';
+import { browserSessionId } from '../oidc/internals.js';
 import type { ProviderPool } from '../oidc/pool.js';
 import type { SecretBox } from '../shared/crypto.js';
 
@@ -24,6 +25,8 @@ export interface PendingSignIn {
 export interface SignedIn {
   userId: string;
   sid?: string;
+  /** when the user last authenticated (the ID token's auth_time), for actions that need a fresh sign-in */
+  authTime?: number;
   idToken: string;
 }
 
@@ -121,7 +124,25 @@ export class BuiltInRelyingParty {
       idTokenExpected: true,
     });
     const claims = tokens.claims()!;
-    return { userId: claims.sub, sid: typeof claims.sid === 'string' ? claims.sid : undefined, idToken: tokens.id_token! };
+    return {
+      userId: claims.sub,
+      sid: typeof claims.sid === 'string' ? claims.sid : undefined,
+      authTime: typeof claims.auth_time === 'number' ? claims.auth_time : undefined,
+      idToken: tokens.id_token!,
+    };
+  }
+
+  /**
+   * The per-client sid of this app in the browser's sign-in session. ID tokens carry no sid (no
+   * back-channel logout here), so it is read from the session the provider's cookie names: it ties
+   * the app's session to the sign-in session, and ending that one ends this one.
+   */
+  async sidOfBrowserSession(instanceId: string, origin: string, http: { req: unknown; res: unknown }, userId: string): Promise<string | undefined> {
+    const { provider } = await this.pool.get(instanceId, origin);
+    const id = browserSessionId(provider, http.req, http.res);
+    const session = id ? await provider.Session.find(id) : undefined;
+    if (!session || session.accountId !== userId) return undefined;
+    return (session.authorizations as Record<string, { sid?: string }> | undefined)?.[this.clientId]?.sid;
   }
 
   /** RP-initiated logout at the provider, back to the app's signed-out page. */

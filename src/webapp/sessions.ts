@@ -56,7 +56,7 @@ export class WebAppSessions {
   }
 
   /** A new session (and so a new id) at every sign-in: an id planted before sign-in is worth nothing. */
-  async start(ctx: Context, input: { userId: string; sid?: string; idToken: string }): Promise<void> {
+  async start(ctx: Context, input: { userId: string; sid?: string; authTime?: number; idToken: string }): Promise<void> {
     const old = ctx.cookies.get(sessionCookie(this.webApp));
     if (old) await endUiSession({ box: this.box }, this.scope(ctx), old);
     const { token } = await startUiSession({ box: this.box }, this.scope(ctx), {
@@ -64,6 +64,7 @@ export class WebAppSessions {
       userId: input.userId,
       providerSid: input.sid,
       idToken: input.idToken,
+      data: input.authTime ? { authTime: input.authTime } : undefined,
       absoluteMs: this.timeouts.absoluteMs,
     });
     ctx.cookies.set(sessionCookie(this.webApp), token, this.flags(ctx));

@@ -47,7 +47,8 @@ export function signInRoutes(router: Router, d: SignInDeps): void {
       await d.plainPage(ctx, 400, 'signIn.failedTitle', 'signIn.expired');
       return;
     }
-    await d.sessions.start(ctx, signedIn);
+    const sid = signedIn.sid ?? (await d.rp.sidOfBrowserSession(ctx.state.instanceId, ctx.state.origin, ctx, signedIn.userId));
+    await d.sessions.start(ctx, { ...signedIn, sid });
     ctx.redirect(pending.returnTo);
   });
 

@@ -69,6 +69,10 @@ export interface SignInSession {
   loginAt: Date | null;
   expiresAt: Date | null;
   amr: string[];
+  /** stays the same while `id` rotates at each login: what the device row is keyed by */
+  uid?: string;
+  /** the browser it was last used from (sign_in_devices), when known */
+  device?: { userAgent: string | null; lastSeenAt: Date };
   /** client id → the per-client sid the app's ID token carried, and the grant behind its tokens */
   apps: { clientId: string; sid?: string; grantId?: string }[];
 }
@@ -76,6 +80,7 @@ export interface SignInSession {
 interface SessionPayload {
   accountId?: string;
   loginTs?: number;
+  uid?: string;
   amr?: string[];
   exp?: number;
   authorizations?: Record<string, { sid?: string; grantId?: string }>;
@@ -87,6 +92,7 @@ function toSignInSession(id: string, p: SessionPayload, expiresAt: Date | null):
     loginAt: p.loginTs ? new Date(p.loginTs * 1000) : null,
     expiresAt,
     amr: p.amr ?? [],
+    uid: p.uid,
     apps: Object.entries(p.authorizations ?? {}).map(([clientId, a]) => ({ clientId, sid: a.sid, grantId: a.grantId })),
   };
 }
@@ -98,7 +104,23 @@ export async function listSignInSessions(scope: Scope, userId: string): Promise<
     .whereRaw(`payload->>'accountId' = ?`, [userId])
     .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()))
     .select('id', 'payload', 'expires_at');
-  return rows.map((r) => toSignInSession(r.id, r.payload, r.expires_at)).sort((a, b) => (b.loginAt?.getTime() ?? 0) - (a.loginAt?.getTime() ?? 0));
+  const sessions = rows.map((r) => toSignInSession(r.id, r.payload, r.expires_at));
+  const uids = sessions.map((x) => x.uid).filter((u): u is string => Boolean(u));
+  const devices: { session_uid: string; user_agent: string | null; last_seen_at: Date }[] = uids.length
+    ? await scope.table('sign_in_devices').where({ user_id: userId }).whereIn('session_uid', uids).select('session_uid', 'user_agent', 'last_seen_at')
+    : [];
+  const byUid = new Map(devices.map((d) => [d.session_uid, { userAgent: d.user_agent, lastSeenAt: new Date(d.last_seen_at) }]));
+  return sessions
+    .map((x) => (x.uid && byUid.has(x.uid) ? { ...x, device: byUid.get(x.uid) } : x))
+    .sort((a, b) => (b.loginAt?.getTime() ?? 0) - (a.loginAt?.getTime() ?? 0));
+}
+
+/** The browser a sign-in session was used from: its user agent and when it was last used (written at each authorization). */
+export async function upsertSignInDevice(scope: Scope, row: { session_uid: string; user_id: string; user_agent: string | null; at: Date }): Promise<void> {
+  await scope
+    .insert('sign_in_devices', { session_uid: row.session_uid, user_id: row.user_id, user_agent: row.user_agent, first_seen_at: row.at, last_seen_at: row.at })
+    .onConflict(['instance_id', 'session_uid'])
+    .merge({ user_id: row.user_id, user_agent: row.user_agent, last_seen_at: row.at });
 }
 
 export async function getSignInSession(scope: Scope, userId: string, id: string): Promise<SignInSession | undefined> {
@@ -114,6 +136,7 @@ export async function getSignInSession(scope: Scope, userId: string, id: string)
 export async function deleteSignInSession(scope: Scope, session: SignInSession): Promise<void> {
   const grantIds = session.apps.map((a) => a.grantId).filter((g): g is string => Boolean(g));
   await scope.table('oidc_payloads').where({ model: 'Session', id: session.id }).delete();
+  if (session.uid) await scope.table('sign_in_devices').where({ session_uid: session.uid }).delete();
   if (grantIds.length) {
     await scope.table('oidc_payloads').where({ model: 'Grant' }).whereIn('id', grantIds).delete();
     await scope.table('oidc_payloads').whereIn('grant_id', grantIds).delete();

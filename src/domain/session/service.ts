@@ -15,7 +15,10 @@ import {
   getSignInSession,
   insertUiSession,
   touchUiSession,
+  listSignInSessions,
   updateUiSessionData,
+  upsertSignInDevice,
+  type SignInSession,
 } from './repository.js';
 
 /**
@@ -120,25 +123,61 @@ export async function endUiSession(deps: Pick<ServiceDeps, 'box'>, scope: Scope,
   return { idToken: row.id_token_enc ? deps.box.decrypt(row.id_token_enc) : undefined };
 }
 
-/**
- * A manager ends one of a user's sign-in sessions: the session, the grants made in it with their
- * tokens, and the web app sessions that came from it. The user signs in again next time.
- */
-export async function endSignInSession(ctx: ServiceContext, userId: string, sessionId: string): Promise<void> {
+/** Users end their own sessions; managers need user.write on the user's org. */
+async function authorizeEnding(ctx: ServiceContext, userId: string) {
   const user = await getUser(ctx.scope, userId);
   if (!user) throw notFound('user', userId);
-  await authorize(ctx, 'user.write', { orgId: user.org_id });
-  const session = await getSignInSession(ctx.scope, userId, sessionId);
-  if (!session) throw notFound('session', sessionId);
+  if (!(ctx.actor.type === 'user' && ctx.actor.userId === userId)) await authorize(ctx, 'user.write', { orgId: user.org_id });
+  return user;
+}
+
+async function endSessions(ctx: ServiceContext, user: { id: string; org_id: string }, sessions: SignInSession[]): Promise<void> {
   await ctx.scope.transaction(async (scope) => {
-    await deleteSignInSession(scope, session);
-    await deleteUiSessionsOfProviderSessions(
-      scope,
-      userId,
-      session.apps.map((a) => a.sid).filter((s): s is string => Boolean(s)),
-    );
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.session.ended', payload: { sessionId } });
+    for (const session of sessions) {
+      await deleteSignInSession(scope, session);
+      await deleteUiSessionsOfProviderSessions(
+        scope,
+        user.id,
+        session.apps.map((a) => a.sid).filter((s): s is string => Boolean(s)),
+      );
+      await appendEvent(scope, ctx.actor, {
+        orgId: user.org_id,
+        resourceType: 'user',
+        resourceId: user.id,
+        type: 'user.session.ended',
+        payload: { sessionId: session.id },
+      });
+    }
   });
   // Sessions and grants are cached in every process (src/oidc/durable-cache.ts): the change notice drops them.
   await ctx.deps.changes.publish(ctx.scope.instanceId);
+}
+
+/**
+ * Ends one of a user's sign-in sessions (the user themselves, or a manager): the session, the
+ * grants made in it with their tokens, and the web app sessions that came from it. The user
+ * signs in again next time.
+ */
+export async function endSignInSession(ctx: ServiceContext, userId: string, sessionId: string): Promise<void> {
+  const user = await authorizeEnding(ctx, userId);
+  const session = await getSignInSession(ctx.scope, userId, sessionId);
+  if (!session) throw notFound('session', sessionId);
+  await endSessions(ctx, user, [session]);
+}
+
+/** Ends every sign-in session of the user ("sign out everywhere"), as endSignInSession does one. */
+export async function endAllSignInSessions(ctx: ServiceContext, userId: string): Promise<{ ended: number }> {
+  const user = await authorizeEnding(ctx, userId);
+  const sessions = await listSignInSessions(ctx.scope, userId);
+  await endSessions(ctx, user, sessions);
+  return { ended: sessions.length };
+}
+
+/**
+ * Remembers the browser a sign-in session is used from (its user agent, cut to a sane length),
+ * for the list of sessions on the account page. Called by the provider after each authorization;
+ * nothing to authorize: it records what the user's own browser said.
+ */
+export async function recordSignInDevice(scope: Scope, input: { sessionUid: string; userId: string; userAgent?: string }): Promise<void> {
+  await upsertSignInDevice(scope, { session_uid: input.sessionUid, user_id: input.userId, user_agent: input.userAgent?.slice(0, 512) || null, at: new Date() });
 }

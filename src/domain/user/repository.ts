@@ -286,7 +286,7 @@ export async function findHumansByEmail(scope: Scope, email: string, opts: { org
 
 // ---- one-time codes of the account journeys (user_codes): one live code per user and kind (domain/user/codes.ts) ----
 
-export type CodeKind = 'email_verification' | 'password_reset' | 'initial_password';
+export type CodeKind = 'email_verification' | 'password_reset' | 'initial_password' | 'email_change';
 
 export interface UserCodeRow {
   user_id: string;
