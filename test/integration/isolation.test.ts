@@ -15,6 +15,7 @@ import * as auditRepo from '../../src/domain/audit/repository.js';
 import * as projectRepo from '../../src/domain/project/repository.js';
 import * as grantRepo from '../../src/domain/project-grant/repository.js';
 import * as userGrantRepo from '../../src/domain/user-grant/repository.js';
+import * as accessRepo from '../../src/domain/access/repository.js';
 import * as mfaRepo from '../../src/domain/mfa/repository.js';
 import * as passkeyRepo from '../../src/domain/passkey/repository.js';
 import * as consentRepo from '../../src/domain/consent/repository.js';
@@ -319,6 +320,8 @@ const reads: Read[] = [
   ['userGrant.listUserGrants', (s) => userGrantRepo.listUserGrants(s, { userId: a.userId })],
   ['userGrant.activeRoleGrants', (s) => userGrantRepo.activeRoleGrants(s, a.userId, [a.projectId])],
   ['userGrant.userHasProjectAccess', (s) => userGrantRepo.userHasProjectAccess(s, { userId: a.userId, projectId: a.projectId })],
+  ['access.principalStates', (s) => accessRepo.principalStates(s, a.userId)],
+  ['access.activeGrantExpiries', (s) => accessRepo.activeGrantExpiries(s, a.userId, a.projectId)],
   ['membership.listEffectiveMembershipsOfUser', (s) => memberRepo.listEffectiveMembershipsOfUser(s, a.userId)],
   ['membership.countOtherIamOwners', (s) => memberRepo.countOtherIamOwners(s, a.userId), 'ownInstance'],
   [
