@@ -84,6 +84,8 @@ export async function createInstance(knex: Knex, deps: ServiceDeps, input: NewIn
       payload: { name: input.name, domains: input.domains },
     });
   });
+  // Hosts that answered 404 before (host resolution keeps misses) are looked up again, in every process.
+  await deps.changes.publish(instanceId);
   return { instanceId, orgId, adminUserId, adminLoginName: `${input.admin.username}@${orgDomain}`, generatedPassword };
 }
 
