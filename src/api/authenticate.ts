@@ -32,6 +32,8 @@ export async function authenticateCaller(koa: Context, rt: Runtime, tokens: Opaq
   const token = bearerToken(koa);
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
   let user: UserRow | undefined;
+  // A personal access token's query already requires its user's org to be active.
+  let orgChecked = false;
   if (token.split('.').length === 3) {
     user = await userFromJwt(scope, token, koa.state.origin);
     // The signature proves who issued it, not that it is still live: revoked or expired with its
@@ -39,6 +41,7 @@ export async function authenticateCaller(koa: Context, rt: Runtime, tokens: Opaq
     if (user && tokens && (await findJwtAccessToken(tokens, koa, scope, token)) !== user.id) user = undefined;
   } else {
     user = await findUserByPersonalAccessToken(scope, token);
+    orgChecked = Boolean(user);
     if (!user) {
       const sub = await findOpaqueAccessToken(tokens, koa, scope, token);
       user = sub ? await getUser(scope, sub) : undefined;
@@ -47,7 +50,7 @@ export async function authenticateCaller(koa: Context, rt: Runtime, tokens: Opaq
   if (!user) throw unauthenticated(`the token is unknown, expired, not issued by this instance, or not issued for the API (scope ${API_SCOPE})`);
   if (user.state !== 'active') throw unauthenticated("the token's user is not active");
   // A deactivated org's users stop acting at once, whatever their tokens' lifetimes.
-  if ((await getOrg(scope, user.org_id))?.state !== 'active') throw unauthenticated("the token's organization is not active");
+  if (!orgChecked && (await getOrg(scope, user.org_id))?.state !== 'active') throw unauthenticated("the token's organization is not active");
   return { type: 'user', userId: user.id, orgId: user.org_id };
 }
 
@@ -68,8 +71,9 @@ export async function managementContext(koa: Context, rt: Runtime, services: Api
   const header = koa.get('x-zitadel-orgid') || koa.get('x-org-id');
   const orgId = header || (principal.type === 'user' ? principal.orgId : '');
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
-  const org = await getOrg(scope, orgId);
-  if (!org) throw notFound('org', orgId);
+  // The caller's own org was found active while authenticating; only another one is read here.
+  const own = principal.type === 'user' && orgId === principal.orgId;
+  if (!own && !(await getOrg(scope, orgId))) throw notFound('org', orgId);
   // Another org's context needs some standing there (instance manager, or a membership in that
   // org or its projects and grants); otherwise the org is as good as absent: 404, not 403.
   if (principal.type === 'user' && orgId !== principal.orgId) {

@@ -22,8 +22,11 @@ export interface Page<T> {
 export async function pageQuery<T>(q: Knex.QueryBuilder, p: PageParams, columns: Record<string, string>, fallback: string, tiebreak: string): Promise<Page<T>> {
   const column = p.sort === undefined ? fallback : columns[p.sort];
   if (!column) throw new DomainError('invalid_input', `cannot sort by ${p.sort}; sortable: ${Object.keys(columns).join(', ')}`, 'list.sort_unknown');
-  const counted = await q.clone().clearSelect().clearOrder().count({ n: '*' });
   const order = p.asc ? 'asc' : 'desc';
-  const rows = await q.clone().clearOrder().orderBy(column, order).orderBy(tiebreak, order).offset(p.offset).limit(p.limit);
+  // Both at once: the count does not wait for the page (or the page for the count).
+  const [counted, rows] = await Promise.all([
+    q.clone().clearSelect().clearOrder().count({ n: '*' }),
+    q.clone().clearOrder().orderBy(column, order).orderBy(tiebreak, order).offset(p.offset).limit(p.limit),
+  ]);
   return { total: Number((counted[0] as { n: string | number }).n), rows: rows as T[] };
 }

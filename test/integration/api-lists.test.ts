@@ -56,6 +56,30 @@ test('more than 1000 users are listable page by page, with the right totalResult
   expect((await api.get('/management/v1/users?limit=1')).body.details.totalResult).toBe(Number(n));
 });
 
+test('a page of users costs the same database queries whatever its length: none per row', async () => {
+  const api = client(srv.port, inst.domain, owner.token);
+  const queriesOf = async (path: string) => {
+    let n = 0;
+    const count = () => n++;
+    rt.db.knex.on('query', count);
+    try {
+      const res = await api.get(path);
+      expect(res.status).toBe(200);
+      return { n, body: res.body };
+    } finally {
+      rt.db.knex.off('query', count);
+    }
+  };
+  const one = await queriesOf('/management/v1/users?limit=1');
+  const page = await queriesOf('/management/v1/users?limit=20');
+  expect(page.body.result).toHaveLength(20);
+  expect(page.n).toBe(one.n);
+  // Each row still has its login names, as GET of that one user answers them.
+  const single = await api.get(`/management/v1/users/${page.body.result[3].id}`);
+  expect(page.body.result[3]).toMatchObject({ loginNames: single.body.loginNames, preferredLoginName: single.body.preferredLoginName });
+  expect(single.body.loginNames[0]).toMatch(/@/);
+});
+
 test('sorting by a whitelisted column works both ways; an unknown column is a 400 problem', async () => {
   const api = client(srv.port, inst.domain, owner.token);
   for (const name of ['Kilo', 'India', 'Juliett']) expect((await api.post('/management/v1/projects', { name: `Sort ${name}` })).status).toBe(201);

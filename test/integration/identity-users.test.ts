@@ -26,6 +26,7 @@ import {
   getUserMetadata,
   listMachineKeys,
   loginNamesOf,
+  loginNamesOfUsers,
   preferredLoginName,
 } from '../../src/domain/user/repository.js';
 import { setOrgPolicy, setInstancePolicy } from '../../src/domain/policy/service.js';
@@ -130,6 +131,16 @@ describe('login names', () => {
     expect((await findUserByLoginName(inst.scope, 'Bob'))?.id).toBe(bob);
     expect(await loginNamesOf(inst.scope, { username: 'bob', org_id: acme })).toEqual([`bob@acme.${inst.domain}`, 'bob@acme.example', 'bob']);
     expect(await preferredLoginName(inst.scope, { username: 'bob', org_id: acme })).toBe(`bob@acme.${inst.domain}`);
+    // The same for a page of users of several orgs at once, in one query.
+    const names = await loginNamesOfUsers(inst.scope, [
+      { id: bob, username: 'bob', org_id: acme },
+      { id: inst.adminUserId, username: 'admin', org_id: inst.orgId },
+    ]);
+    expect(names.get(bob)).toEqual({ loginNames: [`bob@acme.${inst.domain}`, 'bob@acme.example', 'bob'], preferredLoginName: `bob@acme.${inst.domain}` });
+    expect(names.get(inst.adminUserId)).toEqual({
+      loginNames: await loginNamesOf(inst.scope, { username: 'admin', org_id: inst.orgId }),
+      preferredLoginName: await preferredLoginName(inst.scope, { username: 'admin', org_id: inst.orgId }),
+    });
   });
 
   test('a login name of another instance finds nothing', async () => {

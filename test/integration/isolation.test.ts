@@ -281,6 +281,10 @@ const reads: Read[] = [
   ['user.findUserByLoginName (domain)', (s) => userRepo.findUserByLoginName(s, 'isolated-human@isolated-a.example')],
   ['user.findUserByLoginName (email)', (s) => userRepo.findUserByLoginName(s, 'isolated@a.example')],
   ['user.loginNamesOf', async (s) => (await userRepo.loginNamesOf(s, { username: 'u', org_id: a.orgId })).filter((n) => n !== 'u')],
+  [
+    'user.loginNamesOfUsers',
+    async (s) => (await userRepo.loginNamesOfUsers(s, [{ id: a.userId, username: 'u', org_id: a.orgId }])).get(a.userId)!.loginNames.filter((n) => n !== 'u'),
+  ],
   ['user.findUserByPersonalAccessToken', (s) => userRepo.findUserByPersonalAccessToken(s, a.pat.token)],
   ['user.getMachineByClientId', (s) => userRepo.getMachineByClientId(s, 'isolated-machine')],
   ['user.listMachineKeys', (s) => userRepo.listMachineKeys(s, a.machineId, { includeExpired: true })],

@@ -7,7 +7,8 @@ import {
   listPersonalAccessTokens,
   pageUsers,
   preferredLoginName,
-  loginNamesOf,
+  loginNamesOfUsers,
+  type UserLoginNames,
   type UserRow,
 } from '../../domain/user/repository.js';
 import * as users from '../../domain/user/service.js';
@@ -48,15 +49,17 @@ export const userSchema = z
   })
   .meta({ id: 'User' });
 
-export async function userView(call: Call, u: UserRow): Promise<z.input<typeof userSchema>> {
+/** A user as the API answers it; a list passes the login names of its page, read in one query. */
+export async function userView(call: Call, u: UserRow, names?: UserLoginNames): Promise<z.input<typeof userSchema>> {
+  const { loginNames, preferredLoginName } = names ?? (await loginNamesOfUsers(call.svc.scope, [u])).get(u.id)!;
   return {
     id: u.id,
     orgId: u.org_id,
     type: u.type,
     username: u.username,
     state: u.state,
-    preferredLoginName: await preferredLoginName(call.svc.scope, u),
-    loginNames: await loginNamesOf(call.svc.scope, u),
+    preferredLoginName,
+    loginNames,
     email: u.email,
     emailVerified: u.email_verified,
     phone: u.phone,
@@ -87,7 +90,7 @@ api.route({
   response: listOf(userSchema),
   handler: async ({ query, call }) => {
     await requirePermission(call, 'user.read', { orgId: call.orgId });
-    // Paged in the database; login names cost queries, so only the page's users get them.
+    // Paged, filtered and counted in the database; the page's login names in one more query.
     const { total, rows } = await pageUsers(
       call.svc.scope,
       {
@@ -98,7 +101,11 @@ api.route({
       },
       query,
     );
-    return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: await Promise.all(rows.map((u) => userView(call, u))) };
+    const names = await loginNamesOfUsers(call.svc.scope, rows);
+    return {
+      details: { totalResult: total, offset: query.offset, limit: query.limit },
+      result: await Promise.all(rows.map((u) => userView(call, u, names.get(u.id)))),
+    };
   },
 });
 

@@ -13,6 +13,7 @@ import {
   listMachineKeys,
   listPersonalAccessTokens,
   loginNamesOf,
+  loginNamesOfUsers,
   pageUsers,
   preferredLoginName,
   type MachineKeyRow,
@@ -43,7 +44,8 @@ export async function searchOrgUsers(
   const perms = await permissionsOf(ctx);
   if (!perms.can('user.read', { orgId })) throw notFound('org', orgId);
   const page = await pageUsers(ctx.scope, { orgId, text: f.text?.trim() || undefined, state: f.state, type: f.type }, p);
-  const rows = await Promise.all(page.rows.map(async (u) => ({ ...u, preferredLoginName: await preferredLoginName(ctx.scope, u) })));
+  const names = await loginNamesOfUsers(ctx.scope, page.rows);
+  const rows = page.rows.map((u) => ({ ...u, preferredLoginName: names.get(u.id)!.preferredLoginName }));
   return { total: page.total, rows };
 }
 

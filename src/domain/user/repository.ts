@@ -134,6 +134,54 @@ export async function findUserByLoginName(scope: Scope, loginName: string): Prom
 }
 
 /** Every name the user can log in with. */
+/** A user's login names (`username@` each verified domain, primary first; the bare username where allowed) and the preferred one. */
+export interface UserLoginNames {
+  loginNames: string[];
+  preferredLoginName: string;
+}
+
+/**
+ * The login names of many users in one query, whatever their number and orgs: each org's verified
+ * and primary domains and its domain policy (else the instance's) read together. Lists call it once
+ * per page, never once per row.
+ */
+export async function loginNamesOfUsers(scope: Scope, users: Pick<UserRow, 'id' | 'username' | 'org_id'>[]): Promise<Map<string, UserLoginNames>> {
+  const orgIds = [...new Set(users.map((u) => u.org_id))];
+  const rows: { id: string; verified: string[] | null; primary_domain: string | null; domain_policy: { userLoginMustBeDomain?: boolean } | null }[] =
+    orgIds.length
+      ? await scope
+          .table('orgs', 'o')
+          .whereIn('o.id', orgIds)
+          .select(
+            'o.id',
+            scope.expression(
+              `(SELECT json_agg(d.domain ORDER BY d.is_primary DESC, d.domain) FROM org_domains d
+              WHERE d.instance_id = o.instance_id AND d.org_id = o.id AND d.is_verified) AS verified`,
+            ),
+            scope.expression(
+              `(SELECT d.domain FROM org_domains d WHERE d.instance_id = o.instance_id AND d.org_id = o.id AND d.is_primary LIMIT 1) AS primary_domain`,
+            ),
+            scope.expression(
+              `coalesce(
+              (SELECT p.settings FROM policies p WHERE p.instance_id = o.instance_id AND p.kind = 'domain' AND p.org_id = o.id LIMIT 1),
+              (SELECT p.settings FROM policies p WHERE p.instance_id = o.instance_id AND p.kind = 'domain' AND p.org_id IS NULL LIMIT 1)
+            ) AS domain_policy`,
+            ),
+          )
+      : [];
+  const byOrg = new Map(rows.map((r) => [r.id, r]));
+  return new Map(
+    users.map((u) => {
+      const org = byOrg.get(u.org_id);
+      const names = (org?.verified ?? []).map((d) => `${u.username}@${d}`);
+      // The built-in default is userLoginMustBeDomain: true.
+      if (org?.domain_policy?.userLoginMustBeDomain === false) names.push(u.username);
+      const preferred = org?.primary_domain ? `${u.username}@${org.primary_domain}` : u.username;
+      return [u.id, { loginNames: names, preferredLoginName: preferred }];
+    }),
+  );
+}
+
 export async function loginNamesOf(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> {
   const domains = await scope
     .table('org_domains')
