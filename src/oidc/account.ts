@@ -12,7 +12,8 @@ import {
   type ClaimsInput,
 } from './claims.js';
 import type { ClientFlags } from './clients.js';
-import { activeRoleGrants, orgSummary, userById, userMetadata, type RoleGrant } from './repository.js';
+import { activeRoleGrants, orgSummary, userById, userMetadata, userWithRoleGrants, type RoleGrant } from './repository.js';
+import type { ClaimsCache } from './claims-cache.js';
 import { directReads, type SettingsReads } from './settings-cache.js';
 
 /**
@@ -110,8 +111,19 @@ export async function rolesToPrefetch(reads: SettingsReads, client: ClientInfo, 
   return audienceProjects(scopes, project.id);
 }
 
-export async function machineClaims(scope: Scope, machineUserId: string, scopes: string[]): Promise<Record<string, unknown>> {
-  return machineTokenClaims(await activeRoleGrants(scope, machineUserId, audienceProjects(scopes)), scopes);
+/**
+ * A client_credentials token's claims: the machine user's roles on the requested audience. Read
+ * through the claims cache when there is one (a service calling its API asks for the same token
+ * shape over and over); PostgreSQL's notices drop it on any write to the grants, the user, its
+ * projects or orgs, in every process, as for userinfo.
+ */
+export async function machineClaims(scope: Scope, machineUserId: string, scopes: string[], claimsCache?: ClaimsCache): Promise<Record<string, unknown>> {
+  const projectIds = audienceProjects(scopes);
+  const grants =
+    claimsCache && projectIds.length
+      ? (await claimsCache.read(scope.instanceId, machineUserId, projectIds, () => userWithRoleGrants(scope, machineUserId, projectIds))).grants
+      : await activeRoleGrants(scope, machineUserId, projectIds);
+  return machineTokenClaims(grants, scopes);
 }
 
 export type LoginRefusal = 'login.user_not_in_requested_org' | 'login.project_role_check_failed' | 'login.has_project_check_failed' | 'login.user_inactive';

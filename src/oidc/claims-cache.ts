@@ -7,7 +7,7 @@ import type { AccountReads } from './repository.js';
 
 /**
  * What userinfo's claims are built from (the user and their active role grants on the client's
- * projects), kept per process so the hottest endpoint needs no database round trip.
+ * projects), kept per process so the hottest endpoints need no database round trip.
  *
  * Invalidation comes from PostgreSQL itself: triggers on every table the claims are read from
  * (migrations/006_claims_notify.ts) send a notice on commit, whichever code path wrote, and a
@@ -20,7 +20,9 @@ import type { AccountReads } from './repository.js';
  * (re)connects, since notices sent meanwhile are lost. Entries also expire with the earliest
  * expiry among their grants (an expired grant drops out without any write) and after TTL_MS.
  * Without a PostgreSQL URL (embedded mode) the cache stays off and every read goes through.
- * ID and access tokens never use it: they are always built from a fresh read.
+ * client_credentials tokens read their machine user's roles through it too (a service asks for
+ * the same token over and over); users' ID and access tokens never do: they are always built
+ * from a fresh read.
  */
 
 const CHANNEL = 'tessera_claims';

@@ -91,7 +91,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
       findAccount: findAccountFor(scope, settings, clientUse, deps.claimsCache),
       loadExistingGrant: loadExistingGrantFor(scope),
       issueRefreshToken,
-      extraTokenClaims: extraTokenClaimsFor(scope, settings),
+      extraTokenClaims: extraTokenClaimsFor(scope, settings, deps.claimsCache),
       introspectionAllowed: (ctx, client, token) => introspectionAllowed(findClient, clientUse, ctx, client, token),
       interactionPolicy: interactionPolicyFor(scope, deps.interactions),
       interactions: deps.interactions,

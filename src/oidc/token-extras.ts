@@ -2,18 +2,19 @@ import type { Scope } from '../db/scope.js';
 import { accountClaims, clientInfo, machineClaims, userById } from './account.js';
 import { machineByClientId } from './repository.js';
 import type { SettingsReads } from './settings-cache.js';
+import type { ClaimsCache } from './claims-cache.js';
 
 /**
  * oidc-provider's extraTokenClaims: what an access token carries beyond the standard claims.
  * client_credentials tokens are a machine user's (its id is the subject, its roles the claims);
  * a user's access token carries roles and profile only for apps with accessTokenRoleAssertion.
  */
-export function extraTokenClaimsFor(scope: Scope, settings: SettingsReads) {
+export function extraTokenClaimsFor(scope: Scope, settings: SettingsReads, claimsCache?: ClaimsCache) {
   return async function extraTokenClaims(ctx: any, token: any): Promise<Record<string, unknown> | undefined> {
     const scopes = (token.scope ?? '').split(' ').filter(Boolean);
     if (token.kind === 'ClientCredentials') {
       const machineId: string | undefined = ctx?.oidc?.client?.tessera_machine_id ?? (await machineByClientId(scope, token.clientId))?.id;
-      return machineId ? { sub: machineId, ...(await machineClaims(scope, machineId, scopes)) } : undefined;
+      return machineId ? { sub: machineId, ...(await machineClaims(scope, machineId, scopes, claimsCache)) } : undefined;
     }
     if (token.kind === 'AccessToken' && token.accountId) {
       const info = clientInfo(ctx?.oidc?.client);

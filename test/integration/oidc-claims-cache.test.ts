@@ -3,7 +3,8 @@ import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import { removeUserGrant } from '../../src/domain/user-grant/service.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
-import { addApp, addHuman, addOrg, addProject, client, discover, grantRoles, login, serveApp } from '../support/rp.js';
+import { decodeJwt } from 'jose';
+import { addApp, addHuman, addMachine, addOrg, addProject, client, discover, grantRoles, localRequest, login, serveApp } from '../support/rp.js';
 import { newId } from '../../src/shared/ids.js';
 import { clockReaches, eventually } from '../support/eventually.js';
 import { LISTENER_NAME as LISTENER } from '../../src/oidc/claims-cache.js';
@@ -168,5 +169,37 @@ describe('userinfo through the claims cache', () => {
     await userinfo();
     await inst.scope.table('users').where({ id: user.userId }).update({ given_name: 'AfterReconnect' });
     expect((await eventually(userinfo, (u) => u.given_name === 'AfterReconnect')).given_name).toBe('AfterReconnect');
+  });
+});
+
+describe('client_credentials through the claims cache', () => {
+  test("a machine user's roles in its tokens follow grant changes made in another process", async () => {
+    const project = await addProject(inst.scope, inst.orgId, { roles: ['viewer', 'editor'], roleAssertion: true });
+    const machine = await addMachine(rtA, inst.scope, inst.orgId);
+    await inst.scope.table('users').where({ id: machine.userId }).update({ access_token_type: 'jwt' });
+    const grantId = await grantRoles(inst.scope, machine.userId, project.projectId, inst.orgId, ['viewer']);
+    const roles = async () => {
+      const res = await localRequest(new URL(`http://${inst.domain}:${serverB.port}/token`), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${machine.clientId}:${machine.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: `urn:zitadel:iam:org:project:id:${project.projectId}:aud` }).toString(),
+      });
+      expect(res.status).toBe(200);
+      return decodeJwt(JSON.parse(res.body).access_token)[ROLES] as Record<string, unknown> | undefined;
+    };
+    // Twice: the first token fills B's cache, the second comes from it.
+    expect(Object.keys((await roles())!)).toEqual(['viewer']);
+    expect(Object.keys((await roles())!)).toEqual(['viewer']);
+
+    await inst.scope
+      .table('user_grants')
+      .where({ id: grantId })
+      .update({ role_keys: ['viewer', 'editor'] });
+    expect(Object.keys((await eventually(roles, (r) => Object.keys(r ?? {}).length === 2))!).sort()).toEqual(['editor', 'viewer']);
+    await removeUserGrant(ctx, grantId);
+    expect(await eventually(roles, (r) => r === undefined)).toBeUndefined();
   });
 });
