@@ -27,6 +27,7 @@ import { usersArea } from './areas/users.js';
 import { policiesArea } from './areas/policies.js';
 import { idpsArea } from './areas/idps.js';
 import { instanceArea } from './areas/instance.js';
+import { brandingArea } from './areas/branding.js';
 
 import { readUploads } from './areas/uploads.js';
 import { paths, type ConsoleState } from './context.js';
@@ -69,6 +70,7 @@ const areas: ConsoleArea[] = [
   auditArea,
   explainerArea,
   policiesArea,
+  brandingArea,
   idpsArea,
   instanceArea,
 ];

@@ -229,3 +229,64 @@ test('an org admin adds an OIDC identity provider, tests it, offers it on the lo
   expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
   await j.close();
 }, 420_000);
+
+/** A real 1×1 PNG, and one padded past the 512 KiB limit. */
+const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+const bigPng = Buffer.concat([png, Buffer.alloc(600 * 1024)]);
+
+test('an uploaded logo shows on the login page; colours, bad files refused per field, mail preview', async () => {
+  const org = await newOrg();
+  const j = await ConsoleJourney.start(w, browser, 'branding');
+  const { page } = j;
+  await j.signIn(w.inst.adminLoginName, w.inst.adminPassword, `/ui/console/orgs/${org.id}`);
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Branding' }).click();
+  await j.check('branding');
+
+  await page.getByLabel('Primary colour (light)').fill('#0b7a3e');
+  await page.getByLabel('Background (dark)').fill('#101010');
+  await page.getByRole('button', { name: 'Save' }).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe('The branding was saved.');
+  expect((await orgPolicyRows(org.id, 'label'))[0].settings).toMatchObject({ primaryColor: '#0b7a3e', backgroundColorDark: '#101010' });
+
+  // Bad files: each refused on its own field, and nothing is stored (not even the good one).
+  await page.getByLabel('Logo for light mode').setInputFiles({ name: 'logo.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+  await page.getByLabel('Icon for light mode').setInputFiles({ name: 'icon.png', mimeType: 'image/png', buffer: bigPng });
+  await page.getByLabel('Logo for dark mode').setInputFiles({ name: 'dark.png', mimeType: 'image/png', buffer: png });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.getByText('This type of file is not allowed here.').waitFor();
+  await page.getByText('This file is too big: at most 512 KiB.').waitFor();
+  expect(await page.getByLabel('Logo for light mode').getAttribute('aria-invalid')).toBe('true');
+  await j.check('branding-bad-files');
+  expect(await db()('label_assets').where({ instance_id: w.inst.instanceId, org_id: org.id })).toHaveLength(0);
+
+  await page.getByLabel('Logo for light mode').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe('1 file(s) uploaded.');
+  await page.getByRole('img', { name: 'Logo (light)' }).waitFor();
+  await j.check('branding-uploaded');
+
+  // The next login of the org's users shows the logo, in the org's colour.
+  const login = await newJourney(browser, w, 'branding-login');
+  await login.start(`openid urn:zitadel:iam:org:id:${org.id}`);
+  const logo = login.page.locator('img.logo');
+  await logo.waitFor();
+  expect(await logo.getAttribute('src')).toContain(`/ui/login/branding/${org.id}/logo_light`);
+  expect(await logo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(1);
+  expect(await login.page.getByRole('button', { name: 'Next' }).evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(11, 122, 62)');
+  await login.snap('login-with-logo');
+  await login.close();
+
+  // The previews: the login page and a mail, in this branding.
+  await page.getByRole('link', { name: 'Preview the login page' }).click();
+  await page.locator('img.logo').waitFor();
+  await page.goBack();
+  await page.getByRole('link', { name: 'Preview a mail' }).click();
+  await page.getByText('K7Q2XP').waitFor();
+  await page.screenshot({ path: `${j.dir}/mail-preview.png`, fullPage: true });
+
+  await page.goto(j.url('/ui/console/instance/branding'));
+  await j.check('instance-branding');
+  expect(j.consoleErrors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);
+  expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
+  await j.close();
+}, 420_000);

@@ -1,6 +1,7 @@
 import { consoleState, paths } from '../context.js';
 import type { ConsoleArea } from '../index.js';
 import { renderConsole } from '../render.js';
+import { brandingRoutes } from './branding.js';
 import { idpRoutes } from './idps.js';
 import { atInstance } from './instance-guard.js';
 import { policyRoutes } from './policies.js';
@@ -17,11 +18,13 @@ export const instanceArea: ConsoleArea = {
       const c = consoleState(ctx);
       const links = [
         { href: paths.instancePolicies, key: 'policies', allowed: c.perms.can('iam.policy.read', {}) },
+        { href: paths.instanceBranding, key: 'branding', allowed: c.perms.can('iam.policy.read', {}) },
         { href: paths.instanceIdps, key: 'idps', allowed: c.perms.can('iam.idp.read', {}) },
       ].filter((l) => l.allowed);
       await renderConsole(ctx, 'instance', { links }, { titleKey: 'instance.title', navKey: 'instance' });
     });
     policyRoutes(router, true);
     idpRoutes(router, true);
+    brandingRoutes(router, true);
   },
 };
