@@ -24,6 +24,7 @@ export const paths = {
   passkeys: '/ui/account/passkeys',
   passkey: (id: string) => `/ui/account/passkeys/${id}`,
   password: '/ui/account/password',
+  security: '/ui/account/security',
   sessions: '/ui/account/sessions',
   applications: '/ui/account/applications',
   application: (clientId: string) => `/ui/account/applications/${encodeURIComponent(clientId)}`,

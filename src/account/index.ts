@@ -20,6 +20,7 @@ import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
 import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
+import { securityPages } from './security.js';
 import { sessionPages } from './sessions.js';
 import { accountTranslator, plainAccountPage, renderAccount } from './render.js';
 
@@ -49,6 +50,13 @@ async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 
 const localeOf = (ctx: Context, preferred?: string | null): Locale => pickLocale({ acceptLanguage: ctx.get('accept-language'), preferred });
 
+/** Signing in again before a sensitive change (src/account/security.ts): the login asks afresh, the login name filled in. */
+function reauthParams(ctx: Context): Record<string, string> {
+  if (ctx.query.reauth !== '1') return {};
+  const hint = typeof ctx.query.hint === 'string' ? ctx.query.hint.slice(0, 300) : '';
+  return { prompt: 'login', max_age: '0', ...(hint ? { login_hint: hint } : {}) };
+}
+
 export function accountRoutes(d: AccountDeps): Middleware {
   const sessions = new WebAppSessions(
     d.knex,
@@ -62,12 +70,19 @@ export function accountRoutes(d: AccountDeps): Middleware {
   const rp = new BuiltInRelyingParty(d.pool, d.deps.box, ACCOUNT_CLIENT_ID);
 
   const open = new Router({ prefix: paths.home });
-  signInRoutes(open, { rp, sessions, localeOf, plainPage: (ctx, status, title, message) => plainAccountPage(ctx, localeOf(ctx), status, title, message) });
+  signInRoutes(open, {
+    rp,
+    sessions,
+    localeOf,
+    plainPage: (ctx, status, title, message) => plainAccountPage(ctx, localeOf(ctx), status, title, message),
+    extraParams: reauthParams,
+  });
 
   const signedIn = new Router({ prefix: paths.home });
   profilePages(signedIn);
   passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
+  securityPages(signedIn);
   sessionPages(signedIn);
   applicationPages(signedIn, d.pool);
 

@@ -24,6 +24,7 @@ export function accountTranslator(locale: Locale) {
 const nav = [
   { key: 'profile', href: paths.profile, labelKey: 'nav.profile' },
   { key: 'password', href: paths.password, labelKey: 'nav.password' },
+  { key: 'security', href: paths.security, labelKey: 'nav.security' },
   { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },
   { key: 'sessions', href: paths.sessions, labelKey: 'nav.sessions' },
   { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
