@@ -7,6 +7,7 @@ import * as m008 from './008_passkeys.js';
 import * as m009 from './009_ui_sessions.js';
 import * as m010 from './010_refresh_reuse_grace.js';
 import * as m011 from './011_account_page.js';
+import * as m012 from './012_mail_outbox.js';
 
 /** Migrations are listed here, in order, so they load the same way under tsx, jest and a build. */
 const migrations: Record<string, Knex.Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_ui_sessions': m009,
   '010_refresh_reuse_grace': m010,
   '011_account_page': m011,
+  '012_mail_outbox': m012,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

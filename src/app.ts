@@ -12,8 +12,8 @@ import { onlyTrustedProxies } from './http/trusted-proxies.js';
 import { LoginThrottle, loginInteractions, loginPages } from './login/index.js';
 import { Mailer } from './mail/mailer.js';
 import { MailTransports } from './mail/transport.js';
-import { directDelivery } from './notify/delivery.js';
 import { Notifier } from './notify/notifier.js';
+import { MailOutbox } from './notify/outbox.js';
 import { ProviderPool } from './oidc/pool.js';
 import { providerContext, providerEndpoints } from './oidc/serve.js';
 import { useOps, type DrainState } from './ops/index.js';
@@ -46,7 +46,9 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
 
   // Shared parts, one each per process.
   const transports = new MailTransports(db.knex, deps.box, deps.changes);
-  const notifier = new Notifier(directDelivery(new Mailer(transports, rt.metrics)), deps);
+  // Mail leaves through the outbox, after the request has answered; this process's sender sends it.
+  const outbox = new MailOutbox(db.knex, new Mailer(transports, rt.metrics), deps.box, log, config.mail.outbox).start();
+  const notifier = new Notifier(outbox, deps);
   const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: config.login.throttle });
   const pool = new ProviderPool(
     { knex: db.knex, box: deps.box, hasher: deps.hasher, config, log, metrics: rt.metrics, redisConnections: rt.redis, interactions: loginInteractions },
@@ -89,6 +91,7 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
     async close() {
       await pool.close();
       await throttle.close();
+      await outbox.close();
       transports.close();
     },
   };

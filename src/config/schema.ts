@@ -80,6 +80,19 @@ export const configSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  mail: z
+    .object({
+      // The outbox (src/notify/outbox.ts): mail leaves after the request, sent by every process's sender.
+      outbox: z
+        .object({
+          // How often a sender looks for mail queued by another process or due for a retry, milliseconds.
+          pollMs: z.coerce.number().int().min(50).default(5000),
+          // The waits before each retry of a mail that could not be sent, seconds; after the last, it is kept as failed.
+          retryDelaysS: z.array(z.coerce.number().min(0)).default([10, 60, 300, 1800, 3600]),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   ui: z
     .object({
       // Sessions of the console (and the account page): ended after this long without a request, and this long after sign-in.

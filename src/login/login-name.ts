@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { showAccountChooser } from './account-chooser.js';
 import { identify } from './identify.js';
 import { loginState, saveLoginState, type Step } from './interaction.js';
-import { lookFor, withLook } from './look.js';
+import { lookFor, withLook, type Look } from './look.js';
 import { showLoginName, showPassword } from './pages.js';
 
 /**
@@ -38,6 +38,7 @@ export async function submitLoginName(ctx: Context, step: Step, typed: string): 
   await withLook(ctx, async () => {
     const look0 = await lookFor(ctx, step);
     const { user, loginName } = await identify(step, look0.org, typed);
+    if (look0.policy.ignoreUnknownUsernames && !look0.org.enforced) return sameForKnownAndUnknown(ctx, step, look0, loginName);
     if (!user) {
       const discovered = look0.org.enforced ? look0 : await lookFor(ctx, step, { unmatchedLoginName: loginName });
       if (discovered.org.source === 'discovery') {
@@ -58,4 +59,21 @@ export async function submitLoginName(ctx: Context, step: Step, typed: string): 
     }
     return showPassword(ctx, step, look, loginName);
   });
+}
+
+/**
+ * Under ignoreUnknownUsernames the page after the login name must not tell whether the name
+ * belongs to anyone: its look (policy, branding, IdPs, stylesheet) follows from what was typed
+ * alone, the org its domain discovers or else the page's own, never from the user found. Once
+ * the password is right, the user's own org applies (mfa.ts).
+ */
+async function sameForKnownAndUnknown(ctx: Context, step: Step, look0: Look, loginName: string): Promise<void> {
+  const discovered = await lookFor(ctx, step, { unmatchedLoginName: loginName });
+  const look = discovered.org.source === 'discovery' ? discovered : look0;
+  if (look.org.source === 'discovery') await saveLoginState(step, { discoveredOrgId: look.org.orgId! });
+  if (!look.policy.allowUsernamePassword) {
+    if (look.idps.length === 1) return idpRedirect(ctx, step, look.idps[0].id);
+    return showLoginName(ctx, step, look, '', look.t('login.usernamePasswordDisabled'));
+  }
+  return showPassword(ctx, step, look, loginName);
 }

@@ -59,11 +59,17 @@ export async function requestPasswordReset(ctx: Context, step: Step, typed: stri
     if (!look) return;
     const { user } = await identify(step, look.org, typed);
     await saveLoginState(step, { resetUserId: user?.id });
+    // The code and its mail are made after the page has gone (and the mail leaves through the
+    // outbox): the answer takes as long whether the account exists or not.
     if (user) {
-      const userLook = await lookFor(ctx, step, { userOrgId: user.org_id });
-      if (!userLook.policy.hidePasswordReset) {
-        await step.services.notifier.passwordReset(step.oidc.scope, user, { origin: ctx.state.origin, brandingOrgId: userLook.org.orgId, locale: look.locale });
-      }
+      const origin = ctx.state.origin;
+      setImmediate(() => {
+        void (async () => {
+          const userLook = await lookFor(ctx, step, { userOrgId: user.org_id });
+          if (userLook.policy.hidePasswordReset) return;
+          await step.services.notifier.passwordReset(step.oidc.scope, user, { origin, brandingOrgId: userLook.org.orgId, locale: look.locale });
+        })().catch((err) => ctx.app.emit('error', err, ctx));
+      });
     }
     return showReset(ctx, step, look, { sent: true });
   });

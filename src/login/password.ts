@@ -20,11 +20,13 @@ export async function submitPassword(ctx: Context, step: Step, typed: string, pa
     if (user && !look.policy.allowUsernamePassword) return showLoginName(ctx, step, look, loginName, look.t('login.usernamePasswordDisabled'));
     const result = await checkPassword({ scope, deps, throttle }, { user, loginName, password, address: ctx.ip });
     if (!result.ok) {
+      // Under ignoreUnknownUsernames a wrong password reads the same for a name that matched no one (login-name.ts).
+      const shown = look0.policy.ignoreUnknownUsernames ? look0 : look;
       if (result.reason === 'throttled') {
         ctx.set('Retry-After', String(result.retryAfterS));
-        return showPassword(ctx, step, look, loginName, look.t('login.tooManyAttempts'), 429);
+        return showPassword(ctx, step, shown, loginName, shown.t('login.tooManyAttempts'), 429);
       }
-      return showPassword(ctx, step, look, loginName, look.t('login.invalidCredentials'));
+      return showPassword(ctx, step, shown, loginName, shown.t('login.invalidCredentials'));
     }
     // The user may choose a second factor themselves (the checkbox on the password page).
     const wantsMfa = (ctx.request.body as Record<string, unknown> | undefined)?.setupMfa === 'yes';

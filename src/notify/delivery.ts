@@ -6,11 +6,10 @@ import type { MailMessage } from '../mail/render.js';
  * How a notification leaves, once the Notifier has decided to send it. A notification is plain
  * data (whom, which message, which options), so it can be stored and sent later.
  *
- * Today's delivery sends at once through the instance's SMTP server (`directDelivery`); callers
- * run it after their change committed and log a failure (the API's afterCommit, the login's pages).
- * A mail outbox is another Delivery: `deliver` inserts the notification into an outbox table (in
- * the caller's transaction), and a sender reads the table and calls `mailer.sendToUser` for each
- * row, with retries. Only the composition root (src/app.ts) chooses which one runs.
+ * The app's delivery is the mail outbox (src/notify/outbox.ts): stored now, sent after the
+ * request has answered, with retries. `directDelivery` sends at once through the instance's SMTP
+ * server, for a caller that must report the outcome. Only the composition root (src/app.ts)
+ * chooses.
  */
 export interface Notification {
   userId: string;

@@ -1,5 +1,5 @@
 import type { Scope } from '../db/scope.js';
-import { getEffectivePolicy } from '../domain/policy/service.js';
+import { getEffectivePolicy, getOrgPolicyOverride } from '../domain/policy/service.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
 import { getOrg } from '../domain/org/repository.js';
 import { getInstance } from '../domain/instance/repository.js';
@@ -80,10 +80,11 @@ export const BRANDING_PATH = '/ui/login/branding';
 export const assetPath = (owner: string, kind: string, v: number) => `${BRANDING_PATH}/${owner}/${kind}?v=${v}`;
 
 export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
-  const [label, privacy, stamps] = await Promise.all([
+  const [label, privacy, stamps, ownLabel] = await Promise.all([
     getEffectivePolicy(scope, 'label', orgId),
     getEffectivePolicy(scope, 'privacy', orgId),
     labelAssetStamps(scope, orgId),
+    orgId ? getOrgPolicyOverride(scope, orgId, 'label') : undefined,
   ]);
   const orgName = orgId ? ((await getOrg(scope, orgId))?.name ?? '') : ((await getInstance(scope))?.name ?? '');
   const assets: Partial<Record<AssetKind, string>> = {};
@@ -92,5 +93,8 @@ export async function loadBranding(scope: Scope, orgId: string | null): Promise<
   const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0]))
     .toString('base64url')
     .slice(-16);
-  return { orgId, orgName, label, privacy, assets, themeUrl: `${BRANDING_PATH}/${orgId ?? 'instance'}/theme.css?v=${themeVersion}` };
+  // The theme is named by whose label policy and font it is: an org that has none of its own
+  // links the instance's, so the stylesheet names no org the page does not visibly show.
+  const themeOwner = ownLabel || (stamps.get('font')?.owner ?? 'instance') !== 'instance' ? orgId! : 'instance';
+  return { orgId, orgName, label, privacy, assets, themeUrl: `${BRANDING_PATH}/${themeOwner}/theme.css?v=${themeVersion}` };
 }

@@ -15,6 +15,10 @@ export class MailCatcher {
   readonly mails: CaughtMail[] = [];
   private waiters: (() => void)[] = [];
   private server: SMTPServer;
+  private held: (() => void)[] | undefined;
+  /** connections that reached the server and wait for its greeting while held */
+  heldConnections = 0;
+  private refusals: { left: number; code: number } = { left: 0, code: 451 };
   port = 0;
 
   constructor() {
@@ -22,10 +26,20 @@ export class MailCatcher {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // While held, a connection gets no greeting: the client waits, as on a hung mail server.
+      onConnect: (_session, callback) => {
+        if (!this.held) return callback();
+        this.heldConnections++;
+        this.held.push(() => callback());
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
+          if (this.refusals.left > 0) {
+            this.refusals.left--;
+            return callback(Object.assign(new Error('refused by the test'), { responseCode: this.refusals.code }));
+          }
           const raw = Buffer.concat(chunks).toString('utf8');
           this.mails.push({
             ...parseMail(raw),
@@ -38,6 +52,22 @@ export class MailCatcher {
         });
       },
     });
+  }
+
+  /** The next `count` mails are refused with `code` (451: try again later; 550: never). Infinity: all of them. */
+  refuse(count: number, code = 451): void {
+    this.refusals = { left: count, code };
+  }
+
+  /** From now on, connections hang before the greeting until release(). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    held.forEach((go) => go());
   }
 
   async start(): Promise<this> {
