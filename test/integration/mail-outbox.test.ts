@@ -76,6 +76,7 @@ test('each stored mail goes out exactly once, with senders in two runtimes claim
     expect(smtp.mails.filter((m) => m.to.includes(u.email))).toHaveLength(1);
     expect(await rowsOf(u.userId)).toEqual([]);
   }
+  await Promise.all([a.close(), b.close()]);
 });
 
 test('a mail the server refuses for now is sent again; one refused for good is kept as failed with its error', async () => {
