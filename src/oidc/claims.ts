@@ -65,6 +65,9 @@ export interface ClaimsInput {
 export type RoleClaim = Record<string, Record<string, string>>;
 
 /** The audience's project ids: the client's project plus any requested by `…:project:id:{id}:aud`. */
+/** `urn:zitadel:iam:org:project:id:{id}:aud`: the scope that adds a project to the audience. */
+export const isAudienceScope = (scope: string): boolean => AUD_SCOPE.test(scope);
+
 export function audienceProjects(scopes: string[], clientProjectId?: string): string[] {
   const ids = new Set<string>(clientProjectId ? [clientProjectId] : []);
   for (const s of scopes) {

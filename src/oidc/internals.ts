@@ -103,3 +103,35 @@ export async function assertionIsFresh(provider: any, issuer: string, jti: strin
 export function currentProviderRequest(): any {
   return (Provider as unknown as { ctx?: unknown }).ctx;
 }
+
+/**
+ * ID tokens name more audiences than the client when `audiences` says so (ZITADEL's project
+ * audience scope), with `azp` the client, as OpenID Connect Core 2 asks of several audiences.
+ * oidc-provider signs an ID token for `client.clientId` alone, so for that one signature the
+ * token's client is seen through an object whose clientId is the list.
+ * Relies on: IdToken.prototype.issue({ use: 'idtoken' }) reading `this.client.clientId` as the
+ * audience, `this.scope` (the token's scopes) and set() for extra claims.
+ */
+export function idTokenAudiences(provider: any, audiences: (client: any, scopes: string[]) => string[]): void {
+  const baseIssue = provider.IdToken.prototype.issue;
+  provider.IdToken.prototype.issue = async function issue(this: any, opts: { use?: string }) {
+    const client = this.client;
+    const extra =
+      opts?.use === 'idtoken' && client
+        ? audiences(
+            client,
+            String(this.scope ?? '')
+              .split(' ')
+              .filter(Boolean),
+          )
+        : [];
+    if (extra.length === 0) return baseIssue.call(this, opts);
+    this.set('azp', client.clientId);
+    this.client = Object.create(client, { clientId: { value: [client.clientId, ...extra.filter((a) => a !== client.clientId)] } });
+    try {
+      return await baseIssue.call(this, opts);
+    } finally {
+      this.client = client;
+    }
+  };
+}

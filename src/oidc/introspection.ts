@@ -1,3 +1,5 @@
+import type { Scope } from '../db/scope.js';
+import { shownLoginName, userById } from '../domain/sign-in.js';
 import { audienceProjects } from './claims.js';
 import type { ClientUseCheck } from './client-use.js';
 
@@ -26,4 +28,30 @@ export async function introspectionAllowed(findClient: ClientLookup, clientUse: 
     if (!audienceProjects(scopes, issuedToProject).includes(callerProject)) return false;
   }
   return !token.accountId || !(await clientUse(token.accountId, issuedToProject));
+}
+
+/**
+ * An active introspection answer carries what ZITADEL's does: `aud` (the client id and the
+ * projects in the token's audience, as the JWT form names them), `username` (the subject's
+ * preferred login name), `iss`, `jti` and `nbf`. Middleware inside the provider (provider.use).
+ */
+export function introspectionAsZitadel(scope: Scope, findClient: ClientLookup) {
+  return async (ctx: any, next: () => Promise<void>): Promise<void> => {
+    await next();
+    if (ctx.oidc?.route !== 'introspection' || ctx.body?.active !== true) return;
+    const token = ctx.oidc.entities.AccessToken ?? ctx.oidc.entities.ClientCredentials ?? ctx.oidc.entities.RefreshToken;
+    if (!token) return;
+    const issuedTo = await findClient(token.clientId);
+    const scopes = String(token.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
+    const user = typeof ctx.body.sub === 'string' ? await userById(scope, ctx.body.sub) : undefined;
+    Object.assign(ctx.body, {
+      aud: [token.clientId, ...audienceProjects(scopes, issuedTo?.tessera_project_id as string | undefined)],
+      ...(user ? { username: await shownLoginName(scope, user) } : {}),
+      iss: ctx.oidc.provider.issuer,
+      jti: token.jti,
+      nbf: token.iat,
+    });
+  };
 }

@@ -11,7 +11,7 @@ import { AccessTokenJwts } from './access-token-jwt.js';
 import { findAccountFor } from './account-lookup.js';
 import { adapterFactory } from './adapter.js';
 import type { ClaimsCache } from './claims-cache.js';
-import { isReservedScope } from './claims.js';
+import { audienceProjects, isAudienceScope, isReservedScope } from './claims.js';
 import { ClientDirectory } from './clients.js';
 import { clientUseCheckFor } from './client-use.js';
 import { providerConfiguration, STATIC_SCOPES } from './configuration.js';
@@ -19,8 +19,8 @@ import type { DurableCache } from './durable-cache.js';
 import { builtInClientSecret } from './builtin-clients.js';
 import { issueRefreshToken, loadExistingGrantFor } from './grants.js';
 import { interactionPolicyFor, type InteractionHooks } from './interactions.js';
-import { recogniseScopes, releaseClaimsWithPrefix, verifyClientSecretsWith } from './internals.js';
-import { introspectionAllowed } from './introspection.js';
+import { idTokenAudiences, recogniseScopes, releaseClaimsWithPrefix, verifyClientSecretsWith } from './internals.js';
+import { introspectionAllowed, introspectionAsZitadel } from './introspection.js';
 import { JWT_BEARER } from './jwt-bearer.js';
 import { activeSigningAlg, providerJwks, type SigningKeyRow } from './keys.js';
 import { recordSessionDevices, signJwtAccessTokens, unknownRoutesAsOidcErrors } from './provider-middleware.js';
@@ -102,6 +102,10 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   provider.proxy = deps.config.server.trustedProxies.length > 0;
   verifyClientSecretsWith(provider, (clientId, presented) => clients.verifySecret(clientId, presented));
   releaseClaimsWithPrefix(provider, 'urn:zitadel:');
+  // With a project audience scope, the ID token names the projects too (the client's own first), as ZITADEL's does.
+  idTokenAudiences(provider, (client, scopes) =>
+    scopes.some(isAudienceScope) ? audienceProjects(scopes, client.tessera_project_id as string | undefined) : [],
+  );
   const statics = new Set<string>(STATIC_SCOPES);
   recogniseScopes(provider, (s) => statics.has(s) || isReservedScope(s));
   // The JWT bearer grant is answered before the provider (jwt-bearer.ts); registering it only
@@ -110,6 +114,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     throw new Error('answered by src/oidc/jwt-bearer.ts');
   }, ['assertion', 'scope']);
   provider.use(signJwtAccessTokens(accessTokens));
+  provider.use(introspectionAsZitadel(scope, findClient));
   provider.use(unknownRoutesAsOidcErrors);
   provider.use(recordSessionDevices(scope, deps.log));
   provider.on('server_error', (_ctx: any, err: Error) => deps.log.error({ err, instanceId }, 'oidc server error'));
