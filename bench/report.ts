@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** The scenarios `npm run bench` knows, in the order it runs them (BENCH_ONLY picks some). */
-export const SCENARIOS = ['tokens', 'signin', 'management', 'tenants', 'large'] as const;
+export const SCENARIOS = ['tokens', 'signin', 'management', 'tenants', 'large', 'console'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** One request of a load: URL, method, headers (Host included when it names an instance), body. */

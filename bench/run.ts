@@ -6,7 +6,7 @@
  *    oidc-provider (bench/bare-provider.ts) and Tessera (`src/main.ts`) on real PostgreSQL and Redis;
  * 2. the small instance seeded with `tessera apply` (bench/seed.ts) and a user signed in;
  * 3. the scenarios (bench/scenarios/), in order, or those named by `--only` / BENCH_ONLY
- *    (comma-separated): tokens, signin, management, tenants, large; `--quick` for a smaller, shorter run;
+ *    (comma-separated): tokens, signin, management, tenants, large, console; `--quick` for a smaller, shorter run;
  * 4. one markdown table with every figure, its ceiling, the target and whether it was met, and
  *    bench/results/latest.json with the machine it ran on.
  *
@@ -14,6 +14,7 @@
  * BENCH_API_CONNECTIONS (10), BENCH_SIGNIN_CONCURRENCY (8), BENCH_SIGNIN_ACCOUNTS (40),
  * BENCH_DURATION (8 s), BENCH_WARMUP (2 s), BENCH_ROUNDS (1; more: each figure the median),
  * BENCH_TENANTS (1000), BENCH_LARGE_USERS (100000), BENCH_LARGE_GRANTS_PER_USER (10),
+ * BENCH_CONSOLE_USERS (10000), BENCH_CONSOLE_PROJECTS (200), BENCH_CONSOLE_REQUESTS (40),
  * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PROFILE=1 (a CPU profile of Tessera into
  * bench/results/profile/). All traffic goes to 127.0.0.1.
  */
@@ -32,11 +33,12 @@ import { signin } from './scenarios/signin.js';
 import { management } from './scenarios/management.js';
 import { tenants } from './scenarios/tenants.js';
 import { large } from './scenarios/large.js';
+import { consolePages } from './scenarios/console.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 
-const scenarios: Record<ScenarioName, Scenario> = { tokens, signin, management, tenants, large };
+const scenarios: Record<ScenarioName, Scenario> = { tokens, signin, management, tenants, large, console: consolePages };
 
 /** Tessera's last output, printed when the run fails (a 500 says more in the server's log). */
 let serverOutput: (() => string) | undefined;

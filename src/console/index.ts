@@ -126,7 +126,8 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
       return;
     }
     const scope = new Scope(d.knex, ctx.state.instanceId);
-    const svc = { deps: d.deps, scope, actor: session.actor };
+    // A page (GET) only reads: the caller's memberships are loaded once for all its permission checks.
+    const svc = { deps: d.deps, scope, actor: session.actor, ...(ctx.method === 'GET' ? { readOnlyRequest: {} } : {}) };
     const [perms, me] = await Promise.all([permissionsOf(svc), ownProfile(svc)]);
     const locale = localeOf(ctx, me?.preferredLanguage);
     const state: ConsoleState = {

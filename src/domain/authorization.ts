@@ -1,7 +1,7 @@
 import { can, everything, roleTableFor, visibility, type Permission, type Resource, type Visibility } from '../authz/index.js';
 import { permissionDenied } from '../shared/errors.js';
 import type { ServiceContext } from './deps.js';
-import { listEffectiveMembershipsOfUser } from './membership/repository.js';
+import { listEffectiveMembershipsOfUser, type MembershipRow } from './membership/repository.js';
 
 /**
  * Every service and query authorizes through these functions: they load the acting user's
@@ -14,6 +14,14 @@ function note(ctx: ServiceContext, permission: Permission): void {
   ctx.checked?.add(permission);
 }
 
+/** The acting user's memberships: once per read-only request (ctx.readOnlyRequest), else read each time. */
+function membershipsOf(ctx: ServiceContext, userId: string): Promise<MembershipRow[]> {
+  const memo = ctx.readOnlyRequest;
+  if (!memo) return listEffectiveMembershipsOfUser(ctx.scope, userId);
+  memo.memberships ??= listEffectiveMembershipsOfUser(ctx.scope, userId);
+  return memo.memberships as Promise<MembershipRow[]>;
+}
+
 /** Throws permission_denied unless the acting principal may use `permission` on `resource`. */
 export async function authorize(ctx: ServiceContext, permission: Permission, resource: Resource): Promise<void> {
   if (!(await isAllowed(ctx, permission, resource))) throw permissionDenied(permission);
@@ -22,7 +30,7 @@ export async function authorize(ctx: ServiceContext, permission: Permission, res
 export async function isAllowed(ctx: ServiceContext, permission: Permission, resource: Resource): Promise<boolean> {
   note(ctx, permission);
   if (ctx.actor.type !== 'user') return true;
-  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const memberships = await membershipsOf(ctx, ctx.actor.userId);
   return can(memberships, permission, resource, roleTableFor(ctx.deps.config.roles));
 }
 
@@ -30,7 +38,7 @@ export async function isAllowed(ctx: ServiceContext, permission: Permission, res
 export async function visibleIn(ctx: ServiceContext, permission: Permission, orgId: string): Promise<Visibility> {
   note(ctx, permission);
   if (ctx.actor.type !== 'user') return everything;
-  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const memberships = await membershipsOf(ctx, ctx.actor.userId);
   return visibility(memberships, permission, orgId, roleTableFor(ctx.deps.config.roles));
 }
 
@@ -49,7 +57,7 @@ export interface Permissions {
 
 export async function permissionsOf(ctx: ServiceContext): Promise<Permissions> {
   if (ctx.actor.type !== 'user') return { can: () => true, canSomewhereIn: () => true, orgIds: 'all' };
-  const memberships = await listEffectiveMembershipsOfUser(ctx.scope, ctx.actor.userId);
+  const memberships = await membershipsOf(ctx, ctx.actor.userId);
   const table = roleTableFor(ctx.deps.config.roles);
   return {
     can: (permission, resource) => can(memberships, permission, resource, table),

@@ -33,4 +33,10 @@ export interface ServiceContext {
    * src/domain/authorization.ts); the API checks it against the permission a route documents.
    */
   checked?: Set<Permission>;
+  /**
+   * Set (to {}) by a caller whose whole request only reads, e.g. a console page: the actor's
+   * memberships are then loaded once for all the permission checks of the request instead of
+   * once per check. Never set it on a request that writes: a change to memberships would go unseen.
+   */
+  readOnlyRequest?: { memberships?: Promise<unknown[]> };
 }

@@ -167,7 +167,7 @@ describe('the sign-in breakdown', () => {
 
 describe('the benchmark settings', () => {
   it('runs every scenario, or those BENCH_ONLY names, and refuses a name it does not know', () => {
-    expect(readSettings({}).scenarios).toEqual(['tokens', 'signin', 'management', 'tenants', 'large']);
+    expect(readSettings({}).scenarios).toEqual(['tokens', 'signin', 'management', 'tenants', 'large', 'console']);
     expect(readSettings({ BENCH_ONLY: 'large, tokens' }).scenarios).toEqual(['tokens', 'large']);
     expect(() => readSettings({ BENCH_ONLY: 'userinfo' })).toThrow(/unknown scenario userinfo/);
     expect(readSettings({ BENCH_TENANTS: '50' }).tenants).toBe(50);

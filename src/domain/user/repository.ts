@@ -195,8 +195,13 @@ export async function loginNamesOf(scope: Scope, user: Pick<UserRow, 'username' 
 
 /** `username@{primary domain of the user's org}`: the preferred_username claim. */
 export async function preferredLoginName(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string> {
-  const row = await scope.table('org_domains').where({ org_id: user.org_id, is_primary: true }).first('domain');
-  return row ? `${user.username}@${row.domain}` : user.username;
+  return user.username + (await loginNameSuffix(scope, user.org_id));
+}
+
+/** What follows the username in the preferred login names of an org's users: "@{primary domain}", or '' without one. */
+export async function loginNameSuffix(scope: Scope, orgId: string): Promise<string> {
+  const row = await scope.table('org_domains').where({ org_id: orgId, is_primary: true }).first('domain');
+  return row ? `@${row.domain}` : '';
 }
 
 /** The machine user a personal access token belongs to; nothing for unknown or expired tokens or users not active. */
@@ -292,20 +297,29 @@ export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'off
   if (f.text) {
     // Any of: a login name (username@verified domain), username, email, a name.
     const like = `%${f.text.replace(/[%_\\]/g, '\\$&')}%`;
-    q.where((w) =>
-      w
-        .whereILike('username', like)
-        .orWhereILike('email', like)
-        .orWhereILike('display_name', like)
-        .orWhereILike('given_name', like)
-        .orWhereILike('family_name', like)
-        .orWhereILike('name', like)
-        .orWhereExists(function loginNames() {
-          this.from('org_domains as d')
-            .whereRaw('d.instance_id = users.instance_id AND d.org_id = users.org_id AND d.is_verified')
-            .whereRaw(`users.username || '@' || d.domain ILIKE ?`, [like]);
-        }),
-    );
+    if (f.orgId) {
+      // In one org, its few verified domains are read first; then every field and login name is
+      // one lower-cased text (fields apart by a control character no search contains) matched
+      // once per user: a fraction of the work of a case-insensitive match per field, no subquery.
+      const domains: string[] = await scope.table('org_domains').where({ org_id: f.orgId, is_verified: true }).pluck('domain');
+      const loginNames = domains.map(() => `, users.username || '@' || ?::text`).join('');
+      q.whereRaw(`lower(concat_ws(chr(1), username, email, display_name, given_name, family_name, name${loginNames})) LIKE lower(?)`, [...domains, like]);
+    } else {
+      q.where((w) =>
+        w
+          .whereILike('username', like)
+          .orWhereILike('email', like)
+          .orWhereILike('display_name', like)
+          .orWhereILike('given_name', like)
+          .orWhereILike('family_name', like)
+          .orWhereILike('name', like)
+          .orWhereExists(function loginNames() {
+            this.from('org_domains as d')
+              .whereRaw('d.instance_id = users.instance_id AND d.org_id = users.org_id AND d.is_verified')
+              .whereRaw(`users.username || '@' || d.domain ILIKE ?`, [like]);
+          }),
+      );
+    }
   }
   if (f.orgId) q.where({ org_id: f.orgId });
   if (f.type) q.where({ type: f.type });
