@@ -1,24 +1,20 @@
 import { z } from 'zod';
-import { getInstance, type InstanceRow } from '../domain/instance/repository.js';
+import { readInstance, smtpSettingsToTest, type InstanceRow } from '../domain/instance/queries.js';
 import * as instances from '../domain/instance/service.js';
-import { pageOrgs } from '../domain/org/repository.js';
+import { pageAllOrgs } from '../domain/org/queries.js';
 import { DomainError, ruleViolation } from '../shared/errors.js';
 import { userContext } from './authenticate.js';
-import { eventList, eventPage, historyQuery, historyFilter, requirePermission } from './common.js';
+import { eventList, eventPage, historyQuery, historyFilter } from './common.js';
 import { idpRoutes } from './idps.js';
 import { memberRoutes } from './members.js';
 import { policyRoutes } from './policies.js';
 import { labelAssetRoutes } from './label-assets.js';
-import { ApiGroup, type Call } from './route.js';
+import { ApiGroup } from './route.js';
 import { createSmtpTransport } from '../mail/transport.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
 
 /** Admin API: one instance's settings, default policies, IdPs, members and audit trail. */
 export const adminApi = new ApiGroup('/admin/v1', 'Admin', 'bearer', userContext);
-
-async function instanceRow(call: Call): Promise<InstanceRow> {
-  return (await getInstance(call.svc.scope))!;
-}
 
 // ---- the instance ----
 
@@ -30,8 +26,7 @@ adminApi.route({
   permission: 'iam.read',
   response: z.object({ id: z.string(), name: z.string(), state: z.string(), defaultOrgId: z.string().nullable(), ...versioned }),
   handler: async ({ call }) => {
-    await requirePermission(call, 'iam.read', {});
-    const i = await instanceRow(call);
+    const i = await readInstance(call.svc);
     call.etag(i.version);
     return { id: i.id, name: i.name, state: i.state, defaultOrgId: i.default_org_id, version: i.version };
   },
@@ -84,8 +79,7 @@ adminApi.route({
   permission: 'iam.read',
   response: oidcSchema,
   handler: async ({ call }) => {
-    await requirePermission(call, 'iam.read', {});
-    const i = await instanceRow(call);
+    const i = await readInstance(call.svc);
     call.etag(i.version);
     return oidcView(i);
   },
@@ -109,7 +103,7 @@ adminApi.route({
   handler: async ({ body, call }) => {
     await call.ifMatch('instances', { id: call.svc.scope.instanceId });
     await instances.updateOidcSettings(call.svc, body);
-    const i = await instanceRow(call);
+    const i = await readInstance(call.svc, 'iam.write');
     call.etag(i.version);
     return oidcView(i);
   },
@@ -148,8 +142,7 @@ adminApi.route({
   permission: 'iam.read',
   response: smtpSchema,
   handler: async ({ call }) => {
-    await requirePermission(call, 'iam.read', {});
-    const i = await instanceRow(call);
+    const i = await readInstance(call.svc);
     call.etag(i.version);
     return smtpView(i);
   },
@@ -176,7 +169,7 @@ adminApi.route({
   handler: async ({ body, call }) => {
     await call.ifMatch('instances', { id: call.svc.scope.instanceId });
     await instances.setSmtpSettings(call.svc, body);
-    const i = await instanceRow(call);
+    const i = await readInstance(call.svc, 'iam.write');
     call.etag(i.version);
     return smtpView(i);
   },
@@ -193,8 +186,7 @@ adminApi.route({
   body: z.object({ to: z.email() }),
   response: z.object({ sent: z.boolean(), messageId: z.string(), response: z.string() }),
   handler: async ({ body, call }) => {
-    await requirePermission(call, 'iam.write', {});
-    const smtp = await instances.getSmtpSettings(call.svc.scope, call.rt.deps.box);
+    const smtp = await smtpSettingsToTest(call.svc);
     if (!smtp) throw ruleViolation('smtp.not_configured', 'set the SMTP settings first');
     // The very transport builder the account mails use (src/mail/transport.ts), so the test
     // proves what real mail will do: implicit TLS on 465, else STARTTLS required; off: plain.
@@ -230,8 +222,7 @@ adminApi.route({
   }),
   response: listOf(z.object({ id: z.string(), name: z.string(), state: z.string(), ...versioned, createdAt: timestamp })),
   handler: async ({ query, call }) => {
-    await requirePermission(call, 'org.global.read', {});
-    const { total, rows } = await pageOrgs(call.svc.scope, { state: query.state, nameContains: query.name }, query);
+    const { total, rows } = await pageAllOrgs(call.svc, { state: query.state, nameContains: query.name }, query);
     return {
       details: { totalResult: total, offset: query.offset, limit: query.limit },
       result: rows.map((o) => ({ id: o.id, name: o.name, state: o.state, version: o.version, createdAt: iso(o.created_at)! })),
@@ -267,7 +258,6 @@ adminApi.route({
   query: historyQuery.extend({ resourceType: z.string().optional(), resourceId: z.string().optional(), orgId: id.optional() }),
   response: eventList,
   handler: async ({ query, call }) => {
-    await requirePermission(call, 'events.read', {});
-    return eventPage(call, { ...historyFilter(query), resourceType: query.resourceType, resourceId: query.resourceId, orgId: query.orgId });
+    return eventPage(call, 'events.read', {}, { ...historyFilter(query), resourceType: query.resourceType, resourceId: query.resourceId, orgId: query.orgId });
   },
 });

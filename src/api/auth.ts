@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { listMembershipsOfUser } from '../domain/membership/repository.js';
-import { getUser } from '../domain/user/repository.js';
+import { ownMemberships } from '../domain/membership/queries.js';
+import { ownUser } from '../domain/user/queries.js';
 import { setPassword } from '../domain/user/service.js';
-import { listUserGrants } from '../domain/user-grant/repository.js';
+import { ownUserGrants } from '../domain/user-grant/queries.js';
 import { DomainError } from '../shared/errors.js';
 import { explainAccess } from '../domain/access/explanation.js';
 import { accessExplanationSchema } from './access-explanation.js';
@@ -17,7 +17,7 @@ export const authApi = new ApiGroup('/auth/v1', 'Auth', 'bearer', userContext);
 const tag = 'Auth';
 
 async function me(call: Call) {
-  const user = call.principal.type === 'user' ? await getUser(call.svc.scope, call.principal.userId) : undefined;
+  const user = await ownUser(call.svc);
   if (!user) throw new DomainError('unauthenticated', 'no user behind this token', 'unauthenticated');
   return user;
 }
@@ -43,8 +43,8 @@ authApi.route({
   query: listQuery(['createdAt', 'projectId', 'state'] as const, { projectId: z.string().optional() }),
   response: listOf(userGrantSchema),
   handler: async ({ query, call }) => {
-    const user = await me(call);
-    return page((await listUserGrants(call.svc.scope, { userId: user.id, projectId: query.projectId })).map(userGrantView), query);
+    await me(call);
+    return page((await ownUserGrants(call.svc, { projectId: query.projectId })).map(userGrantView), query);
   },
 });
 
@@ -63,15 +63,17 @@ authApi.route({
       roles: z.array(z.string()),
     }),
   ),
-  handler: async ({ call }) =>
-    (await listMembershipsOfUser(call.svc.scope, (await me(call)).id)).map((m) => ({
+  handler: async ({ call }) => {
+    await me(call);
+    return (await ownMemberships(call.svc)).map((m) => ({
       id: m.id,
       level: m.level,
       orgId: m.org_id,
       projectId: m.project_id,
       projectGrantId: m.project_grant_id,
       roles: m.roles,
-    })),
+    }));
+  },
 });
 
 authApi.route({

@@ -3,12 +3,10 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Runtime } from '../runtime/index.js';
 import { Scope } from '../db/scope.js';
 import type { Principal } from '../domain/principal.js';
-import { getUser, findUserByPersonalAccessToken, type UserRow } from '../domain/user/repository.js';
-import { getOrg } from '../domain/org/repository.js';
-import { listMembershipsOfUser } from '../domain/membership/repository.js';
+import { callerById, callerByPersonalAccessToken, requireCallableOrg, whyCallerCannotAct, type UserRow } from '../domain/api-caller.js';
 import { publishedSigningKeys } from '../oidc/keys.js';
 import { constantTimeEqual } from '../shared/crypto.js';
-import { DomainError, notFound } from '../shared/errors.js';
+import { DomainError } from '../shared/errors.js';
 import type { ApiServices, Authenticated } from './route.js';
 import { API_AUDIENCE, API_SCOPE, findJwtAccessToken, findOpaqueAccessToken, type OpaqueTokenSource } from './oidc-tokens.js';
 
@@ -40,17 +38,16 @@ export async function authenticateCaller(koa: Context, rt: Runtime, tokens: Opaq
     // grant, the opaque twin is gone and the JWT is refused too.
     if (user && tokens && (await findJwtAccessToken(tokens, koa, scope, token)) !== user.id) user = undefined;
   } else {
-    user = await findUserByPersonalAccessToken(scope, token);
+    user = await callerByPersonalAccessToken(scope, token);
     orgChecked = Boolean(user);
     if (!user) {
       const sub = await findOpaqueAccessToken(tokens, koa, scope, token);
-      user = sub ? await getUser(scope, sub) : undefined;
+      user = sub ? await callerById(scope, sub) : undefined;
     }
   }
   if (!user) throw unauthenticated(`the token is unknown, expired, not issued by this instance, or not issued for the API (scope ${API_SCOPE})`);
-  if (user.state !== 'active') throw unauthenticated("the token's user is not active");
-  // A deactivated org's users stop acting at once, whatever their tokens' lifetimes.
-  if (!orgChecked && (await getOrg(scope, user.org_id))?.state !== 'active') throw unauthenticated("the token's organization is not active");
+  const why = await whyCallerCannotAct(scope, user, { orgChecked });
+  if (why) throw unauthenticated(why);
   return { type: 'user', userId: user.id, orgId: user.org_id };
 }
 
@@ -59,7 +56,7 @@ async function userFromJwt(scope: Scope, token: string, issuer: string): Promise
   try {
     // typ at+jwt: an id token (or any other JWT the instance signed) is not an access token.
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys } as JSONWebKeySet), { issuer, typ: 'at+jwt', audience: API_AUDIENCE });
-    return typeof payload.sub === 'string' ? await getUser(scope, payload.sub) : undefined;
+    return typeof payload.sub === 'string' ? await callerById(scope, payload.sub) : undefined;
   } catch {
     return undefined;
   }
@@ -71,15 +68,7 @@ export async function managementContext(koa: Context, rt: Runtime, services: Api
   const header = koa.get('x-zitadel-orgid') || koa.get('x-org-id');
   const orgId = header || (principal.type === 'user' ? principal.orgId : '');
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
-  // The caller's own org was found active while authenticating; only another one is read here.
-  const own = principal.type === 'user' && orgId === principal.orgId;
-  if (!own && !(await getOrg(scope, orgId))) throw notFound('org', orgId);
-  // Another org's context needs some standing there (instance manager, or a membership in that
-  // org or its projects and grants); otherwise the org is as good as absent: 404, not 403.
-  if (principal.type === 'user' && orgId !== principal.orgId) {
-    const related = (await listMembershipsOfUser(scope, principal.userId)).some((m) => m.level === 'instance' || m.org_id === orgId);
-    if (!related) throw notFound('org', orgId);
-  }
+  await requireCallableOrg(scope, principal, orgId);
   return { principal, orgId };
 }
 

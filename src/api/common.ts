@@ -1,33 +1,8 @@
 import { z } from 'zod';
-import type { Permission, Resource, Visibility } from '../authz/index.js';
-import { isAllowed, visibleIn } from '../domain/authorization.js';
-import { listEvents } from '../domain/audit/repository.js';
-import { getProject, type ProjectRow } from '../domain/project/repository.js';
-import { getUser, type UserRow } from '../domain/user/repository.js';
-import { notFound, permissionDenied } from '../shared/errors.js';
+import type { Permission, Resource } from '../authz/index.js';
+import { auditEvents } from '../domain/audit/queries.js';
 import type { Call } from './route.js';
 import { id, iso, listOf, timestamp } from './schemas.js';
-
-/**
- * Resources are addressed inside the call's org. An id that exists elsewhere (another org or
- * instance) answers exactly like one that does not exist, so ids cannot be probed.
- */
-export async function requireOrgUser(call: Call, userId: string): Promise<UserRow> {
-  const user = await getUser(call.svc.scope, userId);
-  if (!user || user.org_id !== call.orgId) throw notFound('user', userId);
-  return user;
-}
-
-export async function requireOrgProject(call: Call, projectId: string): Promise<ProjectRow> {
-  const project = await getProject(call.svc.scope, projectId);
-  if (!project || project.org_id !== call.orgId) throw notFound('project', projectId);
-  return project;
-}
-
-/** Reads check their permission here; writes leave it to the service they call. */
-export async function requirePermission(call: Call, permission: Permission, resource: Resource): Promise<void> {
-  if (!(await isAllowed(call.svc, permission, resource))) throw permissionDenied(permission);
-}
 
 export const eventSchema = z
   .object({
@@ -57,9 +32,9 @@ export const historyQuery = z.object({
   to: timestamp.optional(),
 });
 
-/** One page of the audit trail, oldest first, with the cursor for the next page. */
-export async function eventPage(call: Call, f: Parameters<typeof listEvents>[1] & { limit: number }) {
-  const rows = await listEvents(call.svc.scope, f);
+/** One page of the audit trail of `resource` (read with `permission`), oldest first, with the cursor for the next page. */
+export async function eventPage(call: Call, permission: Permission, resource: Resource, f: Parameters<typeof auditEvents>[3] & { limit: number }) {
+  const rows = await auditEvents(call.svc, permission, resource, f);
   const result = rows.map((e) => ({
     seq: Number(e.seq),
     id: e.id,
@@ -86,6 +61,3 @@ export const historyFilter = (q: z.infer<typeof historyQuery>) => ({
   from: q.from ? new Date(q.from) : undefined,
   to: q.to ? new Date(q.to) : undefined,
 });
-
-export type { Visibility };
-export const visibility = (call: Call, permission: Permission): Promise<Visibility> => visibleIn(call.svc, permission, call.orgId);

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { getIdp, listIdps, type IdpRow } from '../domain/idp/repository.js';
+import { idpsOf, readIdp, type IdpRow } from '../domain/idp/queries.js';
 import * as idps from '../domain/idp/service.js';
-import { notFound } from '../shared/errors.js';
-import { requirePermission } from './common.js';
 import type { Call, RouteList } from './route.js';
 import { id, iso, listOf, listQuery, page, timestamp, versioned } from './schemas.js';
 
@@ -60,13 +58,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const owner = (call: Call) => (level === 'org' ? call.orgId : null);
   const readPermission = level === 'org' ? 'org.idp.read' : 'iam.idp.read';
   const writePermission = level === 'org' ? 'org.idp.write' : 'iam.idp.write';
-  const resource = (call: Call) => (level === 'org' ? { orgId: call.orgId } : {});
   const params = z.object({ idpId: id });
-  const requireHere = async (call: Call, idpId: string) => {
-    const idp = await getIdp(call.svc.scope, idpId);
-    if (!idp || idp.org_id !== owner(call)) throw notFound('idp', idpId);
-    return idp;
-  };
 
   group.route({
     method: 'get',
@@ -77,8 +69,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     query: listQuery(['name', 'createdAt'] as const, {}),
     response: listOf(idpSchema),
     handler: async ({ query, call }) => {
-      await requirePermission(call, readPermission, resource(call));
-      return page((await listIdps(call.svc.scope, { orgId: owner(call), onlyOrg: true })).filter((i) => i.org_id === owner(call)).map(idpView), query);
+      return page((await idpsOf(call.svc, owner(call))).map(idpView), query);
     },
   });
   group.route({
@@ -108,8 +99,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     params,
     response: idpSchema,
     handler: async ({ params: p, call }) => {
-      await requirePermission(call, readPermission, resource(call));
-      const idp = await requireHere(call, p.idpId);
+      const idp = await readIdp(call.svc, owner(call), p.idpId);
       call.etag(idp.version);
       return idpView(idp);
     },
@@ -133,10 +123,10 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     }),
     response: idpSchema,
     handler: async ({ params: p, body, call }) => {
-      await requireHere(call, p.idpId);
+      await readIdp(call.svc, owner(call), p.idpId, null);
       await call.ifMatch('idps', { id: p.idpId });
       await idps.updateIdp(call.svc, p.idpId, body);
-      const after = await requireHere(call, p.idpId);
+      const after = await readIdp(call.svc, owner(call), p.idpId, writePermission);
       call.etag(after.version);
       return idpView(after);
     },
@@ -151,7 +141,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     ifMatch: true,
     publishes: true,
     handler: async ({ params: p, call }) => {
-      await requireHere(call, p.idpId);
+      await readIdp(call.svc, owner(call), p.idpId, null);
       await call.ifMatch('idps', { id: p.idpId });
       await idps.deleteIdp(call.svc, p.idpId);
     },

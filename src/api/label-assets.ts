@@ -2,14 +2,15 @@ import { z } from 'zod';
 import {
   assetContentTypes,
   assetKinds,
-  getLabelAsset,
   MAX_ASSET_BYTES,
   removeLabelAsset,
   setLabelAsset,
   type AssetKind,
+  type LabelAssetRow,
 } from '../domain/policy/label-assets.js';
+import type { Permission } from '../authz/index.js';
+import { readLabelAssets } from '../domain/policy/queries.js';
 import { assetPath } from '../ui/branding.js';
-import { requirePermission } from './common.js';
 import type { Call, RouteList } from './route.js';
 import { iso, timestamp } from './schemas.js';
 
@@ -33,10 +34,11 @@ const assetSchema = z
 export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): void {
   const tag = 'Policies';
   const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
-  const view = async (call: Call, kind: AssetKind) => {
+  const views = async (call: Call, kinds: readonly AssetKind[], permission?: Permission) => {
     const orgId = orgOf(call);
-    const row = await getLabelAsset(call.svc.scope, orgId, kind);
-    if (!row) return undefined;
+    return (await readLabelAssets(call.svc, orgId, kinds, permission)).map((row) => view(orgId, row.kind, row));
+  };
+  const view = (orgId: string | null, kind: AssetKind, row: LabelAssetRow) => {
     const updatedAt = iso(row.updated_at)!;
     return {
       kind,
@@ -57,13 +59,7 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
     permission: readPermission,
     response: z.object({ result: z.array(assetSchema) }),
     handler: async ({ call }) => {
-      await requirePermission(call, readPermission, level === 'org' ? { orgId: call.orgId } : {});
-      const result = [];
-      for (const kind of assetKinds) {
-        const v = await view(call, kind);
-        if (v) result.push(v);
-      }
-      return { result };
+      return { result: await views(call, assetKinds) };
     },
   });
 
@@ -82,7 +78,7 @@ export function labelAssetRoutes(group: RouteList, level: 'instance' | 'org'): v
     response: assetSchema,
     handler: async ({ params, raw, call }) => {
       await setLabelAsset(call.svc, orgOf(call), params.kind, raw!.contentType, raw!.data);
-      return (await view(call, params.kind))!;
+      return (await views(call, [params.kind], level === 'org' ? 'policy.write' : 'iam.policy.write'))[0];
     },
   });
 

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import type { Permission, Resource } from '../authz/index.js';
 import * as members from '../domain/membership/service.js';
 import { notFound } from '../shared/errors.js';
-import { requirePermission } from './common.js';
 import type { Call, RouteList } from './route.js';
-import { pageMemberships } from '../domain/membership/repository.js';
+import { pageMembersOf } from '../domain/membership/queries.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
 
 /**
@@ -68,21 +67,7 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(
     response: listOf(memberSchema),
     handler: async ({ params: p, query, call }) => {
       const where = await place(call, p as z.output<P>);
-      await requirePermission(call, permissions.read, where.resource);
-      const t = where.target;
-      const { total, rows } = await pageMemberships(
-        call.svc.scope,
-        {
-          level: t.level,
-          ...(t.level === 'org' && t.orgId ? { orgId: t.orgId } : {}),
-          ...(t.projectId ? { projectId: t.projectId } : {}),
-          ...(t.projectGrantId ? { projectGrantId: t.projectGrantId } : {}),
-          withoutProjectGrant: t.level === 'project',
-          userId: query.userId,
-          role: query.role,
-        },
-        query,
-      );
+      const { total, rows } = await pageMembersOf(call.svc, permissions.read, where.resource, where.target, { userId: query.userId, role: query.role }, query);
       return {
         details: { totalResult: total, offset: query.offset, limit: query.limit },
         result: rows.map((m) => ({

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Scope } from '../db/scope.js';
-import { getMachineByClientId } from '../domain/user/repository.js';
+import { machineUserIdOfClient } from '../domain/api-caller.js';
 
 /**
  * OIDC access tokens are for the API only when the client asked for the API's audience, as
@@ -30,8 +30,7 @@ export async function findOpaqueAccessToken(source: OpaqueTokenSource | undefine
   if (access && !access.isExpired && access.accountId && hasApiScope(access.scope)) return access.accountId as string;
   const cc = await provider.ClientCredentials.find(token);
   if (cc && !cc.isExpired && cc.clientId && hasApiScope(cc.scope)) {
-    // A machine user's client id is its username (or login name), as client_credentials takes it.
-    return (await getMachineByClientId(scope, cc.clientId as string))?.id;
+    return machineUserIdOfClient(scope, cc.clientId as string);
   }
   return undefined;
 }

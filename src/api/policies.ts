@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { getPolicyRow } from '../domain/policy/repository.js';
+import type { Permission } from '../authz/index.js';
+import { readPolicy } from '../domain/policy/queries.js';
 import { policyKinds, policyPatchSchema, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
 import * as policies from '../domain/policy/service.js';
-import { requirePermission } from './common.js';
 import type { Call, RouteList } from './route.js';
 
 /**
@@ -23,15 +23,11 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
   for (const kind of policyKinds) {
     const path = `/policies/${kind}`;
     const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
-    const read = async (call: Call) => {
-      const row = await getPolicyRow(call.svc.scope, kind, orgOf(call));
-      if (row) call.etag(row.version);
-      return {
-        kind,
-        isDefault: level === 'org' ? !row : true,
-        settings: await policies.getEffectivePolicy(call.svc.scope, kind, orgOf(call)),
-        version: row?.version ?? null,
-      };
+    const writePermission: Permission = level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write';
+    const read = async (call: Call, permission?: Permission) => {
+      const policy = await readPolicy(call.svc, kind, orgOf(call), permission);
+      if (policy.version !== null) call.etag(policy.version);
+      return { kind, isDefault: level === 'org' ? policy.version === null : true, settings: policy.settings, version: policy.version };
     };
     group.route({
       method: 'get',
@@ -40,10 +36,7 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
       summary: `The ${level === 'org' ? "org's effective" : 'instance default'} ${kind} policy`,
       permission: level === 'org' ? 'policy.read' : 'iam.policy.read',
       response: response(kind),
-      handler: async ({ call }) => {
-        await requirePermission(call, level === 'org' ? 'policy.read' : 'iam.policy.read', level === 'org' ? { orgId: call.orgId } : {});
-        return read(call);
-      },
+      handler: async ({ call }) => read(call),
     });
     group.route({
       method: 'put',
@@ -61,16 +54,16 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
               "An instance administrator's setting (iam.policy.write), as in ZITADEL: whether the org's domains need proof is not the org's own choice.",
           }
         : {}),
-      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write',
+      permission: writePermission,
       body: policySchemas[kind],
       response: response(kind),
       handler: async ({ body, call }) => {
-        if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
+        if ((await readPolicy(call.svc, kind, orgOf(call), writePermission)).version !== null) {
           await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
         }
         if (level === 'org') await policies.setOrgPolicy(call.svc, call.orgId, kind, body);
         else await policies.setInstancePolicy(call.svc, kind, body);
-        return read(call);
+        return read(call, writePermission);
       },
     });
     group.route({
@@ -85,15 +78,15 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
           : `Change some fields of the instance default ${kind} policy`,
       description:
         "Fields not sent keep their current values; for an org that follows the instance default, the default's values, and the org gets its own policy from them.",
-      permission: level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write',
+      permission: writePermission,
       body: policyPatchSchema(kind),
       response: response(kind),
       handler: async ({ body, call }) => {
-        if (await getPolicyRow(call.svc.scope, kind, orgOf(call))) {
+        if ((await readPolicy(call.svc, kind, orgOf(call), writePermission)).version !== null) {
           await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
         }
         await policies.patchPolicy(call.svc, orgOf(call), kind, body);
-        return read(call);
+        return read(call, writePermission);
       },
     });
     if (level === 'org') {

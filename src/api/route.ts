@@ -5,6 +5,7 @@ import type { ZodOpenApiOperationObject } from 'zod-openapi';
 import type { Runtime } from '../runtime/index.js';
 import type { ServiceContext } from '../domain/deps.js';
 import type { Principal } from '../domain/principal.js';
+import type { Permission } from '../authz/index.js';
 import { Scope } from '../db/scope.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { OpaqueTokenSource } from './oidc-tokens.js';
@@ -56,8 +57,12 @@ export interface RouteSpec<P extends AnyObject | undefined, Q extends AnyObject 
   path: string;
   summary: string;
   description?: string;
-  /** The permission the service checks; shown in the document as x-permission. */
-  permission?: string;
+  /**
+   * The permission the route's services authorize with (several: any one of them); shown in the
+   * document as x-permission. Held to it: a call whose services never consulted it fails (500)
+   * and its change rolls back, so the document cannot claim a check the code does not make.
+   */
+  permission?: Permission | readonly Permission[];
   tag?: string;
   params?: P;
   query?: Q;
@@ -144,12 +149,13 @@ export class ApiGroup extends RouteList {
     const after: ((scope: Scope) => Promise<unknown>)[] = [];
 
     const invoke = async (s: Scope) => {
+      const checked = new Set<Permission>();
       const call: Call = {
         koa,
         rt,
         principal,
         orgId,
-        svc: { deps: rt.deps, scope: s, actor: principal },
+        svc: { deps: rt.deps, scope: s, actor: principal, checked },
         ifMatch: async (table, where) => {
           const version = await checkIfMatch(s, koa.get('if-match'), table, where);
           // The write about to happen bumps the version by one.
@@ -161,7 +167,14 @@ export class ApiGroup extends RouteList {
           after.push(work);
         },
       };
-      return spec.handler({ params, query, body, raw, call });
+      const result = await spec.handler({ params, query, body, raw, call });
+      const declared = permissionsOfRoute(spec);
+      if (declared.length && !declared.some((p) => checked.has(p))) {
+        throw new Error(
+          `${spec.method} ${this.prefix}${spec.path} declares ${declared.join(' or ')}, but its services consulted ${[...checked].join(', ') || 'no permission'}`,
+        );
+      }
+      return result;
     };
     // Writes run in one transaction so an If-Match check and the change it guards cannot interleave.
     const result = inTransaction ? await scope.transaction(invoke) : await invoke(scope);
@@ -210,12 +223,16 @@ export class ApiGroup extends RouteList {
           },
           default: { description: 'An error, as application/problem+json', content: { 'application/problem+json': { schema: problemSchema } } },
         },
-        ...(spec.permission ? { 'x-permission': spec.permission } : {}),
+        ...(spec.permission ? { 'x-permission': permissionsOfRoute(spec).join(' or ') } : {}),
       };
       (paths[this.prefix + spec.path] ??= {})[spec.method] = op;
     }
     return paths;
   }
+}
+
+function permissionsOfRoute(spec: AnyRoute): readonly Permission[] {
+  return spec.permission === undefined ? [] : typeof spec.permission === 'string' ? [spec.permission] : spec.permission;
 }
 
 const binary = z.string().meta({ format: 'binary' });

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { Scope } from '../db/scope.js';
-import { getInstance, listInstanceDomains, listInstanceIds, type InstanceRow } from '../domain/instance/repository.js';
+import { allInstanceIds, instanceWithDomains } from '../domain/instance/queries.js';
 import * as instances from '../domain/instance/service.js';
-import { notFound } from '../shared/errors.js';
 import { systemContext } from './authenticate.js';
 import { ApiGroup, type Call } from './route.js';
 import { id, iso, listOf, listQuery, page, contains, timestamp } from './schemas.js';
@@ -23,10 +22,7 @@ const instanceSchema = z
   .meta({ id: 'Instance' });
 
 async function instanceView(call: Call, instanceId: string) {
-  const scope = new Scope(call.rt.db.knex, instanceId);
-  const row: InstanceRow | undefined = await getInstance(scope);
-  if (!row) throw notFound('instance', instanceId);
-  const domains = await listInstanceDomains(scope);
+  const { instance: row, domains } = await instanceWithDomains(call.rt.db.knex, call.principal, instanceId);
   return {
     id: row.id,
     name: row.name,
@@ -47,7 +43,7 @@ systemApi.route({
   query: listQuery(['name', 'createdAt', 'id'] as const, { name: z.string().optional().meta({ description: 'name contains' }) }),
   response: listOf(instanceSchema),
   handler: async ({ query, call }) => {
-    const all = await Promise.all((await listInstanceIds(call.rt.db.knex)).map((i) => instanceView(call, i)));
+    const all = await Promise.all((await allInstanceIds(call.rt.db.knex, call.principal)).map((i) => instanceView(call, i)));
     return page(all, query, (i) => contains(i.name, query.name));
   },
 });
@@ -80,9 +76,8 @@ systemApi.route({
 
 /** A service context acting as the system inside the instance named by the path; unknown instance → 404. */
 async function inInstance(call: Call, instanceId: string) {
-  const scope = new Scope(call.rt.db.knex, instanceId);
-  if (!(await getInstance(scope))) throw notFound('instance', instanceId);
-  return { ...call.svc, scope };
+  await instanceWithDomains(call.rt.db.knex, call.principal, instanceId);
+  return { ...call.svc, scope: new Scope(call.rt.db.knex, instanceId) };
 }
 
 systemApi.route({

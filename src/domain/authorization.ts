@@ -56,13 +56,17 @@ export interface Permissions {
 }
 
 export async function permissionsOf(ctx: ServiceContext): Promise<Permissions> {
-  if (ctx.actor.type !== 'user') return { can: () => true, canSomewhereIn: () => true, orgIds: 'all' };
+  const noted = (permission: Permission) => {
+    note(ctx, permission);
+    return true;
+  };
+  if (ctx.actor.type !== 'user') return { can: noted, canSomewhereIn: noted, orgIds: 'all' };
   const memberships = await membershipsOf(ctx, ctx.actor.userId);
   const table = roleTableFor(ctx.deps.config.roles);
   return {
-    can: (permission, resource) => can(memberships, permission, resource, table),
+    can: (permission, resource) => noted(permission) && can(memberships, permission, resource, table),
     canSomewhereIn: (permission, orgId) =>
-      memberships.some((m) => (m.level === 'instance' || m.org_id === orgId) && m.roles.some((role) => table[role]?.has(permission))),
+      noted(permission) && memberships.some((m) => (m.level === 'instance' || m.org_id === orgId) && m.roles.some((role) => table[role]?.has(permission))),
     orgIds: memberships.some((m) => m.level === 'instance') ? 'all' : [...new Set(memberships.map((m) => m.org_id).filter((id): id is string => Boolean(id)))],
   };
 }

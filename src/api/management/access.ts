@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { explainAccess } from '../../domain/access/explanation.js';
 import { accessExplanationSchema } from '../access-explanation.js';
 import { id } from '../schemas.js';
-import { requireOrgUser } from '../common.js';
+import { requireUserOfOrg } from '../../domain/user/queries.js';
 import { RouteList } from '../route.js';
 
 /** Assembled into the Management API in ./index.ts. */
@@ -21,7 +21,7 @@ api.route({
   query: z.object({ client_id: z.string().min(1).max(255) }),
   response: accessExplanationSchema,
   handler: async ({ params, query, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    return explainAccess(call.svc, user.id, query.client_id);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
+    return explainAccess(call.svc, params.userId, query.client_id);
   },
 });

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { getApplication, pageApplications, type ApplicationRow } from '../../domain/project/repository.js';
+import { pageAppsOfProject, readAppOfProject, requireProjectOfOrg, type ApplicationRow } from '../../domain/project/queries.js';
 import * as apps from '../../domain/project/applications.js';
-import { notFound } from '../../shared/errors.js';
-import { RouteList, type Call } from '../route.js';
+import { RouteList } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
-import { requireOrgProject, requirePermission } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -89,13 +87,6 @@ const appView = (a: ApplicationRow): z.input<typeof appSchema> => ({
   updatedAt: iso(a.updated_at)!,
 });
 
-async function requireOrgApp(call: Call, projectId: string, appId: string): Promise<ApplicationRow> {
-  await requireOrgProject(call, projectId);
-  const app = await getApplication(call.svc.scope, appId);
-  if (!app || app.project_id !== projectId) throw notFound('application', appId);
-  return app;
-}
-
 api.route({
   method: 'get',
   path: '/projects/{projectId}/apps',
@@ -109,9 +100,7 @@ api.route({
   }),
   response: listOf(appSchema),
   handler: async ({ params, query, call }) => {
-    const p = await requireOrgProject(call, params.projectId);
-    await requirePermission(call, 'project.app.read', { orgId: p.org_id, projectId: p.id });
-    const { total, rows } = await pageApplications(call.svc.scope, { projectId: p.id, nameContains: query.name, appType: query.appType }, query);
+    const { total, rows } = await pageAppsOfProject(call.svc, call.orgId, params.projectId, { nameContains: query.name, appType: query.appType }, query);
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows.map(appView) };
   },
 });
@@ -127,7 +116,7 @@ api.route({
   body: z.object({ ...settings, name: z.string().min(1).max(200), appType, authMethod, clientId: z.string().min(1).max(255).optional(), id: id.optional() }),
   response: z.object({ id: z.string(), clientId: z.string(), clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     return apps.createApplication(call.svc, params.projectId, body);
   },
 });
@@ -141,8 +130,7 @@ api.route({
   params: appParams,
   response: appSchema,
   handler: async ({ params, call }) => {
-    const app = await requireOrgApp(call, params.projectId, params.appId);
-    await requirePermission(call, 'project.app.read', { orgId: call.orgId, projectId: params.projectId });
+    const app = await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId);
     call.etag(app.version);
     return appView(app);
   },
@@ -160,10 +148,10 @@ api.route({
   publishes: true,
   response: appSchema.extend({ clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgApp(call, params.projectId, params.appId);
+    await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
     await call.ifMatch('applications', { id: params.appId });
     const { clientSecret } = await apps.updateApplication(call.svc, params.appId, body);
-    const after = await requireOrgApp(call, params.projectId, params.appId);
+    const after = await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, 'project.app.write');
     call.etag(after.version);
     return { ...appView(after), ...(clientSecret ? { clientSecret } : {}) };
   },
@@ -179,7 +167,7 @@ api.route({
   publishes: true,
   response: z.object({ clientSecret: z.string() }),
   handler: async ({ params, call }) => {
-    await requireOrgApp(call, params.projectId, params.appId);
+    await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
     return apps.regenerateClientSecret(call.svc, params.appId);
   },
 });
@@ -198,7 +186,7 @@ for (const [action, fn] of [
     ifMatch: true,
     publishes: true,
     handler: async ({ params, call }) => {
-      await requireOrgApp(call, params.projectId, params.appId);
+      await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
       await call.ifMatch('applications', { id: params.appId });
       await fn(call.svc, params.appId);
     },
@@ -215,7 +203,7 @@ api.route({
   ifMatch: true,
   publishes: true,
   handler: async ({ params, call }) => {
-    await requireOrgApp(call, params.projectId, params.appId);
+    await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
     await call.ifMatch('applications', { id: params.appId });
     await apps.deleteApplication(call.svc, params.appId);
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listAuthFactors, removeTotp, resetAuthFactors } from '../../domain/mfa/service.js';
-import { requireOrgUser } from '../common.js';
+import { requireUserOfOrg } from '../../domain/user/queries.js';
 import { id, iso, timestamp } from '../schemas.js';
 import { RouteList } from '../route.js';
 
@@ -43,7 +43,7 @@ api.route({
   params: userParams,
   response: z.object({ result: z.array(factorSchema) }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     const factors = await listAuthFactors(call.svc, params.userId);
     return {
       result: factors.map((f) =>
@@ -64,7 +64,7 @@ api.route({
   status: 200,
   response: z.object({ removed: z.object({ totp: z.boolean(), passkeys: z.number().int().meta({ description: 'how many passkeys were removed' }) }) }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     return resetAuthFactors(call.svc, params.userId);
   },
 });
@@ -77,7 +77,7 @@ api.route({
   permission: 'user.credential.write',
   params: userParams,
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await removeTotp(call.svc, params.userId);
   },
 });

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { isAllowed } from '../../domain/authorization.js';
-import { getProjectGrant, listGrantedProjects, pageGrantedProjects, pageProjectGrants, type ProjectGrantRow } from '../../domain/project-grant/repository.js';
+import { pageGrantsOfProject, pageReceivedGrants, readOwnedGrant, receivedGrant, type ProjectGrantRow } from '../../domain/project-grant/queries.js';
+import { requireProjectOfOrg } from '../../domain/project/queries.js';
 import * as projectGrants from '../../domain/project-grant/service.js';
-import { getUserGrant, pageUserGrants, type UserGrantRow } from '../../domain/user-grant/repository.js';
+import { pageGivenUserGrants, readGivenUserGrant, type UserGrantRow } from '../../domain/user-grant/queries.js';
 import * as userGrants from '../../domain/user-grant/service.js';
-import { notFound } from '../../shared/errors.js';
-import { RouteList, type Call } from '../route.js';
+import { RouteList } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
-import { eventList, eventPage, historyFilter, historyQuery, visibility, requireOrgProject, requirePermission } from '../common.js';
+import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -44,14 +43,6 @@ const grantView = (g: ProjectGrantRow): z.input<typeof projectGrantSchema> => ({
 
 const grantParams = projectParams.extend({ grantId: id });
 
-/** A grant of one of the call org's projects; anything else is not found. */
-export async function requireOwnedGrant(call: Call, projectId: string, grantId: string): Promise<ProjectGrantRow> {
-  await requireOrgProject(call, projectId);
-  const g = await getProjectGrant(call.svc.scope, grantId);
-  if (!g || g.project_id !== projectId) throw notFound('project grant', grantId);
-  return g;
-}
-
 let tag = 'Project grants';
 
 api.route({
@@ -64,9 +55,7 @@ api.route({
   query: listQuery(['createdAt', 'grantedOrgId', 'state'] as const, { state: state.optional() }),
   response: listOf(projectGrantSchema),
   handler: async ({ params, query, call }) => {
-    const p = await requireOrgProject(call, params.projectId);
-    await requirePermission(call, 'project.grant.read', { orgId: p.org_id, projectId: p.id });
-    const { total, rows } = await pageProjectGrants(call.svc.scope, { projectId: p.id, state: query.state }, query);
+    const { total, rows } = await pageGrantsOfProject(call.svc, call.orgId, params.projectId, { state: query.state }, query);
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows.map(grantView) };
   },
 });
@@ -81,7 +70,7 @@ api.route({
   body: z.object({ grantedOrgId: id, roleKeys, id: id.optional() }),
   response: z.object({ id: z.string() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     return projectGrants.grantProject(call.svc, { ...body, projectId: params.projectId });
   },
 });
@@ -95,8 +84,7 @@ api.route({
   params: grantParams,
   response: projectGrantSchema,
   handler: async ({ params, call }) => {
-    const g = await requireOwnedGrant(call, params.projectId, params.grantId);
-    await requirePermission(call, 'project.grant.read', { orgId: call.orgId, projectId: g.project_id, projectGrantId: g.id });
+    const g = await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId);
     call.etag(g.version);
     return grantView(g);
   },
@@ -113,10 +101,10 @@ api.route({
   ifMatch: true,
   response: projectGrantSchema,
   handler: async ({ params, body, call }) => {
-    await requireOwnedGrant(call, params.projectId, params.grantId);
+    await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
     await call.ifMatch('project_grants', { id: params.grantId });
     await projectGrants.updateProjectGrantRoles(call.svc, params.grantId, body.roleKeys);
-    const after = await requireOwnedGrant(call, params.projectId, params.grantId);
+    const after = await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, 'project.grant.write');
     call.etag(after.version);
     return grantView(after);
   },
@@ -135,7 +123,7 @@ for (const [action, fn] of [
     params: grantParams,
     ifMatch: true,
     handler: async ({ params, call }) => {
-      await requireOwnedGrant(call, params.projectId, params.grantId);
+      await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
       await call.ifMatch('project_grants', { id: params.grantId });
       await fn(call.svc, params.grantId);
     },
@@ -151,7 +139,7 @@ api.route({
   params: grantParams,
   ifMatch: true,
   handler: async ({ params, call }) => {
-    await requireOwnedGrant(call, params.projectId, params.grantId);
+    await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
     await call.ifMatch('project_grants', { id: params.grantId });
     await projectGrants.removeProjectGrant(call.svc, params.grantId);
   },
@@ -167,9 +155,13 @@ api.route({
   query: historyQuery,
   response: eventList,
   handler: async ({ params, query, call }) => {
-    const g = await requireOwnedGrant(call, params.projectId, params.grantId);
-    await requirePermission(call, 'project.grant.read', { orgId: call.orgId, projectId: g.project_id, projectGrantId: g.id });
-    return eventPage(call, { ...historyFilter(query), resourceType: 'project_grant', resourceId: g.id });
+    const g = await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId);
+    return eventPage(
+      call,
+      'project.grant.read',
+      { orgId: call.orgId, projectId: g.project_id, projectGrantId: g.id },
+      { ...historyFilter(query), resourceType: 'project_grant', resourceId: g.id },
+    );
   },
 });
 
@@ -191,8 +183,6 @@ const grantedSchema = z
   })
   .meta({ id: 'GrantedProject' });
 
-const canSeeGrant = (call: Call, grantId: string) => isAllowed(call.svc, 'project.grant.read', { orgId: call.orgId, projectGrantId: grantId });
-
 api.route({
   method: 'get',
   path: '/granted_projects',
@@ -202,17 +192,7 @@ api.route({
   query: listQuery(['projectName', 'ownerOrgName', 'state'] as const, { state: state.optional() }),
   response: listOf(grantedSchema),
   handler: async ({ query, call }) => {
-    // A PROJECT_GRANT_OWNER sees its one grant: the visible grants are a condition of the query.
-    const seen = await visibility(call, 'project.grant.read');
-    const { total, rows } = await pageGrantedProjects(
-      call.svc.scope,
-      {
-        orgId: call.orgId,
-        state: query.state,
-        onlyGrantIds: seen.all ? undefined : seen.projectGrantIds,
-      },
-      query,
-    );
+    const { total, rows } = await pageReceivedGrants(call.svc, call.orgId, { state: query.state }, query);
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows };
   },
 });
@@ -226,9 +206,7 @@ api.route({
   params: z.object({ grantId: id }),
   response: grantedSchema,
   handler: async ({ params, call }) => {
-    const g = (await listGrantedProjects(call.svc.scope, call.orgId)).find((x) => x.projectGrantId === params.grantId);
-    if (!g || !(await canSeeGrant(call, g.projectGrantId))) throw notFound('project grant', params.grantId);
-    return g;
+    return receivedGrant(call.svc, call.orgId, params.grantId);
   },
 });
 
@@ -266,12 +244,6 @@ export const userGrantView = (g: UserGrantRow): z.input<typeof userGrantSchema> 
 });
 export { userGrantSchema };
 
-async function requireOrgUserGrant(call: Call, grantId: string): Promise<UserGrantRow> {
-  const g = await getUserGrant(call.svc.scope, grantId);
-  if (!g || g.org_id !== call.orgId) throw notFound('user grant', grantId);
-  return g;
-}
-
 api.route({
   method: 'get',
   path: '/user_grants',
@@ -288,18 +260,10 @@ api.route({
   response: listOf(userGrantSchema),
   handler: async ({ query, call }) => {
     // Who may read which grant is a condition of the query, so paging and totalResult see only those.
-    const seen = await visibility(call, 'user.grant.read');
-    const { total, rows } = await pageUserGrants(
-      call.svc.scope,
-      {
-        orgId: call.orgId,
-        userId: query.userId,
-        projectId: query.projectId,
-        projectGrantId: query.projectGrantId,
-        roleKey: query.roleKey,
-        state: query.state,
-      },
-      seen.all ? undefined : seen,
+    const { total, rows } = await pageGivenUserGrants(
+      call.svc,
+      call.orgId,
+      { userId: query.userId, projectId: query.projectId, projectGrantId: query.projectGrantId, roleKey: query.roleKey, state: query.state },
       query,
     );
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows.map(userGrantView) };
@@ -333,8 +297,7 @@ api.route({
   params: userGrantParams,
   response: userGrantSchema,
   handler: async ({ params, call }) => {
-    const g = await requireOrgUserGrant(call, params.userGrantId);
-    await requirePermission(call, 'user.grant.read', userGrants.userGrantResource(g));
+    const g = await readGivenUserGrant(call.svc, call.orgId, params.userGrantId);
     call.etag(g.version);
     return userGrantView(g);
   },
@@ -351,13 +314,13 @@ api.route({
   body: z.object({ roleKeys: roleKeys.optional(), expiresAt: timestamp.nullable().optional() }),
   response: userGrantSchema,
   handler: async ({ params, body, call }) => {
-    await requireOrgUserGrant(call, params.userGrantId);
+    await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
     await call.ifMatch('user_grants', { id: params.userGrantId });
     await userGrants.updateUserGrant(call.svc, params.userGrantId, {
       roleKeys: body.roleKeys,
       expiresAt: body.expiresAt === undefined ? undefined : body.expiresAt === null ? null : new Date(body.expiresAt),
     });
-    const after = await requireOrgUserGrant(call, params.userGrantId);
+    const after = await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, 'user.grant.write');
     call.etag(after.version);
     return userGrantView(after);
   },
@@ -376,7 +339,7 @@ for (const [action, fn] of [
     params: userGrantParams,
     ifMatch: true,
     handler: async ({ params, call }) => {
-      await requireOrgUserGrant(call, params.userGrantId);
+      await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
       await call.ifMatch('user_grants', { id: params.userGrantId });
       await fn(call.svc, params.userGrantId);
     },
@@ -392,7 +355,7 @@ api.route({
   params: userGrantParams,
   ifMatch: true,
   handler: async ({ params, call }) => {
-    await requireOrgUserGrant(call, params.userGrantId);
+    await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
     await call.ifMatch('user_grants', { id: params.userGrantId });
     await userGrants.removeUserGrant(call.svc, params.userGrantId);
   },
@@ -408,8 +371,7 @@ api.route({
   query: historyQuery,
   response: eventList,
   handler: async ({ params, query, call }) => {
-    const g = await requireOrgUserGrant(call, params.userGrantId);
-    await requirePermission(call, 'user.grant.read', userGrants.userGrantResource(g));
-    return eventPage(call, { ...historyFilter(query), resourceType: 'user_grant', resourceId: g.id });
+    const g = await readGivenUserGrant(call.svc, call.orgId, params.userGrantId);
+    return eventPage(call, 'user.grant.read', userGrants.userGrantResource(g), { ...historyFilter(query), resourceType: 'user_grant', resourceId: g.id });
   },
 });

@@ -1,11 +1,9 @@
 import { RouteList } from '../route.js';
 import { z } from 'zod';
-import { listGrantedProjects } from '../../domain/project-grant/repository.js';
-import { notFound } from '../../shared/errors.js';
+import { readOwnedGrant, receivedGrant } from '../../domain/project-grant/queries.js';
+import { requireProjectOfOrg } from '../../domain/project/queries.js';
 import { memberRoutes } from '../members.js';
 import { id } from '../schemas.js';
-import { requireOrgProject } from '../common.js';
-import { requireOwnedGrant } from './grants.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -30,10 +28,10 @@ memberRoutes(
   tag,
   z.object({ projectId: id }),
   async (call, p) => {
-    const project = await requireOrgProject(call, p.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, p.projectId);
     return {
-      target: { level: 'project', projectId: project.id },
-      resource: { orgId: project.org_id, projectId: project.id },
+      target: { level: 'project', projectId: p.projectId },
+      resource: { orgId: call.orgId, projectId: p.projectId },
     };
   },
   { read: 'project.member.read', write: 'project.member.write' },
@@ -46,7 +44,7 @@ memberRoutes(
   tag,
   z.object({ projectId: id, grantId: id }),
   async (call, p) => {
-    const grant = await requireOwnedGrant(call, p.projectId, p.grantId);
+    const grant = await readOwnedGrant(call.svc, call.orgId, p.projectId, p.grantId, null);
     return {
       target: { level: 'project_grant', projectId: grant.project_id, projectGrantId: grant.id },
       resource: { orgId: call.orgId, projectId: grant.project_id, projectGrantId: grant.id },
@@ -62,8 +60,7 @@ memberRoutes(
   tag,
   z.object({ grantId: id }),
   async (call, p) => {
-    const grant = (await listGrantedProjects(call.svc.scope, call.orgId)).find((g) => g.projectGrantId === p.grantId);
-    if (!grant) throw notFound('project grant', p.grantId);
+    const grant = await receivedGrant(call.svc, call.orgId, p.grantId, null);
     return {
       target: { level: 'project_grant', projectId: grant.projectId, projectGrantId: grant.projectGrantId },
       resource: { orgId: grant.ownerOrgId, projectId: grant.projectId, projectGrantId: grant.projectGrantId },

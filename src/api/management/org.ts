@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { getOrg, listOrgDomains, type OrgRow } from '../../domain/org/repository.js';
+import { domainsOfOrg, readOrg, type OrgRow } from '../../domain/org/queries.js';
 import * as orgs from '../../domain/org/service.js';
-import { notFound } from '../../shared/errors.js';
-import { RouteList, type Call } from '../route.js';
+import { RouteList } from '../route.js';
 import { id, iso, timestamp, versioned } from '../schemas.js';
-import { eventList, eventPage, historyFilter, historyQuery, requirePermission } from '../common.js';
+import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -23,12 +22,6 @@ const orgView = (o: OrgRow): z.input<typeof orgSchema> => ({
   updatedAt: iso(o.updated_at)!,
 });
 
-async function currentOrg(call: Call): Promise<OrgRow> {
-  const org = await getOrg(call.svc.scope, call.orgId);
-  if (!org) throw notFound('org', call.orgId);
-  return org;
-}
-
 api.route({
   method: 'get',
   path: '/orgs/me',
@@ -37,8 +30,7 @@ api.route({
   permission: 'org.read',
   response: orgSchema,
   handler: async ({ call }) => {
-    await requirePermission(call, 'org.read', { orgId: call.orgId });
-    const org = await currentOrg(call);
+    const org = await readOrg(call.svc, call.orgId);
     call.etag(org.version);
     return orgView(org);
   },
@@ -67,7 +59,7 @@ api.route({
   handler: async ({ body, call }) => {
     await call.ifMatch('orgs', { id: call.orgId });
     await orgs.renameOrg(call.svc, call.orgId, body.name);
-    const org = await currentOrg(call);
+    const org = await readOrg(call.svc, call.orgId, 'org.write');
     call.etag(org.version);
     return orgView(org);
   },
@@ -127,8 +119,7 @@ api.route({
   permission: 'org.read',
   response: z.array(domainSchema),
   handler: async ({ call }) => {
-    await requirePermission(call, 'org.read', { orgId: call.orgId });
-    return (await listOrgDomains(call.svc.scope, call.orgId)).map((d) => ({
+    return (await domainsOfOrg(call.svc, call.orgId)).map((d) => ({
       domain: d.domain,
       isVerified: d.is_verified,
       isPrimary: d.is_primary,
@@ -191,7 +182,11 @@ api.route({
   query: historyQuery.extend({ resourceType: z.string().optional(), resourceId: z.string().optional() }),
   response: eventList,
   handler: async ({ query, call }) => {
-    await requirePermission(call, 'org.read', { orgId: call.orgId });
-    return eventPage(call, { ...historyFilter(query), orgId: call.orgId, resourceType: query.resourceType, resourceId: query.resourceId });
+    return eventPage(
+      call,
+      'org.read',
+      { orgId: call.orgId },
+      { ...historyFilter(query), orgId: call.orgId, resourceType: query.resourceType, resourceId: query.resourceId },
+    );
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listPasskeys } from '../../domain/passkey/queries.js';
 import { removePasskey } from '../../domain/passkey/service.js';
-import { requireOrgUser } from '../common.js';
+import { requireUserOfOrg } from '../../domain/user/queries.js';
 import { id, iso, timestamp } from '../schemas.js';
 import { RouteList } from '../route.js';
 
@@ -35,7 +35,7 @@ api.route({
   params: userParams,
   response: z.array(passkeySchema),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     return (await listPasskeys(call.svc, params.userId)).map((p) => ({ ...p, createdAt: iso(p.createdAt)!, lastUsedAt: iso(p.lastUsedAt) }));
   },
 });
@@ -48,7 +48,7 @@ api.route({
   permission: 'user.credential.write',
   params: userParams.extend({ passkeyId: id }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await removePasskey(call.svc, params.userId, params.passkeyId);
   },
 });

@@ -1,10 +1,10 @@
 import { RouteList } from '../route.js';
 import { z } from 'zod';
-import { pageProjects, listProjectRoles, type ProjectRow } from '../../domain/project/repository.js';
+import { pageReadableProjects, readProjectOfOrg, requireProjectOfOrg, rolesOfProject, type ProjectRow } from '../../domain/project/queries.js';
 import * as projects from '../../domain/project/service.js';
 import * as roles from '../../domain/project/roles.js';
 import { contains, id, iso, listOf, listQuery, page, timestamp, versioned } from '../schemas.js';
-import { eventList, eventPage, historyFilter, historyQuery, visibility, requireOrgProject, requirePermission } from '../common.js';
+import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -62,19 +62,8 @@ api.route({
   }),
   response: listOf(projectSchema),
   handler: async ({ query, call }) => {
-    // Project-level managers read their project even without org-wide project.read: the
-    // projects they may see are a condition of the query, so paging counts only those.
-    const seen = await visibility(call, 'project.read');
-    const { total, rows } = await pageProjects(
-      call.svc.scope,
-      {
-        orgId: call.orgId,
-        nameContains: query.name,
-        state: query.state,
-        onlyIds: seen.all ? undefined : seen.projectIds,
-      },
-      query,
-    );
+    // Project-level managers read their project even without org-wide project.read.
+    const { total, rows } = await pageReadableProjects(call.svc, call.orgId, { nameContains: query.name, state: query.state }, query);
     return { details: { totalResult: total, offset: query.offset, limit: query.limit }, result: rows.map(projectView) };
   },
 });
@@ -99,8 +88,7 @@ api.route({
   params: projectParams,
   response: projectSchema,
   handler: async ({ params, call }) => {
-    const p = await requireOrgProject(call, params.projectId);
-    await requirePermission(call, 'project.read', { orgId: p.org_id, projectId: p.id });
+    const p = await readProjectOfOrg(call.svc, call.orgId, params.projectId);
     call.etag(p.version);
     return projectView(p);
   },
@@ -118,10 +106,10 @@ api.route({
   body: z.object({ name: z.string().min(1).max(200).optional(), ...settings }),
   response: projectSchema,
   handler: async ({ params, body, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     await call.ifMatch('projects', { id: params.projectId });
     await projects.updateProject(call.svc, params.projectId, body);
-    const after = await requireOrgProject(call, params.projectId);
+    const after = await readProjectOfOrg(call.svc, call.orgId, params.projectId, 'project.write');
     call.etag(after.version);
     return projectView(after);
   },
@@ -137,7 +125,7 @@ api.route({
   ifMatch: true,
   publishes: true,
   handler: async ({ params, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     await call.ifMatch('projects', { id: params.projectId });
     await projects.deleteProject(call.svc, params.projectId);
   },
@@ -157,7 +145,7 @@ for (const [action, fn] of [
     ifMatch: true,
     publishes: true,
     handler: async ({ params, call }) => {
-      await requireOrgProject(call, params.projectId);
+      await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
       await call.ifMatch('projects', { id: params.projectId });
       await fn(call.svc, params.projectId);
     },
@@ -183,9 +171,7 @@ api.route({
   }),
   response: listOf(roleSchema),
   handler: async ({ params, query, call }) => {
-    const p = await requireOrgProject(call, params.projectId);
-    await requirePermission(call, 'project.role.read', { orgId: p.org_id, projectId: p.id });
-    const rows = (await listProjectRoles(call.svc.scope, p.id)).map((r) => ({
+    const rows = (await rolesOfProject(call.svc, call.orgId, params.projectId)).map((r) => ({
       key: r.key,
       displayName: r.display_name,
       group: r.group,
@@ -204,7 +190,7 @@ api.route({
   params: projectParams,
   body: z.object({ key: z.string().min(1).max(200), displayName: z.string().min(1).max(200), group: z.string().max(200).nullable().optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     await roles.addProjectRole(call.svc, params.projectId, body);
   },
 });
@@ -220,7 +206,7 @@ api.route({
   params: roleParams,
   body: z.object({ displayName: z.string().min(1).max(200).optional(), group: z.string().max(200).nullable().optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     await roles.updateProjectRole(call.svc, params.projectId, params.roleKey, body);
   },
 });
@@ -233,7 +219,7 @@ api.route({
   summary: 'Remove a role, and with it the role from every project grant and user grant',
   params: roleParams,
   handler: async ({ params, call }) => {
-    await requireOrgProject(call, params.projectId);
+    await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
     await roles.removeProjectRole(call.svc, params.projectId, params.roleKey);
   },
 });
@@ -248,8 +234,12 @@ api.route({
   query: historyQuery,
   response: eventList,
   handler: async ({ params, query, call }) => {
-    const p = await requireOrgProject(call, params.projectId);
-    await requirePermission(call, 'project.read', { orgId: p.org_id, projectId: p.id });
-    return eventPage(call, { ...historyFilter(query), resourceType: 'project', resourceId: p.id });
+    await readProjectOfOrg(call.svc, call.orgId, params.projectId);
+    return eventPage(
+      call,
+      'project.read',
+      { orgId: call.orgId, projectId: params.projectId },
+      { ...historyFilter(query), resourceType: 'project', resourceId: params.projectId },
+    );
   },
 });

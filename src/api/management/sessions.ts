@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { userSignInSessions } from '../../domain/session/queries.js';
 import { endSignInSession } from '../../domain/session/service.js';
-import { requireOrgUser } from '../common.js';
+import { requireUserOfOrg } from '../../domain/user/queries.js';
 import { id, iso, timestamp } from '../schemas.js';
 import { RouteList } from '../route.js';
 
@@ -31,7 +31,7 @@ api.route({
   params: userParams,
   response: z.array(sessionSchema),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     return (await userSignInSessions(call.svc, params.userId)).map((s) => ({
       id: s.id,
       loginAt: iso(s.loginAt),
@@ -50,7 +50,7 @@ api.route({
   summary: 'End a sign-in session with the grants and tokens made in it; the user signs in again next time',
   params: userParams.extend({ sessionId: z.string().min(1).max(200) }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await endSignInSession(call.svc, params.userId, params.sessionId);
   },
 });

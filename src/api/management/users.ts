@@ -1,22 +1,23 @@
 import { z } from 'zod';
-import { isAllowed } from '../../domain/authorization.js';
 import {
-  findUserByLoginName,
-  getUserMetadata,
-  listMachineKeys,
-  listPersonalAccessTokens,
-  pageUsers,
-  preferredLoginName,
-  loginNamesOfUsers,
+  idpLinksOf,
+  machineKeysOf,
+  namesOfUser,
+  pageOrgUsers,
+  personalAccessTokensOf,
+  readUserOfOrg,
+  requireUserOfOrg,
+  userByExactLoginName,
+  userMetadataOf,
   type UserLoginNames,
   type UserRow,
-} from '../../domain/user/repository.js';
+} from '../../domain/user/queries.js';
 import * as users from '../../domain/user/service.js';
-import { linkUserToIdp, listIdpLinksOfUser, unlinkUser } from '../../domain/idp/service.js';
+import { linkUserToIdp, unlinkUser } from '../../domain/idp/service.js';
 import { notFound } from '../../shared/errors.js';
 import { RouteList, type Call } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
-import { eventList, eventPage, historyFilter, historyQuery, requireOrgUser, requirePermission } from '../common.js';
+import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -50,16 +51,16 @@ export const userSchema = z
   .meta({ id: 'User' });
 
 /** A user as the API answers it; a list passes the login names of its page, read in one query. */
-export async function userView(call: Call, u: UserRow, names?: UserLoginNames): Promise<z.input<typeof userSchema>> {
-  const { loginNames, preferredLoginName } = names ?? (await loginNamesOfUsers(call.svc.scope, [u])).get(u.id)!;
+export async function userView(call: Call, u: UserRow, given?: UserLoginNames): Promise<z.input<typeof userSchema>> {
+  const names = given ?? (await namesOfUser(call.svc, u));
   return {
     id: u.id,
     orgId: u.org_id,
     type: u.type,
     username: u.username,
     state: u.state,
-    preferredLoginName,
-    loginNames,
+    preferredLoginName: names.preferredLoginName,
+    loginNames: names.loginNames,
     email: u.email,
     emailVerified: u.email_verified,
     phone: u.phone,
@@ -89,19 +90,7 @@ api.route({
   }),
   response: listOf(userSchema),
   handler: async ({ query, call }) => {
-    await requirePermission(call, 'user.read', { orgId: call.orgId });
-    // Paged, filtered and counted in the database; the page's login names in one more query.
-    const { total, rows } = await pageUsers(
-      call.svc.scope,
-      {
-        orgId: call.orgId,
-        type: query.type,
-        state: query.state,
-        usernameContains: query.username,
-      },
-      query,
-    );
-    const names = await loginNamesOfUsers(call.svc.scope, rows);
+    const { total, rows, names } = await pageOrgUsers(call.svc, call.orgId, { type: query.type, state: query.state, usernameContains: query.username }, query);
     return {
       details: { totalResult: total, offset: query.offset, limit: query.limit },
       result: await Promise.all(rows.map((u) => userView(call, u, names.get(u.id)))),
@@ -123,7 +112,7 @@ api.route({
   method: 'get',
   path: '/users/_by_login_name',
   tag,
-  permission: 'user.read or user.grant.write',
+  permission: ['user.grant.write', 'user.read', 'user.global.read'],
   summary: 'Find a user of any org of the instance by exact login name',
   description:
     'The only way to reach users of other orgs without user.global.read: exact login name, no search. ' +
@@ -131,14 +120,12 @@ api.route({
   query: z.object({ login_name: z.string().min(1).max(500) }),
   response: externalUserSchema,
   handler: async ({ query, call }) => {
-    const user = await findUserByLoginName(call.svc.scope, query.login_name);
-    const allowed = user && ((await isAllowed(call.svc, 'user.grant.write', { orgId: call.orgId })) || (await users.canReadUser(call.svc, user)));
-    if (!user || !allowed) throw notFound('user', query.login_name);
+    const user = await userByExactLoginName(call.svc, call.orgId, query.login_name);
     return {
       id: user.id,
       orgId: user.org_id,
       type: user.type,
-      preferredLoginName: await preferredLoginName(call.svc.scope, user),
+      preferredLoginName: user.preferredLoginName,
       displayName: user.display_name ?? user.name,
     };
   },
@@ -202,8 +189,7 @@ api.route({
   params: userParams,
   response: userSchema,
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
+    const user = await readUserOfOrg(call.svc, call.orgId, params.userId);
     call.etag(user.version);
     return userView(call, user);
   },
@@ -234,10 +220,10 @@ api.route({
   }),
   response: userSchema,
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await call.ifMatch('users', { id: params.userId });
     await users.updateUserProfile(call.svc, params.userId, body);
-    const after = await requireOrgUser(call, params.userId);
+    const after = await readUserOfOrg(call.svc, call.orgId, params.userId, 'user.write');
     call.etag(after.version);
     return userView(call, after);
   },
@@ -253,7 +239,7 @@ api.route({
   ifMatch: true,
   publishes: true,
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await call.ifMatch('users', { id: params.userId });
     await users.deleteUser(call.svc, params.userId);
   },
@@ -275,7 +261,7 @@ for (const [action, fn, what] of [
     ifMatch: true,
     publishes: true, // a machine user is also an OIDC client
     handler: async ({ params, call }) => {
-      await requireOrgUser(call, params.userId);
+      await requireUserOfOrg(call.svc, call.orgId, params.userId);
       await call.ifMatch('users', { id: params.userId });
       await fn(call.svc, params.userId);
     },
@@ -291,7 +277,7 @@ api.route({
   params: userParams,
   body: z.object({ password: z.string().min(1).max(256), changeRequired: z.boolean().optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.setPassword(call.svc, params.userId, body.password, { changeRequired: body.changeRequired });
     // The owner hears of it when the org's notification policy asks (passwordChange).
     const { notifier } = call;
@@ -312,9 +298,7 @@ api.route({
   params: userParams,
   response: z.record(z.string(), z.string()),
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return getUserMetadata(call.svc.scope, user.id);
+    return userMetadataOf(call.svc, call.orgId, params.userId);
   },
 });
 
@@ -327,7 +311,7 @@ api.route({
   params: metadataParams,
   body: z.object({ value: z.string().max(65536) }),
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.setUserMetadata(call.svc, params.userId, params.key, body.value);
   },
 });
@@ -340,7 +324,7 @@ api.route({
   permission: 'user.write',
   params: metadataParams,
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.removeUserMetadata(call.svc, params.userId, params.key);
   },
 });
@@ -357,7 +341,7 @@ api.route({
   publishes: true,
   response: z.object({ clientId: z.string(), clientSecret: z.string() }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     return users.generateMachineSecret(call.svc, params.userId);
   },
 });
@@ -371,7 +355,7 @@ api.route({
   params: userParams,
   publishes: true,
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.removeMachineSecret(call.svc, params.userId);
   },
 });
@@ -387,9 +371,7 @@ api.route({
   params: userParams,
   response: z.array(z.object({ id: z.string(), publicJwk: z.record(z.string(), z.unknown()), expiresAt: timestamp.nullable(), createdAt: timestamp })),
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listMachineKeys(call.svc.scope, user.id, { includeExpired: true })).map((k) => ({
+    return (await machineKeysOf(call.svc, call.orgId, params.userId)).map((k) => ({
       id: k.id,
       publicJwk: k.public_jwk,
       expiresAt: iso(k.expires_at),
@@ -415,7 +397,7 @@ api.route({
     expiresAt: timestamp.nullable(),
   }),
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     const key = await users.addMachineKey(call.svc, params.userId, { expiresAt: body.expiresAt });
     return { ...key, expiresAt: iso(key.expiresAt) };
   },
@@ -430,7 +412,7 @@ api.route({
   params: userParams.extend({ keyId: id }),
   publishes: true,
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.removeMachineKey(call.svc, params.userId, params.keyId);
   },
 });
@@ -444,9 +426,7 @@ api.route({
   params: userParams,
   response: z.array(z.object({ id: z.string(), scopes: z.array(z.string()), expiresAt: timestamp.nullable(), createdAt: timestamp })),
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listPersonalAccessTokens(call.svc.scope, user.id)).map((t) => ({
+    return (await personalAccessTokensOf(call.svc, call.orgId, params.userId)).map((t) => ({
       id: t.id,
       scopes: t.scopes,
       expiresAt: iso(t.expires_at),
@@ -465,7 +445,7 @@ api.route({
   body: expiry.extend({ scopes: z.array(z.string().max(200)).max(50).optional() }),
   response: z.object({ id: z.string(), token: z.string(), expiresAt: timestamp.nullable() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     const pat = await users.addPersonalAccessToken(call.svc, params.userId, body);
     return { ...pat, expiresAt: iso(pat.expiresAt) };
   },
@@ -479,7 +459,7 @@ api.route({
   permission: 'user.credential.write',
   params: userParams.extend({ tokenId: id }),
   handler: async ({ params, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await users.removePersonalAccessToken(call.svc, params.userId, params.tokenId);
   },
 });
@@ -494,9 +474,8 @@ api.route({
   query: historyQuery,
   response: eventList,
   handler: async ({ params, query, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return eventPage(call, { ...historyFilter(query), resourceType: 'user', resourceId: user.id });
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
+    return eventPage(call, 'user.read', { orgId: call.orgId }, { ...historyFilter(query), resourceType: 'user', resourceId: params.userId });
   },
 });
 
@@ -513,9 +492,7 @@ api.route({
   params: userParams,
   response: z.array(linkSchema),
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    await requirePermission(call, 'user.read', { orgId: user.org_id });
-    return (await listIdpLinksOfUser(call.svc.scope, user.id)).map((l) => ({
+    return (await idpLinksOf(call.svc, call.orgId, params.userId)).map((l) => ({
       idpId: l.idp_id,
       externalUserId: l.external_user_id,
       externalUsername: l.external_username,
@@ -533,7 +510,7 @@ api.route({
   params: userParams,
   body: z.object({ idpId: id, externalUserId: z.string().min(1).max(500), externalUsername: z.string().max(500).optional() }),
   handler: async ({ params, body, call }) => {
-    await requireOrgUser(call, params.userId);
+    await requireUserOfOrg(call.svc, call.orgId, params.userId);
     await linkUserToIdp(call.svc, { ...body, userId: params.userId });
   },
 });
@@ -546,8 +523,7 @@ api.route({
   permission: 'user.write',
   params: userParams.extend({ idpId: id, externalUserId: z.string().min(1).max(500) }),
   handler: async ({ params, call }) => {
-    const user = await requireOrgUser(call, params.userId);
-    const links = await listIdpLinksOfUser(call.svc.scope, user.id);
+    const links = await idpLinksOf(call.svc, call.orgId, params.userId, 'user.write');
     if (!links.some((l) => l.idp_id === params.idpId && l.external_user_id === params.externalUserId)) throw notFound('idp link', params.externalUserId);
     await unlinkUser(call.svc, { idpId: params.idpId, externalUserId: params.externalUserId });
   },

@@ -1,8 +1,9 @@
 import { notFound } from '../../shared/errors.js';
-import { isAllowed } from '../authorization.js';
+import type { Permission, Resource } from '../../authz/index.js';
+import { authorize, isAllowed } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
-import { pageEventsBefore, type AuditEvent } from './repository.js';
+import { listEvents, pageEventsBefore, type AuditEvent, type EventFilter } from './repository.js';
 
 /**
  * The audit trail of an org: every event recorded in its context, newest first, filtered by
@@ -50,4 +51,13 @@ export async function trailActor(ctx: ServiceContext, orgId: string, name: strin
   if (!(await isAllowed(ctx, 'org.read', { orgId }))) throw notFound('org', orgId);
   const user = await findUserNamedFromOrg(ctx.scope, orgId, name);
   return user ? (await userSummariesByIds(ctx.scope, [user.id])).get(user.id) : undefined;
+}
+
+/**
+ * Events oldest first after a cursor (the APIs' history endpoints), for a caller holding
+ * `permission` on `resource`, the thing whose trail it is.
+ */
+export async function auditEvents(ctx: ServiceContext, permission: Permission, resource: Resource, f: EventFilter): Promise<(AuditEvent & { seq: number })[]> {
+  await authorize(ctx, permission, resource);
+  return listEvents(ctx.scope, f);
 }

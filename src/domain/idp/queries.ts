@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import type { Permission } from '../../authz/index.js';
 import { authorize, isAllowed } from '../authorization.js';
 import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
@@ -74,4 +75,27 @@ export async function testIdpDiscovery(ctx: ServiceContext, orgId: string | null
     const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
     return { ok: false, error: `${e.message}${cause}` };
   }
+}
+
+// ---- the APIs' reads: a missing permission answers permission_denied (the console's above answer not_found) ----
+
+const apiReadPermission = (orgId: string | null): Permission => (orgId ? 'org.idp.read' : 'iam.idp.read');
+const resourceOf = (orgId: string | null) => (orgId ? { orgId } : {});
+
+export async function idpsOf(ctx: ServiceContext, orgId: string | null): Promise<IdpRow[]> {
+  await authorize(ctx, apiReadPermission(orgId), resourceOf(orgId));
+  return (await listIdps(ctx.scope, { orgId, onlyOrg: true })).filter((i) => i.org_id === orgId);
+}
+
+/** An IdP of `orgId`, for a caller holding `permission` (the read permission unless named; null: before a write whose service authorizes). */
+export async function readIdp(
+  ctx: ServiceContext,
+  orgId: string | null,
+  idpId: string,
+  permission: Permission | null = apiReadPermission(orgId),
+): Promise<IdpRow> {
+  if (permission) await authorize(ctx, permission, resourceOf(orgId));
+  const idp = await getIdp(ctx.scope, idpId);
+  if (!idp || idp.org_id !== orgId) throw notFound('idp', idpId);
+  return idp;
 }

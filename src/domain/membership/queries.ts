@@ -1,10 +1,11 @@
 import { levelOfRole, roleTableFor, type Permission, type Resource } from '../../authz/index.js';
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
-import { permissionsOf } from '../authorization.js';
+import { authorize, permissionsOf } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
-import { getMembership, pageMemberships, type MembershipRow } from './repository.js';
+import { getMembership, listMembershipsOfUser, pageMemberships, type MembershipRow } from './repository.js';
+import type { MemberTarget } from './service.js';
 
 /**
  * Reads of managers (memberships) at one place: an org, a project, or a project grant (which
@@ -98,4 +99,35 @@ export async function memberCandidate(ctx: ServiceContext, place: MemberPlace, n
   const user = await findUserNamedFromOrg(ctx.scope, usersOrg, text);
   const summary = user ? (await userSummariesByIds(ctx.scope, [user.id])).get(user.id) : undefined;
   return summary && summary.orgId !== usersOrg ? { ...summary, name: summary.preferredLoginName } : summary;
+}
+
+// ---- the APIs' reads: a missing permission answers permission_denied ----
+
+/** The managers at one place (instance, org, project, project grant), for a caller holding `permission` on `resource`. */
+export async function pageMembersOf(
+  ctx: ServiceContext,
+  permission: Permission,
+  resource: Resource,
+  t: MemberTarget,
+  f: { userId?: string; role?: string },
+  p: PageParams,
+): ReturnType<typeof pageMemberships> {
+  await authorize(ctx, permission, resource);
+  return pageMemberships(
+    ctx.scope,
+    {
+      level: t.level,
+      ...(t.level === 'org' && t.orgId ? { orgId: t.orgId } : {}),
+      ...(t.projectId ? { projectId: t.projectId } : {}),
+      ...(t.projectGrantId ? { projectGrantId: t.projectGrantId } : {}),
+      withoutProjectGrant: t.level === 'project',
+      ...f,
+    },
+    p,
+  );
+}
+
+/** Where the caller is a manager, with which roles (no permission needed for oneself). */
+export async function ownMemberships(ctx: ServiceContext): Promise<MembershipRow[]> {
+  return ctx.actor.type === 'user' ? listMembershipsOfUser(ctx.scope, ctx.actor.userId) : [];
 }

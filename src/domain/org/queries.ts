@@ -1,4 +1,5 @@
-import { isAllowed, permissionsOf } from '../authorization.js';
+import type { Permission } from '../../authz/index.js';
+import { authorize, isAllowed, permissionsOf } from '../authorization.js';
 import type { PageParams, Page } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
@@ -41,4 +42,25 @@ export async function orgWithDomains(ctx: ServiceContext, orgId: string): Promis
     ...(!d.is_verified && d.validation_code ? { challenge: { name: `${DOMAIN_CHALLENGE_PREFIX}.${d.domain}`, value: d.validation_code } } : {}),
   }));
   return { org, domains };
+}
+
+// ---- the APIs' reads: a missing permission answers permission_denied ----
+
+/** The org the call acts in, for a caller holding `permission` (org.read unless named) on it. */
+export async function readOrg(ctx: ServiceContext, orgId: string, permission: Permission = 'org.read'): Promise<OrgRow> {
+  await authorize(ctx, permission, { orgId });
+  const org = await getOrg(ctx.scope, orgId);
+  if (!org) throw notFound('org', orgId);
+  return org;
+}
+
+export async function domainsOfOrg(ctx: ServiceContext, orgId: string): Promise<OrgDomainRow[]> {
+  await authorize(ctx, 'org.read', { orgId });
+  return listOrgDomains(ctx.scope, orgId);
+}
+
+/** Every org of the instance (needs org.global.read). */
+export async function pageAllOrgs(ctx: ServiceContext, f: { nameContains?: string; state?: 'active' | 'inactive' }, p: PageParams): Promise<Page<OrgRow>> {
+  await authorize(ctx, 'org.global.read', {});
+  return pageOrgs(ctx.scope, f, p);
 }

@@ -1,9 +1,10 @@
+import type { Permission } from '../../authz/index.js';
 import { authorize, isAllowed } from '../authorization.js';
 import { notFound, staleVersion } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
 import { listIdps } from '../idp/repository.js';
 import { getOrg } from '../org/repository.js';
-import { getLabelAsset, type AssetKind } from './repository.js';
+import { getLabelAsset, type AssetKind, type LabelAssetRow } from './repository.js';
 import { assetKinds } from './label-assets.js';
 import { getEffectivePolicy } from './service.js';
 import { getPolicyRow } from './repository.js';
@@ -79,6 +80,40 @@ export async function atPolicyVersion<T>(
     if (expected !== undefined && current !== expected) throw staleVersion(current, expected);
     return change({ ...ctx, scope });
   });
+}
+
+// ---- the APIs' reads: a missing permission answers permission_denied; after a write, the caller names the write's permission ----
+
+const apiReadPermission = (orgId: string | null): Permission => (orgId ? 'policy.read' : 'iam.policy.read');
+const resourceOf = (orgId: string | null) => (orgId ? { orgId } : {});
+
+export interface PolicyView<K extends PolicyKind> {
+  settings: PolicySettings<K>;
+  /** the version of the org's own (or the instance default) row; null when the org follows the default */
+  version: number | null;
+}
+
+export async function readPolicy<K extends PolicyKind>(
+  ctx: ServiceContext,
+  kind: K,
+  orgId: string | null,
+  permission = apiReadPermission(orgId),
+): Promise<PolicyView<K>> {
+  await authorize(ctx, permission, resourceOf(orgId));
+  const row = await getPolicyRow(ctx.scope, kind, orgId);
+  return { settings: await getEffectivePolicy(ctx.scope, kind, orgId), version: row?.version ?? null };
+}
+
+/** The label policy's uploaded files (the org's own, or the instance default's), with their data. */
+export async function readLabelAssets(
+  ctx: ServiceContext,
+  orgId: string | null,
+  kinds: readonly AssetKind[],
+  permission = apiReadPermission(orgId),
+): Promise<LabelAssetRow[]> {
+  await authorize(ctx, permission, resourceOf(orgId));
+  const rows = await Promise.all(kinds.map((kind) => getLabelAsset(ctx.scope, orgId, kind)));
+  return rows.filter((r): r is LabelAssetRow => Boolean(r));
 }
 
 export { policySchemas };

@@ -1,13 +1,15 @@
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound, ruleViolation } from '../../shared/errors.js';
-import { permissionsOf, visibleIn } from '../authorization.js';
+import type { Permission } from '../../authz/index.js';
+import { authorize, isAllowed, permissionsOf, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { findOrgByVerifiedDomain, orgNamesByIds } from '../org/repository.js';
-import { projectInOrg } from '../project/queries.js';
+import { projectInOrg, readProjectOfOrg, requireProjectOfOrg } from '../project/queries.js';
 import { listProjectRoles, type ProjectRoleRow, type ProjectRow } from '../project/repository.js';
 import {
   countUserGrantsOfProjectGrants,
   getProjectGrant,
+  listGrantedProjects,
   pageGrantedProjects,
   pageProjectGrants,
   type GrantedProject,
@@ -98,5 +100,56 @@ export async function grantedProjectOf(ctx: ServiceContext, orgId: string, grant
     ? (await pageGrantedProjects(ctx.scope, { orgId, onlyGrantIds: [grantId] }, { offset: 0, limit: 1, asc: true })).rows[0]
     : undefined;
   if (!g) throw notFound('project grant', grantId);
+  return g;
+}
+
+// ---- the APIs' reads: an id outside the org answers not_found, a missing permission permission_denied ----
+
+/** A grant of project `projectId` of `orgId`, for a caller holding `permission` on it (null: before a write whose service authorizes). */
+export async function readOwnedGrant(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  grantId: string,
+  permission: Permission | null = 'project.grant.read',
+): Promise<ProjectGrantRow> {
+  await requireProjectOfOrg(ctx, orgId, projectId);
+  const g = await getProjectGrant(ctx.scope, grantId);
+  if (!g || g.project_id !== projectId) throw notFound('project grant', grantId);
+  if (permission) await authorize(ctx, permission, { orgId, projectId: g.project_id, projectGrantId: g.id });
+  return g;
+}
+
+export async function pageGrantsOfProject(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  f: { state?: ProjectGrantRow['state'] },
+  p: PageParams,
+): Promise<Page<ProjectGrantRow>> {
+  const project = await readProjectOfOrg(ctx, orgId, projectId, 'project.grant.read');
+  return pageProjectGrants(ctx.scope, { projectId: project.id, state: f.state }, p);
+}
+
+/** The grants `orgId` received; a PROJECT_GRANT_OWNER sees its one grant (the visible grants are a condition of the query). */
+export async function pageReceivedGrants(
+  ctx: ServiceContext,
+  orgId: string,
+  f: { state?: ProjectGrantRow['state'] },
+  p: PageParams,
+): Promise<Page<GrantedProject>> {
+  const seen = await visibleIn(ctx, 'project.grant.read', orgId);
+  return pageGrantedProjects(ctx.scope, { orgId, state: f.state, onlyGrantIds: seen.all ? undefined : seen.projectGrantIds }, p);
+}
+
+/** A grant `orgId` received, for a caller who may read it (null: before a write whose service authorizes); else not_found. */
+export async function receivedGrant(
+  ctx: ServiceContext,
+  orgId: string,
+  grantId: string,
+  permission: Permission | null = 'project.grant.read',
+): Promise<GrantedProject> {
+  const g = (await listGrantedProjects(ctx.scope, orgId)).find((x) => x.projectGrantId === grantId);
+  if (!g || (permission && !(await isAllowed(ctx, permission, { orgId, projectGrantId: g.projectGrantId })))) throw notFound('project grant', grantId);
   return g;
 }

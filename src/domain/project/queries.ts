@@ -1,7 +1,7 @@
 import type { Permission } from '../../authz/index.js';
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
-import { permissionsOf, visibleIn } from '../authorization.js';
+import { authorize, permissionsOf, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import {
   countProjectParts,
@@ -103,4 +103,66 @@ export async function projectApp(ctx: ServiceContext, orgId: string, projectId: 
 export async function projectDeletionImpact(ctx: ServiceContext, orgId: string, projectId: string) {
   const project = await projectInOrg(ctx, orgId, projectId, 'project.delete');
   return { project, ...(await countProjectParts(ctx.scope, projectId)) };
+}
+
+// ---- the APIs' reads: an id outside the org answers not_found, a missing permission permission_denied ----
+
+/** That `projectId` is a project of `orgId` (else not_found), before a write whose service authorizes it. */
+export async function requireProjectOfOrg(ctx: ServiceContext, orgId: string, projectId: string): Promise<void> {
+  const project = await getProject(ctx.scope, projectId);
+  if (!project || project.org_id !== orgId) throw notFound('project', projectId);
+}
+
+/** A project of `orgId` for a caller holding `permission` (project.read unless named) on it. */
+export async function readProjectOfOrg(ctx: ServiceContext, orgId: string, projectId: string, permission: Permission = 'project.read'): Promise<ProjectRow> {
+  const project = await getProject(ctx.scope, projectId);
+  if (!project || project.org_id !== orgId) throw notFound('project', projectId);
+  await authorize(ctx, permission, { orgId: project.org_id, projectId: project.id });
+  return project;
+}
+
+/**
+ * The org's own projects the caller may read, paged in the database: project-level managers read
+ * their project without org-wide project.read, so the projects they may see are a condition of
+ * the query and paging counts only those.
+ */
+export async function pageReadableProjects(
+  ctx: ServiceContext,
+  orgId: string,
+  f: { nameContains?: string; state?: ProjectState },
+  p: PageParams,
+): Promise<Page<ProjectRow>> {
+  const seen = await visibleIn(ctx, 'project.read', orgId);
+  return pageProjects(ctx.scope, { orgId, ...f, onlyIds: seen.all ? undefined : seen.projectIds }, p);
+}
+
+export async function rolesOfProject(ctx: ServiceContext, orgId: string, projectId: string): Promise<ProjectRoleRow[]> {
+  const project = await readProjectOfOrg(ctx, orgId, projectId, 'project.role.read');
+  return listProjectRoles(ctx.scope, project.id);
+}
+
+export async function pageAppsOfProject(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  f: { nameContains?: string; appType?: ApplicationRow['app_type'] },
+  p: PageParams,
+): Promise<Page<ApplicationRow>> {
+  const project = await readProjectOfOrg(ctx, orgId, projectId, 'project.app.read');
+  return pageApplications(ctx.scope, { projectId: project.id, ...f }, p);
+}
+
+/** An application of a project of `orgId`, for a caller holding `permission` on its project (none: before a write whose service authorizes). */
+export async function readAppOfProject(
+  ctx: ServiceContext,
+  orgId: string,
+  projectId: string,
+  appId: string,
+  permission: Permission | null = 'project.app.read',
+): Promise<ApplicationRow> {
+  await requireProjectOfOrg(ctx, orgId, projectId);
+  const app = await getApplication(ctx.scope, appId);
+  if (!app || app.project_id !== projectId) throw notFound('application', appId);
+  if (permission) await authorize(ctx, permission, { orgId, projectId });
+  return app;
 }

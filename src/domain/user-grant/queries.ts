@@ -1,14 +1,16 @@
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
-import { permissionsOf, visibleIn } from '../authorization.js';
+import type { Permission } from '../../authz/index.js';
+import { authorize, permissionsOf, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { listGrantedProjects } from '../project-grant/repository.js';
 import { getProject, listProjectRoles, listProjects, projectNamesByIds } from '../project/repository.js';
 import { findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
-import { getUserGrant, pageUserGrants, type UserGrantRow } from './repository.js';
+import { getUserGrant, listUserGrants, pageUserGrants, type UserGrantFilter, type UserGrantRow } from './repository.js';
 import { userGrantResource } from './service.js';
 
 export type { UserSummary } from '../user/repository.js';
+export type { UserGrantRow } from './repository.js';
 
 /**
  * Reads of the user grants an org gave (its authorizations): to its own users and to users of
@@ -129,4 +131,35 @@ export async function userToAuthorize(ctx: ServiceContext, orgId: string, name: 
   const summary = user ? (await userSummariesByIds(ctx.scope, [user.id])).get(user.id) : undefined;
   // Of another org's user the manager learns the login name they typed and nothing more.
   return summary && summary.orgId !== orgId ? { ...summary, name: summary.preferredLoginName } : summary;
+}
+
+// ---- the APIs' reads: an id outside the org answers not_found, a missing permission permission_denied ----
+
+/** A user grant `orgId` gave, for a caller holding `permission` on it (null: before a write whose service authorizes). */
+export async function readGivenUserGrant(
+  ctx: ServiceContext,
+  orgId: string,
+  id: string,
+  permission: Permission | null = 'user.grant.read',
+): Promise<UserGrantRow> {
+  const g = await getUserGrant(ctx.scope, id);
+  if (!g || g.org_id !== orgId) throw notFound('user grant', id);
+  if (permission) await authorize(ctx, permission, userGrantResource(g));
+  return g;
+}
+
+/** The user grants `orgId` gave; who may read which grant is a condition of the query, so paging sees only those. */
+export async function pageGivenUserGrants(
+  ctx: ServiceContext,
+  orgId: string,
+  f: Omit<UserGrantFilter, 'limit' | 'offset' | 'orgId'>,
+  p: PageParams,
+): Promise<Page<UserGrantRow>> {
+  const seen = await visibleIn(ctx, 'user.grant.read', orgId);
+  return pageUserGrants(ctx.scope, { ...f, orgId }, seen.all ? undefined : seen, p);
+}
+
+/** The caller's own user grants, from every giving org (no permission needed for oneself). */
+export async function ownUserGrants(ctx: ServiceContext, f: { projectId?: string }): Promise<UserGrantRow[]> {
+  return ctx.actor.type === 'user' ? listUserGrants(ctx.scope, { userId: ctx.actor.userId, projectId: f.projectId }) : [];
 }

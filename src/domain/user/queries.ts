@@ -1,6 +1,8 @@
-import { permissionsOf } from '../authorization.js';
+import type { Permission } from '../../authz/index.js';
+import { authorize, isAllowed, permissionsOf } from '../authorization.js';
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
+import { canReadUser } from './service.js';
 import type { ServiceContext } from '../deps.js';
 import { listIdpLinksOfUser, type UserIdpLinkRow } from '../idp/repository.js';
 import { listMembershipsOfUserNamed } from '../membership/repository.js';
@@ -8,6 +10,7 @@ import { listAuthFactors, type AuthFactor } from '../mfa/service.js';
 import { listSignInSessions, type SignInSession } from '../session/repository.js';
 import { listUserGrantsOfUserNamed } from '../user-grant/repository.js';
 import {
+  findUserByLoginName,
   getUser,
   getUserMetadata,
   listMachineKeys,
@@ -18,11 +21,13 @@ import {
   preferredLoginName,
   type MachineKeyRow,
   type PersonalAccessTokenRow,
+  type UserLoginNames,
   type UserRow,
   type UserState,
 } from './repository.js';
 
-export type { UserRow, UserState } from './repository.js';
+export type { UserRow, UserState, MachineKeyRow, PersonalAccessTokenRow, UserLoginNames } from './repository.js';
+export type { UserIdpLinkRow } from '../idp/repository.js';
 
 /**
  * Reads of users, each authorized. A user outside the org asked about, or one the caller may
@@ -128,4 +133,70 @@ export async function ownProfile(ctx: ServiceContext): Promise<{ name: string; l
   const user = await getUser(ctx.scope, ctx.actor.userId);
   if (!user) return undefined;
   return { name: user.display_name ?? user.username, loginName: await preferredLoginName(ctx.scope, user), preferredLanguage: user.preferred_language };
+}
+
+// ---- the APIs' reads: an id outside the org answers not_found, a missing permission permission_denied ----
+
+/** That `userId` is a user of `orgId` (else not_found), before a write whose service authorizes it. */
+export async function requireUserOfOrg(ctx: ServiceContext, orgId: string, userId: string): Promise<void> {
+  const user = await getUser(ctx.scope, userId);
+  if (!user || user.org_id !== orgId) throw notFound('user', userId);
+}
+
+/** A user of `orgId` for a caller holding `permission` (user.read unless named) there. */
+export async function readUserOfOrg(ctx: ServiceContext, orgId: string, userId: string, permission: Permission = 'user.read'): Promise<UserRow> {
+  const user = await getUser(ctx.scope, userId);
+  if (!user || user.org_id !== orgId) throw notFound('user', userId);
+  await authorize(ctx, permission, { orgId: user.org_id });
+  return user;
+}
+
+/** The org's users, paged, filtered and counted in the database (needs user.read); the page's login names in one more query. */
+export async function pageOrgUsers(
+  ctx: ServiceContext,
+  orgId: string,
+  f: { type?: 'human' | 'machine'; state?: UserState; usernameContains?: string },
+  p: PageParams,
+): Promise<Page<UserRow> & { names: Map<string, UserLoginNames> }> {
+  await authorize(ctx, 'user.read', { orgId });
+  const page = await pageUsers(ctx.scope, { orgId, ...f }, p);
+  return { ...page, names: await loginNamesOfUsers(ctx.scope, page.rows) };
+}
+
+/** The names a user is shown and logs in with, for a user the caller has read. */
+export async function namesOfUser(ctx: ServiceContext, user: UserRow): Promise<UserLoginNames> {
+  return (await loginNamesOfUsers(ctx.scope, [user])).get(user.id)!;
+}
+
+/**
+ * A user of any org of the instance, by exact login name, for one who may give them a user grant
+ * (user.grant.write in `orgId`) or read them; else not_found, like an unknown name.
+ */
+export async function userByExactLoginName(ctx: ServiceContext, orgId: string, loginName: string): Promise<UserRow & { preferredLoginName: string }> {
+  const user = await findUserByLoginName(ctx.scope, loginName);
+  const allowed = user && ((await isAllowed(ctx, 'user.grant.write', { orgId })) || (await canReadUser(ctx, user)));
+  if (!user || !allowed) throw notFound('user', loginName);
+  return { ...user, preferredLoginName: await preferredLoginName(ctx.scope, user) };
+}
+
+export async function userMetadataOf(ctx: ServiceContext, orgId: string, userId: string): Promise<Record<string, string>> {
+  return getUserMetadata(ctx.scope, (await readUserOfOrg(ctx, orgId, userId)).id);
+}
+
+export async function machineKeysOf(ctx: ServiceContext, orgId: string, userId: string): Promise<MachineKeyRow[]> {
+  return listMachineKeys(ctx.scope, (await readUserOfOrg(ctx, orgId, userId)).id, { includeExpired: true });
+}
+
+export async function personalAccessTokensOf(ctx: ServiceContext, orgId: string, userId: string): Promise<PersonalAccessTokenRow[]> {
+  return listPersonalAccessTokens(ctx.scope, (await readUserOfOrg(ctx, orgId, userId)).id);
+}
+
+/** The user's links to external IdPs; with `permission` user.write, for the unlink that follows. */
+export async function idpLinksOf(ctx: ServiceContext, orgId: string, userId: string, permission: Permission = 'user.read'): Promise<UserIdpLinkRow[]> {
+  return listIdpLinksOfUser(ctx.scope, (await readUserOfOrg(ctx, orgId, userId, permission)).id);
+}
+
+/** The caller's own user (any permission-free Auth API call), or undefined without one. */
+export async function ownUser(ctx: ServiceContext): Promise<UserRow | undefined> {
+  return ctx.actor.type === 'user' ? getUser(ctx.scope, ctx.actor.userId) : undefined;
 }
