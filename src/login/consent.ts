@@ -1,10 +1,11 @@
 import type { Context } from 'koa';
 import { userById } from '../domain/sign-in.js';
-import { clientInfo, isLoginable, loginRefusal, refusalMessages } from '../oidc/account.js';
+import { clientInfo, isLoginable, loginRefusal } from '../oidc/account.js';
 import { isReservedScope } from '../oidc/claims.js';
 import { sendPage } from '../ui/render.js';
 import { finishInteraction, requestedScopes, sendErrorPage, type Step } from './interaction.js';
 import { firstPage } from './login-name.js';
+import { showRefusal } from './refusal.js';
 
 /**
  * Consent: skipped for first-party applications (oidc-provider only asks when the grant policy,
@@ -17,7 +18,7 @@ export async function consentStep(ctx: Context, step: Step): Promise<void> {
   if (!isLoginable(user)) return firstPage(ctx, step, { chooser: false });
   const info = clientInfo(await step.oidc.provider.Client.find(step.details.params.client_id));
   const refusal = await loginRefusal(step.oidc.scope, user, info, requestedScopes(step));
-  if (refusal) return sendErrorPage(ctx, 403, refusal, refusalMessages[refusal]);
+  if (refusal) return showRefusal(ctx, step, user, refusal);
   if (info.skipConsent) return giveConsent(ctx, step);
   return sendPage(ctx, 'login/consent', 'Allow access', {
     uid: step.uid,

@@ -1,9 +1,10 @@
 import type { Context } from 'koa';
 import { userById, type UserRow } from '../domain/sign-in.js';
-import { clientInfo, loginRefusal, refusalMessages } from '../oidc/account.js';
+import { clientInfo, loginRefusal } from '../oidc/account.js';
 import { finishInteraction, requestedScopes, saveLoginState, type Step } from './interaction.js';
-import { errorPage, lookFor, type Look } from './look.js';
+import { lookFor, type Look } from './look.js';
 import { showVerify } from './pages.js';
+import { showRefusal } from './refusal.js';
 import { rememberAccount } from './remembered-accounts.js';
 import { amrOf } from './amr.js';
 
@@ -18,7 +19,7 @@ import { amrOf } from './amr.js';
 export async function refusedForClient(ctx: Context, step: Step, user: UserRow): Promise<boolean> {
   const client = clientInfo(await step.oidc.provider.Client.find(step.details.params.client_id));
   const refusal = await loginRefusal(step.oidc.scope, user, client, requestedScopes(step));
-  if (refusal) await errorPage(ctx, step, 403, refusal, refusalMessages[refusal]);
+  if (refusal) await showRefusal(ctx, step, user, refusal);
   return Boolean(refusal);
 }
 

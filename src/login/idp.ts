@@ -9,6 +9,7 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { asSystem, loginState, saveLoginState, type Step } from './interaction.js';
 import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js';
+import { showRefusal } from './refusal.js';
 import { afterFirstFactor } from './mfa.js';
 import { checkPassword } from './password-check.js';
 
@@ -247,8 +248,7 @@ async function createExternalUser(step: Step, orgId: string, p: ExternalProfile)
 async function loginAs(ctx: Context, step: Step, user: UserRow): Promise<void> {
   if (user.state !== 'active' || user.type !== 'human') return errorPage(ctx, step, 403, 'login.user_inactive', 'This user cannot sign in.');
   const look = await lookFor(ctx, step, { userOrgId: user.org_id });
-  if (look.org.enforced && look.org.orgId !== user.org_id)
-    return errorPage(ctx, step, 403, 'login.user_not_in_requested_org', 'This application only accepts users of another organization.');
+  if (look.org.enforced && look.org.orgId !== user.org_id) return showRefusal(ctx, step, user, 'login.user_not_in_requested_org');
   return afterFirstFactor(ctx, step, look, user, ['fed'], false);
 }
 
