@@ -42,8 +42,7 @@ adminApi.route({
   publishes: true,
   body: z.object({ name: z.string().min(1).max(200) }),
   handler: async ({ body, call }) => {
-    await call.ifMatch('instances', { id: call.svc.scope.instanceId });
-    await instances.renameInstance(call.svc, body.name);
+    await call.atVersion('instance', call.svc.scope.instanceId, (svc) => instances.renameInstance(svc, body.name));
   },
 });
 
@@ -101,8 +100,7 @@ adminApi.route({
     refreshTokenReuseGraceS: reuseGrace.optional(),
   }),
   handler: async ({ body, call }) => {
-    await call.ifMatch('instances', { id: call.svc.scope.instanceId });
-    await instances.updateOidcSettings(call.svc, body);
+    await call.atVersion('instance', call.svc.scope.instanceId, (svc) => instances.updateOidcSettings(svc, body));
     const i = await readInstance(call.svc, 'iam.write');
     call.etag(i.version);
     return oidcView(i);
@@ -167,8 +165,7 @@ adminApi.route({
     fromName: z.string().max(200),
   }),
   handler: async ({ body, call }) => {
-    await call.ifMatch('instances', { id: call.svc.scope.instanceId });
-    await instances.setSmtpSettings(call.svc, body);
+    await call.atVersion('instance', call.svc.scope.instanceId, (svc) => instances.setSmtpSettings(svc, body));
     const i = await readInstance(call.svc, 'iam.write');
     call.etag(i.version);
     return smtpView(i);

@@ -124,8 +124,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     response: idpSchema,
     handler: async ({ params: p, body, call }) => {
       await readIdp(call.svc, owner(call), p.idpId, null);
-      await call.ifMatch('idps', { id: p.idpId });
-      await idps.updateIdp(call.svc, p.idpId, body);
+      await call.atVersion('idp', p.idpId, (svc) => idps.updateIdp(svc, p.idpId, body));
       const after = await readIdp(call.svc, owner(call), p.idpId, writePermission);
       call.etag(after.version);
       return idpView(after);
@@ -142,8 +141,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
     publishes: true,
     handler: async ({ params: p, call }) => {
       await readIdp(call.svc, owner(call), p.idpId, null);
-      await call.ifMatch('idps', { id: p.idpId });
-      await idps.deleteIdp(call.svc, p.idpId);
+      await call.atVersion('idp', p.idpId, (svc) => idps.deleteIdp(svc, p.idpId));
     },
   });
 }

@@ -111,8 +111,7 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(
     ifMatch: true,
     handler: async ({ params: p, body, call }) => {
       const m = await find(call, p as z.output<P>, (p as { userId: string }).userId);
-      await call.ifMatch('memberships', { id: m.id });
-      await members.changeMemberRoles(call.svc, m.id, body.roles);
+      await call.atVersion('membership', m.id, (svc) => members.changeMemberRoles(svc, m.id, body.roles));
     },
   });
 
@@ -126,8 +125,7 @@ export function memberRoutes<P extends z.ZodObject<z.ZodRawShape>>(
     ifMatch: true,
     handler: async ({ params: p, call }) => {
       const m = await find(call, p as z.output<P>, (p as { userId: string }).userId);
-      await call.ifMatch('memberships', { id: m.id });
-      await members.removeMember(call.svc, m.id);
+      await call.atVersion('membership', m.id, (svc) => members.removeMember(svc, m.id));
     },
   });
 }

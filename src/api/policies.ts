@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Permission } from '../authz/index.js';
-import { readPolicy } from '../domain/policy/queries.js';
+import { atPolicyVersion, readPolicy } from '../domain/policy/queries.js';
 import { policyKinds, policyPatchSchema, policySchemas, type PolicyKind } from '../domain/policy/schemas.js';
 import * as policies from '../domain/policy/service.js';
 import type { Call, RouteList } from './route.js';
@@ -24,6 +24,9 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
     const path = `/policies/${kind}`;
     const orgOf = (call: Call) => (level === 'org' ? call.orgId : null);
     const writePermission: Permission = level === 'org' && kind !== 'domain' ? 'policy.write' : 'iam.policy.write';
+    // If-Match counts only against a policy of the org's own (an org following the default has none).
+    const expectedVersion = async (call: Call) =>
+      (await readPolicy(call.svc, kind, orgOf(call), writePermission)).version === null ? undefined : call.ifMatchVersion();
     const read = async (call: Call, permission?: Permission) => {
       const policy = await readPolicy(call.svc, kind, orgOf(call), permission);
       if (policy.version !== null) call.etag(policy.version);
@@ -58,11 +61,9 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
       body: policySchemas[kind],
       response: response(kind),
       handler: async ({ body, call }) => {
-        if ((await readPolicy(call.svc, kind, orgOf(call), writePermission)).version !== null) {
-          await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
-        }
-        if (level === 'org') await policies.setOrgPolicy(call.svc, call.orgId, kind, body);
-        else await policies.setInstancePolicy(call.svc, kind, body);
+        await atPolicyVersion(call.svc, orgOf(call), kind, await expectedVersion(call), (svc) =>
+          level === 'org' ? policies.setOrgPolicy(svc, call.orgId, kind, body) : policies.setInstancePolicy(svc, kind, body),
+        );
         return read(call, writePermission);
       },
     });
@@ -82,10 +83,7 @@ export function policyRoutes(group: RouteList, level: 'instance' | 'org'): void 
       body: policyPatchSchema(kind),
       response: response(kind),
       handler: async ({ body, call }) => {
-        if ((await readPolicy(call.svc, kind, orgOf(call), writePermission)).version !== null) {
-          await call.ifMatch('policies', level === 'org' ? { kind, org_id: call.orgId } : { kind, org_id: null });
-        }
-        await policies.patchPolicy(call.svc, orgOf(call), kind, body);
+        await atPolicyVersion(call.svc, orgOf(call), kind, await expectedVersion(call), (svc) => policies.patchPolicy(svc, orgOf(call), kind, body));
         return read(call, writePermission);
       },
     });

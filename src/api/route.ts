@@ -11,7 +11,8 @@ import type { Notifier } from '../notify/notifier.js';
 import type { OpaqueTokenSource } from './oidc-tokens.js';
 import { problemSchema } from './schemas.js';
 import { DomainError } from '../shared/errors.js';
-import { checkIfMatch, setEtag } from './concurrency.js';
+import { parseIfMatch, setEtag } from './concurrency.js';
+import { atVersion, type VersionedEntity } from '../domain/versions.js';
 
 /**
  * One route = one zod description. The same object validates the request, shapes the
@@ -27,8 +28,14 @@ export interface Call {
   principal: Principal;
   /** Management API: the org the call acts in (header or the caller's org). */
   orgId: string;
-  /** Fails with 412 unless If-Match (when sent) names the row's current version; then echoes ETag. */
-  ifMatch(table: string, where: Record<string, unknown>): Promise<void>;
+  /**
+   * Runs `change` if the entity is still at the version If-Match names (any version without the
+   * header), else fails with 412; echoes the version the change makes as ETag. The check is the
+   * domain's (src/domain/versions.ts), the one the console uses.
+   */
+  atVersion<T>(entity: VersionedEntity, id: string, change: (svc: ServiceContext) => Promise<T>): Promise<T>;
+  /** The version If-Match names, if any (400 when it is not a version). */
+  ifMatchVersion(): number | undefined;
   /** Sends ETag for a single resource. */
   etag(version: number): void;
   /** What mail goes out about a change (src/notify); absent on installation-wide routes. */
@@ -156,11 +163,13 @@ export class ApiGroup extends RouteList {
         principal,
         orgId,
         svc: { deps: rt.deps, scope: s, actor: principal, checked },
-        ifMatch: async (table, where) => {
-          const version = await checkIfMatch(s, koa.get('if-match'), table, where);
-          // The write about to happen bumps the version by one.
-          setEtag(koa, version + 1);
-        },
+        atVersion: (entity, id, change) =>
+          atVersion(call.svc, entity, id, parseIfMatch(koa.get('if-match')), (svc, version) => {
+            // The write about to happen bumps the version by one.
+            setEtag(koa, version + 1);
+            return change(svc);
+          }),
+        ifMatchVersion: () => parseIfMatch(koa.get('if-match')),
         etag: (version) => setEtag(koa, version),
         notifier: services.notifier,
         afterCommit: (work) => {

@@ -16,6 +16,7 @@ const versionedTables = {
   project_grant: 'project_grants',
   user_grant: 'user_grants',
   idp: 'idps',
+  instance: 'instances',
 } as const;
 export type VersionedEntity = keyof typeof versionedTables;
 
@@ -48,7 +49,7 @@ export async function atVersion<T>(
   entity: VersionedEntity,
   id: string,
   expected: number | undefined,
-  change: (ctx: ServiceContext) => Promise<T>,
+  change: (ctx: ServiceContext, version: number) => Promise<T>,
 ): Promise<T> {
   return ctx.scope.transaction(async (scope) => {
     await lockParentsFirst[entity]?.(scope, id);
@@ -62,6 +63,6 @@ export async function atVersion<T>(
         { currentVersion: row.version },
       );
     }
-    return change({ ...ctx, scope });
+    return change({ ...ctx, scope }, row.version as number);
   });
 }

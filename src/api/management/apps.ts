@@ -149,8 +149,7 @@ api.route({
   response: appSchema.extend({ clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
     await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
-    await call.ifMatch('applications', { id: params.appId });
-    const { clientSecret } = await apps.updateApplication(call.svc, params.appId, body);
+    const { clientSecret } = await call.atVersion('application', params.appId, (svc) => apps.updateApplication(svc, params.appId, body));
     const after = await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, 'project.app.write');
     call.etag(after.version);
     return { ...appView(after), ...(clientSecret ? { clientSecret } : {}) };
@@ -187,8 +186,7 @@ for (const [action, fn] of [
     publishes: true,
     handler: async ({ params, call }) => {
       await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
-      await call.ifMatch('applications', { id: params.appId });
-      await fn(call.svc, params.appId);
+      await call.atVersion('application', params.appId, (svc) => fn(svc, params.appId));
     },
   });
 }
@@ -204,7 +202,6 @@ api.route({
   publishes: true,
   handler: async ({ params, call }) => {
     await readAppOfProject(call.svc, call.orgId, params.projectId, params.appId, null);
-    await call.ifMatch('applications', { id: params.appId });
-    await apps.deleteApplication(call.svc, params.appId);
+    await call.atVersion('application', params.appId, (svc) => apps.deleteApplication(svc, params.appId));
   },
 });

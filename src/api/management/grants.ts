@@ -102,8 +102,7 @@ api.route({
   response: projectGrantSchema,
   handler: async ({ params, body, call }) => {
     await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
-    await call.ifMatch('project_grants', { id: params.grantId });
-    await projectGrants.updateProjectGrantRoles(call.svc, params.grantId, body.roleKeys);
+    await call.atVersion('project_grant', params.grantId, (svc) => projectGrants.updateProjectGrantRoles(svc, params.grantId, body.roleKeys));
     const after = await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, 'project.grant.write');
     call.etag(after.version);
     return grantView(after);
@@ -124,8 +123,7 @@ for (const [action, fn] of [
     ifMatch: true,
     handler: async ({ params, call }) => {
       await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
-      await call.ifMatch('project_grants', { id: params.grantId });
-      await fn(call.svc, params.grantId);
+      await call.atVersion('project_grant', params.grantId, (svc) => fn(svc, params.grantId));
     },
   });
 }
@@ -140,8 +138,7 @@ api.route({
   ifMatch: true,
   handler: async ({ params, call }) => {
     await readOwnedGrant(call.svc, call.orgId, params.projectId, params.grantId, null);
-    await call.ifMatch('project_grants', { id: params.grantId });
-    await projectGrants.removeProjectGrant(call.svc, params.grantId);
+    await call.atVersion('project_grant', params.grantId, (svc) => projectGrants.removeProjectGrant(svc, params.grantId));
   },
 });
 
@@ -315,11 +312,12 @@ api.route({
   response: userGrantSchema,
   handler: async ({ params, body, call }) => {
     await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
-    await call.ifMatch('user_grants', { id: params.userGrantId });
-    await userGrants.updateUserGrant(call.svc, params.userGrantId, {
-      roleKeys: body.roleKeys,
-      expiresAt: body.expiresAt === undefined ? undefined : body.expiresAt === null ? null : new Date(body.expiresAt),
-    });
+    await call.atVersion('user_grant', params.userGrantId, (svc) =>
+      userGrants.updateUserGrant(svc, params.userGrantId, {
+        roleKeys: body.roleKeys,
+        expiresAt: body.expiresAt === undefined ? undefined : body.expiresAt === null ? null : new Date(body.expiresAt),
+      }),
+    );
     const after = await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, 'user.grant.write');
     call.etag(after.version);
     return userGrantView(after);
@@ -340,8 +338,7 @@ for (const [action, fn] of [
     ifMatch: true,
     handler: async ({ params, call }) => {
       await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
-      await call.ifMatch('user_grants', { id: params.userGrantId });
-      await fn(call.svc, params.userGrantId);
+      await call.atVersion('user_grant', params.userGrantId, (svc) => fn(svc, params.userGrantId));
     },
   });
 }
@@ -356,8 +353,7 @@ api.route({
   ifMatch: true,
   handler: async ({ params, call }) => {
     await readGivenUserGrant(call.svc, call.orgId, params.userGrantId, null);
-    await call.ifMatch('user_grants', { id: params.userGrantId });
-    await userGrants.removeUserGrant(call.svc, params.userGrantId);
+    await call.atVersion('user_grant', params.userGrantId, (svc) => userGrants.removeUserGrant(svc, params.userGrantId));
   },
 });
 

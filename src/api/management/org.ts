@@ -57,8 +57,7 @@ api.route({
   body: z.object({ name: z.string().min(1).max(200) }),
   response: orgSchema,
   handler: async ({ body, call }) => {
-    await call.ifMatch('orgs', { id: call.orgId });
-    await orgs.renameOrg(call.svc, call.orgId, body.name);
+    await call.atVersion('org', call.orgId, (svc) => orgs.renameOrg(svc, call.orgId, body.name));
     const org = await readOrg(call.svc, call.orgId, 'org.write');
     call.etag(org.version);
     return orgView(org);
@@ -78,8 +77,7 @@ for (const [action, fn] of [
     ifMatch: true,
     publishes: true,
     handler: async ({ call }) => {
-      await call.ifMatch('orgs', { id: call.orgId });
-      await fn(call.svc, call.orgId);
+      await call.atVersion('org', call.orgId, (svc) => fn(svc, call.orgId));
     },
   });
 }
@@ -93,8 +91,7 @@ api.route({
   ifMatch: true,
   publishes: true,
   handler: async ({ call }) => {
-    await call.ifMatch('orgs', { id: call.orgId });
-    await orgs.deleteOrg(call.svc, call.orgId);
+    await call.atVersion('org', call.orgId, (svc) => orgs.deleteOrg(svc, call.orgId));
   },
 });
 

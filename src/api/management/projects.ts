@@ -107,8 +107,7 @@ api.route({
   response: projectSchema,
   handler: async ({ params, body, call }) => {
     await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
-    await call.ifMatch('projects', { id: params.projectId });
-    await projects.updateProject(call.svc, params.projectId, body);
+    await call.atVersion('project', params.projectId, (svc) => projects.updateProject(svc, params.projectId, body));
     const after = await readProjectOfOrg(call.svc, call.orgId, params.projectId, 'project.write');
     call.etag(after.version);
     return projectView(after);
@@ -126,8 +125,7 @@ api.route({
   publishes: true,
   handler: async ({ params, call }) => {
     await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
-    await call.ifMatch('projects', { id: params.projectId });
-    await projects.deleteProject(call.svc, params.projectId);
+    await call.atVersion('project', params.projectId, (svc) => projects.deleteProject(svc, params.projectId));
   },
 });
 
@@ -146,8 +144,7 @@ for (const [action, fn] of [
     publishes: true,
     handler: async ({ params, call }) => {
       await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
-      await call.ifMatch('projects', { id: params.projectId });
-      await fn(call.svc, params.projectId);
+      await call.atVersion('project', params.projectId, (svc) => fn(svc, params.projectId));
     },
   });
 }

@@ -221,8 +221,7 @@ api.route({
   response: userSchema,
   handler: async ({ params, body, call }) => {
     await requireUserOfOrg(call.svc, call.orgId, params.userId);
-    await call.ifMatch('users', { id: params.userId });
-    await users.updateUserProfile(call.svc, params.userId, body);
+    await call.atVersion('user', params.userId, (svc) => users.updateUserProfile(svc, params.userId, body));
     const after = await readUserOfOrg(call.svc, call.orgId, params.userId, 'user.write');
     call.etag(after.version);
     return userView(call, after);
@@ -240,8 +239,7 @@ api.route({
   publishes: true,
   handler: async ({ params, call }) => {
     await requireUserOfOrg(call.svc, call.orgId, params.userId);
-    await call.ifMatch('users', { id: params.userId });
-    await users.deleteUser(call.svc, params.userId);
+    await call.atVersion('user', params.userId, (svc) => users.deleteUser(svc, params.userId));
   },
 });
 
@@ -262,8 +260,7 @@ for (const [action, fn, what] of [
     publishes: true, // a machine user is also an OIDC client
     handler: async ({ params, call }) => {
       await requireUserOfOrg(call.svc, call.orgId, params.userId);
-      await call.ifMatch('users', { id: params.userId });
-      await fn(call.svc, params.userId);
+      await call.atVersion('user', params.userId, (svc) => fn(svc, params.userId));
     },
   });
 }
