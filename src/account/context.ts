@@ -23,6 +23,7 @@ export const paths = {
   profile: '/ui/account',
   passkeys: '/ui/account/passkeys',
   passkey: (id: string) => `/ui/account/passkeys/${id}`,
+  email: '/ui/account/email',
   password: '/ui/account/password',
   security: '/ui/account/security',
   sessions: '/ui/account/sessions',

@@ -18,6 +18,7 @@ import { signInRoutes } from '../webapp/sign-in-routes.js';
 import { paths, type AccountState } from './context.js';
 import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
+import { emailPages } from './email.js';
 import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
 import { securityPages } from './security.js';
@@ -80,6 +81,7 @@ export function accountRoutes(d: AccountDeps): Middleware {
 
   const signedIn = new Router({ prefix: paths.home });
   profilePages(signedIn);
+  emailPages(signedIn, d.notifier);
   passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
   securityPages(signedIn);

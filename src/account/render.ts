@@ -23,6 +23,7 @@ export function accountTranslator(locale: Locale) {
 
 const nav = [
   { key: 'profile', href: paths.profile, labelKey: 'nav.profile' },
+  { key: 'email', href: paths.email, labelKey: 'nav.email' },
   { key: 'password', href: paths.password, labelKey: 'nav.password' },
   { key: 'security', href: paths.security, labelKey: 'nav.security' },
   { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },

@@ -28,6 +28,7 @@ export const mailLinkPaths = {
   verifyEmail: '/ui/login/verify-email',
   initialPassword: '/ui/login/init',
   passwordReset: '/ui/login/password-reset',
+  confirmNewEmail: '/ui/account/email',
 } as const;
 
 /** A mail that follows a page: the origin the page was served on, its branding and language. */
@@ -76,6 +77,23 @@ export class Notifier {
       userId: user.id,
       message: { kind: 'verifyEmail', code, link: link(page.origin, mailLinkPaths.verifyEmail, user.id, code), expiresMin: VERIFY_TTL_MIN },
       options: page,
+    });
+  }
+
+  /**
+   * The code that confirms a new address (the user's email change, src/domain/user/email-change.ts),
+   * to that address, with a link to the account page that takes it.
+   */
+  async newEmailCode(scope: Scope, userId: string, change: { email: string; code: string; expiresMin: number }, page: PageContext): Promise<void> {
+    await this.delivery.deliver(scope, {
+      userId,
+      message: {
+        kind: 'verifyEmail',
+        code: change.code,
+        link: `${page.origin}${mailLinkPaths.confirmNewEmail}?code=${change.code}`,
+        expiresMin: change.expiresMin,
+      },
+      options: { ...page, to: change.email },
     });
   }
 

@@ -65,7 +65,7 @@ function checkUsername(username: string): string {
   return u;
 }
 
-function checkEmail(email: string): string {
+export function checkEmail(email: string): string {
   const e = email.trim();
   if (!emailPattern.test(e) || e.length > 320) throw invalidInput(`"${email}" is not a valid email address`);
   return e;
