@@ -2,7 +2,7 @@ import { createHumanUser, createMachineUser, lockUser } from '../../src/domain/u
 import { newId } from '../../src/shared/ids.js';
 import { addOrg, type Browser, type HttpResponse } from '../support/rp.js';
 import { loginWorld, type LoginWorld } from './login-support.js';
-import { consoleSignIn } from './console-support.js';
+import { consoleSignIn, submitConsoleForm } from './console-support.js';
 
 /** The console's user search over HTTP: by login name, email, name and state, paged and sorted in the database. */
 let w: LoginWorld;
@@ -62,4 +62,41 @@ test('filters by state and type, pages and sorts', async () => {
   const byEmail = await list('size=10&sort=email&dir=asc');
   expect(byEmail.summary).toBe('27 in all · page 1 of 3');
   expect(byEmail.names.slice(0, 2)).toEqual([`ada@${domain}`, `filler-01@${domain}`]);
+});
+
+test("a user's page lists the authenticator and passkeys; a manager removes a passkey, resets the authenticator, locks and unlocks", async () => {
+  const { id } = await createHumanUser(w.sys(), { orgId, username: `keys${newId()}`, email: 'keys@example.com', password: 'Keys-Passw0rd!' });
+  const row = { instance_id: w.inst.instanceId, user_id: id, public_key: Buffer.from([1, 2, 3]), rp_id: w.inst.domain };
+  await w.rt.db.knex('user_passkeys').insert([
+    { ...row, id: newId(), credential_id: `cred-${newId()}`, name: 'YubiKey' },
+    { ...row, id: newId(), credential_id: `cred-${newId()}`, name: 'Laptop' },
+  ]);
+  await w.rt.db.knex('user_totp').insert({ instance_id: w.inst.instanceId, user_id: id, secret_enc: 'x', verified: true });
+  const url = new URL(`/ui/console/orgs/${orgId}/users/${id}`, w.issuer);
+  let page = (await browser.navigate(url)) as HttpResponse;
+  expect(page.body).toContain('Authenticator app');
+  expect(page.body).toContain('YubiKey');
+  expect(page.body).toContain('Laptop');
+
+  const yubi = await w.rt.db.knex('user_passkeys').where({ instance_id: w.inst.instanceId, user_id: id, name: 'YubiKey' }).first();
+  page = await submitConsoleForm(browser, page, '/mfa/passkeys/remove', { id: yubi.id });
+  expect(page.body).toContain('The passkey was removed.');
+  expect(page.body).not.toContain('YubiKey');
+  expect(page.body).toContain('Laptop');
+  page = await submitConsoleForm(browser, page, '/mfa/totp/reset');
+  expect(page.body).toContain('The authenticator was reset');
+  expect(await w.rt.db.knex('user_totp').where({ instance_id: w.inst.instanceId, user_id: id })).toHaveLength(0);
+  expect((await w.rt.db.knex('user_passkeys').where({ instance_id: w.inst.instanceId, user_id: id })).map((p) => p.name)).toEqual(['Laptop']);
+
+  page = await submitConsoleForm(browser, page, '/lock');
+  expect(page.body).toContain('The user is locked.');
+  expect((await w.rt.db.knex('users').where({ instance_id: w.inst.instanceId, id }).first()).state).toBe('locked');
+  page = await submitConsoleForm(browser, page, '/unlock');
+  expect(page.body).toContain('The user is unlocked.');
+  expect((await w.rt.db.knex('users').where({ instance_id: w.inst.instanceId, id }).first()).state).toBe('active');
+
+  // The confirmation names what goes with the user.
+  const confirm = (await browser.navigate(new URL(`${url.pathname}/delete`, w.issuer))) as HttpResponse;
+  expect(confirm.body).toContain('Deleting the user cannot be undone');
+  expect(confirm.body).toMatch(/0 authorizations/);
 });
