@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idpsOf, readIdp, type IdpRow } from '../domain/idp/queries.js';
 import * as idps from '../domain/idp/service.js';
 import type { Call, RouteList } from './route.js';
-import { id, iso, listOf, listQuery, page, timestamp, versioned } from './schemas.js';
+import { id, iso, listOf, listQuery, noChosenId, page, timestamp, versioned } from './schemas.js';
 
 /** Generic OIDC identity providers: the instance's (Admin API) or one org's (Management API). */
 const autoLinking = z.enum(['none', 'email', 'username']);
@@ -84,7 +84,7 @@ export function idpRoutes(group: RouteList, level: 'instance' | 'org'): void {
       issuer: z.url(),
       clientId: z.string().min(1).max(500),
       clientSecret: z.string().max(2000),
-      id: id.optional(),
+      id: noChosenId,
       ...options,
     }),
     response: z.object({ id: z.string() }),

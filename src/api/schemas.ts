@@ -19,6 +19,15 @@ export const id = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'not an id');
+/**
+ * The `id` of a create call: refused. Ids are unique across the instance's orgs, so an id the
+ * caller chose would answer "taken" for what exists in orgs it cannot see; the server chooses.
+ */
+export const noChosenId = z
+  .never({ error: 'ids are chosen by the server: leave id out' })
+  .optional()
+  .meta({ description: 'refused: the server chooses ids (one chosen by the caller would tell which ids exist in other orgs)' });
+
 export const timestamp = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 time' });
 
 /** Rows come from PostgreSQL with Date objects; the API speaks RFC 3339 strings. */

@@ -5,7 +5,7 @@ import * as projectGrants from '../../domain/project-grant/service.js';
 import { pageGivenUserGrants, readGivenUserGrant, type UserGrantRow } from '../../domain/user-grant/queries.js';
 import * as userGrants from '../../domain/user-grant/service.js';
 import { RouteList } from '../route.js';
-import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
+import { id, iso, listOf, listQuery, timestamp, versioned, noChosenId } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
@@ -67,7 +67,7 @@ api.route({
   permission: 'project.grant.write',
   summary: 'Grant the project to another org with a subset of its roles',
   params: projectParams,
-  body: z.object({ grantedOrgId: id, roleKeys, id: id.optional() }),
+  body: z.object({ grantedOrgId: id, roleKeys, id: noChosenId }),
   response: z.object({ id: z.string() }),
   handler: async ({ params, body, call }) => {
     await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
@@ -273,7 +273,7 @@ api.route({
   tag,
   permission: 'user.grant.write',
   summary: 'Give a user (of any org, see /users/_by_login_name) roles on a project this org owns or was granted',
-  body: z.object({ userId: id, projectId: id, roleKeys, expiresAt: timestamp.nullable().optional(), id: id.optional() }),
+  body: z.object({ userId: id, projectId: id, roleKeys, expiresAt: timestamp.nullable().optional(), id: noChosenId }),
   response: z.object({ id: z.string() }),
   handler: async ({ body, call }) =>
     userGrants.addUserGrant(call.svc, {

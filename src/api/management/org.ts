@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { domainsOfOrg, readOrg, type OrgRow } from '../../domain/org/queries.js';
 import * as orgs from '../../domain/org/service.js';
 import { RouteList } from '../route.js';
-import { id, iso, timestamp, versioned } from '../schemas.js';
+import { iso, noChosenId, timestamp, versioned } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
@@ -42,7 +42,7 @@ api.route({
   tag,
   summary: 'Create an org',
   permission: 'org.create',
-  body: z.object({ name: z.string().min(1).max(200), id: id.optional() }),
+  body: z.object({ name: z.string().min(1).max(200), id: noChosenId }),
   response: z.object({ id: z.string() }),
   handler: async ({ body, call }) => orgs.createOrg(call.svc, body),
 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { pageReadableProjects, readProjectOfOrg, requireProjectOfOrg, rolesOfProject, type ProjectRow } from '../../domain/project/queries.js';
 import * as projects from '../../domain/project/service.js';
 import * as roles from '../../domain/project/roles.js';
-import { contains, id, iso, listOf, listQuery, page, timestamp, versioned } from '../schemas.js';
+import { contains, id, iso, listOf, listQuery, page, timestamp, versioned, noChosenId } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
@@ -74,7 +74,7 @@ api.route({
   tag,
   summary: 'Create a project in the org',
   permission: 'project.create',
-  body: z.object({ name: z.string().min(1).max(200), id: id.optional(), ...settings }),
+  body: z.object({ name: z.string().min(1).max(200), id: noChosenId, ...settings }),
   response: z.object({ id: z.string() }),
   handler: async ({ body, call }) => projects.createProject(call.svc, { ...body, orgId: call.orgId }),
 });

@@ -16,7 +16,7 @@ import * as users from '../../domain/user/service.js';
 import { linkUserToIdp, unlinkUser } from '../../domain/idp/service.js';
 import { notFound } from '../../shared/errors.js';
 import { RouteList, type Call } from '../route.js';
-import { id, iso, listOf, listQuery, timestamp, versioned } from '../schemas.js';
+import { id, iso, listOf, listQuery, timestamp, versioned, noChosenId } from '../schemas.js';
 import { eventList, eventPage, historyFilter, historyQuery } from '../common.js';
 
 /** Assembled into the Management API in ./index.ts. */
@@ -147,7 +147,7 @@ api.route({
     displayName: z.string().max(200).optional(),
     preferredLanguage: z.string().max(20).optional(),
     password: z.string().min(1).max(256).optional(),
-    id: id.optional(),
+    id: noChosenId,
   }),
   response: z.object({ id: z.string() }),
   description:
@@ -174,7 +174,7 @@ api.route({
     name: z.string().min(1).max(200),
     description: z.string().max(1000).optional(),
     accessTokenType: z.enum(['jwt', 'opaque']).optional(),
-    id: id.optional(),
+    id: noChosenId,
   }),
   response: z.object({ id: z.string() }),
   handler: async ({ body, call }) => users.createMachineUser(call.svc, { ...body, orgId: call.orgId }),
