@@ -55,7 +55,7 @@ export const configSchema = z.object({
     .prefault({}),
   oidc: z
     .object({
-      providerCacheSize: z.coerce.number().int().min(1).default(500),
+      providerCacheSize: z.coerce.number().int().min(1).default(2000),
       cookieKeys: z.array(z.string().min(16)).default([]),
     })
     .prefault({}),

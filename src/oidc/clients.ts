@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../shared/lru.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { Scope } from '../db/scope.js';
 import type { PasswordHasher } from '../shared/crypto.js';
@@ -73,9 +74,17 @@ type Entry =
 
 const MISSING: Entry = { kind: 'missing' };
 
+/**
+ * Successful secret checks, so argon2 runs once per (instance, client, secret, stored hash), not
+ * once per request. One per process, outside the providers: a provider rebuilt after a change
+ * notice (or evicted and built again) does not make every machine client pay argon2 again. A new
+ * secret is a new stored hash, hence a new key.
+ */
+export function verifiedSecrets(): LRUCache<string, true> {
+  return growingLru<string, true>(20_000, { ttl: 10 * 60_000 });
+}
+
 export class ClientDirectory {
-  /** Successful checks, so argon2 runs once per (client, secret, stored hash), not once per request. */
-  private readonly verified = new LRUCache<string, true>({ max: 5000, ttl: 10 * 60_000 });
   /**
    * Applications and machine users by client id, misses included. Safe to keep for the life of
    * this directory: every change to an application or a machine user (state, username, secret,
@@ -83,7 +92,7 @@ export class ClientDirectory {
    * Loads in flight are shared, so a burst on a cold client costs one read. The TTL only bounds
    * staleness should a notice be lost (Redis pub/sub does not replay what a dropped subscriber missed).
    */
-  private readonly entries = new LRUCache<string, Promise<Entry>>({ max: 5000, ttl: 60_000 });
+  private readonly entries = growingLru<string, Promise<Entry>>(5000, { ttl: 60_000 });
 
   constructor(
     private readonly scope: Scope,
@@ -92,6 +101,8 @@ export class ClientDirectory {
     /** Tessera's own apps (builtin-clients.ts): their URIs follow this provider's origin. */
     private readonly builtIn?: { origin: string; secret: (clientId: BuiltInClientId) => string },
     private readonly metrics?: Metrics,
+    /** successful secret checks, shared by all providers of the process (see verifiedSecrets) */
+    private readonly verified: LRUCache<string, true> = verifiedSecrets(),
   ) {}
 
   private entry(clientId: string): Promise<Entry> {
@@ -163,7 +174,7 @@ export class ClientDirectory {
     const entry = await this.entry(clientId);
     const hash = entry.kind === 'missing' ? null : entry.hash;
     if (!hash) return false;
-    const cacheKey = `${clientId}\0${sha256(`${hash}\0${presented}`)}`;
+    const cacheKey = `${this.scope.instanceId}\0${clientId}\0${sha256(`${hash}\0${presented}`)}`;
     if (this.verified.get(cacheKey)) return true;
     const ok = await this.hasher.verify(hash, presented);
     if (ok) this.verified.set(cacheKey, true);

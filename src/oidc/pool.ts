@@ -6,6 +6,7 @@ import type { RedisClient, RedisConnections } from '../shared/redis.js';
 import { notFound } from '../shared/errors.js';
 import { sweepExpiredPayloads } from './adapter.js';
 import { ClaimsCache } from './claims-cache.js';
+import { verifiedSecrets } from './clients.js';
 import { DurableCache } from './durable-cache.js';
 import { publishedSigningKeys } from './keys.js';
 import { buildProvider, type InstanceProvider, type ProviderDeps } from './provider.js';
@@ -32,7 +33,7 @@ export class ProviderPool {
     this.durableCache = new DurableCache(this.redis, redisConnections?.subscriber('oidc-durable'), base.log);
     // Userinfo's user and roles, per process; needs PostgreSQL's LISTEN (off in embedded mode).
     this.claimsCache = new ClaimsCache(base.config.database.url || undefined, base.log, base.metrics);
-    this.deps = { ...providerBase, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache };
+    this.deps = { ...providerBase, redis: this.redis, durableCache: this.durableCache, claimsCache: this.claimsCache, verifiedSecrets: verifiedSecrets() };
     base.metrics?.watchProviderPool(() => this.cache.size);
     this.cache = new LRUCache({
       max: base.config.oidc.providerCacheSize,

@@ -13,6 +13,7 @@ import { adapterFactory } from './adapter.js';
 import type { ClaimsCache } from './claims-cache.js';
 import { audienceProjects, isAudienceScope, isReservedScope } from './claims.js';
 import { ClientDirectory } from './clients.js';
+import type { LRUCache } from 'lru-cache';
 import { clientUseCheckFor } from './client-use.js';
 import { providerConfiguration, STATIC_SCOPES } from './configuration.js';
 import type { DurableCache } from './durable-cache.js';
@@ -44,6 +45,8 @@ export interface ProviderDeps {
   log: Logger;
   durableCache?: DurableCache;
   claimsCache?: ClaimsCache;
+  /** successful client secret checks, one cache for all providers of the process (clients.ts) */
+  verifiedSecrets?: LRUCache<string, true>;
   /** the login module's part (src/app.ts hands it in); without it, oidc-provider's plain pages */
   interactions?: InteractionHooks;
 }
@@ -63,7 +66,14 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   const instanceId = instance.id;
   const scope = new Scope(deps.knex, instanceId);
   const alg = activeSigningAlg(keys);
-  const clients = new ClientDirectory(scope, deps.hasher, () => alg, { origin, secret: (id) => builtInClientSecret(deps.box, instanceId, id) }, deps.metrics);
+  const clients = new ClientDirectory(
+    scope,
+    deps.hasher,
+    () => alg,
+    { origin, secret: (id) => builtInClientSecret(deps.box, instanceId, id) },
+    deps.metrics,
+    deps.verifiedSecrets,
+  );
   // Org and project settings for claims; dropped with this provider on a change notice.
   const settings = new SettingsCache(scope, deps.metrics);
   const accessTokens = new AccessTokenJwts(origin, keys, deps.box);

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../shared/lru.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { Scope } from '../db/scope.js';
 import { orgSummary, projectSettings, type ProjectSettings } from './repository.js';
@@ -23,8 +24,8 @@ export function directReads(scope: Scope): SettingsReads {
  * role grants are not kept here: tokens read them fresh, userinfo through claims-cache.ts.
  */
 export class SettingsCache implements SettingsReads {
-  private readonly orgs = new LRUCache<string, Promise<OrgSummary | undefined>>({ max: 5000, ttl: 60_000 });
-  private readonly projects = new LRUCache<string, Promise<ProjectSettings | undefined>>({ max: 2000, ttl: 60_000 });
+  private readonly orgs = growingLru<string, Promise<OrgSummary | undefined>>(5000, { ttl: 60_000 });
+  private readonly projects = growingLru<string, Promise<ProjectSettings | undefined>>(2000, { ttl: 60_000 });
 
   constructor(
     private readonly scope: Scope,

@@ -9,7 +9,7 @@ import { TEST_DATABASE_URL, TEST_MASTER_KEY, TEST_REDIS_URL } from '../support/e
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { clockReaches, eventually } from '../support/eventually.js';
 import { noticesHeard } from '../support/notices.js';
-import { addApp, addHuman, addProject, client, discover, serveApp, localRequest, login, type AppFixture, type RpClient } from '../support/rp.js';
+import { addApp, addHuman, addMachine, addProject, client, discover, serveApp, localRequest, login, type AppFixture, type RpClient } from '../support/rp.js';
 
 const run = promisify(execFile);
 
@@ -203,6 +203,39 @@ describe('the provider pool', () => {
       expect(await pool.get(insts[1].instanceId, origin(insts[1]))).toBe(p2);
       // Each origin of an instance is its own issuer.
       expect((await pool.get(insts[1].instanceId, 'https://other.example')).issuer).toBe('https://other.example');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a burst on a cold instance builds its provider once; a rebuilt provider does not verify a machine secret with argon2 again', async () => {
+    let builds = 0;
+    let verifies = 0;
+    const metrics = { providerBuilt: () => builds++, watchProviderPool: () => undefined, cache: () => undefined } as any;
+    const hasher: typeof rt.deps.hasher = Object.assign(Object.create(rt.deps.hasher), {
+      verify: (hash: string, pw: string) => (verifies++, rt.deps.hasher.verify(hash, pw)),
+    });
+    const pool = new ProviderPool({ knex: rt.db.knex, box: rt.deps.box, hasher, config: rt.config, log: rt.log, metrics }, rt.deps.changes);
+    try {
+      const inst = await testInstance(rt, 'Burst');
+      const origin = `http://${inst.domain}`;
+      const burst = await Promise.all(Array.from({ length: 20 }, () => pool.get(inst.instanceId, origin)));
+      expect(new Set(burst).size).toBe(1);
+      expect(builds).toBe(1);
+
+      const machine = await addMachine(rt, inst.scope, inst.orgId);
+      expect(await burst[0].clients.verifySecret(machine.clientId, machine.clientSecret)).toBe(true);
+      expect(await burst[0].clients.verifySecret(machine.clientId, machine.clientSecret)).toBe(true);
+      expect(verifies).toBe(1);
+      await rt.deps.changes.publish(inst.instanceId);
+      const rebuilt = await pool.get(inst.instanceId, origin);
+      expect(rebuilt).not.toBe(burst[0]);
+      expect(builds).toBe(2);
+      expect(await rebuilt.clients.verifySecret(machine.clientId, machine.clientSecret)).toBe(true);
+      expect(verifies).toBe(1);
+      // A wrong secret is still checked, and refused.
+      expect(await rebuilt.clients.verifySecret(machine.clientId, 'wrong')).toBe(false);
+      expect(verifies).toBe(2);
     } finally {
       await pool.close();
     }
