@@ -26,6 +26,10 @@ export const loginNames = (scope: Scope, user: Pick<UserRow, 'username' | 'org_i
 /** `username@{primary domain of the user's org}`, as the account chooser and the mails show it. */
 export const shownLoginName = (scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string> => preferredLoginName(scope, user);
 
+/** Whether any human user of the instance, in any org and state, has this address (self-registration refuses it). */
+export const emailBelongsToSomeone = async (scope: Scope, email: string): Promise<boolean> =>
+  (await findHumansByEmail(scope, email, { orgId: null, states: ['initial', 'active', 'inactive', 'locked'], limit: 1 })).length > 0;
+
 /** Users (human, active or initial) an external identity with this email may link to, in the IdP's org if it has one. */
 export const usersWithEmail = (scope: Scope, email: string, orgId: string | null): Promise<UserRow[]> =>
   findHumansByEmail(scope, email, { orgId, states: ['active', 'initial'], limit: 2 });

@@ -22,6 +22,10 @@ export async function submitVerification(ctx: Context, step: Step, code: string)
     const state = loginState(step);
     const userId = state.registeredUserId;
     const user = userId ? await userById(scope, userId) : undefined;
+    if (!user && state.registeredDecoy) {
+      const look = await lookFor(ctx, step, { userOrgId: state.registeredDecoy.orgId });
+      return showVerify(ctx, step, look, state.registeredDecoy.email, look.t('verify.invalid'));
+    }
     if (!user) return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
     const look = await lookFor(ctx, step, { userOrgId: user.org_id });
     // Verified meanwhile through the mail's link (any browser): nothing left to prove here.

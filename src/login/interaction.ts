@@ -103,6 +103,8 @@ export interface LoginState {
   passkeySetup?: 'mfa' | 'prompt';
   /** a user who registered and still has to verify the email */
   registeredUserId?: string;
+  /** a registration with an address that is someone else's, under ignoreUnknownUsernames: shown as done, nothing behind it */
+  registeredDecoy?: { email: string; orgId: string };
   /** set when a login (not a registration) stopped for email verification: the factors it already passed */
   verifyAmr?: string[];
   /** a user on the password reset page */

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { getEffectivePolicy } from '../domain/policy/service.js';
-import { userById } from '../domain/sign-in.js';
+import { emailBelongsToSomeone, userById } from '../domain/sign-in.js';
 import { createHumanUser } from '../domain/user/service.js';
 import { DomainError } from '../shared/errors.js';
 import { sendVerification } from './finish.js';
@@ -60,6 +60,15 @@ export async function submitRegistration(ctx: Context, step: Step, form: Registe
     const privacy = look.branding.privacy;
     if ((privacy.tosLink || privacy.privacyLink) && form.acceptTerms !== 'yes') errors.push(t('register.acceptTerms'));
     if (errors.length) return showRegister(ctx, step, look, form, errors);
+    if (await emailBelongsToSomeone(scope, form.email)) {
+      if (!look.policy.ignoreUnknownUsernames) return showRegister(ctx, step, look, form, [t('register.emailTaken')]);
+      // Nothing may tell that the address has an owner: the same password hashing and verification
+      // page as a registration that went through, but no account behind it and no mail to anyone
+      // (every code typed there is wrong, email-verification.ts).
+      await step.services.deps.hasher.hash(form.password);
+      await saveLoginState(step, { registeredUserId: undefined, registeredDecoy: { email: form.email, orgId }, verifyAmr: undefined });
+      return showVerify(ctx, step, look, form.email, '');
+    }
     let userId: string;
     try {
       ({ id: userId } = await createHumanUser(asSystem(step.services, scope), {
@@ -78,7 +87,7 @@ export async function submitRegistration(ctx: Context, step: Step, form: Registe
     }
     const user = (await userById(scope, userId))!;
     // verifyAmr cleared: a login stopped for verification earlier in this interaction must not carry over.
-    await saveLoginState(step, { registeredUserId: userId, verifyAmr: undefined });
+    await saveLoginState(step, { registeredUserId: userId, registeredDecoy: undefined, verifyAmr: undefined });
     await sendVerification(ctx, step, look, user);
     return showVerify(ctx, step, look, user.email!, '');
   });
