@@ -1,4 +1,4 @@
-import { DomainError, notFound } from '../shared/errors.js';
+import { notFound, staleVersion } from '../shared/errors.js';
 import type { Scope } from '../db/scope.js';
 import type { ServiceContext } from './deps.js';
 
@@ -55,14 +55,7 @@ export async function atVersion<T>(
     await lockParentsFirst[entity]?.(scope, id);
     const row = await scope.table(versionedTables[entity]).where({ id }).forUpdate().first('version');
     if (!row) throw notFound(entity, id);
-    if (expected !== undefined && row.version !== expected) {
-      throw new DomainError(
-        'precondition_failed',
-        `the ${entity} was changed meanwhile (now at version ${row.version}, not ${expected})`,
-        'precondition_failed',
-        { currentVersion: row.version },
-      );
-    }
+    if (expected !== undefined && row.version !== expected) throw staleVersion(row.version, expected);
     return change({ ...ctx, scope }, row.version as number);
   });
 }
