@@ -68,6 +68,12 @@ export function consolePages(s: ConsolePageIds): [name: string, path: string][] 
     ['an org manager', `${o}/managers/${s.membershipId}`],
     ['audit trail', `${o}/audit`],
     ['audit trail, filtered by resource', `${o}/audit?resourceType=user&resourceId=${s.userId}`],
+    ['policies', `${o}/policies`],
+    ...['login', 'password_complexity', 'lockout', 'domain', 'notification'].map((k) => [`policy: ${k}`, `${o}/policies/${k}`] as [string, string]),
+    ['login page preview', `${o}/policies/login/preview`],
+    ['identity providers', `${o}/idps`],
+    ['new identity provider form', `${o}/idps/new`],
+    ['branding', `${o}/branding`],
     ['explainer', `${o}/explain`],
     ...(s.explain
       ? ([['explainer, a user and an app', `${o}/explain?user=${encodeURIComponent(s.explain.user)}&clientId=${encodeURIComponent(s.explain.clientId)}`]] as [
@@ -75,5 +81,17 @@ export function consolePages(s: ConsolePageIds): [name: string, path: string][] 
           string,
         ][])
       : []),
+  ];
+}
+
+/** The instance administrator's pages (instance managers only). */
+export function instanceConsolePages(): [name: string, path: string][] {
+  return [
+    ['instance', '/ui/console/instance'],
+    ['instance policies', '/ui/console/instance/policies'],
+    ['instance policy: login', '/ui/console/instance/policies/login'],
+    ['instance identity providers', '/ui/console/instance/idps'],
+    ['new instance identity provider form', '/ui/console/instance/idps/new'],
+    ['instance branding', '/ui/console/instance/branding'],
   ];
 }
