@@ -26,6 +26,7 @@ export const paths = {
   email: '/ui/account/email',
   password: '/ui/account/password',
   security: '/ui/account/security',
+  identities: '/ui/account/identities',
   sessions: '/ui/account/sessions',
   applications: '/ui/account/applications',
   application: (clientId: string) => `/ui/account/applications/${encodeURIComponent(clientId)}`,

@@ -19,6 +19,7 @@ import { paths, type AccountState } from './context.js';
 import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
 import { emailPages } from './email.js';
+import { identityPages } from './identities.js';
 import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
 import { securityPages } from './security.js';
@@ -85,6 +86,7 @@ export function accountRoutes(d: AccountDeps): Middleware {
   passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
   securityPages(signedIn);
+  identityPages(signedIn);
   sessionPages(signedIn);
   applicationPages(signedIn, d.pool);
 

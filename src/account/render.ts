@@ -27,6 +27,7 @@ const nav = [
   { key: 'password', href: paths.password, labelKey: 'nav.password' },
   { key: 'security', href: paths.security, labelKey: 'nav.security' },
   { key: 'passkeys', href: paths.passkeys, labelKey: 'nav.passkeys' },
+  { key: 'identities', href: paths.identities, labelKey: 'nav.identities' },
   { key: 'sessions', href: paths.sessions, labelKey: 'nav.sessions' },
   { key: 'applications', href: paths.applications, labelKey: 'nav.applications' },
 ];
