@@ -56,6 +56,8 @@ export const paths = {
   instancePolicies: '/ui/console/instance/policies',
   instanceIdps: '/ui/console/instance/idps',
   instanceBranding: '/ui/console/instance/branding',
+  instanceSettings: '/ui/console/instance/settings',
+  instanceOrgs: '/ui/console/instance/orgs',
 };
 
 export const consoleState = (ctx: Context): ConsoleState => ctx.state.console as ConsoleState;

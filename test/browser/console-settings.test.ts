@@ -290,3 +290,72 @@ test('an uploaded logo shows on the login page; colours, bad files refused per f
   expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
   await j.close();
 }, 420_000);
+
+test('an instance admin sends an SMTP test mail (caught by an in-process SMTP server), sets token lifetimes and deletes an org', async () => {
+  const j = await ConsoleJourney.start(w, browser, 'instance-admin');
+  const { page } = j;
+  page.on('dialog', (d) => void d.accept());
+  await j.signIn(w.inst.adminLoginName, w.inst.adminPassword);
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Instance' }).click();
+  await j.check('instance');
+  await page.getByRole('link', { name: /^Settings The instance/ }).click();
+  await j.check('instance-settings');
+
+  // The test mail goes out through the stored settings and arrives.
+  const to = `ops${newId()}@example.com`;
+  await page.getByLabel('Send to').fill(to);
+  await page.getByRole('button', { name: 'Send a test mail' }).click();
+  await page.getByRole('status').getByText(`The test mail to ${to} was accepted by the server`).waitFor();
+  await j.check('smtp-test-sent');
+  const mail = await w.smtp.waitFor(to);
+  expect(mail.subject).toBe('Tessera SMTP test');
+
+  // Bad input: messages on the fields, values kept, nothing saved.
+  const before = await db()('instances').where({ id: w.inst.instanceId }).first();
+  await page.getByLabel('Port').fill('70000');
+  await page.getByLabel('Sender address').fill('not-an-address');
+  await page.getByRole('button', { name: 'Save' }).nth(2).click();
+  await page.getByText('Please enter an email address like name@example.com.').waitFor();
+  expect(await page.getByLabel('Port').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.getByLabel('Sender address').inputValue()).toBe('not-an-address');
+  await j.check('smtp-invalid');
+  expect((await db()('instances').where({ id: w.inst.instanceId }).first()).version).toBe(before.version);
+
+  // A server that does not answer: the test says what failed.
+  await page.goto(j.url('/ui/console/instance/settings'));
+  await page.getByLabel('Port').fill('9');
+  await page.getByRole('button', { name: 'Save' }).nth(2).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe('The settings were saved.');
+  await page.getByLabel('Send to').fill(to);
+  await page.getByRole('button', { name: 'Send a test mail' }).click();
+  await page.getByRole('alert').getByText('The test mail was not sent.').waitFor();
+  await j.check('smtp-test-failed');
+  await page.getByLabel('Port').fill(String(w.smtp.port));
+  await page.getByRole('button', { name: 'Save' }).nth(2).click();
+  expect((await db()('instances').where({ id: w.inst.instanceId }).first()).smtp_port).toBe(w.smtp.port);
+
+  // Token lifetimes.
+  await page.getByLabel('Access token').fill('7200');
+  await page.getByRole('button', { name: 'Save' }).nth(1).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe('The settings were saved.');
+  expect((await db()('instances').where({ id: w.inst.instanceId }).first()).access_token_lifetime_s).toBe(7200);
+
+  // The org list: deactivate, then delete after a confirmation that counts what goes.
+  const doomed = await newOrg();
+  await manager(w.sys(), doomed.id, `gone${newId()}`, doomed.domain, ['ORG_OWNER']);
+  await page.goto(j.url(`/ui/console/instance/orgs?q=${doomed.domain}`));
+  await j.check('instance-orgs');
+  await page.getByRole('button', { name: `Deactivate organization Org ${doomed.domain}` }).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe(`Org ${doomed.domain} was deactivated.`);
+  await page.goto(j.url(`/ui/console/instance/orgs?q=${doomed.domain}`));
+  await page.getByRole('link', { name: `Delete… Org ${doomed.domain}` }).click();
+  await page.getByText('1 users, with their sessions, factors and links').waitFor();
+  await page.getByText('1 manager roles in it').waitFor();
+  await j.check('org-delete');
+  await page.getByRole('button', { name: 'Delete the organization' }).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe(`Org ${doomed.domain} was deleted.`);
+  expect(await db()('orgs').where({ instance_id: w.inst.instanceId, id: doomed.id })).toHaveLength(0);
+  expect(j.consoleErrors.filter((e) => !e.startsWith('Failed to load resource'))).toEqual([]);
+  expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
+  await j.close();
+}, 420_000);

@@ -4,6 +4,8 @@ import { renderConsole } from '../render.js';
 import { brandingRoutes } from './branding.js';
 import { idpRoutes } from './idps.js';
 import { atInstance } from './instance-guard.js';
+import { instanceOrgRoutes } from './instance-orgs.js';
+import { instanceSettingsRoutes } from './instance-settings.js';
 import { policyRoutes } from './policies.js';
 
 /**
@@ -17,6 +19,8 @@ export const instanceArea: ConsoleArea = {
     router.get('/instance', atInstance('iam.read'), async (ctx) => {
       const c = consoleState(ctx);
       const links = [
+        { href: paths.instanceSettings, key: 'settings', allowed: true },
+        { href: paths.instanceOrgs, key: 'orgs', allowed: c.perms.can('org.global.read', {}) },
         { href: paths.instancePolicies, key: 'policies', allowed: c.perms.can('iam.policy.read', {}) },
         { href: paths.instanceBranding, key: 'branding', allowed: c.perms.can('iam.policy.read', {}) },
         { href: paths.instanceIdps, key: 'idps', allowed: c.perms.can('iam.idp.read', {}) },
@@ -26,5 +30,7 @@ export const instanceArea: ConsoleArea = {
     policyRoutes(router, true);
     idpRoutes(router, true);
     brandingRoutes(router, true);
+    instanceSettingsRoutes(router);
+    instanceOrgRoutes(router);
   },
 };

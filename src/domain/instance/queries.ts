@@ -44,3 +44,16 @@ export async function instanceWithDomains(knex: Knex, actor: Principal, instance
   if (!instance) throw notFound('instance', instanceId);
   return { instance, domains: await listInstanceDomains(scope) };
 }
+
+/**
+ * The instance's own settings for the console, for instance administrators (iam.read). The SMTP
+ * password never leaves: callers see only whether one is set.
+ */
+export interface InstanceView extends Omit<InstanceRow, 'smtp_password_enc'> {
+  hasSmtpPassword: boolean;
+}
+
+export async function instanceSettings(ctx: ServiceContext): Promise<{ instance: InstanceView; domains: InstanceDomainRow[] }> {
+  const { smtp_password_enc, ...instance } = await readInstance(ctx);
+  return { instance: { ...instance, hasSmtpPassword: Boolean(smtp_password_enc) }, domains: await listInstanceDomains(ctx.scope) };
+}

@@ -4,7 +4,7 @@ import type { PageParams, Page } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
 import { DOMAIN_CHALLENGE_PREFIX } from './service.js';
-import { getOrg, listOrgDomains, pageOrgs, type OrgDomainRow, type OrgRow } from './repository.js';
+import { countOrgContents, getOrg, listOrgDomains, pageOrgs, type OrgDomainRow, type OrgRow } from './repository.js';
 
 export type { OrgRow, OrgDomainRow } from './repository.js';
 
@@ -63,4 +63,11 @@ export async function domainsOfOrg(ctx: ServiceContext, orgId: string): Promise<
 export async function pageAllOrgs(ctx: ServiceContext, f: { nameContains?: string; state?: 'active' | 'inactive' }, p: PageParams): Promise<Page<OrgRow>> {
   await authorize(ctx, 'org.global.read', {});
   return pageOrgs(ctx.scope, f, p);
+}
+
+/** An org with what deleting it would remove, for callers with org.delete on it. */
+export async function orgDeletionImpact(ctx: ServiceContext, orgId: string): Promise<{ org: OrgRow; counts: Awaited<ReturnType<typeof countOrgContents>> }> {
+  const org = await getOrg(ctx.scope, orgId);
+  if (!org || !(await isAllowed(ctx, 'org.delete', { orgId }))) throw notFound('org', orgId);
+  return { org, counts: await countOrgContents(ctx.scope, orgId) };
 }

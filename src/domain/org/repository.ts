@@ -133,3 +133,21 @@ export async function orgNamesByIds(scope: Scope, ids: string[]): Promise<Map<st
     .select('o.id', 'o.name', 'd.domain');
   return new Map(rows.map((r) => [r.id, { name: r.name, primaryDomain: r.domain }]));
 }
+
+/** What goes with an org when it is deleted (the foreign keys cascade), counted. */
+export async function countOrgContents(
+  scope: Scope,
+  orgId: string,
+): Promise<{ users: number; projects: number; grantsReceived: number; userGrants: number; memberships: number; idps: number }> {
+  const count = async (table: string, where: Record<string, string>) =>
+    Number((await scope.table(table).where(where).count<{ n: string }[]>('* as n').first())?.n ?? 0);
+  const [users, projects, grantsReceived, userGrants, memberships, idps] = await Promise.all([
+    count('users', { org_id: orgId }),
+    count('projects', { org_id: orgId }),
+    count('project_grants', { granted_org_id: orgId }),
+    count('user_grants', { org_id: orgId }),
+    count('memberships', { org_id: orgId }),
+    count('idps', { org_id: orgId }),
+  ]);
+  return { users, projects, grantsReceived, userGrants, memberships, idps };
+}
