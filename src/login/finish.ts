@@ -7,6 +7,7 @@ import { showVerify } from './pages.js';
 import { showRefusal } from './refusal.js';
 import { rememberAccount } from './remembered-accounts.js';
 import { amrOf } from './amr.js';
+import { acrOfAmr } from '../oidc/claims.js';
 
 /**
  * The end of every login path (password, second factor, external IdP): the project checks and
@@ -50,7 +51,8 @@ export async function finishLogin(ctx: Context, step: Step, accountId: string, a
   if (user && (await requireVerifiedEmail(ctx, step, user, amr))) return;
   rememberAccount(ctx, accountId);
   // select_account is resolved too: whoever finishes a login has chosen an account.
-  return finishInteraction(ctx, step, { login: { accountId, amr: amrOf(amr), remember: true }, select_account: {} });
+  const methods = amrOf(amr);
+  return finishInteraction(ctx, step, { login: { accountId, amr: methods, acr: acrOfAmr(methods), remember: true }, select_account: {} });
 }
 
 /** POST /ui/login/{uid}/abort: the user cancels; the client hears access_denied. */

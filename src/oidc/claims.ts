@@ -65,6 +65,13 @@ export interface ClaimsInput {
 export type RoleClaim = Record<string, Record<string, string>>;
 
 /** The audience's project ids: the client's project plus any requested by `…:project:id:{id}:aud`. */
+/**
+ * The `acr` of a sign-in (OpenID Connect Core 2: an absolute URI both sides agree on): one factor,
+ * or several (amr has `mfa`). Listed in discovery as acr_values_supported.
+ */
+export const ACR = { singleFactor: 'urn:tessera:acr:1fa', multiFactor: 'urn:tessera:acr:mfa' } as const;
+export const acrOfAmr = (amr: string[]): string => (amr.includes('mfa') ? ACR.multiFactor : ACR.singleFactor);
+
 /** `urn:zitadel:iam:org:project:id:{id}:aud`: the scope that adds a project to the audience. */
 export const isAudienceScope = (scope: string): boolean => AUD_SCOPE.test(scope);
 

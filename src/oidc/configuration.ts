@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { InstanceRow } from '../domain/instance/repository.js';
-import { METADATA_SCOPE, PROJECTS_ROLES_SCOPE, RESOURCE_OWNER_SCOPE } from './claims.js';
+import { ACR, METADATA_SCOPE, PROJECTS_ROLES_SCOPE, RESOURCE_OWNER_SCOPE } from './claims.js';
 import { CLIENT_EXTRA } from './clients.js';
 import type { InteractionHooks } from './interactions.js';
 import { answerUnavailable } from './unavailable.js';
@@ -50,14 +50,16 @@ export function providerConfiguration(p: ConfigurationParts): Record<string, unk
     clients: [],
     findAccount: p.findAccount,
     claims: {
-      // amr under openid: every ID token carries the sign-in's methods (src/login/amr.ts), as ZITADEL's do;
-      // as a claim of its own oidc-provider would include it only when a client asks for it.
-      openid: ['sub', 'amr'],
+      // amr and acr under openid: every ID token carries the sign-in's methods (src/login/amr.ts), as
+      // ZITADEL's do, and its class (claims.ts ACR); as claims of their own oidc-provider would
+      // include them only when a client asks. Both are listed in claims_supported.
+      openid: ['sub', 'amr', 'acr'],
       profile: ['name', 'given_name', 'family_name', 'nickname', 'locale', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
     },
     scopes: [...STATIC_SCOPES],
+    acrValues: [ACR.singleFactor, ACR.multiFactor],
     // claims.ts decides what an ID token carries (app flags), so oidc-provider must not strip it.
     conformIdTokenClaims: false,
     responseTypes: ['code'],

@@ -96,3 +96,23 @@ test("a machine user's client_credentials token: username is the machine's login
   expect(answer).toMatchObject({ active: true, sub: machine.userId, aud: [machine.clientId, projectId], iss: issuer });
   expect(answer.username).toBe(`${machine.username}@${user.loginName.split('@')[1]}`);
 });
+
+describe('acr (issue 11, item 14)', () => {
+  test('discovery lists amr and acr among the claims, and the acr values', async () => {
+    const discovery = JSON.parse((await localRequest(new URL(`${issuer}/.well-known/openid-configuration`))).body);
+    expect(discovery.claims_supported).toEqual(expect.arrayContaining(['amr', 'acr']));
+    expect(discovery.acr_values_supported).toEqual(['urn:tessera:acr:1fa', 'urn:tessera:acr:mfa']);
+  });
+
+  test('a password sign-in asked for acr_values gets the single-factor class in its ID token', async () => {
+    const { tokens } = await login(await discover(rp), rp, {
+      loginName: user.loginName,
+      password: user.password,
+      scope: 'openid',
+      params: { acr_values: 'urn:tessera:acr:mfa urn:tessera:acr:1fa' },
+    });
+    const idToken = decodeJwt(tokens.id_token!);
+    expect(idToken.acr).toBe('urn:tessera:acr:1fa');
+    expect(idToken.amr).toEqual(['pwd']);
+  });
+});
