@@ -345,6 +345,9 @@ const reads: Read[] = [
   ['consent.listConsentGrants', (s) => consentRepo.listConsentGrants(s, a.userId)],
   ['consent.applicationsByClientId', (s) => consentRepo.applicationsByClientId(s, [a.clientId])],
   ['idp.countIdpLinksOfUser', (s) => idpRepo.countIdpLinksOfUser(s, a.userId)],
+  ['idp.countLinksOfIdp', (s) => idpRepo.countLinksOfIdp(s, a.idpId)],
+  // '' (no primary domain) counts as found nothing
+  ['user.loginNameSuffix', (s) => userRepo.loginNameSuffix(s, a.orgId).then((suffix) => suffix || undefined)],
   ['policy.labelAssetStamps', async (s) => [...(await policyRepo.labelAssetStamps(s, a.orgId)).values()]],
   ['membership.listMembershipsOfUserNamed', (s) => memberRepo.listMembershipsOfUserNamed(s, a.userId)],
   ['userGrant.listUserGrantsOfUserNamed', (s) => userGrantRepo.listUserGrantsOfUserNamed(s, a.userId)],
@@ -534,6 +537,10 @@ const writes: Write[] = [
         id_token_enc: null,
         expires_at: new Date(),
       }),
+  ],
+  [
+    'session.upsertSignInDevice',
+    (s) => sessionRepo.upsertSignInDevice(s, { session_uid: 'iso-device', user_id: a.userId, user_agent: null, at: new Date() }).then(() => 0),
   ],
   ['session.touchUiSession', (s) => sessionRepo.touchUiSession(s, 'iso-ui-session', new Date()).then(() => 0)],
   ['session.updateUiSessionData', (s) => sessionRepo.updateUiSessionData(s, 'iso-ui-session', { hijacked: true }).then(() => 0)],
