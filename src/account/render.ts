@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Context } from 'koa';
 import ejs from 'ejs';
+import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { translator, type Locale } from '../ui/i18n.js';
 import { viewsDir } from '../ui/render.js';
 import { paths, type AccountState } from './context.js';
@@ -42,7 +43,7 @@ export async function renderAccount(
   const flash = a.session.data.flash as { kind: string; text: string } | undefined;
   if (flash) await a.setData({ flash: undefined });
   const common = { t: a.t, csrf: a.csrf, paths, me: a.me };
-  const body = await ejs.renderFile(view(name), { ...common, ...data }, { async: true });
+  const body = await ejs.renderFile(view(name), { ...common, ...data }, TEMPLATE_OPTIONS);
   ctx.status = opts.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
@@ -59,7 +60,7 @@ export async function renderAccount(
       signedIn: true,
       nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
     },
-    { async: true },
+    TEMPLATE_OPTIONS,
   );
 }
 
@@ -69,7 +70,7 @@ export async function plainAccountPage(ctx: Context, locale: Locale, status: num
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey), paths }, { async: true });
+  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey), paths }, TEMPLATE_OPTIONS);
   ctx.body = await ejs.renderFile(
     view('layout'),
     {
@@ -85,6 +86,6 @@ export async function plainAccountPage(ctx: Context, locale: Locale, status: num
       flash: undefined,
       paths,
     },
-    { async: true },
+    TEMPLATE_OPTIONS,
   );
 }

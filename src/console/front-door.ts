@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
 import ejs from 'ejs';
+import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { Scope } from '../db/scope.js';
 import { loadBranding } from '../ui/branding.js';
 import { viewsDir } from '../ui/render.js';
@@ -32,7 +33,7 @@ export function frontDoor(knex: Knex) {
         iconUrl: branding.assets.icon_light,
         origin: ctx.state.origin,
       },
-      { async: true },
+      TEMPLATE_OPTIONS,
     );
   };
 }

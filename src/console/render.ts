@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Context } from 'koa';
 import ejs from 'ejs';
+import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { viewsDir } from '../ui/render.js';
 import type { ConsoleState } from './context.js';
 import { consoleTranslator, type Locale } from './i18n.js';
@@ -28,7 +29,7 @@ export async function renderConsole(ctx: Context, name: string, data: Record<str
   const flash = c.session?.data.flash as { kind: string; text: string } | undefined;
   if (flash) await c.setData({ flash: undefined });
   const common = { t: c.t, csrf: c.csrf, org: c.org, perms: c.perms, values: {}, errors: {}, formError: undefined, paths: c.paths, fmt: formatTime };
-  const body = await ejs.renderFile(view(name), { ...common, ...data }, { async: true });
+  const body = await ejs.renderFile(view(name), { ...common, ...data }, TEMPLATE_OPTIONS);
   const title = c.t(opts.titleKey, opts.titleVars);
   ctx.status = opts.status ?? 200;
   ctx.type = 'text/html; charset=utf-8';
@@ -47,7 +48,7 @@ export async function renderConsole(ctx: Context, name: string, data: Record<str
       orgs: c.orgChoices,
       signedIn: Boolean(c.session),
     },
-    { async: true },
+    TEMPLATE_OPTIONS,
   );
 }
 
@@ -66,7 +67,7 @@ export async function plainPage(ctx: Context, locale: Locale, status: number, ti
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey) }, { async: true });
+  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey) }, TEMPLATE_OPTIONS);
   ctx.body = await ejs.renderFile(
     view('layout'),
     {
@@ -84,6 +85,6 @@ export async function plainPage(ctx: Context, locale: Locale, status: number, ti
       flash: undefined,
       paths: {},
     },
-    { async: true },
+    TEMPLATE_OPTIONS,
   );
 }

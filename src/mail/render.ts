@@ -1,5 +1,6 @@
 import path from 'node:path';
 import ejs from 'ejs';
+import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { paths } from '../shared/paths.js';
 import { translator, type Locale } from '../ui/i18n.js';
 import type { Branding } from '../ui/branding.js';
@@ -81,8 +82,8 @@ export async function renderMail(m: MailMessage, c: MailContext): Promise<Render
     ...blocks(m, t, c),
   };
   const [text, html] = await Promise.all([
-    ejs.renderFile(path.join(mailDir, 'layout.text.ejs'), data, { async: true }),
-    ejs.renderFile(path.join(mailDir, 'layout.html.ejs'), data, { async: true }),
+    ejs.renderFile(path.join(mailDir, 'layout.text.ejs'), data, TEMPLATE_OPTIONS),
+    ejs.renderFile(path.join(mailDir, 'layout.html.ejs'), data, TEMPLATE_OPTIONS),
   ]);
   return { subject, text, html };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import ejs from 'ejs';
+import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { paths } from '../shared/paths.js';
 import type { Branding } from './branding.js';
 import type { Locale, Translate } from './i18n.js';
@@ -40,8 +41,8 @@ export function brandedFrame(branding: Branding, locale: Locale, t: Translate): 
 }
 
 export async function renderPage(view: string, title: string, data: Record<string, unknown>, frame: LayoutFrame = {}): Promise<string> {
-  const body = await ejs.renderFile(path.join(viewsDir, `${view}.ejs`), data, { async: true });
-  return ejs.renderFile(path.join(viewsDir, 'layout.ejs'), { title, body, frame }, { async: true });
+  const body = await ejs.renderFile(path.join(viewsDir, `${view}.ejs`), data, TEMPLATE_OPTIONS);
+  return ejs.renderFile(path.join(viewsDir, 'layout.ejs'), { title, body, frame }, TEMPLATE_OPTIONS);
 }
 
 /** Where a page goes: a Koa context, or anything shaped like one (oidc-provider's page hooks). */
