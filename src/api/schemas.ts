@@ -28,6 +28,12 @@ export const noChosenId = z
   .optional()
   .meta({ description: 'refused: the server chooses ids (one chosen by the caller would tell which ids exist in other orgs)' });
 
+/** An application's `clientId` on create: refused, for the same reason (client ids are unique in the instance). */
+export const noChosenClientId = z
+  .never({ error: 'client ids are chosen by the server: leave clientId out' })
+  .optional()
+  .meta({ description: 'refused: the server chooses client ids (one chosen by the caller would tell which exist in other orgs)' });
+
 export const timestamp = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 time' });
 
 /** Rows come from PostgreSQL with Date objects; the API speaks RFC 3339 strings. */

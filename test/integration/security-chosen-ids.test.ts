@@ -2,6 +2,7 @@ import type { Runtime } from '../../src/runtime/index.js';
 import { createOrg } from '../../src/domain/org/service.js';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { createProject } from '../../src/domain/project/service.js';
+import { createApplication } from '../../src/domain/project/applications.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { newId } from '../../src/shared/ids.js';
 import { client, machineCaller, serve, systemCtx, type Caller, type Served } from './api-client.js';
@@ -83,4 +84,24 @@ test('the same holds for orgs', async () => {
   const onUnused = await api.post('/management/v1/orgs', { id: newId(), name: 'Fresh' });
   expect(shape(onTaken)).toEqual(shape(onUnused));
   expect(onUnused.status).toBe(400);
+});
+
+test("the same holds for an application's client id", async () => {
+  const sys = systemCtx(inst, rt);
+  const hidden = await createApplication(sys, foreignProject, {
+    name: 'Hidden app',
+    appType: 'web',
+    authMethod: 'none',
+    redirectUris: ['https://hidden.example/cb'],
+  });
+  const project = (await as().post('/management/v1/projects', { name: `Apps ${newId()}` })).body.id as string;
+  const app = (clientId: string) => ({ name: `App ${newId()}`, appType: 'api', authMethod: 'client_secret_basic', clientId });
+  const onTaken = await as().post(`/management/v1/projects/${project}/apps`, app(hidden.clientId));
+  const onUnused = await as().post(`/management/v1/projects/${project}/apps`, app(`unused-${newId()}`));
+  expect(shape(onTaken)).toEqual(shape(onUnused));
+  expect(onUnused.status).toBe(400);
+  const { clientId: _none, ...chosenByServer } = app('x');
+  const created = await as().post(`/management/v1/projects/${project}/apps`, chosenByServer);
+  expect(created.status).toBe(201);
+  expect(created.body.clientId).toBeTruthy();
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { pageAppsOfProject, readAppOfProject, requireProjectOfOrg, type ApplicationRow } from '../../domain/project/queries.js';
 import * as apps from '../../domain/project/applications.js';
 import { RouteList } from '../route.js';
-import { id, iso, listOf, listQuery, timestamp, versioned, noChosenId } from '../schemas.js';
+import { id, iso, listOf, listQuery, timestamp, versioned, noChosenClientId, noChosenId } from '../schemas.js';
 
 /** Assembled into the Management API in ./index.ts. */
 export const api = new RouteList();
@@ -113,7 +113,7 @@ api.route({
   summary: 'Add an OIDC application; a generated client secret is in this response only',
   params: projectParams,
   publishes: true,
-  body: z.object({ ...settings, name: z.string().min(1).max(200), appType, authMethod, clientId: z.string().min(1).max(255).optional(), id: noChosenId }),
+  body: z.object({ ...settings, name: z.string().min(1).max(200), appType, authMethod, clientId: noChosenClientId, id: noChosenId }),
   response: z.object({ id: z.string(), clientId: z.string(), clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
     await requireProjectOfOrg(call.svc, call.orgId, params.projectId);
