@@ -12,6 +12,7 @@ import { onlyTrustedProxies } from './http/trusted-proxies.js';
 import { LoginThrottle, loginInteractions, loginPages } from './login/index.js';
 import { Mailer } from './mail/mailer.js';
 import { MailTransports } from './mail/transport.js';
+import { directDelivery } from './notify/delivery.js';
 import { Notifier } from './notify/notifier.js';
 import { MailOutbox } from './notify/outbox.js';
 import { ProviderPool } from './oidc/pool.js';
@@ -47,8 +48,10 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   // Shared parts, one each per process.
   const transports = new MailTransports(db.knex, deps.box, deps.changes);
   // Mail leaves through the outbox, after the request has answered; this process's sender sends it.
-  const outbox = new MailOutbox(db.knex, new Mailer(transports, rt.metrics), deps.box, log, config.mail.outbox).start();
-  const notifier = new Notifier(outbox, deps);
+  // An admin action's mail (an invitation) is sent at once instead, so the admin is told whether it went out.
+  const mailer = new Mailer(transports, rt.metrics);
+  const outbox = new MailOutbox(db.knex, mailer, deps.box, log, config.mail.outbox).start();
+  const notifier = new Notifier(outbox, deps, directDelivery(mailer));
   const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: config.login.throttle });
   const pool = new ProviderPool(
     { knex: db.knex, box: deps.box, hasher: deps.hasher, config, log, metrics: rt.metrics, redisConnections: rt.redis, interactions: loginInteractions },

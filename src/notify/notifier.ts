@@ -37,25 +37,39 @@ export type PageContext = Required<Pick<SendOptions, 'origin'>> & Pick<SendOptio
 const link = (origin: string, path: string, userId: string, code: string) => `${origin}${path}?user=${userId}&code=${code}`;
 
 export class Notifier {
+  /**
+   * `delivery` for mail that follows a page (the outbox: after the response, with retries);
+   * `immediate` for mail an admin action sends, whose outcome the admin is told (default: delivery).
+   */
   constructor(
     private readonly delivery: Delivery,
     private readonly deps: ServiceDeps,
+    private readonly immediate: Delivery = delivery,
   ) {}
 
   private sys(scope: Scope): ServiceContext {
     return { deps: this.deps, scope, actor: systemPrincipal };
   }
 
-  /** A user an admin created without a password (state initial): a code and a link to set one. */
+  /**
+   * A user an admin created without a password (state initial): a code and a link to set one.
+   * Sent at once (the admin waits and is told): a mail that did not go out throws a DomainError
+   * (reason mail.smtp_not_configured, mail.no_recipient or mail.send_failed); it is not retried.
+   */
   async initialPassword(scope: Scope, userId: string, origin: string): Promise<void> {
     const user = await userById(scope, userId);
-    if (!user?.email) throw new DomainError('precondition_failed', 'the user has no email address', 'mail.no_recipient');
+    if (!user?.email) throw new DomainError('rule_violation', 'the user has no email address', 'mail.no_recipient');
     const code = await issueUserCode(this.sys(scope), user, 'initial_password', { ttlMin: INITIAL_TTL_MIN });
-    await this.delivery.deliver(scope, {
-      userId: user.id,
-      message: { kind: 'initialPassword', code, link: link(origin, mailLinkPaths.initialPassword, user.id, code), expiresMin: INITIAL_TTL_MIN },
-      options: { origin },
-    });
+    try {
+      await this.immediate.deliver(scope, {
+        userId: user.id,
+        message: { kind: 'initialPassword', code, link: link(origin, mailLinkPaths.initialPassword, user.id, code), expiresMin: INITIAL_TTL_MIN },
+        options: { origin },
+      });
+    } catch (err) {
+      const reason = err instanceof DomainError && err.reason?.startsWith('mail.') ? err.reason : 'mail.send_failed';
+      throw new DomainError('rule_violation', `the invitation could not be sent: ${(err as Error).message}`, reason);
+    }
   }
 
   /** The password changed: a notice, where the notification policy of the user's org asks for one. */

@@ -149,15 +149,38 @@ api.route({
     password: z.string().min(1).max(256).optional(),
     id: noChosenId,
   }),
-  response: z.object({ id: z.string() }),
+  response: z.object({
+    id: z.string(),
+    invitationMail: z
+      .object({
+        status: z.enum(['sent', 'failed']),
+        reason: z.string().optional().meta({ description: 'why it failed: mail.smtp_not_configured, mail.no_recipient or mail.send_failed' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Only for a user created without a password: whether the invitation (a code and a link to set a password) went out. It is sent once the user is stored, before this answer, and not retried: the user stays created either way; resend it once the SMTP settings are right.',
+      }),
+  }),
   description:
-    "Without a password the user starts in state `initial` and, once created, is mailed a code and a link to set one (through the instance's SMTP server; a failed mail is logged, the user stays created).",
+    "Without a password the user starts in state `initial` and, once created, is mailed a code and a link to set one through the instance's SMTP server; `invitationMail` says whether it went out.",
   handler: async ({ body, call }) => {
-    const created = await users.createHumanUser(call.svc, { ...body, orgId: call.orgId });
+    const created: { id: string; invitationMail?: { status: 'sent' | 'failed'; reason?: string } } = await users.createHumanUser(call.svc, {
+      ...body,
+      orgId: call.orgId,
+    });
     const { notifier } = call;
     if (body.password === undefined && notifier) {
       const origin: string = call.koa.state.origin;
-      call.afterCommit((scope) => notifier.initialPassword(scope, created.id, origin));
+      call.afterCommit(async (scope) => {
+        try {
+          await notifier.initialPassword(scope, created.id, origin);
+          created.invitationMail = { status: 'sent' };
+        } catch (err) {
+          created.invitationMail = { status: 'failed', reason: (err as { reason?: string }).reason ?? 'mail.send_failed' };
+          throw err;
+        }
+      });
     }
     return created;
   },
