@@ -58,6 +58,7 @@ export const paths = {
   instanceBranding: '/ui/console/instance/branding',
   instanceSettings: '/ui/console/instance/settings',
   instanceOrgs: '/ui/console/instance/orgs',
+  instanceManagers: '/ui/console/instance/managers',
 };
 
 export const consoleState = (ctx: Context): ConsoleState => ctx.state.console as ConsoleState;

@@ -359,3 +359,26 @@ test('an instance admin sends an SMTP test mail (caught by an in-process SMTP se
   expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
   await j.close();
 }, 420_000);
+
+test('an instance admin adds an instance manager (an unknown login name refused on its field) and removes them', async () => {
+  const orgDomain = w.inst.adminLoginName.split('@')[1];
+  const m = await manager(w.sys(), w.inst.orgId, `iam${newId()}`, orgDomain);
+  const j = await ConsoleJourney.start(w, browser, 'instance-managers');
+  const { page } = j;
+  page.on('dialog', (d) => void d.accept());
+  await j.signIn(w.inst.adminLoginName, w.inst.adminPassword, '/ui/console/instance/managers');
+  await j.check('instance-managers');
+  await page.getByRole('textbox', { name: 'User', exact: true }).fill(`nobody${newId()}@${orgDomain}`);
+  await page.getByLabel('IAM_ORG_MANAGER', { exact: true }).check();
+  await page.getByRole('button', { name: 'Add manager' }).click();
+  await page.getByText('No user has this username or login name.').waitFor();
+  await page.getByRole('textbox', { name: 'User', exact: true }).fill(m.loginName);
+  await page.getByRole('button', { name: 'Add manager' }).click();
+  expect((await page.getByRole('status').innerText()).trim()).toBe(`${m.loginName} is now a manager here.`);
+  const row = await db()('memberships').where({ instance_id: w.inst.instanceId, user_id: m.id, level: 'instance' }).first();
+  expect(row.roles).toEqual(['IAM_ORG_MANAGER']);
+  await page.getByRole('button', { name: `Remove ${m.loginName}` }).click();
+  expect(await db()('memberships').where({ instance_id: w.inst.instanceId, user_id: m.id, level: 'instance' })).toHaveLength(0);
+  expect(Object.entries(j.violations).filter(([, v]) => v.length)).toEqual([]);
+  await j.close();
+}, 240_000);

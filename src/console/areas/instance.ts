@@ -4,6 +4,7 @@ import { renderConsole } from '../render.js';
 import { brandingRoutes } from './branding.js';
 import { idpRoutes } from './idps.js';
 import { atInstance } from './instance-guard.js';
+import { instanceManagerRoutes } from './instance-managers.js';
 import { instanceOrgRoutes } from './instance-orgs.js';
 import { instanceSettingsRoutes } from './instance-settings.js';
 import { policyRoutes } from './policies.js';
@@ -21,6 +22,7 @@ export const instanceArea: ConsoleArea = {
       const links = [
         { href: paths.instanceSettings, key: 'settings', allowed: true },
         { href: paths.instanceOrgs, key: 'orgs', allowed: c.perms.can('org.global.read', {}) },
+        { href: paths.instanceManagers, key: 'managers', allowed: c.perms.can('iam.member.read', {}) },
         { href: paths.instancePolicies, key: 'policies', allowed: c.perms.can('iam.policy.read', {}) },
         { href: paths.instanceBranding, key: 'branding', allowed: c.perms.can('iam.policy.read', {}) },
         { href: paths.instanceIdps, key: 'idps', allowed: c.perms.can('iam.idp.read', {}) },
@@ -32,5 +34,6 @@ export const instanceArea: ConsoleArea = {
     brandingRoutes(router, true);
     instanceSettingsRoutes(router);
     instanceOrgRoutes(router);
+    instanceManagerRoutes(router);
   },
 };

@@ -3,7 +3,7 @@ import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
 import { authorize, permissionsOf } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
-import { findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
+import { findUserByLoginName, findUserNamedFromOrg, userSummariesByIds, type UserSummary } from '../user/repository.js';
 import { getMembership, listMembershipsOfUser, pageMemberships, type MembershipRow } from './repository.js';
 import type { MemberTarget } from './service.js';
 
@@ -130,4 +130,32 @@ export async function pageMembersOf(
 /** Where the caller is a manager, with which roles (no permission needed for oneself). */
 export async function ownMemberships(ctx: ServiceContext): Promise<MembershipRow[]> {
   return ctx.actor.type === 'user' ? listMembershipsOfUser(ctx.scope, ctx.actor.userId) : [];
+}
+
+// ---- instance managers (IAM_* roles), for the console's instance pages ----
+
+/** The instance's managers, paged, with who they are (iam.member.read). */
+export async function instanceMembers(ctx: ServiceContext, p: PageParams): Promise<Page<MemberView>> {
+  await authorize(ctx, 'iam.member.read', {});
+  const page = await pageMemberships(ctx.scope, { level: 'instance' }, p);
+  const users = await userSummariesByIds(
+    ctx.scope,
+    page.rows.map((m) => m.user_id),
+  );
+  return { total: page.total, rows: page.rows.map((m) => ({ ...m, user: users.get(m.user_id) })) };
+}
+
+/** One instance manager, or not_found (also for a membership at another level). */
+export async function instanceMember(ctx: ServiceContext, membershipId: string): Promise<MemberView> {
+  await authorize(ctx, 'iam.member.read', {});
+  const m = await getMembership(ctx.scope, membershipId);
+  if (!m || m.level !== 'instance') throw notFound('membership', membershipId);
+  return { ...m, user: (await userSummariesByIds(ctx.scope, [m.user_id])).get(m.user_id) };
+}
+
+/** The user to make an instance manager, by their exact login name (needs iam.member.write). */
+export async function instanceMemberCandidate(ctx: ServiceContext, loginName: string): Promise<UserSummary | undefined> {
+  await authorize(ctx, 'iam.member.write', {});
+  const user = await findUserByLoginName(ctx.scope, loginName);
+  return user ? (await userSummariesByIds(ctx.scope, [user.id])).get(user.id) : undefined;
 }
