@@ -3,6 +3,7 @@ import { loginWorld, type LoginWorld } from '../integration/login-support.js';
 import { addHuman, login } from '../support/rp.js';
 import { accessibilityProblems, signedInAtAccount } from './account-support.js';
 import { launchChromium } from './browser-support.js';
+import { getUser } from '../../src/domain/user/repository.js';
 import { newId } from '../../src/shared/ids.js';
 
 /**
@@ -35,6 +36,8 @@ test('a user changes their password: wrong current, too weak, breached, then don
   };
   await change('not-my-password', 'N3w-Secret-Phrase');
   await j.page.getByText('Your current password is not right.').waitFor();
+  // Counted like a wrong password at sign-in (the lockout policy), and cleared by the change below.
+  expect((await getUser(w.inst.scope, u.userId))!.failed_password_attempts).toBe(1);
   await change(u.password, 'short');
   await j.page.getByText('Use at least 8 characters.').waitFor();
   await j.page.getByText('Use an uppercase letter.').waitFor();
@@ -48,6 +51,7 @@ test('a user changes their password: wrong current, too weak, breached, then don
 
   await change(u.password, 'N3w-Secret-Phrase');
   await j.page.getByText('Your password was changed.').waitFor();
+  expect((await getUser(w.inst.scope, u.userId))!.failed_password_attempts).toBe(0);
   await j.snap('password-changed');
   const notice = await w.smtp.waitFor(`${u.username}@example.com`);
   expect(notice.text).toContain(u.loginName);

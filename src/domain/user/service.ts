@@ -10,6 +10,7 @@ import { authorizeActingAs } from '../membership/service.js';
 import { getOrg } from '../org/repository.js';
 import { passwordRuleMessage, unmetPasswordRules } from '../policy/password.js';
 import { getEffectivePolicy } from '../policy/service.js';
+import { recordPasswordFailure } from './lockout.js';
 import {
   deleteUserMetadata,
   deleteUserRow,
@@ -261,6 +262,8 @@ export async function setPassword(
   }
   if (user.type !== 'human') throw ruleViolation('user.not_human', 'only human users have passwords');
   if (self && opts.currentPassword !== undefined && !(await ctx.deps.hasher.verify(user.password_hash, opts.currentPassword))) {
+    // Counted like a wrong password at sign-in: a borrowed session must not become a way to guess it.
+    await recordPasswordFailure(ctx, user);
     throw ruleViolation('user.password_mismatch', 'the current password is wrong');
   }
   const hash = await hashNewPassword(ctx, user.org_id, password);
