@@ -4,7 +4,8 @@ import { userById } from '../domain/sign-in.js';
 import { setPasswordWithCode } from '../domain/user/codes.js';
 import { mailLinkPaths } from '../notify/notifier.js';
 import { translator } from '../ui/i18n.js';
-import { sendPage } from '../ui/render.js';
+import { loadBranding } from '../ui/branding.js';
+import { brandedFrame, sendPage } from '../ui/render.js';
 import { asSystem, loginState, saveLoginState, type LoginServices, type Step } from './interaction.js';
 import { identify } from './identify.js';
 import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js';
@@ -107,34 +108,37 @@ export async function passwordByCodePage(
   ctx: Context,
   services: LoginServices,
   kind: keyof typeof passwordLinks,
-  input: { user?: string; code?: string; password?: string },
+  input: { user?: string; code?: string; password?: string; passwordConfirm?: string },
 ): Promise<void> {
   const scope = ctx.state.oidc.scope;
   const user = input.user && /^\d+$/.test(input.user) ? await userById(scope, input.user) : undefined;
-  const t = translator(user?.preferred_language === 'de' ? 'de' : 'en');
-  const page = async (message: string, status: number) =>
-    sendPage(
-      ctx,
-      'login/message',
-      t('reset.title'),
-      {
-        t,
-        uid: '',
-        heading: t('reset.title'),
-        message,
-        // Outside an application's login, where to go next is the login policy's defaultRedirectUri.
-        continueUrl: status === 200 && user ? (await getEffectivePolicy(scope, 'login', user.org_id)).defaultRedirectUri : '',
-      },
-      status,
-    );
+  const locale = user?.preferred_language === 'de' ? 'de' : 'en';
+  const t = translator(locale);
+  // An invitation (the initial password) reads as one; both wear the look of the user's org.
+  const titleKey = kind === 'initial_password' ? 'invite.title' : 'reset.title';
+  const frame = user ? brandedFrame(await loadBranding(scope, user.org_id), locale, t) : {};
+  const page = async (message: string, status: number) => {
+    // Outside an application's login, what comes next is the login policy's defaultRedirectUri (the
+    // application), else signing in (the account page, through the login).
+    const next = status === 200 && user ? (await getEffectivePolicy(scope, 'login', user.org_id)).defaultRedirectUri || '/ui/account' : '';
+    return sendPage(ctx, 'login/message', t(titleKey), { t, uid: '', heading: t(titleKey), message, continueUrl: next }, status, frame);
+  };
   if (!user || !input.code) return page(t('verify.invalid'), 400);
   const form = (errors: string[], status = 200) =>
-    sendPage(ctx, 'login/init-password', t('reset.title'), { t, action: passwordLinks[kind], userId: user.id, code: input.code, errors }, status);
+    sendPage(
+      ctx,
+      'login/init-password',
+      t(titleKey),
+      { t, titleKey, kind, action: passwordLinks[kind], userId: user.id, code: input.code, errors },
+      status,
+      frame,
+    );
   if (input.password === undefined) return form([]);
   const unmet = complexityErrors(await getEffectivePolicy(scope, 'password_complexity', user.org_id), input.password, t);
+  if (input.password !== input.passwordConfirm) unmet.unshift(t('register.passwordsDiffer'));
   if (unmet.length) return form(unmet, 400);
   // An initial password's code also proves the mailbox: the address is verified with it (domain/user/codes.ts).
   if (!(await setPasswordWithCode(asSystem(services, scope), user, kind, input.code, input.password))) return page(t('verify.invalid'), 400);
   if (kind === 'password_reset') await services.notifier.passwordChanged(scope, user.id, ctx.state.origin).catch((err) => ctx.app.emit('error', err, ctx));
-  return page(t('reset.done'), 200);
+  return page(t(kind === 'initial_password' ? 'invite.done' : 'reset.done'), 200);
 }

@@ -83,7 +83,12 @@ export function loginRoutes(services: LoginServices): Router {
     router.get(local(fullPath), (ctx) => passwordByCodePage(ctx, services, kind, { user: str(ctx.query.user), code: str(ctx.query.code) }));
     router.post(local(fullPath), form, (ctx) => {
       const b = (ctx.request.body ?? {}) as Record<string, unknown>;
-      return passwordByCodePage(ctx, services, kind, { user: str(b.user), code: str(b.code), password: str(b.password) ?? '' });
+      return passwordByCodePage(ctx, services, kind, {
+        user: str(b.user),
+        code: str(b.code),
+        password: str(b.password) ?? '',
+        passwordConfirm: str(b.passwordConfirm) ?? '',
+      });
     });
   }
   router.get('/idp/callback', (ctx) => idpCallback(ctx));

@@ -149,6 +149,7 @@ test('the first admin creates an org, a project, a web app and a user in the con
     const peter = await start('journey-app-user');
     await peter.page.goto(link);
     await peter.page.getByLabel('New password').fill('Peter-Passw0rd!');
+    await peter.page.getByLabel('Repeat the password').fill('Peter-Passw0rd!');
     await peter.page.getByRole('button', { name: 'Set password' }).click();
     await peter.page.waitForLoadState();
     await peter.page.goto(app.loginUrl);

@@ -138,6 +138,7 @@ test('the first admin goes from / to the console, creates an org and a user, and
   const janeJ = await ConsoleJourney.start(w, browser, 'invited-user');
   await janeJ.page.goto(link);
   await janeJ.page.getByLabel('New password').fill('Jane-Passw0rd!');
+  await janeJ.page.getByLabel('Repeat the password').fill('Jane-Passw0rd!');
   await janeJ.page.getByRole('button', { name: 'Set password' }).click();
   const janeLogin = `jane@${(await db()('org_domains').where({ instance_id: w.inst.instanceId, org_id: globex, is_primary: true }).first()).domain}`;
   // The code from the mail proved her address: no verification step at this login.

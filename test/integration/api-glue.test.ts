@@ -212,7 +212,7 @@ describe('mails from admin actions', () => {
     // The link in the mail sets the password (the login's own page) and activates the user.
     const link = new URL(/https?:\/\/\S+\/ui\/login\/init\?user=\d+&code=\w+/.exec(mail.text)![0]);
     const set = await request(srv.port, inst.domain, 'POST', '/ui/login/init', {
-      form: { user: link.searchParams.get('user')!, code: link.searchParams.get('code')!, password: 'Ines-Passw0rd!' },
+      form: { user: link.searchParams.get('user')!, code: link.searchParams.get('code')!, password: 'Ines-Passw0rd!', passwordConfirm: 'Ines-Passw0rd!' },
     });
     expect(set.status).toBe(200);
     expect((await api.get(`/management/v1/users/${created.body.id}`)).body).toMatchObject({ state: 'active' });

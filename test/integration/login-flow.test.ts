@@ -256,7 +256,7 @@ test('the reset link in the mail works in another browser', async () => {
   const phone = new LoginSession(w); // another browser: no interaction cookie
   expect((await phone.browser.request(link)).status).toBe(200);
   const done = await phone.browser.request(new URL('/ui/login/password-reset', link), {
-    form: { user: u.userId, code: link.searchParams.get('code')!, password: 'From-Ph0ne-Link' },
+    form: { user: u.userId, code: link.searchParams.get('code')!, password: 'From-Ph0ne-Link', passwordConfirm: 'From-Ph0ne-Link' },
   });
   expect(done.body).toContain('Your password was changed');
   await w.smtp.waitFor(email, (m) => m.subject === 'Your password was changed');
@@ -311,17 +311,31 @@ describe('mail links outside a login', () => {
     const s = new LoginSession(w);
     const page = await s.browser.request(link);
     expect(page.status).toBe(200);
-    const weak = await s.browser.request(new URL('/ui/login/init', link), { form: { user: id, code: link.searchParams.get('code')!, password: 'short' } });
+    // Titled as an invitation, in the look of the user's org, with a confirmation field.
+    expect(page.body).toContain('<title>You are invited: set your password');
+    expect(page.body).toMatch(/\/ui\/login\/branding\/[^"]+\/theme\.css/);
+    expect(page.body).toContain('name="passwordConfirm"');
+    const differ = await s.browser.request(new URL('/ui/login/init', link), {
+      form: { user: id, code: link.searchParams.get('code')!, password: 'Initial-Passw0rd', passwordConfirm: 'Initial-Passw0rd-typo' },
+    });
+    expect(differ.status).toBe(400);
+    expect(differ.body).toContain('The passwords do not match.');
+    const weak = await s.browser.request(new URL('/ui/login/init', link), {
+      form: { user: id, code: link.searchParams.get('code')!, password: 'short', passwordConfirm: 'short' },
+    });
     expect(weak.status).toBe(400);
-    const forged = await s.browser.request(new URL('/ui/login/init', link), { form: { user: id, code: 'NOTACODE', password: 'Initial-Passw0rd' } });
+    const forged = await s.browser.request(new URL('/ui/login/init', link), {
+      form: { user: id, code: 'NOTACODE', password: 'Initial-Passw0rd', passwordConfirm: 'Initial-Passw0rd' },
+    });
     expect(forged.status).toBe(400);
     const invitingOrg = await org();
     await setOrgPolicy(w.sys(), invitingOrg.orgId, 'login', { ...builtInDefault('login'), defaultRedirectUri: 'https://portal.example/start' });
     await w.inst.scope.table('users').where({ id }).update({ org_id: invitingOrg.orgId });
     const ok = await s.browser.request(new URL('/ui/login/init', link), {
-      form: { user: id, code: link.searchParams.get('code')!, password: 'Initial-Passw0rd' },
+      form: { user: id, code: link.searchParams.get('code')!, password: 'Initial-Passw0rd', passwordConfirm: 'Initial-Passw0rd' },
     });
     expect(ok.status).toBe(200);
+    expect(ok.body).toContain('Your account is ready.');
     expect(ok.body).toContain('href="https://portal.example/start"');
     expect(await getUser(w.inst.scope, id)).toMatchObject({ state: 'active', email_verified: true });
     // Every write of the journey is in the audit trail, the verified address included.
