@@ -57,8 +57,10 @@ export class Mailer {
     });
     let info: { messageId: string };
     try {
-      info = await transport.transporter.sendMail({
-        from: { name: transport.from.name || branding.orgName, address: transport.from.address },
+      // Taken again now: a settings change while the mail was rendered retires the first one.
+      const current = (await this.transports.forInstance(scope.instanceId)) ?? transport;
+      info = await current.send({
+        from: { name: current.from.name || branding.orgName, address: current.from.address },
         to,
         subject: rendered.subject,
         text: rendered.text,

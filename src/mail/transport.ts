@@ -1,13 +1,38 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { Knex } from 'knex';
 import { Scope } from '../db/scope.js';
 import { getSmtpSettings, type SmtpSettings } from '../domain/instance/settings.js';
 import { ALL_INSTANCES, type ChangeBus } from '../shared/changes.js';
 import type { SecretBox } from '../shared/crypto.js';
 
-export interface InstanceTransport {
-  transporter: Transporter;
-  from: { name: string; address: string };
+/**
+ * An instance's pooled SMTP transport. A change notice retires it: no new mail goes through it,
+ * and its connections close once the mails already handed to it are sent, so a notice arriving
+ * mid-send (in any process) never fails a mail that was on its way.
+ */
+export class InstanceTransport {
+  private inFlight = 0;
+  private retired = false;
+
+  constructor(
+    private readonly transporter: Transporter,
+    readonly from: { name: string; address: string },
+  ) {}
+
+  async send(mail: SendMailOptions): Promise<{ messageId: string }> {
+    this.inFlight += 1;
+    try {
+      return await this.transporter.sendMail(mail);
+    } finally {
+      this.inFlight -= 1;
+      if (this.retired && this.inFlight === 0) this.transporter.close();
+    }
+  }
+
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) this.transporter.close();
+  }
 }
 
 /**
@@ -61,14 +86,13 @@ export class MailTransports {
   private async build(instanceId: string): Promise<InstanceTransport | undefined> {
     const s = await getSmtpSettings(new Scope(this.knex, instanceId), this.box);
     if (!s) return undefined;
-    const transporter = createSmtpTransport(s, { pool: true });
-    return { transporter, from: { name: s.fromName, address: s.fromAddress } };
+    return new InstanceTransport(createSmtpTransport(s, { pool: true }), { name: s.fromName, address: s.fromAddress });
   }
 
   drop(instanceId: string): void {
     const hit = this.cache.get(instanceId);
     this.cache.delete(instanceId);
-    hit?.then((t) => t?.transporter.close()).catch(() => undefined);
+    hit?.then((t) => t?.retire()).catch(() => undefined);
   }
 
   close(): void {

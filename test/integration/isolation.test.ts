@@ -346,6 +346,8 @@ const reads: Read[] = [
   ['consent.applicationsByClientId', (s) => consentRepo.applicationsByClientId(s, [a.clientId])],
   ['idp.countIdpLinksOfUser', (s) => idpRepo.countIdpLinksOfUser(s, a.userId)],
   ['idp.countLinksOfIdp', (s) => idpRepo.countLinksOfIdp(s, a.idpId)],
+  // the sum of the counts: A's org has users, another instance's Scope counts none of them
+  ['org.countOrgContents', async (s) => Object.values(await orgRepo.countOrgContents(s, a.orgId)).reduce((n, c) => n + c, 0)],
   // '' (no primary domain) counts as found nothing
   ['user.loginNameSuffix', (s) => userRepo.loginNameSuffix(s, a.orgId).then((suffix) => suffix || undefined)],
   ['policy.labelAssetStamps', async (s) => [...(await policyRepo.labelAssetStamps(s, a.orgId)).values()]],
