@@ -60,7 +60,7 @@ export default defineConfig(
         {
           patterns: [
             {
-              group: ['**/repository', '**/repository.js'],
+              group: ['**/repository', '**/repository.js', '**/*-repository', '**/*-repository.js'],
               message: 'Routes and pages read through query functions and write through services (src/domain/<concept>/), which authorize.',
             },
           ],

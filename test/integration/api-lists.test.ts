@@ -70,8 +70,14 @@ test('a page of users costs the same database queries whatever its length: none 
       rt.db.knex.off('query', count);
     }
   };
-  const one = await queriesOf('/management/v1/users?limit=1');
-  const page = await queriesOf('/management/v1/users?limit=20');
+  // The runtime's background work (the mail outbox sender, sweeps) queries the same pool now and
+  // then; it only ever adds, so the fewest of three tries is the request's own count.
+  const fewest = async (path: string) => {
+    const tries = [await queriesOf(path), await queriesOf(path), await queriesOf(path)];
+    return tries.reduce((a, b) => (b.n < a.n ? b : a));
+  };
+  const one = await fewest('/management/v1/users?limit=1');
+  const page = await fewest('/management/v1/users?limit=20');
   expect(page.body.result).toHaveLength(20);
   expect(page.n).toBe(one.n);
   // Each row still has its login names, as GET of that one user answers them.

@@ -7,6 +7,8 @@ import { systemPrincipal } from '../../src/domain/principal.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import * as instanceRepo from '../../src/domain/instance/repository.js';
 import * as orgRepo from '../../src/domain/org/repository.js';
+import * as userCodeRepo from '../../src/domain/user/code-repository.js';
+import * as userSummaryRepo from '../../src/domain/user/summary-repository.js';
 import * as userRepo from '../../src/domain/user/repository.js';
 import * as memberRepo from '../../src/domain/membership/repository.js';
 import * as policyRepo from '../../src/domain/policy/repository.js';
@@ -130,7 +132,7 @@ async function buildFixture(inst: TestInstance) {
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
   await policyRepo.replaceLabelAsset(inst.scope, { org_id: orgId, kind: 'logo_light', content_type: 'image/png', data: Buffer.from('isolated-logo') });
-  await userRepo.replaceUserCode(inst.scope, {
+  await userCodeRepo.replaceUserCode(inst.scope, {
     user_id: userId,
     kind: 'password_reset',
     code_hash: 'isolated-code-hash',
@@ -358,8 +360,8 @@ const reads: Read[] = [
   ['session.getSignInSession', (s) => sessionRepo.getSignInSession(s, a.userId, 'iso-session')],
   ['passkey.instanceServesDomain', (s) => passkeyRepo.instanceServesDomain(s, a.domain)],
   ['user.findHumansByEmail', (s) => userRepo.findHumansByEmail(s, 'isolated@a.example', { orgId: null, states: ['active', 'initial'], limit: 2 })],
-  ['user.getUserCode', (s) => userRepo.getUserCode(s, a.userId, 'password_reset')],
-  ['user.userCodeIssuedAt', (s) => userRepo.userCodeIssuedAt(s, a.userId, 'password_reset')],
+  ['user.getUserCode', (s) => userCodeRepo.getUserCode(s, a.userId, 'password_reset')],
+  ['user.userCodeIssuedAt', (s) => userCodeRepo.userCodeIssuedAt(s, a.userId, 'password_reset')],
   ['project.findProjectOfClient', (s) => projectRepo.findProjectOfClient(s, a.clientId)],
   ['oidc.applicationByClientId', (s) => oidcRepo.applicationByClientId(s, a.clientId)],
   ['oidc.machineByClientId', (s) => oidcRepo.machineByClientId(s, 'isolated-machine')],
@@ -399,7 +401,7 @@ const reads: Read[] = [
   ['project.countRoleUses', async (s) => Object.values(await projectRepo.countRoleUses(s, a.projectId, 'iso-role')).reduce((x, y) => x + y, 0)],
   ['project.listOrgApplications', (s) => projectRepo.listOrgApplications(s, a.orgId)],
   ['org.orgNamesByIds', async (s) => [...(await orgRepo.orgNamesByIds(s, [a.orgId])).values()]],
-  ['user.userSummariesByIds', async (s) => [...(await userRepo.userSummariesByIds(s, [a.userId])).values()]],
+  ['user.userSummariesByIds', async (s) => [...(await userSummaryRepo.userSummariesByIds(s, [a.userId])).values()]],
   ['user.findUserByExactLoginName', (s) => userRepo.findUserByExactLoginName(s, 'isolated-human@isolated-a.example')],
   ['user.findUserNamedFromOrg', (s) => userRepo.findUserNamedFromOrg(s, a.orgId, 'isolated-human')],
   ['projectGrant.countUserGrantsOfProjectGrants', async (s) => [...(await grantRepo.countUserGrantsOfProjectGrants(s, [a.grantId])).values()]],
@@ -586,10 +588,10 @@ const writes: Write[] = [
   ['user.resetFailedPasswordAttempts', (s) => userRepo.resetFailedPasswordAttempts(s, a.userId)],
   [
     'user.replaceUserCode',
-    (s) => userRepo.replaceUserCode(s, { user_id: a.userId, kind: 'password_reset', code_hash: 'x', email: null, expires_at: new Date() }),
+    (s) => userCodeRepo.replaceUserCode(s, { user_id: a.userId, kind: 'password_reset', code_hash: 'x', email: null, expires_at: new Date() }),
   ],
-  ['user.setUserCodeAttempts', (s) => userRepo.setUserCodeAttempts(s, a.userId, 'password_reset', 99)],
-  ['user.deleteUserCode', (s) => userRepo.deleteUserCode(s, a.userId, 'password_reset')],
+  ['user.setUserCodeAttempts', (s) => userCodeRepo.setUserCodeAttempts(s, a.userId, 'password_reset', 99)],
+  ['user.deleteUserCode', (s) => userCodeRepo.deleteUserCode(s, a.userId, 'password_reset')],
   ['user.deleteUserRow', (s) => userRepo.deleteUserRow(s, a.userId)],
   ['org.deleteOrgRow', (s) => orgRepo.deleteOrgRow(s, a.orgId)],
   // Last: it removes instance B itself.
@@ -615,7 +617,7 @@ function repositoryFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) return repositoryFiles(p);
-    return e.name === 'repository.ts' ? [p] : [];
+    return e.name === 'repository.ts' || e.name.endsWith('-repository.ts') ? [p] : [];
   });
 }
 

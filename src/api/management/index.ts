@@ -4,6 +4,7 @@ import { api as access } from './access.js';
 import { api as apps } from './apps.js';
 import { api as authFactors } from './auth-factors.js';
 import { api as grants } from './grants.js';
+import { api as idpLinks } from './idp-links.js';
 import { api as machineCredentials } from './machine-credentials.js';
 import { api as members } from './members.js';
 import { api as org } from './org.js';
@@ -20,6 +21,7 @@ import { api as users } from './users.js';
 export const managementApi = new ApiGroup('/management/v1', 'Management', 'bearer', managementContext, [
   org,
   users,
+  idpLinks,
   machineCredentials,
   passkeys,
   authFactors,

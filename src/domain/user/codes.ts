@@ -4,17 +4,8 @@ import { ruleViolation } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { checkPasswordComplexity, getEffectivePolicy } from '../policy/service.js';
-import {
-  deleteUserCode,
-  getUserCode,
-  getUser,
-  replaceUserCode,
-  setUserCodeAttempts,
-  updateUser,
-  userCodeIssuedAt,
-  type CodeKind,
-  type UserRow,
-} from './repository.js';
+import { deleteUserCode, getUserCode, replaceUserCode, setUserCodeAttempts, userCodeIssuedAt, type CodeKind } from './code-repository.js';
+import { getUser, updateUser, type UserRow } from './repository.js';
 import { setPassword } from './service.js';
 
 /**
@@ -24,7 +15,7 @@ import { setPassword } from './service.js';
  * change is an audit event. The callers are the sign-in (before anyone is authenticated) and the
  * notifications, so nothing here authorizes: holding the code is the proof.
  */
-export type { CodeKind } from './repository.js';
+export type { CodeKind } from './code-repository.js';
 export const MAX_CODE_ATTEMPTS = 5;
 
 const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

@@ -2,7 +2,8 @@ import { invalidInput, permissionDenied, ruleViolation } from '../../shared/erro
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { codeIssuedWithin, issueUserCode, useUserCode } from './codes.js';
-import { getUserCode, updateUser } from './repository.js';
+import { getUserCode } from './code-repository.js';
+import { updateUser } from './repository.js';
 import { checkEmail, requireUser } from './service.js';
 
 /**
