@@ -62,17 +62,11 @@ export async function deleteProjectGrantRow(scope: Scope, id: string): Promise<n
   return scope.table('project_grants').where({ id }).delete();
 }
 
-/** project_grants as pg with its project p and the project's owner org o. */
+/** project_grants as pg with its project p and the project's owner org o, as a granted project's columns. */
 function grantedProjectsQuery(scope: Scope) {
   const q = scope.join(scope.table('project_grants', 'pg'), 'projects as p', (j) => j.on('p.id', 'pg.project_id'));
-  return scope.join(q, 'orgs as o', (j) => j.on('o.id', 'p.org_id'));
-}
-
-/** The projects granted to an org, with their owner and the granted roles (read-only view). */
-export async function listGrantedProjects(scope: Scope, orgId: string): Promise<GrantedProject[]> {
-  const rows: Record<string, any>[] = await grantedProjectsQuery(scope)
-    .where('pg.granted_org_id', orgId)
-    .orderBy('p.name')
+  return scope
+    .join(q, 'orgs as o', (j) => j.on('o.id', 'p.org_id'))
     .select(
       'pg.id as grant_id',
       'pg.project_id',
@@ -84,6 +78,10 @@ export async function listGrantedProjects(scope: Scope, orgId: string): Promise<
       'pg.role_keys',
       'pg.state',
     );
+}
+
+/** Rows of grantedProjectsQuery as granted projects, their roles read in one query. */
+async function asGrantedProjects(scope: Scope, rows: Record<string, any>[]): Promise<GrantedProject[]> {
   if (!rows.length) return [];
   const roles: Record<string, any>[] = await scope
     .table('project_roles')
@@ -104,6 +102,12 @@ export async function listGrantedProjects(scope: Scope, orgId: string): Promise<
       .flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
       .map((x) => ({ key: x.key, displayName: x.display_name, group: x.group })),
   }));
+}
+
+/** The projects granted to an org, with their owner and the granted roles (read-only view). */
+export async function listGrantedProjects(scope: Scope, orgId: string): Promise<GrantedProject[]> {
+  const rows: Record<string, any>[] = await grantedProjectsQuery(scope).where('pg.granted_org_id', orgId).orderBy('p.name');
+  return asGrantedProjects(scope, rows);
 }
 
 /** Sortable API fields of a project's grant list and their columns (a whitelist). */
@@ -132,45 +136,11 @@ export async function pageGrantedProjects(
   f: { orgId: string; state?: ProjectGrantRow['state']; onlyGrantIds?: string[] },
   p: PageParams,
 ): Promise<Page<GrantedProject>> {
-  const q = grantedProjectsQuery(scope)
-    .where('pg.granted_org_id', f.orgId)
-    .select(
-      'pg.id as grant_id',
-      'pg.project_id',
-      'p.name as project_name',
-      'p.state as project_state',
-      'p.org_id as owner_org_id',
-      'o.name as owner_org_name',
-      'pg.granted_org_id',
-      'pg.role_keys',
-      'pg.state',
-    );
+  const q = grantedProjectsQuery(scope).where('pg.granted_org_id', f.orgId);
   if (f.state) q.where('pg.state', f.state);
   if (f.onlyGrantIds) q.whereIn('pg.id', f.onlyGrantIds);
   const { total, rows } = await pageQuery<Record<string, any>>(q, p, grantedProjectSortColumns, 'p.name', 'pg.id');
-  if (!rows.length) return { total, rows: [] };
-  const roles: Record<string, any>[] = await scope
-    .table('project_roles')
-    .whereIn('project_id', [...new Set(rows.map((r) => r.project_id as string))])
-    .orderBy('created_at')
-    .orderBy('key');
-  return {
-    total,
-    rows: rows.map((r) => ({
-      projectGrantId: r.grant_id,
-      projectId: r.project_id,
-      projectName: r.project_name,
-      projectState: r.project_state,
-      ownerOrgId: r.owner_org_id,
-      ownerOrgName: r.owner_org_name,
-      grantedOrgId: r.granted_org_id,
-      roleKeys: r.role_keys,
-      state: r.state,
-      roles: (r.role_keys as string[])
-        .flatMap((k) => roles.filter((x) => x.project_id === r.project_id && x.key === k))
-        .map((x) => ({ key: x.key, displayName: x.display_name, group: x.group })),
-    })),
-  };
+  return { total, rows: await asGrantedProjects(scope, rows) };
 }
 
 /** How many user grants were made under each of these project grants (what removing one takes with it). */
