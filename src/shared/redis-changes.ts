@@ -27,6 +27,9 @@ export class RedisChangeBus implements ChangeBus {
     this.ready = this.sub.subscribe(CHANNEL).then(() => {
       this.wasLive = true;
     });
+    // A runtime closed before its subscription is live rejects this ("Connection is closed"): not
+    // an error of its own, so never an unhandled rejection; whenReady() callers still see it.
+    this.ready.catch(() => undefined);
     // ioredis resubscribes after a reconnect; notices sent meanwhile are lost, so drop everything.
     this.sub.on('ready', () => {
       if (this.wasLive) this.emit(ALL_INSTANCES);
