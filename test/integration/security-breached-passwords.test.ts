@@ -89,7 +89,7 @@ describe('on the login pages', () => {
     await w.notifier.initialPassword(w.inst.scope, id, w.issuer);
     const link = new URL(/(http:\/\/\S+\/ui\/login\/init\?\S+)/.exec((await w.smtp.waitFor(email)).text)![1]);
     const s = new LoginSession(w);
-    const form = (password: string) => ({ form: { user: id, code: link.searchParams.get('code')!, password } });
+    const form = (password: string) => ({ form: { user: id, code: link.searchParams.get('code')!, password, passwordConfirm: password } });
     const refused = await s.browser.request(new URL('/ui/login/init', link), form('Qwerty123'));
     expect(refused.status).toBe(400);
     expect(refused.body).toContain('This password is one of the most common in data breaches.');
