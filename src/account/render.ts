@@ -1,9 +1,6 @@
-import path from 'node:path';
 import type { Context } from 'koa';
-import ejs from 'ejs';
-import { TEMPLATE_OPTIONS } from '../shared/templates.js';
 import { translator, type Locale } from '../ui/i18n.js';
-import { viewsDir } from '../ui/render.js';
+import { sendAreaPage } from '../ui/render.js';
 import { paths, type AccountState } from './context.js';
 
 /**
@@ -11,7 +8,6 @@ import { paths, type AccountState } from './context.js';
  * console's stylesheet. Views get `t` (the visitor's language, keys under `account.`), `csrf`
  * for their forms, and the navigation.
  */
-const view = (name: string) => path.join(viewsDir, 'account', `${name}.ejs`);
 
 export function accountTranslator(locale: Locale) {
   const t = translator(locale);
@@ -43,16 +39,14 @@ export async function renderAccount(
   const flash = a.session.data.flash as { kind: string; text: string } | undefined;
   if (flash) await a.setData({ flash: undefined });
   const common = { t: a.t, csrf: a.csrf, paths, me: a.me };
-  const body = await ejs.renderFile(view(name), { ...common, ...data }, TEMPLATE_OPTIONS);
-  ctx.status = opts.status ?? 200;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await ejs.renderFile(
-    view('layout'),
+  await sendAreaPage(
+    ctx,
+    'account',
+    name,
+    { ...common, ...data },
     {
       ...common,
       title: a.t(opts.titleKey),
-      body,
       flash,
       lang: a.locale,
       branding: a.branding,
@@ -60,23 +54,21 @@ export async function renderAccount(
       signedIn: true,
       nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
     },
-    TEMPLATE_OPTIONS,
+    opts.status,
   );
 }
 
 /** A page outside a session (signed out, sign-in failed). */
 export async function plainAccountPage(ctx: Context, locale: Locale, status: number, titleKey: string, messageKey: string): Promise<void> {
   const t = accountTranslator(locale);
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey), paths }, TEMPLATE_OPTIONS);
-  ctx.body = await ejs.renderFile(
-    view('layout'),
+  await sendAreaPage(
+    ctx,
+    'account',
+    'plain',
+    { t, heading: t(titleKey), message: t(messageKey), paths },
     {
       t,
       title: t(titleKey),
-      body,
       lang: locale,
       branding: { name: '' },
       me: undefined,
@@ -86,6 +78,6 @@ export async function plainAccountPage(ctx: Context, locale: Locale, status: num
       flash: undefined,
       paths,
     },
-    TEMPLATE_OPTIONS,
+    status,
   );
 }

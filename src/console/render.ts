@@ -1,8 +1,5 @@
-import path from 'node:path';
 import type { Context } from 'koa';
-import ejs from 'ejs';
-import { TEMPLATE_OPTIONS } from '../shared/templates.js';
-import { viewsDir } from '../ui/render.js';
+import { sendAreaPage } from '../ui/render.js';
 import type { ConsoleState } from './context.js';
 import { consoleTranslator, type Locale } from './i18n.js';
 import { navFor } from './nav.js';
@@ -22,24 +19,19 @@ export interface PageOptions {
 /** A moment as pages show it: to the minute, in UTC, said so. */
 export const formatTime = (d: Date | string | null | undefined): string => (d ? `${new Date(d).toISOString().replace('T', ' ').slice(0, 16)} UTC` : '—');
 
-const view = (name: string) => path.join(viewsDir, 'console', `${name}.ejs`);
-
 export async function renderConsole(ctx: Context, name: string, data: Record<string, unknown>, opts: PageOptions): Promise<void> {
   const c = ctx.state.console as ConsoleState;
   const flash = c.session?.data.flash as { kind: string; text: string } | undefined;
   if (flash) await c.setData({ flash: undefined });
   const common = { t: c.t, csrf: c.csrf, org: c.org, perms: c.perms, values: {}, errors: {}, formError: undefined, paths: c.paths, fmt: formatTime };
-  const body = await ejs.renderFile(view(name), { ...common, ...data }, TEMPLATE_OPTIONS);
-  const title = c.t(opts.titleKey, opts.titleVars);
-  ctx.status = opts.status ?? 200;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await ejs.renderFile(
-    view('layout'),
+  await sendAreaPage(
+    ctx,
+    'console',
+    name,
+    { ...common, ...data },
     {
       ...common,
-      title,
-      body,
+      title: c.t(opts.titleKey, opts.titleVars),
       flash,
       lang: c.locale,
       branding: c.branding,
@@ -48,7 +40,7 @@ export async function renderConsole(ctx: Context, name: string, data: Record<str
       orgs: c.orgChoices,
       signedIn: Boolean(c.session),
     },
-    TEMPLATE_OPTIONS,
+    opts.status,
   );
 }
 
@@ -64,16 +56,14 @@ export function messagePage(ctx: Context, status: number, titleKey: string, mess
 /** A page outside a session (no navigation): signed out, sign-in failed. */
 export async function plainPage(ctx: Context, locale: Locale, status: number, titleKey: string, messageKey: string): Promise<void> {
   const t = consoleTranslator(locale);
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  const body = await ejs.renderFile(view('plain'), { t, heading: t(titleKey), message: t(messageKey) }, TEMPLATE_OPTIONS);
-  ctx.body = await ejs.renderFile(
-    view('layout'),
+  await sendAreaPage(
+    ctx,
+    'console',
+    'plain',
+    { t, heading: t(titleKey), message: t(messageKey) },
     {
       t,
       title: t(titleKey),
-      body,
       lang: locale,
       branding: { name: '' },
       me: undefined,
@@ -85,6 +75,6 @@ export async function plainPage(ctx: Context, locale: Locale, status: number, ti
       flash: undefined,
       paths: {},
     },
-    TEMPLATE_OPTIONS,
+    status,
   );
 }

@@ -4,7 +4,7 @@ import type { PolicySettings } from '../domain/policy/schemas.js';
 import { offeredIdps } from '../domain/sign-in.js';
 import { loadBranding, type Branding } from '../ui/branding.js';
 import { pickLocale, translator, type Locale, type Translate } from '../ui/i18n.js';
-import { brandedFrame, renderPage } from '../ui/render.js';
+import { brandedFrame, sendPage } from '../ui/render.js';
 import { loginState, requestedScopes, type Step } from './interaction.js';
 import { resolveOrgContext, UnknownOrgError, type OrgContext } from './org-context.js';
 
@@ -45,10 +45,7 @@ export async function lookFor(ctx: Context, step: Step, opts: { userOrgId?: stri
 /** Renders a view in the branded layout. */
 export async function sendBranded(ctx: Context, look: Look, view: string, titleKey: string, data: Record<string, unknown>, status = 200): Promise<void> {
   const { branding, t } = look;
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await renderPage(view, t(titleKey), { t, look, ...data }, brandedFrame(branding, look.locale, t));
+  await sendPage(ctx, view, t(titleKey), { t, look, ...data }, status, brandedFrame(branding, look.locale, t));
 }
 
 /** An error page in the visitor's language: the catalogue's `error.{code}`, else the English text given. */
@@ -56,15 +53,10 @@ export async function errorPage(ctx: Context, step: Step | undefined, status: nu
   const locale = pickLocale({ uiLocales: step ? String(step.details.params.ui_locales ?? '') : '', acceptLanguage: ctx.get('accept-language') });
   const t = translator(locale);
   const key = `error.${code}`;
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await renderPage(
-    'error',
-    t('error.title'),
-    { heading: t('error.title'), code, message: t(key) === key ? english : t(key), details },
-    { lang: locale, t },
-  );
+  await sendPage(ctx, 'error', t('error.title'), { heading: t('error.title'), code, message: t(key) === key ? english : t(key), details }, status, {
+    lang: locale,
+    t,
+  });
 }
 
 /** Runs a page handler, turning an unknown org scope into its error page. */

@@ -53,6 +53,14 @@ export interface HtmlTarget {
   set(field: string, value: string): void;
 }
 
+/** An HTML answer, never cached: pages carry session-bound forms and personal data. */
+export function sendHtml(ctx: HtmlTarget, status: number, html: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = html;
+}
+
 export async function sendPage(
   ctx: HtmlTarget,
   view: string,
@@ -61,8 +69,21 @@ export async function sendPage(
   status = 200,
   frame: LayoutFrame = {},
 ): Promise<void> {
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await renderPage(view, title, data, frame);
+  sendHtml(ctx, status, await renderPage(view, title, data, frame));
+}
+
+/**
+ * A page of a web app with a layout of its own (the console, the account page): the view
+ * views/<area>/<name>.ejs rendered into views/<area>/layout.ejs, which gets `layout` and the body.
+ */
+export async function sendAreaPage(
+  ctx: HtmlTarget,
+  area: string,
+  name: string,
+  data: Record<string, unknown>,
+  layout: Record<string, unknown>,
+  status = 200,
+): Promise<void> {
+  const body = await ejs.renderFile(path.join(viewsDir, area, `${name}.ejs`), data, TEMPLATE_OPTIONS);
+  sendHtml(ctx, status, await ejs.renderFile(path.join(viewsDir, area, 'layout.ejs'), { ...layout, body }, TEMPLATE_OPTIONS));
 }

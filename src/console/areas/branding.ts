@@ -7,6 +7,7 @@ import { resetOrgPolicy, setInstancePolicy, setOrgPolicy } from '../../domain/po
 import { renderMail } from '../../mail/render.js';
 import { DomainError } from '../../shared/errors.js';
 import { assetPath, loadBranding } from '../../ui/branding.js';
+import { sendHtml } from '../../ui/render.js';
 import { consoleState, flash, paths } from '../context.js';
 import { buttonAction, formBody, parseForm, refusal, version, type FieldErrors } from '../forms.js';
 import type { ConsoleArea } from '../index.js';
@@ -165,9 +166,7 @@ export function brandingRoutes(router: Router, instance: boolean): void {
     );
     // The mail's own inline styles may apply here, and nothing else: no script, no form, sandboxed.
     ctx.state.consoleCsp = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; font-src 'self'; sandbox";
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = mail.html;
+    sendHtml(ctx, 200, mail.html);
   });
 }
 

@@ -7,7 +7,7 @@ import { resetOrgPolicy, setInstancePolicy, setOrgPolicy } from '../../domain/po
 import { offeredIdps } from '../../domain/sign-in.js';
 import { loadBranding } from '../../ui/branding.js';
 import { translator } from '../../ui/i18n.js';
-import { brandedFrame, renderPage } from '../../ui/render.js';
+import { brandedFrame, sendPage } from '../../ui/render.js';
 import { DomainError } from '../../shared/errors.js';
 import { consoleState, flash, paths } from '../context.js';
 import { buttonAction, formBody, parseForm, refusal, version, type FieldErrors } from '../forms.js';
@@ -90,12 +90,12 @@ async function loginPreview(ctx: Context, level: PolicyLevel, policy: PolicySett
   const branding = await loadBranding(c.svc.scope, level.orgId);
   const idps = policy.allowExternalIdp ? await offeredIdps(c.svc.scope, level.orgId, policy.idpIds) : [];
   const look = { org: { orgId: level.orgId, source: 'scope' }, policy, branding, locale: c.locale, t, idps };
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = await renderPage(
+  await sendPage(
+    ctx,
     'console/login-preview',
     t('login.title'),
     { t, ct: c.t, look, uid: 'preview', csrf: '', loginName: '', error: '', passkey: undefined, back: `${level.base}/login` },
+    200,
     brandedFrame(branding, c.locale, t),
   );
 }
