@@ -13,11 +13,13 @@ import { LoginThrottle, loginInteractions, loginPages } from './login/index.js';
 import { Mailer } from './mail/mailer.js';
 import { MailTransports } from './mail/transport.js';
 import { directDelivery } from './notify/delivery.js';
+import { WebhookSmsSender } from './notify/sms-webhook.js';
 import { Notifier } from './notify/notifier.js';
 import { MailOutbox } from './notify/outbox.js';
 import { ProviderPool } from './oidc/pool.js';
 import { providerContext, providerEndpoints } from './oidc/serve.js';
 import { useOps, type DrainState } from './ops/index.js';
+import { forgetOnWrites, requestMemo } from './db/request-memo.js';
 import type { Runtime } from './runtime/index.js';
 import { uiAssets } from './ui/assets.js';
 
@@ -50,7 +52,7 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   // Mail leaves through the outbox, after the request has answered; this process's sender sends it.
   // An admin action's mail (an invitation) is sent at once instead, so the admin is told whether it went out.
   const mailer = new Mailer(transports, rt.metrics);
-  const outbox = new MailOutbox(db.knex, mailer, deps.box, log, config.mail.outbox).start();
+  const outbox = new MailOutbox(db.knex, mailer, deps.box, log, config.mail.outbox, new WebhookSmsSender(deps.box)).start();
   const notifier = new Notifier(outbox, deps, directDelivery(mailer));
   const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: config.login.throttle });
   const pool = new ProviderPool(
@@ -76,10 +78,12 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   if (config.server.trustedProxies.length) koa.use(onlyTrustedProxies(config.server.trustedProxies));
   koa.use(securityHeaders()); // every response, pages and JSON alike (src/http/security-headers.ts)
   useOps(koa, rt, drain); // request ids and logs, metrics, /livez /readyz /healthz /metrics
+  forgetOnWrites(db.knex);
+  koa.use(requestMemo()); // a user read at most once per request (src/db/request-memo.ts)
   koa.use(renderErrors);
   koa.use(installationApiRoutes(rt)); // the System API names the instance in its paths; /openapi.json
   koa.use(resolveInstance(db.knex, deps.changes));
-  koa.use(instanceApiRoutes(rt, { notifier, tokens: pool }));
+  koa.use(instanceApiRoutes(rt, { notifier, tokens: pool, callers: pool.claimsCache }));
   koa.use(frontDoor(db.knex)); // GET / in the instance's branding
   koa.use(mountPages(pages));
   koa.use(providerContext(pool));

@@ -34,6 +34,12 @@ export const paths = {
 
 export const accountState = (ctx: Context): AccountState => ctx.state.account as AccountState;
 
+/** Through the login again (prompt=login, max_age=0), then back to `returnTo`: what a stale sign-in gets. */
+export function redirectToSignInAgain(ctx: Context, returnTo: string): void {
+  const query = new URLSearchParams({ reauth: '1', hint: accountState(ctx).me.loginName, return: returnTo });
+  ctx.redirect(`${paths.home}/sign-in?${query.toString()}`);
+}
+
 /** A message for the next page (post, redirect, get). */
 export async function flash(ctx: Context, kind: 'ok' | 'error', text: string): Promise<void> {
   await accountState(ctx).setData({ flash: { kind, text } });

@@ -10,7 +10,8 @@ import { renderAccount } from './render.js';
 
 /**
  * The email address: a new one gets a code by mail (typed here, or the mail's link opens this
- * page with it filled in), and replaces the old one only then. The phone is on the profile.
+ * page with it filled in), and replaces the old one only then; the old one then gets a notice
+ * naming the new one. The phone is on the profile.
  */
 const newEmailForm = z.object({ email: z.string().trim().min(1).max(320) });
 const codeForm = z.object({ code: z.string().trim().min(1).max(64) });
@@ -59,6 +60,7 @@ export function emailPages(router: Router, notifier: Notifier): void {
     const parsed = codeForm.safeParse((ctx.request as { body?: unknown }).body ?? {});
     const result = parsed.success ? await confirmEmailChange(a.svc, a.userId, parsed.data.code) : { ok: false as const };
     if (!result.ok) return show(ctx, { errors: { code: a.t('email.wrongCode') } }, 400);
+    await notifier.emailChanged(a.svc.scope, a.userId, result, { origin: ctx.state.origin, brandingOrgId: a.session.actor.orgId, locale: a.locale });
     await flash(ctx, 'ok', a.t('email.changed', { email: result.email }));
     ctx.redirect(paths.email);
   });

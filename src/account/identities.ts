@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { ownIdpLinks } from '../domain/idp/own-links.js';
+import { linkableIdps, ownIdpLinks } from '../domain/idp/own-links.js';
 import { unlinkUser } from '../domain/idp/service.js';
 import { DomainError } from '../shared/errors.js';
 import { accountState, flash, paths } from './context.js';
@@ -9,13 +9,15 @@ import { renderAccount } from './render.js';
 /**
  * External identities linked to the account (an upstream IdP's account that signs in as this
  * user): listed, and unlinked as long as another way to sign in remains (unlinkUser's rule).
+ * The IdPs the user can still link are offered with a Link button (identity-link.ts).
  */
 const unlinkForm = z.object({ idpId: z.string().min(1).max(100), externalUserId: z.string().min(1).max(500) });
 
 export function identityPages(router: Router): void {
   router.get('/identities', async (ctx) => {
     const a = accountState(ctx);
-    await renderAccount(ctx, 'identities', { links: await ownIdpLinks(a.svc), locale: a.locale }, { titleKey: 'identities.title', navKey: 'identities' });
+    const [links, linkable] = await Promise.all([ownIdpLinks(a.svc), linkableIdps(a.svc)]);
+    await renderAccount(ctx, 'identities', { links, linkable, locale: a.locale }, { titleKey: 'identities.title', navKey: 'identities' });
   });
 
   router.post('/identities/unlink', async (ctx) => {

@@ -1,8 +1,11 @@
+import compose from 'koa-compose';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import { Scope } from '../db/scope.js';
 import type { ServiceDeps } from '../domain/deps.js';
+import { upstreamCallback } from '../domain/idp/upstream.js';
+import { isReauthenticationRequired } from '../domain/recent-sign-in.js';
 import { setUiSessionData } from '../domain/session/service.js';
 import { ownProfile } from '../domain/user/queries.js';
 import { ACCOUNT_CLIENT_ID } from '../oidc/builtin-clients.js';
@@ -15,11 +18,12 @@ import { pickLocale, type Locale } from '../ui/i18n.js';
 import { BuiltInRelyingParty } from '../webapp/relying-party.js';
 import { csrfMatches, csrfTokenOf, WebAppSessions } from '../webapp/sessions.js';
 import { signInRoutes } from '../webapp/sign-in-routes.js';
-import { paths, type AccountState } from './context.js';
+import { paths, redirectToSignInAgain, type AccountState } from './context.js';
 import { applicationPages } from './applications.js';
 import { passkeyPages } from './passkeys.js';
 import { emailPages } from './email.js';
 import { identityPages } from './identities.js';
+import { identityLinkPages } from './identity-link.js';
 import { passwordPages } from './password.js';
 import { profilePages } from './profile.js';
 import { securityPages } from './security.js';
@@ -52,7 +56,7 @@ async function securityHeaders(ctx: Context, next: Next): Promise<void> {
 
 const localeOf = (ctx: Context, preferred?: string | null): Locale => pickLocale({ acceptLanguage: ctx.get('accept-language'), preferred });
 
-/** Signing in again before a sensitive change (src/account/security.ts): the login asks afresh, the login name filled in. */
+/** Signing in again before a sensitive change (src/domain/recent-sign-in.ts): the login asks afresh, the login name filled in. */
 function reauthParams(ctx: Context): Record<string, string> {
   if (ctx.query.reauth !== '1') return {};
   const hint = typeof ctx.query.hint === 'string' ? ctx.query.hint.slice(0, 300) : '';
@@ -81,18 +85,23 @@ export function accountRoutes(d: AccountDeps): Middleware {
   });
 
   const signedIn = new Router({ prefix: paths.home });
-  profilePages(signedIn);
+  profilePages(signedIn, d.notifier);
   emailPages(signedIn, d.notifier);
   passwordPages(signedIn, d.notifier);
   passkeyPages(signedIn);
   securityPages(signedIn);
   identityPages(signedIn);
+  identityLinkPages(signedIn);
   sessionPages(signedIn);
   applicationPages(signedIn, d.pool);
 
   const requireSession: Middleware = async (ctx, next) => {
     const session = await sessions.resume(ctx);
     if (!session) {
+      // An upstream IdP's answer to "Link" is only good in the session that asked: signing in now would not make it so.
+      if (ctx.path === upstreamCallback.accountLinkReturn) {
+        return plainAccountPage(ctx, localeOf(ctx), 400, 'identities.linkFailedTitle', 'identities.linkNoSession');
+      }
       const returnTo = ctx.method === 'GET' ? ctx.originalUrl : paths.home;
       ctx.redirect(`${paths.home}/sign-in?return=${encodeURIComponent(returnTo)}`);
       return;
@@ -119,6 +128,9 @@ export function accountRoutes(d: AccountDeps): Middleware {
       return;
     }
     await next();
+    // As the API does: a write's notices are heard before the answer goes out, so the page the
+    // browser goes to next (and any other door of this process) sees the change at once.
+    if (ctx.method === 'POST') await d.pool.claimsCache?.sync();
   };
 
   const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
@@ -126,13 +138,6 @@ export function accountRoutes(d: AccountDeps): Middleware {
   return async function account(ctx, next) {
     if (ctx.path !== paths.home && !ctx.path.startsWith(`${paths.home}/`)) return next();
     await chain(ctx, async () => undefined);
-  };
-}
-
-function compose(list: Middleware[]): Middleware {
-  return (ctx, next) => {
-    const run = (i: number): Promise<unknown> => (i === list.length ? next() : Promise.resolve(list[i](ctx, () => run(i + 1))));
-    return run(0);
   };
 }
 
@@ -150,7 +155,11 @@ async function renderFailures(ctx: Context, next: Next): Promise<void> {
   } catch (err) {
     const a = ctx.state.account as AccountState | undefined;
     if (!a) throw err;
-    if (err instanceof DomainError && (err.code === 'not_found' || err.code === 'permission_denied')) {
+    if (isReauthenticationRequired(err)) {
+      // The domain wants a recent sign-in (src/domain/recent-sign-in.ts): through the login again,
+      // then back to the page (a form's own page: its path shows it again).
+      redirectToSignInAgain(ctx, ctx.method === 'GET' ? ctx.originalUrl : ctx.path);
+    } else if (err instanceof DomainError && (err.code === 'not_found' || err.code === 'permission_denied')) {
       await renderAccount(ctx, 'message', { heading: a.t('notFound.title'), message: a.t('notFound.message') }, { titleKey: 'notFound.title', status: 404 });
     } else if (err instanceof DomainError) {
       await renderAccount(ctx, 'message', { heading: a.t('error.title'), message: err.message }, { titleKey: 'error.title', status: err.status });

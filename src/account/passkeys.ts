@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { listPasskeys } from '../domain/passkey/queries.js';
 import { finishPasskeyRegistration, removePasskey, renamePasskey, startPasskeyRegistration } from '../domain/passkey/service.js';
+import { isReauthenticationRequired } from '../domain/recent-sign-in.js';
 import { DomainError } from '../shared/errors.js';
 import { accountState, flash, paths } from './context.js';
 import { renderAccount } from './render.js';
@@ -20,10 +21,15 @@ export function passkeyPages(router: Router): void {
   router.get('/passkeys', async (ctx) => {
     const a = accountState(ctx);
     const passkeys = await listPasskeys(a.svc, a.userId);
-    const { challengeId, options } = await startPasskeyRegistration(a.svc, a.userId, {
+    // Adding a passkey needs a recent sign-in: after an old one the page offers to sign in again instead.
+    const ceremony = await startPasskeyRegistration(a.svc, a.userId, {
       rp: { rpId: ctx.hostname, origin: ctx.state.origin, name: a.branding.name || 'Tessera' },
       binding: a.session.key,
+    }).catch((err: unknown) => {
+      if (isReauthenticationRequired(err)) return undefined;
+      throw err;
     });
+    const reauth = `${paths.home}/sign-in?${new URLSearchParams({ reauth: '1', hint: a.me.loginName, return: paths.passkeys }).toString()}`;
     await renderAccount(
       ctx,
       'passkeys',
@@ -31,7 +37,8 @@ export function passkeyPages(router: Router): void {
         passkeys,
         here: ctx.hostname,
         locale: a.locale,
-        form: { action: paths.passkeys, mode: 'register', challengeId, options: JSON.stringify(options) },
+        reauth,
+        form: ceremony && { action: paths.passkeys, mode: 'register', challengeId: ceremony.challengeId, options: JSON.stringify(ceremony.options) },
       },
       { titleKey: 'passkeys.title', navKey: 'passkeys' },
     );
@@ -56,7 +63,7 @@ export function passkeyPages(router: Router): void {
       });
       await flash(ctx, 'ok', a.t('passkeys.added', { name: added.name }));
     } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
+      if (!(err instanceof DomainError) || isReauthenticationRequired(err)) throw err;
       await flash(ctx, 'error', a.t('passkeys.notAdded'));
     }
     ctx.redirect(paths.passkeys);

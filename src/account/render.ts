@@ -33,7 +33,7 @@ export async function renderAccount(
   ctx: Context,
   name: string,
   data: Record<string, unknown>,
-  opts: { titleKey: string; navKey?: string; status?: number },
+  opts: { titleKey: string; navKey?: string; status?: number; refreshTo?: string },
 ): Promise<void> {
   const a = ctx.state.account as AccountState;
   const flash = a.session.data.flash as { kind: string; text: string } | undefined;
@@ -52,6 +52,8 @@ export async function renderAccount(
       branding: a.branding,
       me: a.me,
       signedIn: true,
+      // Another site to go to at once: a redirect after a form would be blocked by the CSP's form-action 'self'.
+      refreshTo: opts.refreshTo,
       nav: nav.map((n) => ({ href: n.href, label: a.t(n.labelKey), current: n.key === opts.navKey })),
     },
     opts.status,

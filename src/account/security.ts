@@ -2,26 +2,35 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { listAuthFactors, confirmTotpEnrolment, regenerateRecoveryCodes, removeTotp, startTotpEnrolment } from '../domain/mfa/service.js';
+import { requireRecentSignIn, isReauthenticationRequired } from '../domain/recent-sign-in.js';
 import { DomainError } from '../shared/errors.js';
-import { accountState, flash, paths } from './context.js';
+import { accountState, flash, paths, redirectToSignInAgain } from './context.js';
 import { renderAccount } from './render.js';
 
 /**
  * Second factors: the authenticator app (TOTP) and its recovery codes. Adding or removing the app
- * and new recovery codes change how the account is protected, so each needs a fresh sign-in:
- * the user is sent through the instance's login again (prompt=login, max_age=0) and the ID
- * token's auth_time must be at most FRESH_SIGN_IN_S old when the action runs.
+ * and new recovery codes change how the account is protected, so the domain refuses them after
+ * an old sign-in (src/domain/recent-sign-in.ts, `login.freshSignInS`); the account's error
+ * handler (./index.ts) turns that refusal into a trip through the login (prompt=login,
+ * max_age=0) that comes back to the page. The confirmation pages ask the domain before they
+ * show, so nobody confirms first and signs in after.
  */
-export const FRESH_SIGN_IN_S = 5 * 60;
 const codeForm = z.object({ code: z.string().trim().min(1).max(64) });
 
-/** True when the session's sign-in is fresh; else the browser is on its way to sign in again, back to `returnTo`. */
-function freshSignIn(ctx: Context, returnTo: string): boolean {
+/**
+ * True when the domain finds the sign-in recent enough (src/domain/recent-sign-in.ts); else the
+ * browser is on its way to sign in again, back to `returnTo`. For pages that start something the
+ * domain only sees later (linking an identity runs through the upstream IdP first).
+ */
+export function freshSignIn(ctx: Context, returnTo: string): boolean {
   const a = accountState(ctx);
-  const authTime = Number(a.session.data.authTime ?? 0);
-  if (authTime * 1000 > Date.now() - FRESH_SIGN_IN_S * 1000) return true;
-  const query = new URLSearchParams({ reauth: '1', hint: a.me.loginName, return: returnTo });
-  ctx.redirect(`${paths.home}/sign-in?${query.toString()}`);
+  try {
+    requireRecentSignIn(a.svc, a.userId);
+    return true;
+  } catch (err) {
+    if (!isReauthenticationRequired(err)) throw err;
+  }
+  redirectToSignInAgain(ctx, returnTo);
   return false;
 }
 
@@ -47,13 +56,11 @@ export function securityPages(router: Router): void {
   });
 
   router.get('/security/totp', async (ctx) => {
-    if (!freshSignIn(ctx, `${paths.security}/totp`)) return;
     if ((await totpState(ctx)).ready) return ctx.redirect(paths.security);
     await showSetup(ctx);
   });
 
   router.post('/security/totp', async (ctx) => {
-    if (!freshSignIn(ctx, `${paths.security}/totp`)) return;
     const a = accountState(ctx);
     const parsed = codeForm.safeParse((ctx.request as { body?: unknown }).body ?? {});
     try {
@@ -61,7 +68,7 @@ export function securityPages(router: Router): void {
       const { recoveryCodes } = await confirmTotpEnrolment(a.svc, a.userId, parsed.data.code);
       await showCodes(ctx, recoveryCodes, 'security.totpAdded');
     } catch (err) {
-      if (!(err instanceof DomainError) || err.reason === 'mfa.totp_already_enrolled') throw err;
+      if (!(err instanceof DomainError) || err.reason === 'mfa.totp_already_enrolled' || isReauthenticationRequired(err)) throw err;
       // A new secret with the error: the old one was shown on a page that is gone now.
       await showSetup(ctx, a.t(err.code === 'rate_limited' ? 'security.tooManyCodes' : 'security.wrongCode'));
     }
@@ -69,7 +76,7 @@ export function securityPages(router: Router): void {
 
   for (const action of ['totp/remove', 'recovery-codes'] as const) {
     router.get(`/security/${action}`, async (ctx) => {
-      if (!freshSignIn(ctx, `${paths.security}/${action}`)) return;
+      requireRecentSignIn(accountState(ctx).svc, accountState(ctx).userId);
       if (!(await totpState(ctx)).ready) return ctx.redirect(paths.security);
       await renderAccount(
         ctx,
@@ -81,7 +88,6 @@ export function securityPages(router: Router): void {
   }
 
   router.post('/security/totp/remove', async (ctx) => {
-    if (!freshSignIn(ctx, `${paths.security}/totp/remove`)) return;
     const a = accountState(ctx);
     await removeTotp(a.svc, a.userId);
     await flash(ctx, 'ok', a.t('security.totpRemoved'));
@@ -89,7 +95,6 @@ export function securityPages(router: Router): void {
   });
 
   router.post('/security/recovery-codes', async (ctx) => {
-    if (!freshSignIn(ctx, `${paths.security}/recovery-codes`)) return;
     const a = accountState(ctx);
     const { recoveryCodes } = await regenerateRecoveryCodes(a.svc, a.userId);
     await showCodes(ctx, recoveryCodes, 'security.newCodesTitle');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readInstance, smtpSettingsToTest, type InstanceRow } from '../domain/instance/queries.js';
+import { instanceSettings, readInstance, smtpSettingsToTest, type InstanceRow } from '../domain/instance/queries.js';
 import * as instances from '../domain/instance/service.js';
 import { pageAllOrgs } from '../domain/org/queries.js';
 import { DomainError, ruleViolation } from '../shared/errors.js';
@@ -9,6 +9,7 @@ import { idpRoutes } from './idps.js';
 import { memberRoutes } from './members.js';
 import { policyRoutes } from './policies.js';
 import { labelAssetRoutes } from './label-assets.js';
+import { smsProviderRoutes } from './sms-provider.js';
 import { ApiGroup } from './route.js';
 import { createSmtpTransport } from '../mail/transport.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
@@ -43,6 +44,60 @@ adminApi.route({
   body: z.object({ name: z.string().min(1).max(200) }),
   handler: async ({ body, call }) => {
     await call.atVersion('instance', call.svc.scope.instanceId, (svc) => instances.renameInstance(svc, body.name));
+  },
+});
+
+// ---- the instance's domains ----
+
+const instanceDomainSchema = z.object({ domain: z.string(), isPrimary: z.boolean(), isGenerated: z.boolean() }).meta({ id: 'InstanceDomain' });
+const domainParams = z.object({ domain: z.string().min(1).max(253) });
+/** The host this request came in on: removing it would cut the caller off mid-conversation. */
+const servedAt = (call: { koa: { state: { origin: string } } }) => new URL(call.koa.state.origin).hostname;
+
+adminApi.route({
+  method: 'get',
+  path: '/domains',
+  tag: 'Settings',
+  summary: 'The hosts the instance answers on, the primary (the issuer of new sessions) first',
+  permission: 'iam.read',
+  response: z.array(instanceDomainSchema),
+  handler: async ({ call }) =>
+    (await instanceSettings(call.svc)).domains.map((d) => ({ domain: d.domain, isPrimary: d.is_primary, isGenerated: d.is_generated })),
+});
+
+adminApi.route({
+  method: 'post',
+  path: '/domains',
+  tag: 'Settings',
+  summary: 'Serve the instance at one more domain (unique in the installation)',
+  permission: 'iam.domain.write',
+  body: z.object({ domain: z.string().min(1).max(253), primary: z.boolean().optional() }),
+  handler: async ({ body, call }) => {
+    await instances.addInstanceDomain(call.svc, body.domain, { primary: body.primary });
+  },
+});
+
+adminApi.route({
+  method: 'post',
+  path: '/domains/{domain}/_set_primary',
+  tag: 'Settings',
+  summary: 'Make a domain the primary one',
+  permission: 'iam.domain.write',
+  params: domainParams,
+  handler: async ({ params, call }) => {
+    await instances.setPrimaryInstanceDomain(call.svc, params.domain);
+  },
+});
+
+adminApi.route({
+  method: 'delete',
+  path: '/domains/{domain}',
+  tag: 'Settings',
+  summary: 'Stop serving the instance at a domain (not its primary, a generated one, or the one this request came in on)',
+  permission: 'iam.domain.write',
+  params: domainParams,
+  handler: async ({ params, call }) => {
+    await instances.removeInstanceDomain(call.svc, params.domain, { servedAt: servedAt(call) });
   },
 });
 
@@ -231,6 +286,7 @@ adminApi.route({
 
 policyRoutes(adminApi, 'instance');
 labelAssetRoutes(adminApi, 'instance');
+smsProviderRoutes(adminApi);
 idpRoutes(adminApi, 'instance');
 memberRoutes(
   adminApi,

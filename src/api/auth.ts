@@ -7,6 +7,8 @@ import { DomainError } from '../shared/errors.js';
 import { explainAccess } from '../domain/access/explanation.js';
 import { accessExplanationSchema } from './access-explanation.js';
 import { userContext } from './authenticate.js';
+import { listAuthFactors, removeTotp } from '../domain/mfa/service.js';
+import { factorSchema, factorView } from './management/auth-factors.js';
 import { userGrantSchema, userGrantView } from './management/grants.js';
 import { userSchema, userView } from './management/users.js';
 import { ApiGroup, type Call } from './route.js';
@@ -99,4 +101,25 @@ authApi.route({
   query: z.object({ client_id: z.string().min(1).max(255) }),
   response: accessExplanationSchema,
   handler: async ({ query, call }) => explainAccess(call.svc, (await me(call)).id, query.client_id),
+});
+
+authApi.route({
+  method: 'get',
+  path: '/users/me/auth_factors',
+  tag,
+  summary: "The caller's own second factors and passkeys (no secrets)",
+  response: z.object({ result: z.array(factorSchema) }),
+  handler: async ({ call }) => ({ result: (await listAuthFactors(call.svc, (await me(call)).id)).map(factorView) }),
+});
+
+authApi.route({
+  method: 'delete',
+  path: '/users/me/auth_factors/otp',
+  tag,
+  summary: "Remove the caller's own authenticator app (TOTP) and its recovery codes",
+  description:
+    "Needs a sign-in at most login.freshSignInS (5 minutes) old, as the access token's auth_time says; otherwise 403 with code reauthentication_required (sign in again, then retry with the new token). A personal access token never qualifies.",
+  handler: async ({ call }) => {
+    await removeTotp(call.svc, (await me(call)).id);
+  },
 });

@@ -3,7 +3,17 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Runtime } from '../runtime/index.js';
 import { Scope } from '../db/scope.js';
 import type { Principal } from '../domain/principal.js';
-import { callerById, callerByPersonalAccessToken, requireCallableOrg, whyCallerCannotAct, type UserRow } from '../domain/api-caller.js';
+import {
+  callerById,
+  callerByPersonalAccessToken,
+  callerOfPersonalAccessToken,
+  knownCaller,
+  requireCallableOrg,
+  whyCallerCannotAct,
+  type CallerCache,
+  type MembershipRow,
+  type UserRow,
+} from '../domain/api-caller.js';
 import { publishedSigningKeys } from '../oidc/keys.js';
 import { constantTimeEqual } from '../shared/crypto.js';
 import { DomainError } from '../shared/errors.js';
@@ -25,30 +35,56 @@ export function bearerToken(koa: Context): string {
  * or an opaque access token this instance's provider issued; either OIDC token only when it was
  * issued for the API's audience (see oidc-tokens.ts). Everything is looked up in the
  * request's instance only, so another instance's token simply is not found (401).
+ *
+ * With the caller cache (services.callers), the caller's memberships come along: a personal
+ * access token and its user, org and memberships are then read once per process until
+ * PostgreSQL's notice of a change to any of them, so a call costs no query to authenticate.
  */
-export async function authenticateCaller(koa: Context, rt: Runtime, tokens: OpaqueTokenSource | undefined): Promise<Principal> {
+export async function authenticatedCaller(
+  koa: Context,
+  rt: Runtime,
+  tokens: OpaqueTokenSource | undefined,
+  callers?: CallerCache,
+): Promise<{ principal: Principal; memberships?: MembershipRow[] }> {
   const token = bearerToken(koa);
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
   let user: UserRow | undefined;
+  // When the user signed in, as the OIDC access token says; a personal access token has no sign-in.
+  let authTime: number | undefined;
   // A personal access token's query already requires its user's org to be active.
   let orgChecked = false;
+  let orgActive: boolean | undefined;
+  let memberships: MembershipRow[] | undefined;
   if (token.split('.').length === 3) {
     user = await userFromJwt(scope, token, koa.state.origin);
     // The signature proves who issued it, not that it is still live: revoked or expired with its
     // grant, the opaque twin is gone and the JWT is refused too.
-    if (user && tokens && (await findJwtAccessToken(tokens, koa, scope, token)) !== user.id) user = undefined;
+    if (user && tokens) {
+      const twin = await findJwtAccessToken(tokens, koa, scope, token);
+      if (twin?.userId !== user.id) user = undefined;
+      authTime = twin?.authTime;
+    }
+  } else if (callers) {
+    const known = await callerOfPersonalAccessToken(scope, token, callers);
+    if (!known) {
+      const sub = await findOpaqueAccessToken(tokens, koa, scope, token);
+      const other = sub ? await knownCaller(scope, sub.userId, callers) : undefined;
+      if (other) ({ user, orgActive, memberships } = other);
+      authTime = other ? sub?.authTime : undefined;
+    } else ({ user, orgActive, memberships } = known);
   } else {
     user = await callerByPersonalAccessToken(scope, token);
     orgChecked = Boolean(user);
     if (!user) {
       const sub = await findOpaqueAccessToken(tokens, koa, scope, token);
-      user = sub ? await callerById(scope, sub) : undefined;
+      user = sub ? await callerById(scope, sub.userId) : undefined;
+      authTime = sub?.authTime;
     }
   }
   if (!user) throw unauthenticated(`the token is unknown, expired, not issued by this instance, or not issued for the API (scope ${API_SCOPE})`);
-  const why = await whyCallerCannotAct(scope, user, { orgChecked });
+  const why = await whyCallerCannotAct(scope, user, { orgChecked, orgActive });
   if (why) throw unauthenticated(why);
-  return { type: 'user', userId: user.id, orgId: user.org_id };
+  return { principal: { type: 'user', userId: user.id, orgId: user.org_id, ...(authTime !== undefined ? { authTime } : {}) }, memberships };
 }
 
 async function userFromJwt(scope: Scope, token: string, issuer: string): Promise<UserRow | undefined> {
@@ -64,17 +100,17 @@ async function userFromJwt(scope: Scope, token: string, issuer: string): Promise
 
 /** Management API: the org named by x-zitadel-orgid or x-org-id, else the caller's own. Unknown → 404. */
 export async function managementContext(koa: Context, rt: Runtime, services: ApiServices): Promise<Authenticated> {
-  const principal = await authenticateCaller(koa, rt, services.tokens);
+  const { principal, memberships } = await authenticatedCaller(koa, rt, services.tokens, services.callers);
   const header = koa.get('x-zitadel-orgid') || koa.get('x-org-id');
   const orgId = header || (principal.type === 'user' ? principal.orgId : '');
   const scope = new Scope(rt.db.knex, koa.state.instanceId);
-  await requireCallableOrg(scope, principal, orgId);
-  return { principal, orgId };
+  await requireCallableOrg(scope, principal, orgId, memberships);
+  return { principal, orgId, memberships };
 }
 
 export async function userContext(koa: Context, rt: Runtime, services: ApiServices): Promise<Authenticated> {
-  const principal = await authenticateCaller(koa, rt, services.tokens);
-  return { principal, orgId: principal.type === 'user' ? principal.orgId : '' };
+  const { principal, memberships } = await authenticatedCaller(koa, rt, services.tokens, services.callers);
+  return { principal, orgId: principal.type === 'user' ? principal.orgId : '', memberships };
 }
 
 /** System API: one of config.systemApiKeys, compared in constant time against every key. */

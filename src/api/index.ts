@@ -36,7 +36,7 @@ function apiBodies(): Middleware {
  * (the hot ones: token, userinfo, introspection) skip matching against every API route.
  */
 function mounted(group: ApiGroup, rt: Runtime, services: ApiServices = {}): Middleware {
-  const routes = group.router(rt, services).routes() as Middleware;
+  const routes = group.middleware(rt, services);
   return (ctx, next) => (isUnder(ctx.path, group.prefix) ? routes(ctx, next) : next());
 }
 

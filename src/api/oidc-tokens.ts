@@ -22,17 +22,32 @@ export interface OpaqueTokenSource {
  * find them. Returns the user the token speaks for when it is a live access token of this
  * instance: the end user of an AccessToken, or the machine user of a client_credentials token.
  */
-export async function findOpaqueAccessToken(source: OpaqueTokenSource | undefined, koa: Context, scope: Scope, token: string): Promise<string | undefined> {
+export async function findOpaqueAccessToken(
+  source: OpaqueTokenSource | undefined,
+  koa: Context,
+  scope: Scope,
+  token: string,
+): Promise<TokenSubject | undefined> {
   if (!source) return undefined;
   const { provider } = await source.get(koa.state.instanceId, koa.state.origin);
   // Only "no such token" means unauthenticated: a storage failure propagates (503, never 401).
   const access = await provider.AccessToken.find(token);
-  if (access && !access.isExpired && access.accountId && hasApiScope(access.scope)) return access.accountId as string;
+  if (access && !access.isExpired && access.accountId && hasApiScope(access.scope)) {
+    const authTime = access.extra?.auth_time;
+    return { userId: access.accountId as string, authTime: typeof authTime === 'number' ? authTime : undefined };
+  }
   const cc = await provider.ClientCredentials.find(token);
   if (cc && !cc.isExpired && cc.clientId && hasApiScope(cc.scope)) {
-    return machineUserIdOfClient(scope, cc.clientId as string);
+    const userId = await machineUserIdOfClient(scope, cc.clientId as string);
+    return userId ? { userId } : undefined;
   }
   return undefined;
+}
+
+/** Whom a live access token speaks for, and when that user signed in (absent for machines). */
+export interface TokenSubject {
+  userId: string;
+  authTime?: number;
 }
 
 /**
@@ -41,7 +56,7 @@ export async function findOpaqueAccessToken(source: OpaqueTokenSource | undefine
  * expires, so the JWT is mapped to its opaque twin through the instance's provider and counts
  * only while that twin is live. Returns the user as findOpaqueAccessToken does.
  */
-export async function findJwtAccessToken(source: OpaqueTokenSource, koa: Context, scope: Scope, jwt: string): Promise<string | undefined> {
+export async function findJwtAccessToken(source: OpaqueTokenSource, koa: Context, scope: Scope, jwt: string): Promise<TokenSubject | undefined> {
   const { accessTokens } = await source.get(koa.state.instanceId, koa.state.origin);
   const opaque = await accessTokens.resolve(jwt);
   return findOpaqueAccessToken(source, koa, scope, opaque);

@@ -7,6 +7,7 @@
 export const permissionNames = [
   'iam.read',
   'iam.write',
+  'iam.domain.write',
   'iam.policy.read',
   'iam.policy.write',
   'iam.member.read',
@@ -66,7 +67,7 @@ const read = {
   project: ['project.read', 'project.member.read', 'project.role.read', 'project.app.read', 'project.grant.read', 'project.grant.member.read'],
 } satisfies Record<string, Permission[]>;
 const write = {
-  iam: ['iam.write', 'iam.policy.write', 'iam.member.write', 'iam.idp.write'],
+  iam: ['iam.write', 'iam.domain.write', 'iam.policy.write', 'iam.member.write', 'iam.idp.write'],
   org: ['org.write', 'org.delete', 'org.member.write', 'org.idp.write', 'policy.write', 'policy.delete'],
   user: ['user.write', 'user.delete', 'user.credential.write', 'user.grant.write', 'user.grant.delete'],
   project: [
@@ -86,18 +87,10 @@ const write = {
 
 const orgAll: Permission[] = [...read.org, ...write.org, ...read.user, ...write.user, ...read.project, ...write.project];
 
+// A project's owner may do everything to it but create one (that is the org's right).
 const projectOwner: Permission[] = [
   ...read.project,
-  'project.write',
-  'project.delete',
-  'project.member.write',
-  'project.role.write',
-  'project.role.delete',
-  'project.app.write',
-  'project.app.delete',
-  'project.grant.write',
-  'project.grant.delete',
-  'project.grant.member.write',
+  ...write.project.filter((p) => p !== 'project.create'),
   'user.read',
   'user.grant.read',
   'user.grant.write',

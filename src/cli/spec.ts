@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appName, appSettingsShape, appTypes, authMethods } from '../domain/project/app-schemas.js';
 
 /**
  * The format of `tessera apply` files (and of `tessera export` output). Every field that is
@@ -103,27 +104,12 @@ const role = z.strictObject({
 });
 
 const app = z.strictObject({
-  name: z.string().min(1),
+  name: appName,
   clientId: z.string().min(1).optional(),
-  type: z.enum(['web', 'user_agent', 'native', 'api']),
-  authMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']),
+  type: appTypes,
+  authMethod: authMethods,
   secretFromEnv: envName.optional(),
-  redirectUris: z.array(z.string()).optional(),
-  postLogoutRedirectUris: z.array(z.string()).optional(),
-  grantTypes: z.array(z.string()).optional(),
-  responseTypes: z.array(z.string()).optional(),
-  accessTokenType: z.enum(['jwt', 'opaque']).optional(),
-  idTokenRoleAssertion: z.boolean().optional(),
-  accessTokenRoleAssertion: z.boolean().optional(),
-  idTokenUserinfoAssertion: z.boolean().optional(),
-  clockSkewS: z.number().int().min(0).max(5).optional(),
-  devMode: z.boolean().optional(),
-  skipConsent: z.boolean().optional(),
-  /** public keys for private_key_jwt */
-  jwks: z
-    .strictObject({ keys: z.array(z.record(z.string(), z.unknown())) })
-    .nullable()
-    .optional(),
+  ...appSettingsShape,
   absent,
 });
 

@@ -61,6 +61,14 @@ export const configSchema = z.object({
     .prefault({}),
   login: z
     .object({
+      // How recent a user's sign-in must be for changes to their own factors (TOTP added or removed,
+      // new recovery codes, a passkey added), from the account page or the Auth API (src/domain/recent-sign-in.ts).
+      freshSignInS: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(86_400)
+        .default(5 * 60),
       // Failed logins counted before argon2 runs (src/login/throttle.ts); a key over its limit is refused for blockS.
       throttle: z
         .object({

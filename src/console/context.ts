@@ -57,6 +57,7 @@ export const paths = {
   instanceIdps: '/ui/console/instance/idps',
   instanceBranding: '/ui/console/instance/branding',
   instanceSettings: '/ui/console/instance/settings',
+  instanceDomains: '/ui/console/instance/domains',
   instanceOrgs: '/ui/console/instance/orgs',
   instanceManagers: '/ui/console/instance/managers',
 };

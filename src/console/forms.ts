@@ -21,6 +21,8 @@ export const optional = (max = 200) =>
     .optional()
     .transform((v) => (v === '' ? undefined : v));
 export const version = z.coerce.number().int().min(1).optional();
+/** A policy form's version: 0 when the org had no policy of its own yet (atPolicyVersion), so an override made meanwhile is noticed. */
+export const policyVersion = z.coerce.number().int().min(0).optional();
 /** A checkbox: present (any value) is true, absent is false. */
 export const checkbox = z.preprocess((v) => v !== undefined && v !== '' && v !== 'false', z.boolean());
 /** Checkboxes sharing a name: none, one or many values, as a list. */

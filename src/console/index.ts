@@ -1,3 +1,4 @@
+import compose from 'koa-compose';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
@@ -82,11 +83,21 @@ export const CONSOLE_CSP =
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   await next();
   // A page may narrow it further for itself (the mail preview), never widen it for script.
-  ctx.set('Content-Security-Policy', (ctx.state.consoleCsp as string | undefined) ?? CONSOLE_CSP);
+  const csp = (ctx.state.consoleCsp as string | undefined) ?? CONSOLE_CSP;
+  if (ctx.state.consoleFrameable) {
+    // The login page preview, and nothing else, may be framed: by the console's own pages (its editor).
+    ctx.set('Content-Security-Policy', csp.replace("frame-ancestors 'none'", "frame-ancestors 'self'"));
+    ctx.set('X-Frame-Options', 'SAMEORIGIN');
+  } else ctx.set('Content-Security-Policy', csp);
   ctx.set('Referrer-Policy', 'same-origin');
 }
 
-const assets: Record<string, string> = { 'console.css': 'text/css; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8' };
+const assets: Record<string, string> = {
+  'console.css': 'text/css; charset=utf-8',
+  'console.js': 'text/javascript; charset=utf-8',
+  // the login policy editor's live preview (linked by that page only, PageOptions.scripts)
+  'login-preview.js': 'text/javascript; charset=utf-8',
+};
 
 export function consoleRoutes(d: ConsoleDeps): Middleware {
   const sessions = new WebAppSessions(
@@ -110,6 +121,7 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
     }
     ctx.type = type;
     ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = readFileSync(path.join(viewsDir, 'console', 'assets', ctx.params.file));
   });
   signInRoutes(open, { rp, sessions, localeOf, plainPage: (ctx, status, title, message) => plainPage(ctx, localeOf(ctx), status, title, message) });
@@ -159,6 +171,9 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
     state.orgChoices = reach.rows.map((o) => ({ id: o.id, name: o.name }));
     state.branding = { themeUrl: branding.themeUrl, logoUrl: branding.assets.logo_light, iconUrl: branding.assets.icon_light, name: branding.orgName };
     await next();
+    // As the API does: a write's notices are heard before the answer goes out, so the page the
+    // browser goes to next (and any other door of this process) sees the change at once.
+    if (ctx.method === 'POST') await d.pool.claimsCache?.sync();
   };
 
   const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
@@ -174,14 +189,6 @@ export function consoleRoutes(d: ConsoleDeps): Middleware {
   return async function console(ctx, next) {
     if (ctx.path !== '/ui/console' && !ctx.path.startsWith('/ui/console/')) return next();
     await inConsole(ctx, async () => undefined);
-  };
-}
-
-/** Runs middleware in order, as one. */
-function compose(list: Middleware[]): Middleware {
-  return (ctx, next) => {
-    const run = (i: number): Promise<unknown> => (i === list.length ? next() : Promise.resolve(list[i](ctx, () => run(i + 1))));
-    return run(0);
   };
 }
 

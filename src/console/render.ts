@@ -14,6 +14,8 @@ export interface PageOptions {
   titleVars?: Record<string, string>;
   status?: number;
   navKey?: string;
+  /** scripts of this page besides console.js, by file name under /ui/console/assets/ */
+  scripts?: string[];
 }
 
 /** A moment as pages show it: to the minute, in UTC, said so. */
@@ -39,6 +41,7 @@ export async function renderConsole(ctx: Context, name: string, data: Record<str
       nav: c.session ? navFor(c, opts.navKey) : [],
       orgs: c.orgChoices,
       signedIn: Boolean(c.session),
+      scripts: opts.scripts ?? [],
     },
     opts.status,
   );

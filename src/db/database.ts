@@ -1,3 +1,4 @@
+import { forgetOnWrites } from './request-memo.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
@@ -46,6 +47,7 @@ export interface DatabaseOptions {
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const knex = knexFactory({ client: 'pg', connection: opts.url, pool: opts.pool ?? { min: 0, max: 10 } });
+    forgetOnWrites(knex);
     return { knex, kind: 'postgres', close: () => knex.destroy() };
   }
   const dir = path.resolve(opts.dataDir, 'pg');
@@ -57,6 +59,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     dialect: 'postgres',
     connection: { pglite } as Knex.StaticConnectionConfig,
   });
+  forgetOnWrites(knex);
   return {
     knex,
     kind: 'embedded',
@@ -70,4 +73,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 export async function migrateLatest(knex: Knex): Promise<string[]> {
   const [, applied] = await knex.migrate.latest({ migrationSource, tableName: 'knex_migrations' });
   return applied as string[];
+}
+
+/**
+ * The migrations this code knows that the database has not applied, in one read (readiness asks
+ * every few seconds; knex's migrate.list() would first make sure its tables exist).
+ */
+export async function pendingMigrations(knex: Knex): Promise<string[]> {
+  const known = await migrationSource.getMigrations([]);
+  const applied = new Set((await knex('knex_migrations').select('name')).map((r: { name: string }) => r.name));
+  return known.filter((m) => !applied.has(m));
 }

@@ -39,4 +39,17 @@ export interface ServiceContext {
    * once per check. Never set it on a request that writes: a change to memberships would go unseen.
    */
   readOnlyRequest?: { memberships?: Promise<unknown[]> };
+  /**
+   * Reads kept per process until PostgreSQL's notice of a write to their tables (the OIDC claims
+   * cache); set by the API on requests that only read, so a write never acts on a kept value.
+   */
+  kept?: KeptReads;
+}
+
+/** See src/oidc/claims-cache.ts (`caller`, `sync`). */
+export interface KeptReads {
+  /** `slot` of `key` (a user id, a token's hash, `org:<id>`): kept until a notice names the key or its instance, or TTL */
+  caller<T extends object>(instanceId: string, key: string, slot: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
+  /** resolves once this process has heard the notices of everything committed before */
+  sync(): Promise<void>;
 }

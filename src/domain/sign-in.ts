@@ -1,11 +1,13 @@
+import { memoized } from '../db/request-memo.js';
 import type { Scope } from '../db/scope.js';
 import type { SecretBox } from '../shared/crypto.js';
 import { findUserByIdpLink, getIdpWithSecret } from './idp/service.js';
-import { listIdps, type IdpWithSecret } from './idp/repository.js';
-import { getInstance } from './instance/repository.js';
-import { findOrgByVerifiedDomain, getOrg, primaryOrgDomain, type OrgRow } from './org/repository.js';
-import { findProjectOfClient, type PrivateLabelingSetting } from './project/repository.js';
-import { findHumansByEmail, findUserByLoginName, getUser, loginNamesOf, preferredLoginName, type UserRow } from './user/repository.js';
+import type { IdpWithSecret } from './idp/repository.js';
+import type { OrgRow } from './org/repository.js';
+import type { PrivateLabelingSetting } from './project/repository.js';
+import { readsOf, type SignInReads } from './sign-in-reads.js';
+import { findHumansByEmail, getUser, type UserRow } from './user/repository.js';
+import { findUserByLoginName, loginNamesOf, preferredLoginName, resolveLoginName } from './user/login-name-repository.js';
 
 /**
  * What the sign-in (src/login) reads, before anyone is authenticated: who a typed name means,
@@ -13,12 +15,18 @@ import { findHumansByEmail, findUserByLoginName, getUser, loginNamesOf, preferre
  * function answers only what the login pages and their rules need. The writes of the sign-in
  * are services (user/lockout.ts, user/codes.ts, user/external-profile.ts, idp/service.ts…).
  */
-export type { UserRow, OrgRow, IdpWithSecret, PrivateLabelingSetting };
+export type { UserRow, OrgRow, IdpWithSecret, PrivateLabelingSetting, SignInReads };
+export { CachedSignInReads, readsOf } from './sign-in-reads.js';
 
-export const userById = (scope: Scope, id: string): Promise<UserRow | undefined> => getUser(scope, id);
+/** The user by id, read at most once per HTTP request (src/db/request-memo.ts). */
+export const userById = (scope: Scope, id: string): Promise<UserRow | undefined> => memoized(scope, 'users', id, () => getUser(scope, id));
 
 /** What a person typed on the login page, resolved as ZITADEL does (see findUserByLoginName). */
 export const userByLoginName = (scope: Scope, loginName: string): Promise<UserRow | undefined> => findUserByLoginName(scope, loginName);
+
+/** userByLoginName, and whether what was typed is one of the user's login names or their email (one query). */
+export const resolveTypedName = (scope: Scope, loginName: string): Promise<{ user?: UserRow; via?: 'loginName' | 'email' }> =>
+  resolveLoginName(scope, loginName);
 
 /** Every name the user can log in with. */
 export const loginNames = (scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> => loginNamesOf(scope, user);
@@ -40,25 +48,10 @@ export async function userOfExternalIdentity(scope: Scope, idpId: string, extern
   return link ? getUser(scope, link.user_id) : undefined;
 }
 
-export const orgById = (scope: Scope, id: string): Promise<OrgRow | undefined> => getOrg(scope, id);
-export const orgByVerifiedDomain = (scope: Scope, domain: string): Promise<OrgRow | undefined> => findOrgByVerifiedDomain(scope, domain);
-export const orgPrimaryDomain = (scope: Scope, orgId: string): Promise<string | undefined> => primaryOrgDomain(scope, orgId);
-
-/** The org a login without any other hint falls back to (the instance's default org). */
-export async function defaultOrgId(scope: Scope): Promise<string | null> {
-  return (await getInstance(scope))?.default_org_id ?? null;
-}
-
-/** The project of the application signing in (by client id): its org and private labeling setting. */
-export async function projectOfClient(scope: Scope, clientId: string): Promise<{ orgId: string; privateLabeling: PrivateLabelingSetting } | undefined> {
-  const p = await findProjectOfClient(scope, clientId);
-  return p ? { orgId: p.org_id, privateLabeling: p.private_labeling_setting } : undefined;
-}
-
 /** The active IdPs among `ids` that serve this org (its own and the instance's), in the order of `ids`. */
-export async function offeredIdps(scope: Scope, orgId: string | null, ids: string[]): Promise<{ id: string; name: string }[]> {
+export async function offeredIdps(source: Scope | SignInReads, orgId: string | null, ids: string[]): Promise<{ id: string; name: string }[]> {
   if (!ids.length) return [];
-  const available = await listIdps(scope, { orgId });
+  const available = await readsOf(source).idps(orgId);
   return ids
     .map((id) => available.find((i) => i.id === id && i.state === 'active'))
     .filter((i) => i !== undefined)

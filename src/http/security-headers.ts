@@ -20,8 +20,33 @@ const PAGE_POLICY = {
 };
 
 type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+type HeaderChange = [name: string, value: string | string[] | undefined];
 
-const run = (m: NodeMiddleware, ctx: Context) => new Promise<void>((resolve, reject) => m(ctx.req, ctx.res, (err) => (err ? reject(err) : resolve())));
+/**
+ * What a helmet middleware does to a response, recorded once: its headers are the same for every
+ * request (no nonces), so each response gets them as a list of setHeader calls, not a helmet run.
+ */
+function recorded(m: NodeMiddleware): HeaderChange[] {
+  const changes: HeaderChange[] = [];
+  const res = {
+    setHeader: (name: string, value: string | string[]) => changes.push([name, value]),
+    removeHeader: (name: string) => changes.push([name, undefined]),
+  };
+  let done = false;
+  m({ headers: {} } as IncomingMessage, res as unknown as ServerResponse, (err) => {
+    if (err) throw err;
+    done = true;
+  });
+  if (!done) throw new Error('helmet answered asynchronously');
+  return changes;
+}
+
+function apply(changes: HeaderChange[], res: ServerResponse): void {
+  for (const [name, value] of changes) {
+    if (value === undefined) res.removeHeader(name);
+    else res.setHeader(name, value);
+  }
+}
 
 /**
  * Every response's security headers, set before anything answers so that every page (the login,
@@ -36,18 +61,20 @@ const run = (m: NodeMiddleware, ctx: Context) => new Promise<void>((resolve, rej
  * clients and other sites).
  */
 export function securityHeaders(): Middleware {
-  const base = helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: PAGE_POLICY },
-    crossOriginOpenerPolicy: false,
-    crossOriginResourcePolicy: false,
-    strictTransportSecurity: false,
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-  }) as NodeMiddleware;
-  const hsts = strictTransportSecurity({ maxAge: 31536000, includeSubDomains: false }) as NodeMiddleware;
+  const base = recorded(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: PAGE_POLICY },
+      crossOriginOpenerPolicy: false,
+      crossOriginResourcePolicy: false,
+      strictTransportSecurity: false,
+      xFrameOptions: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+    }) as NodeMiddleware,
+  );
+  const hsts = recorded(strictTransportSecurity({ maxAge: 31536000, includeSubDomains: false }) as NodeMiddleware);
   return async function securityHeadersOnEveryResponse(ctx: Context, next: Next): Promise<void> {
-    await run(base, ctx);
-    if (ctx.protocol === 'https') await run(hsts, ctx);
+    apply(base, ctx.res);
+    if (ctx.protocol === 'https') apply(hsts, ctx.res);
     await next();
   };
 }

@@ -19,7 +19,7 @@ import { acrOfAmr } from '../oidc/claims.js';
 /** Whether the client's project checks or an org scope refuse this user (then the refusal page was shown). */
 export async function refusedForClient(ctx: Context, step: Step, user: UserRow): Promise<boolean> {
   const client = clientInfo(await step.oidc.provider.Client.find(step.details.params.client_id));
-  const refusal = await loginRefusal(step.oidc.scope, user, client, requestedScopes(step));
+  const refusal = await loginRefusal(step.oidc.scope, user, client, requestedScopes(step), step.oidc.clientUse);
   if (refusal) await showRefusal(ctx, step, user, refusal);
   return Boolean(refusal);
 }
@@ -46,8 +46,9 @@ export async function requireVerifiedEmail(ctx: Context, step: Step, user: UserR
   return true;
 }
 
-export async function finishLogin(ctx: Context, step: Step, accountId: string, amr: string[]): Promise<void> {
-  const user = await userById(step.oidc.scope, accountId);
+/** `known`: the user as this request already read it (the password step's), so it is not read again. */
+export async function finishLogin(ctx: Context, step: Step, accountId: string, amr: string[], known?: UserRow): Promise<void> {
+  const user = known?.id === accountId ? known : await userById(step.oidc.scope, accountId);
   if (user && (await requireVerifiedEmail(ctx, step, user, amr))) return;
   rememberAccount(ctx, accountId);
   // select_account is resolved too: whoever finishes a login has chosen an account.

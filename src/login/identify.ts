@@ -1,5 +1,4 @@
-import { getEffectivePolicy } from '../domain/policy/service.js';
-import { loginNames, userByLoginName, type UserRow } from '../domain/sign-in.js';
+import { resolveTypedName, type UserRow } from '../domain/sign-in.js';
 import type { Step } from './interaction.js';
 import { completeLoginName, userFitsContext, type OrgContext } from './org-context.js';
 
@@ -10,13 +9,12 @@ import { completeLoginName, userFitsContext, type OrgContext } from './org-conte
  */
 export async function identify(step: Step, org: OrgContext, typed: string): Promise<{ user?: UserRow; loginName: string }> {
   const scope = step.oidc.scope;
-  const loginName = await completeLoginName(scope, org, typed);
-  let user = await userByLoginName(scope, loginName);
+  const loginName = await completeLoginName(step.oidc.signIn, org, typed);
+  const found = await resolveTypedName(scope, loginName);
+  let user = found.user;
   if (user && user.type !== 'human') user = undefined;
   if (user && !userFitsContext(org, user)) user = undefined;
-  if (user && user.email?.toLowerCase() === loginName.toLowerCase()) {
-    const names = (await loginNames(scope, user)).map((n) => n.toLowerCase());
-    if (!names.includes(loginName.toLowerCase()) && (await getEffectivePolicy(scope, 'login', user.org_id)).disableLoginWithEmail) user = undefined;
-  }
+  // Matched as an email only when it is none of anyone's login names (resolveLoginName's order).
+  if (user && found.via === 'email' && (await step.oidc.signIn.policy('login', user.org_id)).disableLoginWithEmail) user = undefined;
   return { user, loginName };
 }

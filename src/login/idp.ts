@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
-import * as client from 'openid-client';
 import type { Scope } from '../db/scope.js';
 import { linkUserToIdp } from '../domain/idp/service.js';
+import { beginUpstreamAuthorization, finishUpstreamAuthorization, upstreamCallback } from '../domain/idp/upstream.js';
 import { idpForLogin, userById, userByLoginName, userOfExternalIdentity, usersWithEmail, type IdpWithSecret, type UserRow } from '../domain/sign-in.js';
 import { applyExternalProfile, type ExternalProfile } from '../domain/user/external-profile.js';
 import { createHumanUser } from '../domain/user/service.js';
@@ -23,17 +23,6 @@ import { checkPassword } from './password-check.js';
 const UID = /^[A-Za-z0-9_-]{10,64}$/;
 const sys = (step: Step) => asSystem(step.services, step.oidc.scope);
 
-async function upstream(idp: IdpWithSecret): Promise<client.Configuration> {
-  const insecure = idp.issuer.startsWith('http:');
-  return client.discovery(
-    new URL(idp.issuer),
-    idp.client_id,
-    undefined,
-    idp.clientSecret ? client.ClientSecretPost(idp.clientSecret) : client.None(),
-    insecure ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
-  );
-}
-
 const fail = (ctx: Context, step: Step, detail: string) =>
   errorPage(ctx, step, 400, 'login.idp_failed', 'The sign-in with the external provider failed.', detail);
 
@@ -44,35 +33,32 @@ export async function startIdpLogin(ctx: Context, step: Step, idpId: string): Pr
     if (!look.idps.some((i) => i.id === idpId)) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
     const idp = await idpForLogin(step.oidc.scope, idpId, step.services.deps.box);
     if (!idp) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
-    let config: client.Configuration;
+    let begun: Awaited<ReturnType<typeof beginUpstreamAuthorization>>;
     try {
-      config = await upstream(idp);
+      begun = await beginUpstreamAuthorization(idp, `${ctx.state.origin}${upstreamCallback.path}`, step.uid);
     } catch (err) {
-      return fail(ctx, step, `discovery of ${idp.issuer} failed: ${(err as Error).message}`);
+      return fail(ctx, step, (err as Error).message);
     }
-    const codeVerifier = client.randomPKCECodeVerifier();
-    const state = `${step.uid}.${client.randomState()}`;
-    const nonce = client.randomNonce();
-    await saveLoginState(step, { idp: { idpId, state, codeVerifier, nonce } });
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: `${ctx.state.origin}/ui/login/idp/callback`,
-      scope: idp.scopes.join(' ') || 'openid',
-      state,
-      nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-    });
+    await saveLoginState(step, { idp: begun.pending });
     ctx.status = 303;
-    ctx.redirect(url.href);
+    ctx.redirect(begun.url.href);
   });
 }
 
-/** GET /ui/login/idp/callback: forwards to the interaction the state names (its cookie is scoped to that path). */
+/**
+ * GET /ui/login/idp/callback: forwards to who started the authorization, which the state's prefix
+ * names: a sign-in's interaction (its cookie is scoped to that path), or the account page linking
+ * an identity to its signed-in user.
+ */
 export async function idpCallback(ctx: Context): Promise<void> {
-  const uid = String(ctx.query.state ?? '').split('.')[0];
-  if (!UID.test(uid)) return errorPage(ctx, undefined, 400, 'login.idp_failed', 'The answer of the external provider could not be matched to a sign-in.');
+  const prefix = String(ctx.query.state ?? '').split('.')[0];
+  if (prefix === upstreamCallback.accountLinkPrefix) {
+    ctx.status = 303;
+    return ctx.redirect(`${upstreamCallback.accountLinkReturn}?${ctx.querystring}`);
+  }
+  if (!UID.test(prefix)) return errorPage(ctx, undefined, 400, 'login.idp_failed', 'The answer of the external provider could not be matched to a sign-in.');
   ctx.status = 303;
-  ctx.redirect(`/ui/login/${uid}/idp/return?${ctx.querystring}`);
+  ctx.redirect(`/ui/login/${prefix}/idp/return?${ctx.querystring}`);
 }
 
 /** GET /ui/login/{uid}/idp/return: the code exchange, then the linked, linkable or new user. */
@@ -87,25 +73,7 @@ export async function idpReturn(ctx: Context, step: Step): Promise<void> {
     if (!idp || idp.state !== 'active') return fail(ctx, step, 'the identity provider is gone');
     let profile: ExternalProfile;
     try {
-      const config = await upstream(idp);
-      const tokens = await client.authorizationCodeGrant(config, new URL(`${ctx.state.origin}/ui/login/idp/callback?${ctx.querystring}`), {
-        pkceCodeVerifier: pending.codeVerifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-        idTokenExpected: true,
-      });
-      const claims = tokens.claims()!;
-      let info: Record<string, unknown> = { ...claims };
-      if (!claims.email) info = { ...info, ...(await client.fetchUserInfo(config, tokens.access_token, claims.sub)) };
-      profile = {
-        sub: claims.sub,
-        email: info.email as string | undefined,
-        emailVerified: info.email_verified === true,
-        givenName: info.given_name as string | undefined,
-        familyName: info.family_name as string | undefined,
-        name: info.name as string | undefined,
-        preferredUsername: info.preferred_username as string | undefined,
-      };
+      profile = await finishUpstreamAuthorization(idp, new URL(`${ctx.state.origin}${upstreamCallback.path}?${ctx.querystring}`), pending);
     } catch (err) {
       return fail(ctx, step, (err as Error).message);
     }

@@ -6,7 +6,7 @@ import { systemPrincipal } from '../domain/principal.js';
 import type { UserRow } from '../domain/sign-in.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Interaction } from '../oidc/interactions.js';
-import { interactionState, saveInteractionState } from '../oidc/internals.js';
+import { interactionState, saveInteractionResult, saveInteractionState } from '../oidc/internals.js';
 import type { InstanceProvider } from '../oidc/provider.js';
 import { sendPage, type HtmlTarget } from '../ui/render.js';
 import { csrfToken, csrfValid } from './csrf.js';
@@ -134,18 +134,26 @@ export function asSystem(services: LoginServices, scope: Scope): ServiceContext 
   return { deps: services.deps, scope, actor: systemPrincipal };
 }
 
-/** A user acting on their own account during the login (second factor enrolment, a mailed code they hold). */
+/** A user acting on their own account with a mailed code they hold (no sign-in behind it). */
 export function actingAs(services: LoginServices, scope: Scope, user: Pick<UserRow, 'id' | 'org_id'>): ServiceContext {
   return { deps: services.deps, scope, actor: { type: 'user', userId: user.id, orgId: user.org_id } };
 }
 
+/**
+ * A user acting on their own account within their login (second factor and passkey enrolment).
+ * The login is the sign-in itself: they proved who they are in this interaction, so their
+ * authentication counts as now and enrolling a factor here needs no second sign-in.
+ */
 export function asUser(step: Step, user: Pick<UserRow, 'id' | 'org_id'>): ServiceContext {
-  return actingAs(step.services, step.oidc.scope, user);
+  const ctx = actingAs(step.services, step.oidc.scope, user);
+  return { ...ctx, actor: { type: 'user', userId: user.id, orgId: user.org_id, authTime: Math.floor(Date.now() / 1000) } };
 }
 
 /** Hands the interaction back to oidc-provider with `result`; it redirects onwards (to the client, or the next prompt). */
 export async function finishInteraction(ctx: Context, step: Step, result: Record<string, unknown>, merge = false): Promise<void> {
-  const returnTo = await step.oidc.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  // The interaction this request loaded (and checked) takes the result: oidc-provider's
+  // interactionResult would read it again.
+  const returnTo = await saveInteractionResult(step.details, result, merge);
   ctx.status = 303;
   ctx.redirect(returnTo);
 }

@@ -1,5 +1,4 @@
 import type { Context } from 'koa';
-import { getEffectivePolicy } from '../domain/policy/service.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
 import { offeredIdps } from '../domain/sign-in.js';
 import { loadBranding, type Branding } from '../ui/branding.js';
@@ -24,9 +23,9 @@ export interface Look {
 
 /** The look of a page; userOrgId once the user is known. Throws UnknownOrgError for a bad org scope. */
 export async function lookFor(ctx: Context, step: Step, opts: { userOrgId?: string; unmatchedLoginName?: string } = {}): Promise<Look> {
-  const scope = step.oidc.scope;
+  const reads = step.oidc.signIn;
   const state = loginState(step);
-  let org = await resolveOrgContext(scope, {
+  let org = await resolveOrgContext(reads, {
     scopes: requestedScopes(step),
     clientId: String(step.details.params.client_id ?? ''),
     userOrgId: opts.userOrgId,
@@ -36,9 +35,9 @@ export async function lookFor(ctx: Context, step: Step, opts: { userOrgId?: stri
   if (org.source === 'instance' && state.discoveredOrgId && !opts.userOrgId) {
     org = { orgId: state.discoveredOrgId, source: 'discovery', enforced: false, registrationOrgId: state.discoveredOrgId };
   }
-  const [policy, branding] = await Promise.all([getEffectivePolicy(scope, 'login', org.orgId), loadBranding(scope, org.orgId)]);
+  const [policy, branding] = await Promise.all([reads.policy('login', org.orgId), loadBranding(reads, org.orgId)]);
   const locale = pickLocale({ uiLocales: String(step.details.params.ui_locales ?? ''), acceptLanguage: ctx.get('accept-language') });
-  const idps = policy.allowExternalIdp ? await offeredIdps(scope, org.orgId, policy.idpIds) : [];
+  const idps = policy.allowExternalIdp ? await offeredIdps(reads, org.orgId, policy.idpIds) : [];
   return { org, policy, branding, locale, t: translator(locale), idps };
 }
 

@@ -7,7 +7,7 @@ import { finishLogin, refusedForClient } from './finish.js';
 import { asUser, loginState, saveLoginState, type Step } from './interaction.js';
 import { errorPage, lookFor, sendBranded, withLook, type Look } from './look.js';
 import { checkAssertion, completeLogin, showPasskeySetup } from './passkey.js';
-import { hasPasskeyHere, secondFactorForm } from './passkey-forms.js';
+import { secondFactorForm, secondFactorsHereFor } from './passkey-forms.js';
 
 /**
  * The second factor: after the password or an external IdP, a TOTP code where the user has one
@@ -19,7 +19,7 @@ import { hasPasskeyHere, secondFactorForm } from './passkey-forms.js';
 export async function afterFirstFactor(ctx: Context, step: Step, look: Look, user: UserRow, amr: string[], local: boolean, wantsMfa = false): Promise<void> {
   if (await refusedForClient(ctx, step, user)) return;
   // The rule is the domain's (the access explanation applies it too).
-  const has = { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) };
+  const has = await secondFactorsHereFor(ctx, step, user);
   const next = secondFactorStep(look.policy, has, local, wantsMfa);
   if (next.step === 'none') return completeLogin(ctx, step, look, user, amr);
   if (next.step === 'refused') return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
@@ -45,11 +45,7 @@ async function showMfa(
 }
 
 async function offerOf(ctx: Context, step: Step, look: Look, user: UserRow): Promise<{ totp: boolean; passkey: boolean }> {
-  const s = secondFactorStep(
-    look.policy,
-    { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, user.id), passkey: await hasPasskeyHere(ctx, step, user) },
-    true,
-  );
+  const s = secondFactorStep(look.policy, await secondFactorsHereFor(ctx, step, user), true);
   return { totp: s.step === 'check' ? s.totp : true, passkey: s.step === 'check' && s.passkey };
 }
 
@@ -112,12 +108,7 @@ export async function choosePasskeySetup(ctx: Context, step: Step): Promise<void
   await withLook(ctx, async () => {
     const p = await pendingUser(ctx, step);
     if (!p) return;
-    const s = secondFactorStep(
-      p.look.policy,
-      { totp: await hasVerifiedTotp({ scope: step.oidc.scope }, p.user.id), passkey: await hasPasskeyHere(ctx, step, p.user) },
-      true,
-      true,
-    );
+    const s = secondFactorStep(p.look.policy, await secondFactorsHereFor(ctx, step, p.user), true, true);
     if (s.step !== 'setup' || !s.passkey)
       return errorPage(ctx, step, 400, 'login.unexpected_step', 'This sign-in step is not expected now. Please start again.');
     return showPasskeySetup(ctx, step, p.look, p.user, 'mfa');

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { secondFactorsHere } from '../domain/mfa/service.js';
 import { hasPasskey, startPasskeyAuthentication, type RelyingParty } from '../domain/passkey/service.js';
 import type { UserRow } from '../domain/sign-in.js';
 import type { Step } from './interaction.js';
@@ -25,7 +26,10 @@ export function relyingParty(ctx: Context, look: Look): RelyingParty {
 /** The login name page's "Sign in with a passkey" (and the autofill), where the policy allows passwordless sign-in. */
 export async function passwordlessForm(ctx: Context, step: Step, look: Look): Promise<PasskeyForm | undefined> {
   if (look.policy.passwordlessType !== 'allowed') return undefined;
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: step.oidc.scope }, { rp: relyingParty(ctx, look), binding: step.uid });
+  const { challengeId, options } = await startPasskeyAuthentication(
+    { scope: step.oidc.scope },
+    { rp: relyingParty(ctx, look), binding: step.uid, servesDomain: (d) => step.oidc.signIn.servesDomain(d) },
+  );
   return { action: `/ui/login/${step.uid}/passkey`, mode: 'authenticate', challengeId, options: JSON.stringify(options), autofill: true };
 }
 
@@ -33,7 +37,7 @@ export async function passwordlessForm(ctx: Context, step: Step, look: Look): Pr
 export async function secondFactorForm(ctx: Context, step: Step, look: Look, user: UserRow): Promise<PasskeyForm> {
   const { challengeId, options } = await startPasskeyAuthentication(
     { scope: step.oidc.scope },
-    { rp: relyingParty(ctx, look), binding: step.uid, userId: user.id },
+    { rp: relyingParty(ctx, look), binding: step.uid, userId: user.id, servesDomain: (d) => step.oidc.signIn.servesDomain(d) },
   );
   return { action: `/ui/login/${step.uid}/mfa/passkey`, mode: 'authenticate', challengeId, options: JSON.stringify(options) };
 }
@@ -41,4 +45,9 @@ export async function secondFactorForm(ctx: Context, step: Step, look: Look, use
 /** Whether the user has a passkey that works here (on this domain). */
 export function hasPasskeyHere(ctx: Context, step: Step, user: UserRow): Promise<boolean> {
   return hasPasskey({ scope: step.oidc.scope }, user.id, ctx.hostname);
+}
+
+/** The user's second factors that work here: a verified authenticator app, a passkey on this domain (one query). */
+export function secondFactorsHereFor(ctx: Context, step: Step, user: UserRow): Promise<{ totp: boolean; passkey: boolean }> {
+  return secondFactorsHere({ scope: step.oidc.scope }, user.id, ctx.hostname);
 }

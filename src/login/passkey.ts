@@ -88,7 +88,7 @@ export async function completeLogin(ctx: Context, step: Step, look: Look, user: 
     await saveLoginState(step, { pendingAmr: amr });
     return showPasskeySetup(ctx, step, look, user, 'prompt');
   }
-  return finishLogin(ctx, step, user.id, amr);
+  return finishLogin(ctx, step, user.id, amr, user);
 }
 
 async function pendingUser(ctx: Context, step: Step): Promise<{ user: UserRow; look: Look } | undefined> {

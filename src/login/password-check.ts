@@ -57,7 +57,9 @@ export async function checkPassword(
     if (user && !matches && (user.state === 'active' || user.state === 'initial')) await recordPasswordFailure(sys, user);
     return invalid;
   }
-  await throttle.succeed(key);
+  // Nothing counted against the account at the check: no delete to send (a failure that raced in
+  // meanwhile stays counted, which only errs on the strict side).
+  if (!verdict.accountClean) await throttle.succeed(key);
   count('success', 'password');
   await clearPasswordFailures(sys, user);
   return { ok: true, user };

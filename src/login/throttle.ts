@@ -28,7 +28,8 @@ export interface AttemptKey {
   address: string;
 }
 
-export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterS: number };
+/** `accountClean`: the account had no failure counted when checked, so a success has nothing to clear. */
+export type ThrottleVerdict = { allowed: true; accountClean: boolean } | { allowed: false; retryAfterS: number };
 
 type Limiter = RateLimiterAbstract | RateLimiterStoreAbstract;
 
@@ -71,7 +72,8 @@ export class LoginThrottle {
     for (const [res, points] of over) {
       if (res && res.consumedPoints >= points) retryAfterMs = Math.max(retryAfterMs, res.msBeforeNext);
     }
-    return retryAfterMs > 0 ? { allowed: false, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : { allowed: true };
+    if (retryAfterMs > 0) return { allowed: false, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+    return { allowed: true, accountClean: !acct || acct.consumedPoints === 0 };
   }
 
   /** Counts one failed attempt against the account and the address. */

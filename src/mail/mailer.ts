@@ -1,6 +1,7 @@
 import type { Scope } from '../db/scope.js';
 import { primaryInstanceDomain } from '../domain/instance/repository.js';
-import { getUser, preferredLoginName, type UserRow } from '../domain/user/repository.js';
+import { getUser, type UserRow } from '../domain/user/repository.js';
+import { preferredLoginName } from '../domain/user/login-name-repository.js';
 import { DomainError } from '../shared/errors.js';
 import { loadBranding } from '../ui/branding.js';
 import { pickLocale } from '../ui/i18n.js';

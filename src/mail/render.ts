@@ -14,6 +14,7 @@ export type MailMessage =
   | { kind: 'verifyEmail'; code: string; link: string; expiresMin: number }
   | { kind: 'passwordReset'; code: string; link: string; expiresMin: number }
   | { kind: 'passwordChanged' }
+  | { kind: 'emailChanged'; newEmail: string }
   | { kind: 'initialPassword'; code: string; link: string; expiresMin: number };
 
 export interface MailContext {
@@ -52,6 +53,13 @@ function blocks(m: MailMessage, t: ReturnType<typeof translator>, c: MailContext
       };
     case 'passwordChanged':
       return { paragraphs: [t('mail.passwordChanged.body', { loginName: c.loginName })], code: '', button: null, after: [t('mail.passwordChanged.notYou')] };
+    case 'emailChanged':
+      return {
+        paragraphs: [t('mail.emailChanged.body', { loginName: c.loginName, email: m.newEmail })],
+        code: '',
+        button: null,
+        after: [t('mail.emailChanged.notYou')],
+      };
     case 'initialPassword':
       return {
         paragraphs: [t('mail.initialPassword.body', { loginName: c.loginName }), t('mail.initialPassword.code')],

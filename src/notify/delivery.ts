@@ -11,10 +11,19 @@ import type { MailMessage } from '../mail/render.js';
  * server, for a caller that must report the outcome. Only the composition root (src/app.ts)
  * chooses.
  */
-export interface Notification {
-  userId: string;
-  message: MailMessage;
-  options: SendOptions;
+export type Notification =
+  | { userId: string; message: MailMessage; options: SendOptions; sms?: undefined }
+  /** an SMS instead of a mail: sent through the instance's SMS provider (src/notify/sms-webhook.ts) */
+  | { userId: string; sms: SmsMessage; message?: undefined; options?: undefined };
+
+export interface SmsMessage {
+  recipient: string;
+  text: string;
+}
+
+/** Sends one SMS through the instance's provider; throws when it was not taken (the outbox retries). */
+export interface SmsSender {
+  send(scope: Scope, sms: SmsMessage): Promise<void>;
 }
 
 export interface Delivery {
@@ -25,6 +34,7 @@ export interface Delivery {
 export function directDelivery(mailer: Mailer): Delivery {
   return {
     async deliver(scope, n) {
+      if (n.sms) throw new Error('an SMS leaves through the outbox, not directly');
       await mailer.sendToUser(scope, n.userId, n.message, n.options);
     },
   };

@@ -7,10 +7,11 @@ import { userById, type UserRow } from '../domain/sign-in.js';
 import { DomainError } from '../shared/errors.js';
 import type { SendOptions } from '../mail/mailer.js';
 import type { Delivery } from './delivery.js';
+import { pickLocale, translator } from '../ui/i18n.js';
 
 /**
  * What mail a user gets and when: the initial password of a user an admin created, email
- * verification, password reset and the password-changed notice. The API and the login call these
+ * verification, password reset, and the password-changed and email-changed notices. The API and the login call these
  * after their change; the Notifier applies the rules (the notification policy, a resend window,
  * whether there is anyone to write to), issues the one-time code, and hands the message to the
  * Delivery (src/notify/delivery.ts).
@@ -112,12 +113,39 @@ export class Notifier {
   }
 
   /**
+   * The email address changed (confirmed on the account page): a notice to the old address, which
+   * names the new one, so someone who took over the session and changed the address does not go
+   * unnoticed. Always sent: the notification policy has no switch for it (only passwordChange),
+   * and most IdPs send it unconditionally.
+   */
+  async emailChanged(scope: Scope, userId: string, change: { previousEmail: string | null; email: string }, page: PageContext): Promise<void> {
+    if (!change.previousEmail || change.previousEmail.toLowerCase() === change.email.toLowerCase()) return;
+    await this.delivery.deliver(scope, { userId, message: { kind: 'emailChanged', newEmail: change.email }, options: { ...page, to: change.previousEmail } });
+  }
+
+  /**
+   * The code that verifies the user's phone number (src/domain/user/phone-verification.ts), by SMS
+   * through the outbox (retried like mail), in the page's language.
+   */
+  async phoneCode(scope: Scope, userId: string, sent: { phone: string; code: string; expiresMin: number }, locale?: string): Promise<void> {
+    const text = translator(pickLocale({ uiLocales: locale }))('mail.sms.phoneCode', { code: sent.code, minutes: sent.expiresMin });
+    await this.delivery.deliver(scope, { userId, sms: { recipient: sent.phone, text } });
+  }
+
+  /**
    * A password reset code, for a user with an address who is not deactivated, at most one a minute.
    * Whoever asked sees the same page either way (no account enumeration): nothing here says which.
    */
   async passwordReset(scope: Scope, user: UserRow, page: PageContext): Promise<void> {
-    if (!user.email || user.state === 'inactive' || (await codeIssuedWithin({ scope }, user.id, 'password_reset', RESEND_AFTER_S))) return;
-    const code = await issueUserCode(this.sys(scope), user, 'password_reset', { ttlMin: RESET_TTL_MIN });
+    if (!user.email || user.state === 'inactive') return;
+    // Checked and issued under one lock: the login answers before the mail is made, so a burst of
+    // requests could otherwise each find no recent code and each send one.
+    const code = await scope.transaction(async (trx) => {
+      await trx.lock(`password-reset:${user.id}`);
+      if (await codeIssuedWithin({ scope: trx }, user.id, 'password_reset', RESEND_AFTER_S)) return undefined;
+      return issueUserCode(this.sys(trx), user, 'password_reset', { ttlMin: RESET_TTL_MIN });
+    });
+    if (!code) return;
     await this.delivery.deliver(scope, {
       userId: user.id,
       message: { kind: 'passwordReset', code, link: link(page.origin, mailLinkPaths.passwordReset, user.id, code), expiresMin: RESET_TTL_MIN },

@@ -4,7 +4,8 @@ import { Scope } from '../db/scope.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { SecretBox } from '../shared/crypto.js';
 import { newId } from '../shared/ids.js';
-import type { Delivery, Notification } from './delivery.js';
+import type { Delivery, Notification, SmsSender } from './delivery.js';
+import { claimDueOutboxRows, deleteOutboxRow, insertOutboxRow, markOutboxRowFailed, retryOutboxRowLater, type OutboxRow } from './outbox-repository.js';
 
 /**
  * The mail outbox: a notification is stored (mail_outbox, its payload sealed under the master
@@ -28,14 +29,6 @@ export interface OutboxOptions {
   batch?: number;
 }
 
-interface OutboxRow {
-  instance_id: string;
-  id: string;
-  user_id: string;
-  payload: string;
-  attempts: number;
-}
-
 const DEFAULTS: Required<OutboxOptions> = { pollMs: 5000, retryDelaysS: [10, 60, 300, 1800, 3600], leaseS: 300, batch: 20 };
 
 export class MailOutbox implements Delivery {
@@ -51,16 +44,18 @@ export class MailOutbox implements Delivery {
     private readonly box: SecretBox,
     private readonly log: Logger,
     opts: OutboxOptions = {},
+    /** SMS (phone codes) leave through the same outbox, with the same retries */
+    private readonly sms?: SmsSender,
   ) {
     this.opts = { ...DEFAULTS, ...opts };
   }
 
   /** Stores the notification for the sender; the caller's request does not wait for SMTP. */
   async deliver(scope: Scope, n: Notification): Promise<void> {
-    await scope.insert('mail_outbox', {
+    await insertOutboxRow(scope, {
       id: newId(),
       user_id: n.userId,
-      payload: this.box.encrypt(JSON.stringify({ message: n.message, options: n.options })),
+      payload: this.box.encrypt(JSON.stringify({ message: n.message, options: n.options, sms: n.sms })),
     });
     this.poke();
   }
@@ -117,32 +112,24 @@ export class MailOutbox implements Delivery {
   }
 
   /** The claim is installation-wide (the sender serves every instance); each row is then sent under its own instance's Scope. */
-  private async claim(): Promise<OutboxRow[]> {
-    const { rows } = await this.knex.raw<{ rows: OutboxRow[] }>(
-      `UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ?)
-        WHERE (instance_id, id) IN (
-          SELECT instance_id, id FROM mail_outbox WHERE failed_at IS NULL AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
-        RETURNING instance_id, id, user_id, payload, attempts`,
-      [this.opts.leaseS, this.opts.batch],
-    );
-    return rows;
+  private claim(): Promise<OutboxRow[]> {
+    return claimDueOutboxRows(this.knex, this.opts.leaseS, this.opts.batch);
   }
 
   private async send(row: OutboxRow): Promise<void> {
     const scope = new Scope(this.knex, row.instance_id);
-    const mine = () => scope.table('mail_outbox').where({ id: row.id });
     try {
-      const { message, options } = JSON.parse(this.box.decrypt(row.payload)) as Pick<Notification, 'message' | 'options'>;
-      await this.mailer.sendToUser(scope, row.user_id, message, options);
-      await mine().delete();
+      const n = { userId: row.user_id, ...JSON.parse(this.box.decrypt(row.payload)) } as Notification;
+      if (n.sms) {
+        if (!this.sms) throw new Error('no SMS sender in this process');
+        await this.sms.send(scope, n.sms);
+      } else await this.mailer.sendToUser(scope, row.user_id, n.message, n.options);
+      await deleteOutboxRow(scope, row.id);
     } catch (err) {
       const delay = this.opts.retryDelaysS[row.attempts - 1];
       const error = (err as Error).message ?? String(err);
       this.log.warn({ err, instanceId: row.instance_id, outboxId: row.id, attempt: row.attempts, retry: delay !== undefined }, 'mail outbox: sending failed');
-      await (delay === undefined
-        ? mine().update({ failed_at: this.knex.fn.now(), last_error: error })
-        : mine().update({ last_error: error, next_attempt_at: this.knex.raw('now() + make_interval(secs => ?)', [delay]) }));
+      await (delay === undefined ? markOutboxRowFailed(scope, row.id, error) : retryOutboxRowLater(scope, row.id, error, delay));
     }
   }
 }

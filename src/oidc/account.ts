@@ -14,6 +14,7 @@ import {
 import type { ClientFlags } from './clients.js';
 import { activeRoleGrants, orgSummary, userById, userMetadata, userWithRoleGrants, type RoleGrant } from './repository.js';
 import type { ClaimsCache } from './claims-cache.js';
+import type { ClientUseCheck } from './client-use.js';
 import { directReads, type SettingsReads } from './settings-cache.js';
 
 /**
@@ -140,7 +141,13 @@ export const refusalMessages: Record<LoginRefusal, string> = {
  * refuses (domain/access/client-use.ts: the user's and org's states, projectRoleCheck,
  * hasProjectCheck), and org scopes (urn:zitadel:iam:org:id:…).
  */
-export async function loginRefusal(scope: Scope, user: UserRow, client: ClientInfo, scopes: string[]): Promise<LoginRefusal | undefined> {
+export async function loginRefusal(
+  scope: Scope,
+  user: UserRow,
+  client: ClientInfo,
+  scopes: string[],
+  clientUse?: ClientUseCheck,
+): Promise<LoginRefusal | undefined> {
   if (!isLoginable(user)) return 'login.user_inactive';
   const wantedOrg = requestedOrg(scopes);
   if (wantedOrg) {
@@ -148,7 +155,8 @@ export async function loginRefusal(scope: Scope, user: UserRow, client: ClientIn
     const matches = wantedOrg.id ? org?.id === wantedOrg.id : org?.primaryDomain === wantedOrg.domain?.toLowerCase();
     if (!matches) return 'login.user_not_in_requested_org';
   }
-  const refusal = await clientUseRefusal(scope, { userId: user.id, projectId: client.projectId });
+  // The provider's check keeps the project checks in the claims cache, as at every later use of the token.
+  const refusal = clientUse ? await clientUse(user.id, client.projectId) : await clientUseRefusal(scope, { userId: user.id, projectId: client.projectId });
   return refusal ? loginRefusalOf[refusal] : undefined;
 }
 

@@ -42,7 +42,12 @@ export class PgAdapter implements OidcAdapter {
   }
 
   async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    await this.scope
+    await this.upsertReporting(id, payload, expiresIn);
+  }
+
+  /** Upserts; true when the row is new (xmax is 0 only on a tuple no update wrote: the durable cache needs no notice for it). */
+  async upsertReporting(id: string, payload: Payload, expiresIn?: number): Promise<boolean> {
+    const rows: { xmax: string | number }[] = await this.scope
       .insert('oidc_payloads', {
         model: this.model,
         id,
@@ -53,7 +58,9 @@ export class PgAdapter implements OidcAdapter {
         expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
       })
       .onConflict(['instance_id', 'model', 'id'])
-      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+      .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at'])
+      .returning('xmax');
+    return String(rows[0]?.xmax) === '0';
   }
 
   private async first(where: Record<string, string>): Promise<Payload | undefined> {

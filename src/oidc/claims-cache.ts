@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Metrics } from '../shared/metrics.js';
-import type { UserRow } from '../domain/user/repository.js';
+import { withoutSecrets } from '../domain/user/without-secrets.js';
 import type { AccountReads } from './repository.js';
 
 /**
@@ -22,12 +22,17 @@ import type { AccountReads } from './repository.js';
  * Without a PostgreSQL URL (embedded mode) the cache stays off and every read goes through.
  * client_credentials tokens read their machine user's roles through it too (a service asks for
  * the same token over and over); users' ID and access tokens never do: they are always built
- * from a fresh read.
+ * from a fresh read. The API keeps its callers here too (`caller`: a token's user, their org's
+ * state, their memberships; migrations/013_caller_notify.ts adds the notices it needs), and
+ * awaits `sync` after each write so the writer sees its own change on its next call.
  */
 
 const CHANNEL = 'tessera_claims';
 const TTL_MS = 60_000;
 const RECONNECT_MS = 1_000;
+/** A sync notice's payload: a prefix no instance id has, and a number unique in the process (another process's never match). */
+const SYNC = `!sync ${process.pid}-${Math.random().toString(36).slice(2)} `;
+const SYNC_TIMEOUT_MS = 2_000;
 /** How the LISTEN connection shows in pg_stat_activity. */
 export const LISTENER_NAME = 'tessera claims listener';
 
@@ -40,12 +45,6 @@ interface UserEntry {
   byProjects: Map<string, Cached>;
 }
 
-/** Secrets never sit in the cache; claims do not need them. */
-function withoutSecrets(user: UserRow): UserRow {
-  const { password_hash: _p, client_secret_hash: _c, ...rest } = user as UserRow & { password_hash?: unknown; client_secret_hash?: unknown };
-  return rest as UserRow;
-}
-
 export class ClaimsCache {
   private readonly entries = new LRUCache<string, UserEntry>({ max: 20_000 });
   /** Bumped per instance by an instance-wide notice: older entries of that instance no longer count. */
@@ -56,6 +55,8 @@ export class ClaimsCache {
   private client?: pg.Client;
   private closed = false;
   private retry?: NodeJS.Timeout;
+  private syncSeq = 0;
+  private readonly syncWaiters = new Map<string, () => void>();
 
   constructor(
     private readonly databaseUrl: string | undefined,
@@ -82,7 +83,10 @@ export class ClaimsCache {
     });
     client.on('end', lost);
     client.on('notification', (msg) => {
-      if (msg.channel === CHANNEL) this.drop(msg.payload ?? '');
+      if (msg.channel !== CHANNEL) return;
+      const payload = msg.payload ?? '';
+      if (payload.startsWith(SYNC)) this.synced(payload);
+      else this.drop(payload);
     });
     try {
       await client.connect();
@@ -94,6 +98,33 @@ export class ClaimsCache {
       this.log?.warn({ err }, 'claims cache: cannot LISTEN, reading through');
       lost();
     }
+  }
+
+  /**
+   * Resolves once this process has heard every notice of what committed before the call: a
+   * notice of its own, sent after them, has come back (PostgreSQL delivers notices in commit
+   * order). The API awaits it after each write, so the writer's next call sees its change at
+   * once (every process hears the same notices at the same moment). Not live: nothing is kept,
+   * nothing to wait for; a notice that never comes back gives up after SYNC_TIMEOUT_MS.
+   */
+  async sync(): Promise<void> {
+    const client = this.client;
+    if (!this.live || !client) return;
+    const id = `${SYNC}${++this.syncSeq}`;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.synced(id), SYNC_TIMEOUT_MS);
+      this.syncWaiters.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.query('SELECT pg_notify($1, $2)', [CHANNEL, id]).catch(() => this.synced(id));
+    });
+  }
+
+  private synced(id: string): void {
+    const done = this.syncWaiters.get(id);
+    this.syncWaiters.delete(id);
+    done?.();
   }
 
   private drop(payload: string): void {
@@ -126,8 +157,19 @@ export class ClaimsCache {
     return this.cached(instanceId, userId, `check ${key}`, load, (value) => value);
   }
 
+  /**
+   * What the API knows of a caller (src/api/caller-cache.ts): under `key`, a user id (their row,
+   * org state and memberships) or a personal access token's hash (migrations/013_caller_notify.ts
+   * names tokens by it), kept until a notice names that key or its instance, the value's
+   * validUntil, or TTL_MS. An undefined value (an unknown token) is never kept.
+   */
+  caller<T extends object>(instanceId: string, key: string, slot: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    type Kept = (T & { validUntil?: number }) | undefined;
+    return this.cached<Kept>(instanceId, key, `caller ${slot}`, load as () => Promise<Kept>, (value) => value);
+  }
+
   /** `slot`'s value for the user: from the cache, or load()ed and stored as `keep` makes it (undefined: not stored). */
-  private async cached<T extends { validUntil?: number }>(
+  private async cached<T extends { validUntil?: number } | undefined>(
     instanceId: string,
     userId: string,
     slot: string,
@@ -140,7 +182,7 @@ export class ClaimsCache {
     const entry = this.entries.get(key);
     const hit = entry?.instanceGeneration === instanceGeneration ? entry.byProjects.get(slot) : undefined;
     const usable = hit !== undefined && hit.expiresAt > Date.now();
-    this.metrics?.cache(slot.startsWith('claims') ? 'claims' : 'client_use', usable);
+    this.metrics?.cache(slot.startsWith('claims') ? 'claims' : slot.startsWith('caller') ? 'caller' : 'client_use', usable);
     if (usable) return hit.value as T;
 
     const before = this.generation;
@@ -148,7 +190,7 @@ export class ClaimsCache {
     const kept = keep(value);
     if (kept !== undefined && this.live && before === this.generation) {
       const fresh = entry?.instanceGeneration === instanceGeneration ? entry : { instanceGeneration, byProjects: new Map<string, Cached>() };
-      fresh.byProjects.set(slot, { value: kept, expiresAt: Math.min(Date.now() + TTL_MS, value.validUntil ?? Infinity) });
+      fresh.byProjects.set(slot, { value: kept, expiresAt: Math.min(Date.now() + TTL_MS, value?.validUntil ?? Infinity) });
       this.entries.set(key, fresh);
     }
     return value;
@@ -161,6 +203,7 @@ export class ClaimsCache {
     const client = this.client;
     this.client = undefined;
     this.clear();
+    for (const id of [...this.syncWaiters.keys()]) this.synced(id);
     await client?.end().catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { callRedis, type RedisClient } from '../shared/redis.js';
-import type { OidcAdapter, Payload } from './adapter.js';
+import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
 
 /**
  * A read cache in front of the durable models read on every userinfo and introspection call
@@ -77,6 +77,25 @@ export class DurableCache {
     this.uidKeys.clear();
   }
 
+  /** Where the notices stand: a write passes it to `storeWritten`. */
+  get heard(): number {
+    return this.generation;
+  }
+
+  /**
+   * Keeps a row this process has just inserted, as a read would (the token request that follows a
+   * sign-in reads the session and grant back). Not when any notice arrived since `before`, the
+   * generation taken before the write: an update by another process may have followed it.
+   */
+  storeWritten(key: string, payload: Payload, before: number, alsoKey?: string): void {
+    if (!this.live || before !== this.generation) return;
+    this.entries.set(key, JSON.stringify(payload));
+    if (alsoKey) {
+      this.entries.set(alsoKey, JSON.stringify(payload));
+      this.uidKeys.set(key, alsoKey);
+    }
+  }
+
   /**
    * Drops the key here at once and in every other process through Redis. The write it follows
    * has committed: should Redis be unreachable, the others' subscribers are cut off too and
@@ -116,13 +135,19 @@ export class DurableCache {
 }
 
 /** Wraps the PostgreSQL adapter of a cached model; keys are per instance and model. */
-export function cachedAdapter(inner: OidcAdapter, cache: DurableCache, instanceId: string, model: string): OidcAdapter {
+export function cachedAdapter(inner: PgAdapter, cache: DurableCache, instanceId: string, model: string): OidcAdapter {
   const idKey = (id: string) => `${instanceId}:${model}:${id}`;
   const uidKey = (uid: string) => `${instanceId}:${model}:uid:${uid}`;
   return {
     async upsert(id, payload, expiresIn) {
-      await inner.upsert(id, payload, expiresIn);
-      await cache.invalidate(idKey(id));
+      const before = cache.heard;
+      const inserted = await inner.upsertReporting(id, payload, expiresIn);
+      // A new row needs no notice: no process holds it, since misses are never stored (ids are
+      // random and never reused; a session's new id under its old uid comes with the old id's
+      // destroy, whose notice drops the uid entry). Two of a sign-in's Redis round trips; and
+      // kept here as written, two of the token request's queries.
+      if (inserted) cache.storeWritten(idKey(id), payload, before, typeof payload.uid === 'string' ? uidKey(payload.uid) : undefined);
+      else await cache.invalidate(idKey(id));
     },
     find: (id) => cache.read(idKey(id), () => inner.find(id)),
     // Stored under the uid key; the id key maps to it, so a write by id drops both.

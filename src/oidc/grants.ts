@@ -2,6 +2,7 @@ import { errors } from 'oidc-provider';
 import type { Scope } from '../db/scope.js';
 import { clientInfo, loginRefusal, refusalMessages, userById } from './account.js';
 import { isReservedScope } from './claims.js';
+import type { ClientUseCheck } from './client-use.js';
 
 /**
  * The grant policy: which existing grant a returning session uses, and when consent is skipped.
@@ -9,7 +10,7 @@ import { isReservedScope } from './claims.js';
  * scopes are dynamic, so they are granted here rather than listed. A user the project checks or
  * an org scope refuse gets no grant, and so the login page shows the refusal.
  */
-export function loadExistingGrantFor(scope: Scope) {
+export function loadExistingGrantFor(scope: Scope, clientUse?: ClientUseCheck) {
   return async function loadExistingGrant(ctx: any) {
     const { client, session } = ctx.oidc;
     const grantId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
@@ -17,7 +18,7 @@ export function loadExistingGrantFor(scope: Scope) {
     const info = clientInfo(client);
     const user = await userById(scope, session.accountId);
     if (!user) return undefined;
-    const refusal = await loginRefusal(scope, user, info, [...ctx.oidc.requestParamScopes]);
+    const refusal = await loginRefusal(scope, user, info, [...ctx.oidc.requestParamScopes], clientUse);
     if (refusal) {
       // Silent authentication cannot show the refusal page: the client hears access_denied
       // (an inactive user's session just counts for nothing: login_required, as for no session).

@@ -80,6 +80,19 @@ export async function saveInteractionState<T extends object>(details: any, patch
 }
 
 /**
+ * provider.interactionResult without finding the interaction again (a Redis read and its parse):
+ * the request's own, loaded through interactionDetails and checked against its cookie when the
+ * request began (src/login/interaction.ts), takes the result and is saved.
+ * Relies on: interactionResult's body (lib/provider.js): the result merged over lastSubmission
+ * unless it is an error, saved for what is left of its lifetime (persist), returnTo.
+ */
+export async function saveInteractionResult(details: any, result: Record<string, unknown>, merge: boolean): Promise<string> {
+  details.result = merge && !('error' in result) ? { ...details.lastSubmission, ...result } : result;
+  await details.persist();
+  return details.returnTo;
+}
+
+/**
  * The JWT bearer grant (jwt-bearer.ts) is answered before the provider, which would otherwise
  * authenticate the client. The token it mints is the provider's own ClientCredentials model (same
  * storage, lifetime and introspection), and an assertion's jti is checked with the provider's

@@ -1,6 +1,7 @@
 import type { Scope } from '../db/scope.js';
 import { shownLoginName, userById } from '../domain/sign-in.js';
 import { audienceProjects } from './claims.js';
+import type { ClaimsCache } from './claims-cache.js';
 import type { ClientUseCheck } from './client-use.js';
 
 /** Finds a client's metadata (the provider's cached ClientDirectory.find). */
@@ -35,7 +36,14 @@ export async function introspectionAllowed(findClient: ClientLookup, clientUse: 
  * projects in the token's audience, as the JWT form names them), `username` (the subject's
  * preferred login name), `iss`, `jti` and `nbf`. Middleware inside the provider (provider.use).
  */
-export function introspectionAsZitadel(scope: Scope, findClient: ClientLookup) {
+export function introspectionAsZitadel(scope: Scope, findClient: ClientLookup, claimsCache?: ClaimsCache) {
+  // The username rests on the user's row and their org's primary domain: kept in the claims
+  // cache, which PostgreSQL's notices of writes to users and org_domains drop.
+  const load = async (sub: string) => {
+    const user = await userById(scope, sub);
+    return user ? { username: await shownLoginName(scope, user) } : undefined;
+  };
+  const usernameOf = (sub: string) => (claimsCache ? claimsCache.caller(scope.instanceId, sub, 'username', () => load(sub)) : load(sub));
   return async (ctx: any, next: () => Promise<void>): Promise<void> => {
     await next();
     if (ctx.oidc?.route !== 'introspection' || ctx.body?.active !== true) return;
@@ -45,10 +53,10 @@ export function introspectionAsZitadel(scope: Scope, findClient: ClientLookup) {
     const scopes = String(token.scope ?? '')
       .split(' ')
       .filter(Boolean);
-    const user = typeof ctx.body.sub === 'string' ? await userById(scope, ctx.body.sub) : undefined;
+    const named = typeof ctx.body.sub === 'string' ? await usernameOf(ctx.body.sub) : undefined;
     Object.assign(ctx.body, {
       aud: [token.clientId, ...audienceProjects(scopes, issuedTo?.tessera_project_id as string | undefined)],
-      ...(user ? { username: await shownLoginName(scope, user) } : {}),
+      ...(named ? { username: named.username } : {}),
       iss: ctx.oidc.provider.issuer,
       jti: token.jti,
       nbf: token.iat,

@@ -23,7 +23,8 @@ export class ProviderPool {
   private readonly sweep?: NodeJS.Timeout;
   readonly redis?: RedisClient;
   readonly durableCache: DurableCache;
-  private readonly claimsCache: ClaimsCache;
+  /** also what the API keeps of its callers (src/domain/api-caller.ts) */
+  readonly claimsCache: ClaimsCache;
   private readonly deps: ProviderDeps;
 
   constructor(base: Omit<ProviderDeps, 'redis'> & { redisConnections?: RedisConnections }, changes: ChangeBus, opts: { sweepEveryMs?: number } = {}) {

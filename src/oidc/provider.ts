@@ -14,7 +14,7 @@ import type { ClaimsCache } from './claims-cache.js';
 import { audienceProjects, isAudienceScope, isReservedScope } from './claims.js';
 import { ClientDirectory } from './clients.js';
 import type { LRUCache } from 'lru-cache';
-import { clientUseCheckFor } from './client-use.js';
+import { clientUseCheckFor, type ClientUseCheck } from './client-use.js';
 import { providerConfiguration, STATIC_SCOPES } from './configuration.js';
 import type { DurableCache } from './durable-cache.js';
 import { builtInClientSecret } from './builtin-clients.js';
@@ -26,6 +26,7 @@ import { JWT_BEARER } from './jwt-bearer.js';
 import { activeSigningAlg, providerJwks, type SigningKeyRow } from './keys.js';
 import { recordSessionDevices, signJwtAccessTokens, unknownRoutesAsOidcErrors } from './provider-middleware.js';
 import { SettingsCache } from './settings-cache.js';
+import { CachedSignInReads, type SignInReads } from '../domain/sign-in-reads.js';
 import { extraTokenClaimsFor } from './token-extras.js';
 import { answerUnavailable } from './unavailable.js';
 
@@ -60,6 +61,10 @@ export interface InstanceProvider {
   accessTokens: AccessTokenJwts;
   cookieKey: string;
   scope: Scope;
+  /** the login's reads of settings (policies, branding, orgs, IdPs), kept until a change notice drops this provider */
+  signIn: SignInReads;
+  /** the client-use rule with its project checks in the claims cache (client-use.ts) */
+  clientUse: ClientUseCheck;
 }
 
 export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: SigningKeyRow[], origin: string): InstanceProvider {
@@ -99,7 +104,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
       cookieKeys: deps.config.oidc.cookieKeys.length ? deps.config.oidc.cookieKeys : [cookieKey],
       secure: origin.startsWith('https:'),
       findAccount: findAccountFor(scope, settings, clientUse, deps.claimsCache),
-      loadExistingGrant: loadExistingGrantFor(scope),
+      loadExistingGrant: loadExistingGrantFor(scope, clientUse),
       issueRefreshToken,
       extraTokenClaims: extraTokenClaimsFor(scope, settings, deps.claimsCache),
       introspectionAllowed: (ctx, client, token) => introspectionAllowed(findClient, clientUse, ctx, client, token),
@@ -124,7 +129,7 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     throw new Error('answered by src/oidc/jwt-bearer.ts');
   }, ['assertion', 'scope']);
   provider.use(signJwtAccessTokens(accessTokens));
-  provider.use(introspectionAsZitadel(scope, findClient));
+  provider.use(introspectionAsZitadel(scope, findClient, deps.claimsCache));
   provider.use(unknownRoutesAsOidcErrors);
   provider.use(recordSessionDevices(scope, deps.log));
   provider.on('server_error', (_ctx: any, err: Error) => deps.log.error({ err, instanceId }, 'oidc server error'));
@@ -135,5 +140,6 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
     provider.on('grant.success', (ctx: any) => metrics.tokenIssued(String(ctx.oidc?.params?.grant_type ?? '')));
   }
 
-  return { instanceId, issuer: origin, provider, handle: provider.callback(), clients, accessTokens, cookieKey, scope };
+  const signIn = new CachedSignInReads(scope, deps.metrics);
+  return { instanceId, issuer: origin, provider, handle: provider.callback(), clients, accessTokens, cookieKey, scope, signIn, clientUse };
 }

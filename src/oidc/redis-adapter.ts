@@ -7,6 +7,9 @@ import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
 /** Every model that carries a grantId, so revoking a grant can reach it. */
 export const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
+/** Models oidc-provider looks one token up as, at once (introspection, revocation): a token id is only ever one of them. */
+const SIBLINGS: Record<string, string> = { AccessToken: 'ClientCredentials', ClientCredentials: 'AccessToken' };
+
 /**
  * Short-lived provider state (interactions, codes, access tokens) in Redis, with TTLs.
  *
@@ -59,10 +62,21 @@ export class RedisAdapter {
   }
 
   async find(id: string): Promise<Payload | undefined> {
-    const [raw, consumed] = await this.redis.mget(this.key(id), `${this.key(id)}:consumed`);
-    if (!raw) return undefined;
+    return (await this.findOrSibling(id)).payload;
+  }
+
+  /**
+   * The payload, and on a miss whether the id is the sibling model's (an access token is looked
+   * up as AccessToken and as ClientCredentials at once): then no other store can hold it under
+   * this model. The same round trip; the keys share their hash tag, the id.
+   */
+  async findOrSibling(id: string): Promise<{ payload?: Payload; sibling: boolean }> {
+    const sibling = SIBLINGS[this.model];
+    const keys = [this.key(id), `${this.key(id)}:consumed`, ...(sibling ? [`${this.prefix}${sibling}:{${id}}`] : [])];
+    const [raw, consumed, siblingRaw] = await this.redis.mget(...keys);
+    if (!raw) return { sibling: Boolean(siblingRaw) };
     const payload = JSON.parse(raw) as Payload;
-    return consumed ? { ...payload, consumed: Number(consumed) } : payload;
+    return { payload: consumed ? { ...payload, consumed: Number(consumed) } : payload, sibling: false };
   }
 
   async idBy(kind: 'userCode' | 'uid', value: string): Promise<string | null> {
@@ -126,11 +140,13 @@ export class ShortLivedAdapter implements OidcAdapter {
     }
   }
 
-  private async read(fromRedis: () => Promise<Payload | undefined>, fromPg: () => Promise<Payload | undefined>): Promise<Payload | undefined> {
+  /** `fromRedis` answers undefined for a miss, or null for a miss PostgreSQL cannot make good (the id is another model's). */
+  private async read(fromRedis: () => Promise<Payload | undefined | null>, fromPg: () => Promise<Payload | undefined>): Promise<Payload | undefined> {
     let down: ServiceUnavailable | undefined;
     try {
       const found = await this.attempt(fromRedis);
       if (found) return found;
+      if (found === null) return undefined;
     } catch (err) {
       if (!(err instanceof ServiceUnavailable)) throw err;
       down = err;
@@ -145,7 +161,12 @@ export class ShortLivedAdapter implements OidcAdapter {
 
   find(id: string) {
     return this.read(
-      () => this.redis.find(id),
+      // A user's access token is looked up as client_credentials too, and the other way round:
+      // that miss needs no PostgreSQL read, Redis already knows the id for the other model.
+      async () => {
+        const { payload, sibling } = await this.redis.findOrSibling(id);
+        return payload ?? (sibling ? null : undefined);
+      },
       () => this.pg.find(id),
     );
   }

@@ -1,5 +1,7 @@
+import { memoized } from '../db/request-memo.js';
 import type { Scope } from '../db/scope.js';
-import { findUserByLoginName, getMachineByClientId, getUserMetadata, listMachineKeys, type UserRow } from '../domain/user/repository.js';
+import { getUserMetadata, listMachineKeys, type UserRow } from '../domain/user/repository.js';
+import { findUserByLoginName, getMachineByClientId } from '../domain/user/login-name-repository.js';
 import { findApplicationByClientId, type ApplicationRow } from '../domain/project/repository.js';
 import { activeRoleGrants as domainRoleGrants, activeRoleGrantsQuery, userHasProjectAccess } from '../domain/user-grant/repository.js';
 
@@ -40,8 +42,9 @@ export async function projectSettings(scope: Scope, projectId: string): Promise<
     .first('id', 'org_id', 'name', 'state', 'project_role_assertion', 'project_role_check', 'has_project_check');
 }
 
+/** The user by id, read at most once per HTTP request (src/db/request-memo.ts): several provider hooks ask. */
 export async function userById(scope: Scope, id: string): Promise<UserRow | undefined> {
-  return scope.table('users').where({ id }).first();
+  return memoized(scope, 'users', id, () => scope.table('users').where({ id }).first());
 }
 
 /** Login names resolve as in ZITADEL: an exact login name across the instance first, then a verified email. */

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Knex } from 'knex';
-import { migrationSource } from '../../migrations/index.js';
+import { pendingMigrations } from '../db/database.js';
 
 /**
  * /livez: the process runs and its event loop turns (restart it when this fails).
@@ -34,12 +34,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200);
-
-async function pendingMigrations(knex: Knex): Promise<string[]> {
-  const known = await migrationSource.getMigrations([]);
-  const applied = new Set((await knex('knex_migrations').select('name')).map((r: { name: string }) => r.name));
-  return known.filter((m) => !applied.has(m));
-}
 
 export async function readiness(deps: HealthDeps): Promise<{ ready: boolean; body: Record<string, unknown> }> {
   const ms = deps.timeoutMs ?? 1000;

@@ -69,7 +69,7 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
   const redis = config.redis.url ? redisConnections(config.redis, log) : undefined;
-  const changes: ChangeBus = redis ? new RedisChangeBus(redis.commands('changes'), redis.subscriber('changes'), log) : new LocalChangeBus();
+  const changes: ChangeBus = redis ? await subscribedChangeBus(redis, log) : new LocalChangeBus();
   if (redis) metrics.watchRedis(() => redis.states());
   const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
   if (redis) deps.shortLivedState = redisInstanceState(redis, log);
@@ -86,4 +86,27 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
       await db.close();
     },
   };
+}
+
+const SUBSCRIBE_WAIT_MS = 5000;
+
+/**
+ * The cross-process change bus, once its subscription is live: a process that served before it
+ * could cache what another process changes meanwhile and never hear of it. A Redis that does not
+ * answer at start delays start-up by SUBSCRIBE_WAIT_MS only; the bus drops every cache once its
+ * subscription comes live.
+ */
+async function subscribedChangeBus(redis: RedisConnections, log: Logger): Promise<RedisChangeBus> {
+  const bus = new RedisChangeBus(redis.commands('changes'), redis.subscriber('changes'), log);
+  let timer: NodeJS.Timeout | undefined;
+  const live = await Promise.race([
+    bus.whenReady().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!live) log.warn('change notices are not subscribed yet (Redis unreachable): caches are dropped once they are');
+  return bus;
 }

@@ -3,7 +3,7 @@
  * prom-client). Every label value is one of a small fixed set: no user, client or instance ids.
  * Modules receive it from the composition root; `noMetrics` serves tests and the CLI.
  */
-export type CacheName = 'clients' | 'settings' | 'claims' | 'client_use' | 'durable';
+export type CacheName = 'clients' | 'settings' | 'claims' | 'client_use' | 'caller' | 'durable' | 'sign_in';
 export type SignInOutcome = 'success' | 'failure';
 export type MailOutcome = 'sent' | 'failed';
 export type RefreshReuse = 'grace' | 'revoked';

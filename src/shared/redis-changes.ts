@@ -24,8 +24,10 @@ export class RedisChangeBus implements ChangeBus {
     private readonly log?: Logger,
   ) {
     this.sub.on('message', (_channel: string, instanceId: string) => this.emit(instanceId));
+    // Whatever was cached before the subscription was live may have missed a notice.
     this.ready = this.sub.subscribe(CHANNEL).then(() => {
       this.wasLive = true;
+      this.emit(ALL_INSTANCES);
     });
     // A runtime closed before its subscription is live rejects this ("Connection is closed"): not
     // an error of its own, so never an unhandled rejection; whenReady() callers still see it.

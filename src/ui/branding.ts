@@ -1,9 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Scope } from '../db/scope.js';
-import { getEffectivePolicy, getOrgPolicyOverride } from '../domain/policy/service.js';
 import type { PolicySettings } from '../domain/policy/schemas.js';
-import { getOrg } from '../domain/org/repository.js';
-import { getInstance } from '../domain/instance/repository.js';
-import { labelAssetStamps, type AssetKind } from '../domain/policy/label-assets.js';
+import type { AssetKind } from '../domain/policy/label-assets.js';
+import { readsOf, type SignInReads } from '../domain/sign-in.js';
 
 /**
  * The look of every page and mail: the label policy of the org whose rules apply (for a login,
@@ -79,20 +78,25 @@ export const BRANDING_PATH = '/ui/login/branding';
 /** Where an uploaded asset is served: owner an org id or 'instance', v its upload time (the URL changes with each upload). */
 export const assetPath = (owner: string, kind: string, v: number) => `${BRANDING_PATH}/${owner}/${kind}?v=${v}`;
 
-export async function loadBranding(scope: Scope, orgId: string | null): Promise<Branding> {
-  const [label, privacy, stamps, ownLabel] = await Promise.all([
-    getEffectivePolicy(scope, 'label', orgId),
-    getEffectivePolicy(scope, 'privacy', orgId),
-    labelAssetStamps(scope, orgId),
-    orgId ? getOrgPolicyOverride(scope, orgId, 'label') : undefined,
+/** From a Scope (straight from the database) or a provider's sign-in reads (cached until a change notice). */
+export async function loadBranding(source: Scope | SignInReads, orgId: string | null): Promise<Branding> {
+  const reads = readsOf(source);
+  const [label, privacy, stamps, ownLabel, owner] = await Promise.all([
+    reads.policy('label', orgId),
+    reads.policy('privacy', orgId),
+    reads.labelAssetStamps(orgId),
+    orgId ? reads.orgPolicyOverride(orgId, 'label') : undefined,
+    orgId ? reads.org(orgId) : reads.instance(),
   ]);
-  const orgName = orgId ? ((await getOrg(scope, orgId))?.name ?? '') : ((await getInstance(scope))?.name ?? '');
+  const orgName = owner?.name ?? '';
   const assets: Partial<Record<AssetKind, string>> = {};
   for (const [kind, s] of stamps) assets[kind] = assetPath(s.owner, kind, s.v);
   // The theme's URL changes with the policy and the font, so it can be cached for long.
-  const themeVersion = Buffer.from(JSON.stringify([label, stamps.get('font')?.v ?? 0]))
-    .toString('base64url')
-    .slice(-16);
+  // (A hash: the tail of the settings' base64, as before, did not change with the colours.)
+  const themeVersion = createHash('sha256')
+    .update(JSON.stringify([label, stamps.get('font')?.v ?? 0]))
+    .digest('base64url')
+    .slice(0, 16);
   // The theme is named by whose label policy and font it is: an org that has none of its own
   // links the instance's, so the stylesheet names no org the page does not visibly show.
   const themeOwner = ownLabel || (stamps.get('font')?.owner ?? 'instance') !== 'instance' ? orgId! : 'instance';

@@ -80,12 +80,20 @@ export function pickLocale(opts: { uiLocales?: string | null; acceptLanguage?: s
 
 export type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
-/** A translate function for one locale; {name} placeholders are replaced (values are not escaped: ejs does that). */
+/**
+ * A translate function for one locale; {name} placeholders are replaced (values are not escaped:
+ * ejs does that). A numeric `count` picks the plural form the language uses for it: the key
+ * `{key}.one`, `{key}.other` (Intl.PluralRules' categories), falling back to `{key}.other`.
+ */
 export function translator(locale: Locale): Translate {
   const own = catalogue(locale);
   const en = catalogue('en');
+  const plural = new Intl.PluralRules(locale);
+  const lookup = (key: string) => own[key] ?? en[key];
   return (key, vars) => {
-    const template = own[key] ?? en[key] ?? key;
+    const count = vars?.count;
+    const form = typeof count === 'number' ? (lookup(`${key}.${plural.select(count)}`) ?? lookup(`${key}.other`)) : undefined;
+    const template = form ?? lookup(key) ?? key;
     return vars ? template.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m)) : template;
   };
 }

@@ -21,9 +21,19 @@ export class MailCatcher {
   private refusals: { left: number; code: number } = { left: 0, code: 451 };
   port = 0;
 
-  constructor() {
+  /** With `auth`, the server takes only these credentials (over plain SMTP, as a test relay may). */
+  constructor(auth?: { user: string; pass: string }) {
     this.server = new SMTPServer({
-      authOptional: true,
+      authOptional: !auth,
+      ...(auth
+        ? {
+            allowInsecureAuth: true,
+            onAuth: (a, _session, callback) =>
+              a.username === auth.user && a.password === auth.pass
+                ? callback(null, { user: a.username })
+                : callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 })),
+          }
+        : {}),
       disabledCommands: ['STARTTLS'],
       logger: false,
       // While held, a connection gets no greeting: the client waits, as on a hung mail server.

@@ -52,7 +52,7 @@ async function journey(name: string, opts: { autofill?: boolean; world?: LoginWo
   j.page.on('request', (r) => {
     if (r.url().startsWith((opts.world ?? w).rp.redirectUri)) returns.count++;
   });
-  return Object.assign(j, { authenticator, returns });
+  return Object.assign(j, { authenticator, returns, redirectUri: (opts.world ?? w).rp.redirectUri });
 }
 
 async function passwordStep(j: Awaited<ReturnType<typeof journey>>, loginName: string, password: string) {
@@ -71,6 +71,15 @@ async function backAtApp(j: Awaited<ReturnType<typeof journey>>): Promise<void> 
   );
   if (count <= j.returns.seen) throw new Error(`not back at the application; at ${j.page.url()}`);
   j.returns.seen = count;
+  // The request is out, the navigation may not be done. Playwright's route answers only the first
+  // request of a redirect chain, so the app's address at the end of one goes to the network, where
+  // nothing listens, and lands on Chromium's error page. Wait for that landing (as a failed
+  // navigation, or the app's page), or the journey's next page.goto is interrupted by it.
+  await j.page
+    .waitForURL((url) => url.href.startsWith(j.redirectUri) || url.protocol === 'chrome-error:', { waitUntil: 'commit' })
+    .catch((err: Error) => {
+      if (!/net::ERR_/.test(err.message)) throw err;
+    });
 }
 
 test('asked after a password sign-in, a user adds a passkey, then signs in with it alone', async () => {

@@ -8,7 +8,7 @@ import { deactivateProjectGrant, reactivateProjectGrant } from '../../src/domain
 import { deactivateProject, reactivateProject } from '../../src/domain/project/service.js';
 import { deactivateOrg, reactivateOrg } from '../../src/domain/org/service.js';
 import { findApplicationByClientId } from '../../src/domain/project/applications.js';
-import { findUserByLoginName } from '../../src/domain/user/repository.js';
+import { findUserByLoginName } from '../../src/domain/user/login-name-repository.js';
 import type { Scope } from '../../src/db/scope.js';
 
 let rt: Runtime;

@@ -228,3 +228,78 @@ test('the audit trail reads back who changed what, filtered by resource, actor, 
   const p2 = await api.get(`/admin/v1/events?resourceId=${projectId}&limit=1&afterSeq=${p1.body.details.nextAfterSeq}`);
   expect([...p1.body.result, ...p2.body.result].map((e: any) => e.type)).toEqual(['project.added', 'project.changed']);
 });
+
+describe("the instance's domains", () => {
+  const discovery = (port: number, host: string) => client(port, host).get('/.well-known/openid-configuration');
+
+  test('an IAM_OWNER adds a domain (served at once, by another process too), makes it primary and removes the old one', async () => {
+    const own = await testInstance(rt, 'Domains');
+    const owner = await machineCaller(rt, own, own.orgId, [{ level: 'instance', roles: ['IAM_OWNER'] }]);
+    const rt2 = await testRuntime();
+    const srv2 = await serve(rt2);
+    try {
+      const first = own.domain;
+      const added = `admin-api-${own.instanceId.toLowerCase()}.example`;
+      const api = (host: string) => client(srv.port, host, owner.token);
+      expect((await api(first).get('/admin/v1/domains')).body).toEqual([{ domain: first, isPrimary: true, isGenerated: false }]);
+      // The other process has looked the host up before (and keeps that nothing is there).
+      expect((await discovery(srv2.port, added)).status).toBe(404);
+
+      expect((await api(first).post('/admin/v1/domains', { domain: `  ${added.toUpperCase()} ` })).status).toBe(204);
+      const here = await discovery(srv.port, added);
+      expect(here.status).toBe(200);
+      expect(here.body.issuer).toBe(`http://${added}`);
+      const there = await eventually(
+        () => discovery(srv2.port, added),
+        (r) => r.status === 200,
+      );
+      expect(there.body.issuer).toBe(`http://${added}`);
+
+      const again = await api(first).post('/admin/v1/domains', { domain: added });
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('instance_domain.exists');
+      const malformed = await api(first).post('/admin/v1/domains', { domain: 'not a domain' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.headers['content-type']).toMatch(/^application\/problem\+json/);
+
+      const primaryGone = await api(first).delete(`/admin/v1/domains/${first}`);
+      expect(primaryGone.status).toBe(422);
+      expect(primaryGone.body.code).toBe('instance_domain.primary');
+      expect((await api(first).post(`/admin/v1/domains/${added}/_set_primary`)).status).toBe(204);
+      expect((await api(first).get('/admin/v1/domains')).body).toEqual([
+        { domain: added, isPrimary: true, isGenerated: false },
+        { domain: first, isPrimary: false, isGenerated: false },
+      ]);
+      // Not through the host the request came in on; through the other one it goes.
+      const cutOff = await api(first).delete(`/admin/v1/domains/${first}`);
+      expect(cutOff.status).toBe(422);
+      expect(cutOff.body.code).toBe('instance_domain.current');
+      expect((await api(added).delete(`/admin/v1/domains/${first}`)).status).toBe(204);
+      expect((await discovery(srv.port, first)).status).toBe(404);
+      expect(
+        (
+          await eventually(
+            () => discovery(srv2.port, first),
+            (r) => r.status === 404,
+          )
+        ).status,
+      ).toBe(404);
+      expect((await api(added).get('/admin/v1/domains')).body).toEqual([{ domain: added, isPrimary: true, isGenerated: false }]);
+    } finally {
+      await srv2.close();
+      await rt2.close();
+    }
+  });
+
+  test('managers without iam.domain.write read the domains but change none; org managers see none', async () => {
+    const viewer = await machineCaller(rt, inst, inst.orgId, [{ level: 'instance', roles: ['IAM_ORG_MANAGER'] }]);
+    const orgOwner = await machineCaller(rt, inst, inst.orgId, [{ level: 'org', roles: ['ORG_OWNER'] }]);
+    const asViewer = client(srv.port, inst.domain, viewer.token);
+    expect((await asViewer.get('/admin/v1/domains')).body).toContainEqual({ domain: inst.domain, isPrimary: true, isGenerated: false });
+    const refused = await asViewer.post('/admin/v1/domains', { domain: `refused-${inst.instanceId.toLowerCase()}.example` });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('permission_denied');
+    expect((await discovery(srv.port, `refused-${inst.instanceId.toLowerCase()}.example`)).status).toBe(404);
+    expect((await client(srv.port, inst.domain, orgOwner.token).get('/admin/v1/domains')).status).toBe(403);
+  });
+});

@@ -204,3 +204,41 @@ test('granted projects: a PROJECT_GRANT_OWNER sees and counts its one grant; the
   expect(one.body.details.totalResult).toBe(1);
   expect(one.body.result.map((g: any) => g.projectGrantId)).toEqual([grantIds[1]]);
 });
+
+test('the total rides on the page: one query per list warm, and a page past the end still counts', async () => {
+  const api = client(srv.port, inst.domain, owner.token);
+  let n = 0;
+  const count = () => n++;
+  const queriesOf = async (path: string) => {
+    n = 0;
+    rt.db.knex.on('query', count);
+    try {
+      const res = await api.get(path);
+      expect(res.status).toBe(200);
+      return { n, body: res.body };
+    } finally {
+      rt.db.knex.off('query', count);
+    }
+  };
+  for (const name of ['Tally A', 'Tally B', 'Tally C']) expect((await api.post('/management/v1/projects', { name })).status).toBe(201);
+  await queriesOf('/management/v1/projects?limit=2');
+  // The fewest of three: background work (outbox, sweeps) only ever adds queries.
+  const tries = [
+    await queriesOf('/management/v1/projects?limit=2'),
+    await queriesOf('/management/v1/projects?limit=2'),
+    await queriesOf('/management/v1/projects?limit=2'),
+  ];
+  expect(Math.min(...tries.map((t) => t.n))).toBe(1);
+  const all = tries[0].body.details.totalResult;
+  expect(all).toBeGreaterThan(2);
+  expect(tries[0].body.result).toHaveLength(2);
+  for (const p of tries[0].body.result) expect(Object.keys(p).some((k) => k.includes('total'))).toBe(false);
+  // Past the end: no rows carry the total, so it is counted apart, and is still right.
+  const past = await queriesOf(`/management/v1/projects?limit=2&offset=${all + 5}`);
+  expect(past.body.result).toEqual([]);
+  expect(past.body.details.totalResult).toBe(all);
+  // Nothing matches: zero, not a missing total.
+  const none = await api.get('/management/v1/users?username=no-such-user-anywhere');
+  expect(none.body.details.totalResult).toBe(0);
+  expect(none.body.result).toEqual([]);
+});

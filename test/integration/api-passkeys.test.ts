@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function userWithPasskey(orgId = inst.orgId) {
   const { id } = await createHumanUser(systemCtx(inst, rt), { orgId, username: `pk-${Math.random().toString(36).slice(2)}`, email: 'pk@example.test' });
-  const self = { deps: rt.deps, scope: inst.scope, actor: { type: 'user' as const, userId: id, orgId } };
+  const self = { deps: rt.deps, scope: inst.scope, actor: { type: 'user' as const, userId: id, orgId, authTime: Math.floor(Date.now() / 1000) } };
   const rp = { rpId: inst.domain, origin: `https://${inst.domain}`, name: 'Test' };
   const key = new SoftAuthenticator();
   const start = await startPasskeyRegistration(self, id, { rp, binding: 's' });

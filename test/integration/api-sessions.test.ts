@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import { createHumanUser } from '../../src/domain/user/service.js';
 import { newId } from '../../src/shared/ids.js';
 import { authorize } from '../support/rp.js';
+import { readOnNotice } from '../support/notices.js';
 import { client, machineCaller, type Caller } from './api-client.js';
 import { loginWorld, type LoginWorld } from './login-support.js';
 
@@ -56,4 +57,20 @@ test("a user manager lists a user's sessions and ends one; its tokens stop worki
   const events = await w.rt.db.knex('audit_events').where({ instance_id: w.inst.instanceId, resource_id: id, type: 'user.session.ended' });
   expect(events).toHaveLength(1);
   expect(events[0].actor_id).toBe(manager.userId);
+});
+
+test('the change notice of an ended session leaves after the change commits: a process that reads on hearing it finds the session gone', async () => {
+  const username = `n${newId()}`;
+  await createHumanUser(w.sys(), { orgId: w.inst.orgId, username, email: `${username}@example.com`, emailVerified: true, password: 'Session-Passw0rd!' });
+  const { id } = (await w.rt.db.knex('users').where({ instance_id: w.inst.instanceId, username }).first('id'))!;
+  await authorize(w.config, w.rp, { loginName: `${username}@${w.inst.adminLoginName.split('@')[1]}`, password: 'Session-Passw0rd!' });
+  const [session] = (await as(manager).get(`/management/v1/users/${id}/sessions`)).body;
+
+  const notices = readOnNotice(w.rt.deps.changes, w.inst.instanceId, async () =>
+    Number((await w.rt.db.knex('oidc_payloads').where({ instance_id: w.inst.instanceId, model: 'Session', id: session.id }).count({ n: '*' }))[0].n),
+  );
+  expect((await as(manager).delete(`/management/v1/users/${id}/sessions/${session.id}`)).status).toBe(204);
+  const seen = await notices.seen();
+  expect(seen.length).toBeGreaterThan(0);
+  expect(seen).toEqual(seen.map(() => 0));
 });

@@ -4,6 +4,7 @@ import { newId } from '../../src/shared/ids.js';
 import type { HttpResponse } from '../support/rp.js';
 import { loginWorld, type LoginWorld } from './login-support.js';
 import { consoleSignIn, submitConsoleForm } from './console-support.js';
+import { readOnNotice } from '../support/notices.js';
 
 /** Console forms over HTTP: bad input comes back with the values and a message; a stale form saves nothing. */
 let w: LoginWorld;
@@ -52,4 +53,21 @@ test('bad input re-renders the form with the values typed and one message per fi
   expect(res.body).toContain('Please enter an email address like name@example.com.');
   expect(res.body).toContain('value="nope"');
   expect(res.body).toContain('value="Kim"');
+});
+
+test("a form's change notice leaves after the change commits: a process that reads on hearing it sees the change", async () => {
+  const domain = (await w.rt.db.knex('org_domains').where({ instance_id: w.inst.instanceId, org_id: w.inst.orgId, is_primary: true }).first()).domain;
+  const { browser } = await consoleSignIn(w, `admin@${domain}`, w.inst.adminPassword);
+  const settings = `/ui/console/orgs/${w.inst.orgId}/settings`;
+  const page = (await browser.navigate(new URL(settings, w.issuer))) as HttpResponse;
+  const notices = readOnNotice(
+    w.rt.deps.changes,
+    w.inst.instanceId,
+    async () => (await w.rt.db.knex('orgs').where({ instance_id: w.inst.instanceId, id: w.inst.orgId }).first('name')).name,
+  );
+  const name = `Noticed ${newId()}`;
+  expect((await submitConsoleForm(browser, page, '/settings/name', { name })).status).toBe(200);
+  const seen = await notices.seen();
+  expect(seen.length).toBeGreaterThan(0);
+  expect(seen).toEqual(seen.map(() => name));
 });

@@ -51,3 +51,54 @@ export async function manager(
   if (roles.length) await addMember(sys, { userId: id, level: 'org', orgId, roles });
   return { id, loginName: `${username}@${domain}`, password };
 }
+
+const attrOf = (src: string, n: string) => new RegExp(`\\b${n}="([^"]*)"`).exec(src)?.[1];
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&#3[49];/g, (e) => (e === '&#34;' ? '"' : "'"))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+/**
+ * A console form as a browser posts it (unlike `formsOf`, which takes every input): only checked
+ * boxes, each select's chosen option (else its first), repeated names kept. `changes` then sets
+ * fields as a user would: a string fills or ticks, a list ticks exactly those boxes, null clears.
+ */
+export async function postAsBrowser(
+  browser: Browser,
+  page: HttpResponse,
+  actionSuffix: string,
+  changes: Record<string, string | string[] | null> = {},
+): Promise<HttpResponse> {
+  for (const m of page.body.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)) {
+    const action = new URL(unescapeHtml(attrOf(m[1], 'action') ?? ''), page.url);
+    if ((attrOf(m[1], 'method') ?? 'get').toLowerCase() !== 'post' || !action.pathname.endsWith(actionSuffix)) continue;
+    const fields: [string, string][] = [];
+    for (const input of m[2].matchAll(/<input\b([^>]*)>/g)) {
+      const name = attrOf(input[1], 'name');
+      const type = attrOf(input[1], 'type') ?? 'text';
+      if (!name || ((type === 'checkbox' || type === 'radio') && !/\bchecked\b/.test(input[1]))) continue;
+      fields.push([name, unescapeHtml(attrOf(input[1], 'value') ?? '')]);
+    }
+    for (const select of m[2].matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
+      const options = [...select[2].matchAll(/<option\b([^>]*)>/g)].map((o) => o[1]);
+      const chosen = options.find((o) => /\bselected\b/.test(o)) ?? options[0];
+      if (chosen !== undefined) fields.push([attrOf(select[1], 'name')!, unescapeHtml(attrOf(chosen, 'value') ?? '')]);
+    }
+    for (const textarea of m[2].matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/g)) fields.push([attrOf(textarea[1], 'name')!, unescapeHtml(textarea[2])]);
+    const out = fields.filter(([name]) => !(name in changes));
+    for (const [name, value] of Object.entries(changes)) {
+      if (value === null) continue;
+      for (const v of Array.isArray(value) ? value : [value]) out.push([name, v]);
+    }
+    return browser.navigate(action, { form: out }) as Promise<HttpResponse>;
+  }
+  throw new Error(`no form ${actionSuffix} on ${page.url.pathname} (${page.status}): ${page.body.slice(0, 600)}`);
+}
+
+/** A console page by path, for a signed-in browser. */
+export async function consolePage(browser: Browser, w: LoginWorld, path: string): Promise<HttpResponse> {
+  return browser.navigate(new URL(path, w.issuer)) as Promise<HttpResponse>;
+}

@@ -176,16 +176,27 @@ describe('instance settings', () => {
     expect(JSON.stringify((await lastEvent(inst)).payload)).not.toContain('smtp-pass');
   });
 
-  test('instance domains are unique across the installation and changed only by the system', async () => {
+  test('instance domains are unique across the installation, changed by the system or an IAM_OWNER of the instance', async () => {
     const other = await testInstance(rt, 'Other');
     await expect(addInstanceDomain(c.system(), other.domain)).rejects.toMatchObject({ code: 'already_exists', reason: 'instance_domain.taken' });
-    await expect(addInstanceDomain(c.admin(), `extra.${inst.domain}`)).rejects.toMatchObject({ code: 'permission_denied' });
-    await addInstanceDomain(c.system(), `Extra.${inst.domain}`);
+    await expect(addInstanceDomain(c.system(), inst.domain)).rejects.toMatchObject({ code: 'already_exists', reason: 'instance_domain.exists' });
+    // An IAM_ORG_MANAGER reads the instance but may not change its domains.
+    const { id: orgManager } = await createHumanUser(c.system(), { orgId: inst.orgId, username: 'iamorg', email: 'iamorg@example.com' });
+    await addMember(c.system(), { userId: orgManager, level: 'instance', roles: ['IAM_ORG_MANAGER'] });
+    await expect(addInstanceDomain(c.as(orgManager, inst.orgId), `extra.${inst.domain}`)).rejects.toMatchObject({ code: 'permission_denied' });
+    await addInstanceDomain(c.admin(), `Extra.${inst.domain}`);
     expect(await findInstanceIdByDomain(rt.db.knex, `extra.${inst.domain}`)).toBe(inst.instanceId);
+    expect(await lastEvent(inst)).toMatchObject({ type: 'instance.domain.added', actor_id: inst.adminUserId });
     await expect(removeInstanceDomain(c.system(), inst.domain)).rejects.toMatchObject({ reason: 'instance_domain.primary' });
+    await expect(removeInstanceDomain(c.admin(), `extra.${inst.domain}`, { servedAt: `extra.${inst.domain}.` })).rejects.toMatchObject({
+      reason: 'instance_domain.current',
+    });
     await setPrimaryInstanceDomain(c.system(), `extra.${inst.domain}`);
-    await removeInstanceDomain(c.system(), inst.domain);
+    await removeInstanceDomain(c.admin(), inst.domain, { servedAt: `extra.${inst.domain}` });
     expect(await listInstanceDomains(inst.scope)).toEqual([expect.objectContaining({ domain: `extra.${inst.domain}`, is_primary: true })]);
+    await expect(removeInstanceDomain(c.system(), `extra.${inst.domain}`)).rejects.toMatchObject({ reason: 'instance_domain.last' });
+    // Other instances stay out of reach: the admin's scope is their own instance.
+    expect(await listInstanceDomains(other.scope)).toEqual([expect.objectContaining({ domain: other.domain })]);
   });
 
   test('a change notice is published after settings change', async () => {

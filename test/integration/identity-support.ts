@@ -8,7 +8,12 @@ import type { TestInstance } from '../support/runtime.js';
 export function contexts(rt: Runtime, inst: TestInstance) {
   return {
     system: (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: systemPrincipal }),
-    as: (userId: string, orgId: string): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: { type: 'user', userId, orgId } }),
+    /** The user acting, just signed in (changes to their own factors need a recent sign-in). */
+    as: (userId: string, orgId: string): ServiceContext => ({
+      deps: rt.deps,
+      scope: inst.scope,
+      actor: { type: 'user', userId, orgId, authTime: Math.floor(Date.now() / 1000) },
+    }),
     admin: (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: { type: 'user', userId: inst.adminUserId, orgId: inst.orgId } }),
   };
 }

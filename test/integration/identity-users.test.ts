@@ -18,17 +18,8 @@ import {
   unlockUser,
   updateUserProfile,
 } from '../../src/domain/user/service.js';
-import {
-  findUserByLoginName,
-  findUserByPersonalAccessToken,
-  getMachineByClientId,
-  getUser,
-  getUserMetadata,
-  listMachineKeys,
-  loginNamesOf,
-  loginNamesOfUsers,
-  preferredLoginName,
-} from '../../src/domain/user/repository.js';
+import { findUserByPersonalAccessToken, getUser, getUserMetadata, listMachineKeys } from '../../src/domain/user/repository.js';
+import { findUserByLoginName, getMachineByClientId, loginNamesOf, loginNamesOfUsers, preferredLoginName } from '../../src/domain/user/login-name-repository.js';
 import { setOrgPolicy, setInstancePolicy } from '../../src/domain/policy/service.js';
 import { addMember } from '../../src/domain/membership/service.js';
 import { listMembershipsOfUser } from '../../src/domain/membership/repository.js';

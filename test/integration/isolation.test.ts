@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { sha256 } from '../../src/shared/crypto.js';
 import path from 'node:path';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import type { Runtime } from '../../src/runtime/index.js';
@@ -6,10 +7,13 @@ import type { Scope } from '../../src/db/scope.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import * as instanceRepo from '../../src/domain/instance/repository.js';
+import * as smsProviderRepo from '../../src/domain/instance/sms-provider-repository.js';
+import { setHttpSmsProvider } from '../../src/domain/instance/sms-provider.js';
 import * as orgRepo from '../../src/domain/org/repository.js';
 import * as userCodeRepo from '../../src/domain/user/code-repository.js';
 import * as userSummaryRepo from '../../src/domain/user/summary-repository.js';
 import * as userRepo from '../../src/domain/user/repository.js';
+import * as loginNameRepo from '../../src/domain/user/login-name-repository.js';
 import * as memberRepo from '../../src/domain/membership/repository.js';
 import * as policyRepo from '../../src/domain/policy/repository.js';
 import * as idpRepo from '../../src/domain/idp/repository.js';
@@ -25,6 +29,8 @@ import * as sessionRepo from '../../src/domain/session/repository.js';
 import * as oidcRepo from '../../src/oidc/repository.js';
 import * as signingKeyRepo from '../../src/domain/signing-key/repository.js';
 import * as snapshotRepo from '../../src/domain/snapshot/repository.js';
+import * as versionRepo from '../../src/domain/version-repository.js';
+import * as outboxRepo from '../../src/notify/outbox-repository.js';
 import { getEffectivePolicy, getOrgPolicyOverride } from '../../src/domain/policy/service.js';
 import { getIdpWithSecret } from '../../src/domain/idp/service.js';
 import { getSmtpSettings, setSmtpSettings } from '../../src/domain/instance/service.js';
@@ -84,6 +90,8 @@ const tables = [
   'ui_sessions',
   'user_passkeys',
   'webauthn_challenges',
+  'instance_sms_providers',
+  'mail_outbox',
 ];
 
 /** A digest of every row of instance A, table by table. */
@@ -126,8 +134,9 @@ async function buildFixture(inst: TestInstance) {
   const grantId = (await grantProject(ctx, { projectId, grantedOrgId, roleKeys: ['iso-role'] })).id;
   const userGrantId = (await addUserGrant(ctx, { userId, projectId, orgId, roleKeys: ['iso-role'] })).id;
   // One made by the granted org under its grant, so per-grant reads have a row to find.
-  await addUserGrant(ctx, { userId, projectId, orgId: grantedOrgId, roleKeys: ['iso-role'] });
+  const userGrantUnderGrantId = (await addUserGrant(ctx, { userId, projectId, orgId: grantedOrgId, roleKeys: ['iso-role'] })).id;
   const membershipId = (await addMember(ctx, { userId, level: 'org', orgId, roles: ['ORG_OWNER'] })).id;
+  await setHttpSmsProvider(ctx, { endpoint: 'https://sms.a.example/hook' });
   await setSmtpSettings(ctx, { host: 'smtp.a.example', port: 25, tls: false, password: 'isolated-smtp', fromAddress: 'a@a.example', fromName: 'A' });
   await mfaRepo.putUnverifiedTotp(inst.scope, userId, rt.deps.box.encrypt('isolated-totp'));
   await mfaRepo.replaceRecoveryCodes(inst.scope, userId, ['isolated-code-hash']);
@@ -179,6 +188,13 @@ async function buildFixture(inst: TestInstance) {
       payload: JSON.stringify({ accountId: userId, loginTs: 1, authorizations: { [appRow.client_id]: { grantId: 'iso-consent' } } }),
     },
   ]);
+  // A mail waiting in the outbox, due far ahead: no sender of a concurrent test file takes it.
+  const outboxId = 'iso-outbox';
+  await outboxRepo.insertOutboxRow(inst.scope, { id: outboxId, user_id: userId, payload: 'isolated-payload' });
+  await rt.db
+    .knex('mail_outbox')
+    .where({ instance_id: inst.instanceId, id: outboxId })
+    .update({ next_attempt_at: new Date('2999-01-01') });
   await sessionRepo.insertUiSession(inst.scope, {
     id_hash: 'iso-ui-session',
     app: 'console',
@@ -204,6 +220,8 @@ async function buildFixture(inst: TestInstance) {
     clientId: appRow.client_id,
     grantId,
     userGrantId,
+    userGrantUnderGrantId,
+    outboxId,
     membershipId,
     app,
     passkeyId,
@@ -269,6 +287,8 @@ const reads: Read[] = [
   ['instance.listInstanceDomains', (s) => instanceRepo.listInstanceDomains(s), 'ownInstance'],
   ['instance.primaryInstanceDomain', (s) => instanceRepo.primaryInstanceDomain(s), 'ownInstance'],
   ['instance.getSmtpSettings', (s) => getSmtpSettings(s, rt.deps.box)],
+  ['instance.getSmsProviderRow', (s) => smsProviderRepo.getSmsProviderRow(s)],
+  ['domain.lockVersionedRow', (s) => s.transaction((t) => versionRepo.lockVersionedRow(t, 'user', a.userId))],
   ['org.getOrg', (s) => orgRepo.getOrg(s, a.orgId)],
   ['org.findOrgByName', (s) => orgRepo.findOrgByName(s, 'Isolated Owner Org')],
   ['org.listOrgs', (s) => orgRepo.listOrgs(s), 'ownInstance'],
@@ -280,15 +300,20 @@ const reads: Read[] = [
   ['user.getUser', (s) => userRepo.getUser(s, a.userId)],
   ['user.listUsers', (s) => userRepo.listUsers(s, { orgId: a.orgId })],
   ['user.findUsersByUsername', (s) => userRepo.findUsersByUsername(s, 'isolated-human')],
-  ['user.findUserByLoginName (domain)', (s) => userRepo.findUserByLoginName(s, 'isolated-human@isolated-a.example')],
-  ['user.findUserByLoginName (email)', (s) => userRepo.findUserByLoginName(s, 'isolated@a.example')],
-  ['user.loginNamesOf', async (s) => (await userRepo.loginNamesOf(s, { username: 'u', org_id: a.orgId })).filter((n) => n !== 'u')],
+  ['user.findUserByLoginName (domain)', (s) => loginNameRepo.findUserByLoginName(s, 'isolated-human@isolated-a.example')],
+  ['user.findUserByLoginName (email)', (s) => loginNameRepo.findUserByLoginName(s, 'isolated@a.example')],
+  ['user.resolveLoginName (domain)', async (s) => (await loginNameRepo.resolveLoginName(s, 'isolated-human@isolated-a.example')).user],
+  ['user.resolveLoginName (email)', async (s) => (await loginNameRepo.resolveLoginName(s, 'isolated@a.example')).user],
+  ['user.loginNamesOf', async (s) => (await loginNameRepo.loginNamesOf(s, { username: 'u', org_id: a.orgId })).filter((n) => n !== 'u')],
   [
     'user.loginNamesOfUsers',
-    async (s) => (await userRepo.loginNamesOfUsers(s, [{ id: a.userId, username: 'u', org_id: a.orgId }])).get(a.userId)!.loginNames.filter((n) => n !== 'u'),
+    async (s) =>
+      (await loginNameRepo.loginNamesOfUsers(s, [{ id: a.userId, username: 'u', org_id: a.orgId }])).get(a.userId)!.loginNames.filter((n) => n !== 'u'),
   ],
   ['user.findUserByPersonalAccessToken', (s) => userRepo.findUserByPersonalAccessToken(s, a.pat.token)],
-  ['user.getMachineByClientId', (s) => userRepo.getMachineByClientId(s, 'isolated-machine')],
+  ['user.orgLoginNames', async (s) => [...(await loginNameRepo.orgLoginNames(s, [a.orgId])).values()]],
+  ['user.findPersonalAccessTokenByHash', (s) => userRepo.findPersonalAccessTokenByHash(s, sha256(a.pat.token))],
+  ['user.getMachineByClientId', (s) => loginNameRepo.getMachineByClientId(s, 'isolated-machine')],
   ['user.listMachineKeys', (s) => userRepo.listMachineKeys(s, a.machineId, { includeExpired: true })],
   ['user.getMachineKey', (s) => userRepo.getMachineKey(s, a.machineId, a.keyId)],
   ['user.listPersonalAccessTokens', (s) => userRepo.listPersonalAccessTokens(s, a.machineId)],
@@ -333,13 +358,14 @@ const reads: Read[] = [
   [
     'user.preferredLoginName',
     async (s) => {
-      const n = await userRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId });
+      const n = await loginNameRepo.preferredLoginName(s, { username: 'u', org_id: a.orgId });
       return n === 'u' ? null : n;
     },
   ],
   ['userGrant.activeRoleGrantsQuery', async (s) => userGrantRepo.activeRoleGrantsQuery(s, a.userId, [a.projectId])],
   ['mfa.getTotp', (s) => mfaRepo.getTotp(s, a.userId)],
   ['mfa.countUnusedRecoveryCodes', (s) => mfaRepo.countUnusedRecoveryCodes(s, a.userId)],
+  ['mfa.secondFactorsOf', async (s) => ((await mfaRepo.secondFactorsOf(s, a.userId, a.domain)).passkey ? 1 : null)],
   ['passkey.listPasskeysOfUser', (s) => passkeyRepo.listPasskeysOfUser(s, a.userId)],
   ['passkey.getPasskey', (s) => passkeyRepo.getPasskey(s, a.userId, a.passkeyId)],
   ['passkey.findPasskeyByCredentialId', (s) => passkeyRepo.findPasskeyByCredentialId(s, 'isolated-cred')],
@@ -351,7 +377,7 @@ const reads: Read[] = [
   // the sum of the counts: A's org has users, another instance's Scope counts none of them
   ['org.countOrgContents', async (s) => Object.values(await orgRepo.countOrgContents(s, a.orgId)).reduce((n, c) => n + c, 0)],
   // '' (no primary domain) counts as found nothing
-  ['user.loginNameSuffix', (s) => userRepo.loginNameSuffix(s, a.orgId).then((suffix) => suffix || undefined)],
+  ['user.loginNameSuffix', (s) => loginNameRepo.loginNameSuffix(s, a.orgId).then((suffix) => suffix || undefined)],
   ['policy.labelAssetStamps', async (s) => [...(await policyRepo.labelAssetStamps(s, a.orgId)).values()]],
   ['membership.listMembershipsOfUserNamed', (s) => memberRepo.listMembershipsOfUserNamed(s, a.userId)],
   ['userGrant.listUserGrantsOfUserNamed', (s) => userGrantRepo.listUserGrantsOfUserNamed(s, a.userId)],
@@ -402,8 +428,8 @@ const reads: Read[] = [
   ['project.listOrgApplications', (s) => projectRepo.listOrgApplications(s, a.orgId)],
   ['org.orgNamesByIds', async (s) => [...(await orgRepo.orgNamesByIds(s, [a.orgId])).values()]],
   ['user.userSummariesByIds', async (s) => [...(await userSummaryRepo.userSummariesByIds(s, [a.userId])).values()]],
-  ['user.findUserByExactLoginName', (s) => userRepo.findUserByExactLoginName(s, 'isolated-human@isolated-a.example')],
-  ['user.findUserNamedFromOrg', (s) => userRepo.findUserNamedFromOrg(s, a.orgId, 'isolated-human')],
+  ['user.findUserByExactLoginName', (s) => loginNameRepo.findUserByExactLoginName(s, 'isolated-human@isolated-a.example')],
+  ['user.findUserNamedFromOrg', (s) => loginNameRepo.findUserNamedFromOrg(s, a.orgId, 'isolated-human')],
   ['projectGrant.countUserGrantsOfProjectGrants', async (s) => [...(await grantRepo.countUserGrantsOfProjectGrants(s, [a.grantId])).values()]],
   ['audit.pageEventsBefore', async (s) => (await auditRepo.pageEventsBefore(s, { orgId: a.orgId }, undefined, 10)).rows],
 ];
@@ -416,8 +442,18 @@ type Write = [name: string, call: (s: Scope) => Promise<unknown>];
  * purpose: they are how a request finds its instance, and how one is created.)
  */
 const writes: Write[] = [
+  ['notify.insertOutboxRow', (s) => outboxRepo.insertOutboxRow(s, { id: 'iso-outbox-b', user_id: a.userId, payload: 'hijacked' }).then(() => 0)],
+  ['notify.deleteOutboxRow', (s) => outboxRepo.deleteOutboxRow(s, a.outboxId)],
+  ['notify.retryOutboxRowLater', (s) => outboxRepo.retryOutboxRowLater(s, a.outboxId, 'hijacked', 1)],
+  ['notify.markOutboxRowFailed', (s) => outboxRepo.markOutboxRowFailed(s, a.outboxId, 'hijacked')],
   ['instance.updateInstance', (s) => instanceRepo.updateInstance(s, { name: 'hijacked' }).then(() => 0)],
   ['instance.deleteInstanceDomain', (s) => instanceRepo.deleteInstanceDomain(s, a.domain)],
+  ['instance.updateSmsProvider', (s) => smsProviderRepo.updateSmsProvider(s, { endpoint: 'https://hijacked.example/', updated_at: new Date() })],
+  ['instance.deleteSmsProvider', (s) => smsProviderRepo.deleteSmsProvider(s)],
+  [
+    'instance.insertSmsProvider',
+    (s) => smsProviderRepo.insertSmsProvider(s, { type: 'http', endpoint: 'https://b.example/', description: null, signing_key_enc: 'x' }).then(() => 0),
+  ],
   ['org.updateOrg', (s) => orgRepo.updateOrg(s, a.orgId, { name: 'hijacked' })],
   ['org.updateOrgDomain', (s) => orgRepo.updateOrgDomain(s, a.orgId, 'isolated-a.example', { is_verified: false })],
   ['org.clearPrimaryOrgDomain', (s) => orgRepo.clearPrimaryOrgDomain(s, a.orgId).then(() => 0)],
@@ -606,9 +642,23 @@ const exempt: Record<string, string> = {
   'instance.findInstanceIdsByDomains': "takes the bare knex on purpose: which instance a configuration file's domains name",
   'instance.instanceExists': 'takes the bare knex on purpose: whether the instance a configuration file names exists',
   'org.orgSlug': 'pure: turns a name into a domain label, no database',
+  'user.loginNamesFrom': 'pure: puts login names together from rows already read, no database',
   'session.sweepUiSessions': 'takes the bare knex on purpose: drops expired sessions of every instance',
   'instance.instanceServingDomain': 'looks past the instance on purpose: an instance domain is unique in the installation',
+  'notify.claimDueOutboxRows': "takes the bare knex on purpose: the sender claims every instance's due mails, then sends each under its instance's Scope",
 };
+
+type Lock = [name: string, lock: (s: Scope) => Promise<void>, table: string, id: () => string];
+
+/**
+ * Each row lock, taken in a transaction with A's Scope, holds A's row (so the check is not
+ * vacuous); with B's Scope and A's ids, it holds nothing of A: another connection can still lock
+ * the row at once (NOWAIT).
+ */
+const locks: Lock[] = [
+  ['domain.shareLockProjectOf', (s) => versionRepo.shareLockProjectOf(s, 'applications', a.appId), 'projects', () => a.projectId],
+  ['domain.shareLockGrantOfUserGrant', (s) => versionRepo.shareLockGrantOfUserGrant(s, a.userGrantUnderGrantId), 'project_grants', () => a.grantId],
+];
 
 /** `user-grant/repository.ts` → 'userGrant'; `oidc/repository.ts` → 'oidc'. */
 const moduleKey = (file: string) => path.basename(path.dirname(file)).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
@@ -624,7 +674,7 @@ function repositoryFiles(dir: string): string[] {
 test('every exported function of every repository is in the matrix below or exempted with a reason', async () => {
   const files = repositoryFiles(path.resolve('src'));
   expect(files.length).toBeGreaterThan(10);
-  const covered = new Set([...reads, ...writes].map(([name]) => name.replace(/ \(.*\)$/, '')));
+  const covered = new Set([...reads, ...writes, ...locks].map(([name]) => name.replace(/ \(.*\)$/, '')));
   const missing: string[] = [];
   const seen = new Set<string>();
   for (const file of files) {
@@ -648,6 +698,26 @@ describe("reads with another instance's Scope find nothing", () => {
     const foreign = await call(B.scope);
     expect(mentionsA(foreign)).toBe(false);
     if (!ownInstance) expect(isEmpty(foreign)).toBe(true);
+  });
+});
+
+describe("row locks with another instance's Scope hold nothing of it", () => {
+  /** Whether another connection finds the row locked while `lock` holds its transaction open. */
+  async function holds(scope: Scope, lock: Lock[1], table: string, id: string): Promise<boolean> {
+    return scope.transaction(async (t) => {
+      await lock(t);
+      try {
+        await rt.db.knex.raw(`SELECT 1 FROM ${table} WHERE instance_id = ? AND id = ? FOR UPDATE NOWAIT`, [A.instanceId, id]);
+        return false;
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe('55P03'); // lock_not_available
+        return true;
+      }
+    });
+  }
+  test.each(locks)('%s', async (...[, lock, table, id]: Lock) => {
+    expect(await holds(A.scope, lock, table, id())).toBe(true);
+    expect(await holds(B.scope, lock, table, id())).toBe(false);
   });
 });
 

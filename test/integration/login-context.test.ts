@@ -80,6 +80,12 @@ describe('branding and language (pure)', () => {
     expect(translator('de')('login.continueWith', { name: 'Azure' })).toBe('Weiter mit Azure');
     expect(translator('de')('no.such.key')).toBe('no.such.key');
   });
+  test('a numeric count picks the plural form of the language', () => {
+    expect(translator('en')('console.branding.uploaded', { count: 1 })).toBe('1 file uploaded.');
+    expect(translator('en')('console.branding.uploaded', { count: 3 })).toBe('3 files uploaded.');
+    expect(translator('de')('console.branding.uploaded', { count: 1 })).toBe('1 Datei hochgeladen.');
+    expect(translator('de')('console.branding.uploaded', { count: 2 })).toBe('2 Dateien hochgeladen.');
+  });
   test('the German catalogue has every English key, area file by area file', () => {
     const keys = (l: 'en' | 'de') => [...catalogueFiles(l)].map(([file, messages]) => [file, Object.keys(messages).sort()]);
     expect(keys('en').length).toBeGreaterThan(0);

@@ -128,7 +128,7 @@ describe('lockout', () => {
 describe('second factor', () => {
   test('a user with TOTP must give a code; a wrong one is refused, the right one finishes', async () => {
     const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `t${newId()}` });
-    const self = { ...w.sys(), actor: { type: 'user' as const, userId: u.userId, orgId: w.inst.orgId } };
+    const self = { ...w.sys(), actor: { type: 'user' as const, userId: u.userId, orgId: w.inst.orgId, authTime: Math.floor(Date.now() / 1000) } };
     const e = await startTotpEnrolment(self, u.userId, { issuer: 'x', accountName: 'y' });
     const step = currentStep();
     await confirmTotpEnrolment(self, u.userId, totpCodeAt(e.secret, step - 1), (step - 1) * 30_000 + 1);

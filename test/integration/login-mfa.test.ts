@@ -30,7 +30,7 @@ const sys = (): ServiceContext => ({ deps: rt.deps, scope: inst.scope, actor: sy
 let n = 0;
 async function newUser(): Promise<{ id: string; ctx: ServiceContext }> {
   const { id } = await createHumanUser(sys(), { orgId: inst.orgId, username: `mfa${++n}`, email: `mfa${n}@example.com`, password: 'Passw0rd!x' });
-  return { id, ctx: { deps: rt.deps, scope: inst.scope, actor: { type: 'user', userId: id, orgId: inst.orgId } } };
+  return { id, ctx: { deps: rt.deps, scope: inst.scope, actor: { type: 'user', userId: id, orgId: inst.orgId, authTime: Math.floor(Date.now() / 1000) } } };
 }
 
 async function enrol(ctx: ServiceContext, userId: string) {

@@ -78,7 +78,7 @@ test('the link in the mail, opened in another browser, lets the waiting login co
 
 test('with TOTP: password, then the code, then email verification, then the client; the second factor is not asked twice', async () => {
   const u = await unverifiedUser();
-  const self = { ...w.sys(), actor: { type: 'user' as const, userId: u.userId, orgId: w.inst.orgId } };
+  const self = { ...w.sys(), actor: { type: 'user' as const, userId: u.userId, orgId: w.inst.orgId, authTime: Math.floor(Date.now() / 1000) } };
   const e = await startTotpEnrolment(self, u.userId, { issuer: 'x', accountName: 'y' });
   const step = currentStep();
   await confirmTotpEnrolment(self, u.userId, totpCodeAt(e.secret, step - 1), (step - 1) * 30_000 + 1);

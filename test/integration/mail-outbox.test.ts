@@ -69,9 +69,11 @@ test('each stored mail goes out exactly once, with senders in two runtimes claim
     20_000,
   );
   expect(got).toBe(users.length);
-  // Nothing left to send, by either, and nothing sent twice.
-  expect(await a.sendDue()).toBe(0);
-  expect(await b.sendDue()).toBe(0);
+  // Nothing of ours left to send, by either, and nothing sent twice. (A sender claims due rows of
+  // every instance, so test files running beside this one may give it rows of their own: the
+  // check is on this test's recipients, not on how many rows a sender found.)
+  await a.sendDue();
+  await b.sendDue();
   for (const u of users) {
     expect(smtp.mails.filter((m) => m.to.includes(u.email))).toHaveLength(1);
     expect(await rowsOf(u.userId)).toEqual([]);

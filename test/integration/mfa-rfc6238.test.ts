@@ -40,7 +40,11 @@ let n = 0;
 async function userWithRfcSecret(): Promise<{ id: string; ctx: ServiceContext }> {
   const sys: ServiceContext = { deps: rt.deps, scope: inst.scope, actor: systemPrincipal };
   const { id } = await createHumanUser(sys, { orgId: inst.orgId, username: `rfc${++n}`, email: `rfc${n}@example.com`, password: 'Passw0rd!x' });
-  const ctx: ServiceContext = { deps: rt.deps, scope: inst.scope, actor: { type: 'user', userId: id, orgId: inst.orgId } };
+  const ctx: ServiceContext = {
+    deps: rt.deps,
+    scope: inst.scope,
+    actor: { type: 'user', userId: id, orgId: inst.orgId, authTime: Math.floor(Date.now() / 1000) },
+  };
   // Enrolment as startTotpEnrolment stores it, with the RFC's secret in place of a random one.
   await putUnverifiedTotp(inst.scope, id, rt.deps.box.encrypt(RFC_SECRET));
   const [t, totp8] = VECTORS[0];

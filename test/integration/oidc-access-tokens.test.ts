@@ -111,3 +111,32 @@ describe('access token type', () => {
     expect((await userinfo(tokens.access_token)).status).toBe(200);
   });
 });
+
+describe('token endpoint forms (read by Tessera before oidc-provider)', () => {
+  const post = (path: string, body: string, auth?: string) =>
+    localRequest(new URL(`${issuer}${path}`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(auth ? { authorization: auth } : {}) },
+      body,
+    });
+
+  test('twenty client_credentials tokens at once are all issued, stored and introspected as active', async () => {
+    const machine = await addMachine(rt, inst.scope, inst.orgId);
+    await inst.scope.table('users').where({ id: machine.userId }).update({ access_token_type: 'opaque' });
+    const auth = `Basic ${Buffer.from(`${encodeURIComponent(machine.clientId)}:${encodeURIComponent(machine.clientSecret)}`).toString('base64')}`;
+    const body = `grant_type=client_credentials&scope=${encodeURIComponent(`urn:zitadel:iam:org:project:id:${projectId}:aud`)}`;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post('/token', body, auth)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    const tokens = answers.map((a) => JSON.parse(a.body).access_token as string);
+    expect(new Set(tokens).size).toBe(20);
+    const seen = await Promise.all(tokens.map((t) => introspect(t)));
+    expect(seen.map((s) => s.active)).toEqual(Array(20).fill(true));
+  });
+
+  test('a form over 56 KiB is refused with 413, and the next request on the server is answered', async () => {
+    const res = await post('/token', `grant_type=client_credentials&pad=${'x'.repeat(60 * 1024)}`, basic(api));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'request entity too large' });
+    expect((await post('/token/introspection', 'token=unknown', basic(api))).status).toBe(200);
+  });
+});

@@ -1,14 +1,17 @@
 import type { Runtime } from '../../src/runtime/index.js';
 import type { ServiceContext } from '../../src/domain/deps.js';
 import { systemPrincipal } from '../../src/domain/principal.js';
-import { renameOrg } from '../../src/domain/org/service.js';
+import { addOrgDomain, createOrg, removeOrgDomain, renameOrg } from '../../src/domain/org/service.js';
+import { setInstancePolicy, setOrgPolicy } from '../../src/domain/policy/service.js';
+import { builtInDefault } from '../../src/domain/policy/schemas.js';
+import { setLabelAsset } from '../../src/domain/policy/label-assets.js';
 import { updateProject } from '../../src/domain/project/service.js';
 import { createMachineUser, lockUser, unlockUser, deleteUser } from '../../src/domain/user/service.js';
 import { generateMachineSecret } from '../../src/domain/user/credentials.js';
 import { removeUserGrant } from '../../src/domain/user-grant/service.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { eventually } from '../support/eventually.js';
-import { addApp, addHuman, addProject, client, discover, grantRoles, localRequest, login, serveApp } from '../support/rp.js';
+import { addApp, addHuman, addProject, authorize, client, discover, grantRoles, localRequest, login, serveApp } from '../support/rp.js';
 
 /**
  * The provider caches clients (applications and machine users, misses included) and the org and
@@ -159,6 +162,40 @@ describe('claims settings are cached and follow every change', () => {
   });
 });
 
+describe("the login pages' settings are cached and follow every change", () => {
+  test('a label policy, an uploaded logo and a removed org domain apply in the other process', async () => {
+    const project = await addProject(inst.scope, inst.orgId);
+    const app = await addApp(rtA, inst.scope, project.projectId, { auth: 'none' });
+    const rp = { issuer: issuerB, clientId: app.clientId, redirectUri: app.redirectUri, auth: 'none' as const };
+    const config = await discover(rp);
+    const page = async () => (await authorize(config, rp, {})).page!;
+    const theme = (body: string) => /href="([^"]*theme\.css[^"]*)"/.exec(body)?.[1];
+    // Twice, so B holds the settings.
+    const first = (await page()).body;
+    expect((await page()).body).not.toContain('/logo_light');
+    expect(theme(first)).toBeDefined();
+
+    await setInstancePolicy(ctx, 'label', { ...builtInDefault('label'), primaryColor: '#123456' });
+    expect(theme((await eventually(page, (p) => theme(p.body) !== theme(first))).body)).not.toBe(theme(first));
+
+    await setLabelAsset(ctx, null, 'logo_light', 'image/png', Buffer.from('not really a png'));
+    expect((await eventually(page, (p) => p.body.includes('/logo_light'))).body).toContain('/ui/login/branding/instance/logo_light');
+
+    // An org found by its verified domain, then the domain removed: its name no longer discovers it.
+    const org = await createOrg(ctx, { name: `Discovered ${Date.now()}` });
+    const domain = `d${Date.now()}.example`;
+    await addOrgDomain(ctx, org.id, domain, { verified: true });
+    await setOrgPolicy(ctx, org.id, 'login', { ...builtInDefault('login'), allowDomainDiscovery: true, allowRegister: false });
+    await setOrgPolicy(ctx, org.id, 'label', { ...builtInDefault('label'), primaryColor: '#654321' });
+    // An unknown name at the org's domain: the page after it wears the discovered org's own theme.
+    const typed = async () => (await authorize(config, rp, { loginName: `someone@${domain}` })).page!;
+    expect(theme((await eventually(typed, (p) => Boolean(theme(p.body)?.includes(org.id)))).body)).toContain(`/${org.id}/theme.css`);
+    expect(theme((await typed()).body)).toContain(`/${org.id}/theme.css`);
+    await removeOrgDomain(ctx, org.id, domain);
+    expect(theme((await eventually(typed, (p) => !theme(p.body)?.includes(org.id))).body)).not.toContain(org.id);
+  });
+});
+
 describe('introspection without a token_type_hint', () => {
   test('finds access tokens and refresh tokens alike (the hint Tessera adds changes only the lookup order)', async () => {
     const project = await addProject(inst.scope, inst.orgId);
@@ -184,5 +221,23 @@ describe('introspection without a token_type_hint', () => {
     expect(await introspect(tokens.refresh_token!)).toMatchObject({ active: true, sub: user.userId, client_id: app.clientId });
     expect(await introspect(tokens.access_token)).toMatchObject({ active: true, sub: user.userId });
     expect(await introspect('no-such-token')).toEqual({ active: false });
+
+    // Warm, an access token's introspection reads nothing from PostgreSQL: the token and its
+    // twin lookup as client_credentials are answered by Redis (one knows the id is the other's),
+    // the user's and org's states and the username come from the claims cache. The runtime's
+    // background work queries now and then, so the fewest of three tries is the request's own.
+    const queriesOf = async () => {
+      let n = 0;
+      const count = () => n++;
+      rtB.db.knex.on('query', count);
+      try {
+        expect(await introspect(tokens.access_token)).toMatchObject({ active: true, username: expect.any(String) });
+        return n;
+      } finally {
+        rtB.db.knex.off('query', count);
+      }
+    };
+    const tries = [await queriesOf(), await queriesOf(), await queriesOf()];
+    expect(Math.min(...tries)).toBe(0);
   });
 });

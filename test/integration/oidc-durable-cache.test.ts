@@ -53,6 +53,16 @@ async function twoProcesses(model: string): Promise<{ a: OidcAdapter; b: OidcAda
   };
 }
 
+/** The keys the durable cache's notices named, as a third process hears them. */
+async function listen(): Promise<{ heard: string[]; sync: () => Promise<unknown>; close: () => void }> {
+  const sub = new Redis(TEST_REDIS_URL);
+  const heard: string[] = [];
+  sub.on('message', (_channel: string, key: string) => heard.push(key));
+  await sub.subscribe('tessera:oidc-durable-changed');
+  // A PING's answer comes after every message published before it.
+  return { heard, sync: () => sub.ping(), close: () => sub.disconnect() };
+}
+
 const rows = (model: string, id: string) => inst.scope.table('oidc_payloads').where({ model, id });
 const exp = () => Math.floor(Date.now() / 1000) + 600;
 
@@ -60,15 +70,17 @@ test('a session read by uid in one process follows updates and the logout made i
   const { a, b, cacheB } = await twoProcesses('Session');
   const id = newId();
   const uid = `uid-${id}`;
-  const heardBefore = peek(cacheB).generation;
   await a.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'alice', exp: exp() }, 600);
+  // A read that overlaps any notice is not stored (other runs share the channel): read until one is.
   expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
-  // A read that overlaps a notice is not stored; once the write's own notice has reached b, it is.
   await eventually(
-    async () => peek(cacheB).generation,
-    (heard) => heard > heardBefore,
+    async () => {
+      const heard = peek(cacheB).generation;
+      await b.findByUid(uid);
+      return peek(cacheB).generation === heard;
+    },
+    (quiet) => quiet,
   );
-  expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
 
   // Cached: a row removed behind the adapters' back is still served (what makes invalidation necessary).
   const stored = await rows('Session', id).first();
@@ -117,4 +129,49 @@ test('a grant revoked in one process is gone in another; expired payloads are ne
   const { expires_at } = await rows('Grant', short).first();
   await clockReaches(Math.max(shortExpS * 1000, expires_at.getTime()) + 1);
   expect(await b.find(short)).toBeUndefined();
+});
+
+test('a new row is announced to no one; an update of it is', async () => {
+  const { a } = await twoProcesses('Grant');
+  const ear = await listen();
+  try {
+    const id = newId();
+    const mine = () => ear.heard.filter((k) => k.endsWith(`:Grant:${id}`));
+    await a.upsert(id, { jti: id, kind: 'Grant', accountId: 'alice', clientId: 'c', exp: exp() }, 600);
+    await a.upsert(id, { jti: id, kind: 'Grant', accountId: 'alice', clientId: 'c', scope: 'openid', exp: exp() }, 600);
+    await ear.sync();
+    expect(mine()).toHaveLength(1);
+  } finally {
+    ear.close();
+  }
+});
+
+test('the process that inserted a session serves it by id and uid without reading; an update there drops it in the other', async () => {
+  const { a, b } = await twoProcesses('Session');
+  // A write that overlaps any notice is not kept (other runs share the channel): write until one is.
+  const written = await eventually(
+    async () => {
+      const id = newId();
+      const uid = `uid-${id}`;
+      await a.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'alice', exp: exp() }, 600);
+      const stored = await rows('Session', id).first();
+      // Removed behind the adapters' back: only the writer's copy can answer.
+      await rows('Session', id).delete();
+      return { id, uid, stored, byUid: await a.findByUid(uid), byId: await a.find(id) };
+    },
+    (w) => w.byUid !== undefined,
+  );
+  expect(written.byUid).toMatchObject({ accountId: 'alice' });
+  expect(written.byId).toMatchObject({ accountId: 'alice' });
+  const { id, uid } = written;
+  expect(await b.findByUid(uid)).toBeUndefined();
+  await inst.scope.insert('oidc_payloads', written.stored);
+  expect(await b.findByUid(uid)).toMatchObject({ accountId: 'alice' });
+  await b.upsert(id, { jti: id, uid, kind: 'Session', accountId: 'bob', exp: exp() }, 600);
+  expect(
+    await eventually(
+      () => a.findByUid(uid),
+      (p) => p?.accountId === 'bob',
+    ),
+  ).toMatchObject({ accountId: 'bob' });
 });

@@ -1,10 +1,11 @@
 import type { Runtime } from '../../src/runtime/index.js';
 import { updateProject } from '../../src/domain/project/service.js';
 import { createApplication, updateApplication } from '../../src/domain/project/applications.js';
-import { removeUserGrant, addUserGrant } from '../../src/domain/user-grant/service.js';
+import { addUserGrant } from '../../src/domain/user-grant/service.js';
 import { createHumanUser, createMachineUser, setUserMetadata } from '../../src/domain/user/service.js';
 import { addMachineKey, generateMachineSecret } from '../../src/domain/user/credentials.js';
 import { exportJWK, generateKeyPair, importPKCS8, SignJWT } from 'jose';
+import { client as apiClient, machineCaller } from './api-client.js';
 import { testInstance, testRuntime, type TestInstance } from '../support/runtime.js';
 import { refusalMessages } from '../../src/oidc/account.js';
 import { seedScenario, SEED_PASSWORD, type SeedScenario, type SeedProject, type SeedUser } from '../support/seed.js';
@@ -106,7 +107,10 @@ describe('the seed scenario through tokens', () => {
     const scope = 'openid urn:zitadel:iam:org:projects:roles';
     const before = await login(config, rp, { loginName: s.users.eric.loginName, password: SEED_PASSWORD, scope });
     expect((await client.fetchUserInfo(config, before.tokens.access_token, s.users.eric.id))[ROLES]).toBeDefined();
-    await removeUserGrant(s.ctx, s.userGrants.ericReader);
+    // Removed by an admin of the org that gave it, through the Management API.
+    const admin = await machineCaller(rt, local, s.orgs.demoCustomer.id, [{ level: 'org', roles: ['ORG_OWNER'] }]);
+    const removed = await apiClient(server.port, local.domain, admin.token).delete(`/management/v1/user_grants/${s.userGrants.ericReader}`);
+    expect(removed.status).toBe(204);
     // The token issued before the removal no longer shows the role either: claims are read when asked for.
     expect((await client.fetchUserInfo(config, before.tokens.access_token, s.users.eric.id))[ROLES]).toBeUndefined();
     const after = await login(config, rp, { loginName: s.users.eric.loginName, password: SEED_PASSWORD, scope });

@@ -84,14 +84,36 @@ export function consolePages(s: ConsolePageIds): [name: string, path: string][] 
   ];
 }
 
-/** The instance administrator's pages (instance managers only). */
-export function instanceConsolePages(): [name: string, path: string][] {
+/** Ids of instance-level objects for the instance administrator's pages that show one. */
+export interface InstancePageIds {
+  /** an org to show the deletion confirmation of (the bigger, the more it counts) */
+  orgId?: string;
+  /** an instance manager's membership */
+  membershipId?: string;
+  /** an instance IdP */
+  idpId?: string;
+}
+
+/** The instance administrator's pages (instance managers only); those showing one object when its id is given. */
+export function instanceConsolePages(s: InstancePageIds = {}): [name: string, path: string][] {
+  const i = '/ui/console/instance';
+  const some = (cond: unknown, rows: [string, string][]) => (cond ? rows : []);
   return [
-    ['instance', '/ui/console/instance'],
-    ['instance policies', '/ui/console/instance/policies'],
-    ['instance policy: login', '/ui/console/instance/policies/login'],
-    ['instance identity providers', '/ui/console/instance/idps'],
-    ['new instance identity provider form', '/ui/console/instance/idps/new'],
-    ['instance branding', '/ui/console/instance/branding'],
+    ['instance', i],
+    ['instance settings (name, token lifetimes, SMTP)', `${i}/settings`],
+    ['instance domains', `${i}/domains`],
+    ['all organizations', `${i}/orgs`],
+    ['all organizations, search by name', `${i}/orgs?q=Tenant%2007`],
+    ['all organizations, a late page sorted by creation desc', `${i}/orgs?page=40&sort=createdAt&dir=desc`],
+    ...some(s.orgId, [['delete an organization (what goes)', `${i}/orgs/${s.orgId}/delete`]]),
+    ['instance managers', `${i}/managers`],
+    ...some(s.membershipId, [['an instance manager', `${i}/managers/${s.membershipId}`]]),
+    ['instance policies', `${i}/policies`],
+    ...['login', 'password_complexity', 'lockout', 'domain', 'notification'].map((k) => [`instance policy: ${k}`, `${i}/policies/${k}`] as [string, string]),
+    ['instance login page preview', `${i}/policies/login/preview`],
+    ['instance identity providers', `${i}/idps`],
+    ['new instance identity provider form', `${i}/idps/new`],
+    ...some(s.idpId, [['an instance identity provider', `${i}/idps/${s.idpId}`]]),
+    ['instance branding', `${i}/branding`],
   ];
 }

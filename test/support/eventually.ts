@@ -1,9 +1,11 @@
 /**
  * Probes until `ok` holds or time runs out, then returns the last value for the test to assert
  * on. For changes that cross processes (Redis pub/sub, PostgreSQL NOTIFY): they arrive a moment
- * after the write commits, and a test that checked only once would race them.
+ * after the write commits, and a test that checked only once would race them. The limit is
+ * generous because a probe that succeeds returns at once: only a failing test waits it out, and
+ * on a CI machine running two suites' worth of processes a notice can take seconds.
  */
-export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -18,3 +18,16 @@ export function noticesHeard(changes: ChangeBus, instanceId: string, count = 1, 
     });
   });
 }
+
+/**
+ * What every process does on a change notice (drop its caches, read again from PostgreSQL), done
+ * by a listener: `read` runs the moment each notice for the instance arrives. `seen()` awaits
+ * every read; a notice sent before its change committed shows as a read of the old state.
+ */
+export function readOnNotice<T>(changes: ChangeBus, instanceId: string, read: () => Promise<T>): { seen(): Promise<T[]> } {
+  const reads: Promise<T>[] = [];
+  changes.subscribe((id) => {
+    if (id === instanceId) reads.push(read());
+  });
+  return { seen: () => Promise.all(reads) };
+}

@@ -40,7 +40,7 @@ group.route({
 const rt = { db: { knex: {} }, deps: { config: {} }, log: { warn() {} } } as unknown as Runtime;
 const app = new Koa();
 app.silent = true;
-app.use(group.router(rt).routes());
+app.use(group.middleware(rt));
 let server: http.Server;
 let base: string;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageAppsOfProject, readAppOfProject, requireProjectOfOrg, type ApplicationRow } from '../../domain/project/queries.js';
 import * as apps from '../../domain/project/applications.js';
+import { appName, appSettingsShape, appTypes as appType, authMethods as authMethod } from '../../domain/project/app-schemas.js';
 import { RouteList } from '../route.js';
 import { id, iso, listOf, listQuery, timestamp, versioned, noChosenClientId, noChosenId } from '../schemas.js';
 
@@ -10,29 +11,7 @@ import { projectParams } from './projects.js';
 
 const tag = 'Applications';
 const appParams = projectParams.extend({ appId: id });
-const appType = z.enum(['web', 'user_agent', 'native', 'api']);
-const authMethod = z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
-const uris = z.array(z.string().max(2000)).max(100);
-
-const settings = {
-  name: z.string().min(1).max(200).optional(),
-  authMethod: authMethod.optional(),
-  redirectUris: uris.optional(),
-  postLogoutRedirectUris: uris.optional(),
-  grantTypes: z.array(z.string().max(200)).max(10).optional(),
-  responseTypes: z.array(z.string().max(50)).max(10).optional(),
-  accessTokenType: z.enum(['jwt', 'opaque']).optional(),
-  idTokenRoleAssertion: z.boolean().optional(),
-  accessTokenRoleAssertion: z.boolean().optional(),
-  idTokenUserinfoAssertion: z.boolean().optional(),
-  clockSkewS: z.number().int().min(0).max(5).optional(),
-  devMode: z.boolean().optional(),
-  skipConsent: z.boolean().optional(),
-  jwks: z
-    .object({ keys: z.array(z.record(z.string(), z.unknown())).max(20) })
-    .nullable()
-    .optional(),
-};
+const settings = { name: appName.optional(), authMethod: authMethod.optional(), ...appSettingsShape };
 
 const appSchema = z
   .object({
@@ -113,7 +92,7 @@ api.route({
   summary: 'Add an OIDC application; a generated client secret is in this response only',
   params: projectParams,
   publishes: true,
-  body: z.object({ ...settings, name: z.string().min(1).max(200), appType, authMethod, clientId: noChosenClientId, id: noChosenId }),
+  body: z.object({ ...settings, name: appName, appType, authMethod, clientId: noChosenClientId, id: noChosenId }),
   response: z.object({ id: z.string(), clientId: z.string(), clientSecret: z.string().optional() }),
   handler: async ({ params, body, call }) => {
     await requireProjectOfOrg(call.svc, call.orgId, params.projectId);

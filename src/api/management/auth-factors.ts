@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listAuthFactors, removeTotp, resetAuthFactors } from '../../domain/mfa/service.js';
+import { listAuthFactors, removeTotp, resetAuthFactors, type AuthFactor } from '../../domain/mfa/service.js';
 import { requireUserOfOrg } from '../../domain/user/queries.js';
 import { id, iso, timestamp } from '../schemas.js';
 import { RouteList } from '../route.js';
@@ -15,7 +15,7 @@ export const api = new RouteList();
  */
 const tag = 'Users';
 const userParams = z.object({ userId: id });
-const factorSchema = z
+export const factorSchema = z
   .discriminatedUnion('type', [
     z.object({
       type: z.literal('totp'),
@@ -34,6 +34,9 @@ const factorSchema = z
   ])
   .meta({ id: 'AuthFactor' });
 
+export const factorView = (f: AuthFactor) =>
+  f.type === 'totp' ? { ...f, createdAt: iso(f.createdAt)! } : { ...f, createdAt: iso(f.createdAt)!, lastUsedAt: iso(f.lastUsedAt) };
+
 api.route({
   method: 'get',
   path: '/users/{userId}/auth_factors',
@@ -44,12 +47,7 @@ api.route({
   response: z.object({ result: z.array(factorSchema) }),
   handler: async ({ params, call }) => {
     await requireUserOfOrg(call.svc, call.orgId, params.userId);
-    const factors = await listAuthFactors(call.svc, params.userId);
-    return {
-      result: factors.map((f) =>
-        f.type === 'totp' ? { ...f, createdAt: iso(f.createdAt)! } : { ...f, createdAt: iso(f.createdAt)!, lastUsedAt: iso(f.lastUsedAt) },
-      ),
-    };
+    return { result: (await listAuthFactors(call.svc, params.userId)).map(factorView) };
   },
 });
 

@@ -6,8 +6,8 @@ import {
   requireUserOfOrg,
   userByExactLoginName,
   userMetadataOf,
+  type ListedUser,
   type UserLoginNames,
-  type UserRow,
 } from '../../domain/user/queries.js';
 import * as users from '../../domain/user/service.js';
 import { RouteList, type Call } from '../route.js';
@@ -32,6 +32,7 @@ export const userSchema = z
     email: z.string().nullable(),
     emailVerified: z.boolean(),
     phone: z.string().nullable(),
+    phoneVerified: z.boolean(),
     givenName: z.string().nullable(),
     familyName: z.string().nullable(),
     displayName: z.string().nullable(),
@@ -46,7 +47,7 @@ export const userSchema = z
   .meta({ id: 'User' });
 
 /** A user as the API answers it; a list passes the login names of its page, read in one query. */
-export async function userView(call: Call, u: UserRow, given?: UserLoginNames): Promise<z.input<typeof userSchema>> {
+export async function userView(call: Call, u: ListedUser, given?: UserLoginNames): Promise<z.input<typeof userSchema>> {
   const names = given ?? (await namesOfUser(call.svc, u));
   return {
     id: u.id,
@@ -59,6 +60,7 @@ export async function userView(call: Call, u: UserRow, given?: UserLoginNames): 
     email: u.email,
     emailVerified: u.email_verified,
     phone: u.phone,
+    phoneVerified: u.phone_verified,
     givenName: u.given_name,
     familyName: u.family_name,
     displayName: u.display_name,

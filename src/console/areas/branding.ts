@@ -9,7 +9,7 @@ import { DomainError } from '../../shared/errors.js';
 import { assetPath, loadBranding } from '../../ui/branding.js';
 import { sendHtml } from '../../ui/render.js';
 import { consoleState, flash, paths } from '../context.js';
-import { buttonAction, formBody, parseForm, refusal, version, type FieldErrors } from '../forms.js';
+import { buttonAction, formBody, parseForm, policyVersion, refusal, type FieldErrors } from '../forms.js';
 import type { ConsoleArea } from '../index.js';
 import { renderConsole } from '../render.js';
 import { inOrg } from './home.js';
@@ -31,7 +31,7 @@ interface Level {
   loginPreview: string;
 }
 
-const versionForm = z.object({ version });
+const versionForm = z.object({ version: policyVersion });
 const kindForm = z.object({ kind: z.enum(assetKinds) });
 
 function levelOf(ctx: Context, instance: boolean): Level {
@@ -141,7 +141,7 @@ export function brandingRoutes(router: Router, instance: boolean): void {
     await c.svc.scope.transaction(async (scope) => {
       for (const [kind, file] of files) await setLabelAsset({ ...c.svc, scope }, level.orgId, kind as AssetKind, file.contentType, file.data);
     });
-    await flash(ctx, 'ok', c.t('branding.uploaded', { n: String(files.size) }));
+    await flash(ctx, 'ok', c.t('branding.uploaded', { count: files.size }));
     ctx.redirect(level.base);
   });
 

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { instanceSettings, smtpSettingsToTest } from '../../domain/instance/queries.js';
 import { renameInstance, setSmtpSettings, updateOidcSettings } from '../../domain/instance/service.js';
+import { getSmsProvider, removeSmsProvider, setHttpSmsProvider } from '../../domain/instance/sms-provider.js';
 import { atVersion } from '../../domain/versions.js';
 import { createSmtpTransport } from '../../mail/transport.js';
 import { DomainError } from '../../shared/errors.js';
@@ -12,8 +13,8 @@ import { renderConsole } from '../render.js';
 import { atInstance } from './instance-guard.js';
 
 /**
- * The instance's own settings (IAM_* managers): its name, its domains (shown; the System API and
- * the CLI change them, as they route traffic for the whole installation), token lifetimes, the
+ * The instance's own settings (IAM_* managers): its name, its domains (shown; changed on their
+ * own page, instance-domains.ts), token lifetimes, the
  * SMTP server with "send a test mail" (through the very transport account mails use). Each form
  * carries the instance's version and is refused if the instance changed meanwhile.
  */
@@ -40,9 +41,10 @@ const smtpForm = z.object({
 });
 const nameForm = z.object({ name: required(), version });
 const testForm = z.object({ to: required(320).pipe(z.email('form.email')) });
+const smsForm = z.object({ endpoint: required(2000), description: optional(200), rotateSigningKey: checkbox });
 
-type Form = 'name' | 'tokens' | 'smtp' | 'test';
-type State = { form?: Form; values?: Record<string, unknown>; errors?: FieldErrors; test?: { ok: boolean; text: string } };
+type Form = 'name' | 'tokens' | 'smtp' | 'test' | 'sms';
+type State = { form?: Form; values?: Record<string, unknown>; errors?: FieldErrors; test?: { ok: boolean; text: string }; smsSigningKey?: string };
 
 async function settingsPage(ctx: Context, state: State = {}, status = 200): Promise<void> {
   const c = consoleState(ctx);
@@ -50,7 +52,17 @@ async function settingsPage(ctx: Context, state: State = {}, status = 200): Prom
   await renderConsole(
     ctx,
     'instance-settings',
-    { instance, domains, canWrite: c.perms.can('iam.write', {}), form: state.form, values: state.values ?? {}, errors: state.errors ?? {}, test: state.test },
+    {
+      instance,
+      domains,
+      sms: await getSmsProvider(c.svc),
+      smsSigningKey: state.smsSigningKey,
+      canWrite: c.perms.can('iam.write', {}),
+      form: state.form,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+      test: state.test,
+    },
     { titleKey: 'instanceSettings.title', navKey: 'instance', status },
   );
 }
@@ -99,6 +111,29 @@ export function instanceSettingsRoutes(router: Router): void {
     await save(ctx, 'smtp', { ...form.values, password: '' }, seen, (svc) => setSmtpSettings(svc, { ...rest, user: user ?? null, ...pw }), {
       invalid_input: 'host',
     });
+  });
+
+  // The SMS provider (HTTP webhook, src/domain/instance/sms-provider.ts): a new signing key is shown on the answer page, once.
+  router.post(`${base}/sms`, guard, async (ctx) => {
+    const c = consoleState(ctx);
+    const form = parseForm(ctx, smsForm);
+    if (!form.ok) return settingsPage(ctx, { form: 'sms', ...form }, 400);
+    let saved;
+    try {
+      saved = await setHttpSmsProvider(c.svc, form.data);
+    } catch (err) {
+      return settingsPage(ctx, { form: 'sms', values: form.values, errors: refusal(ctx, err, { invalid_input: 'endpoint' }) }, 400);
+    }
+    if (saved.signingKey) return settingsPage(ctx, { smsSigningKey: saved.signingKey });
+    await flash(ctx, 'ok', c.t('instanceSettings.saved'));
+    ctx.redirect(paths.instanceSettings);
+  });
+
+  router.post(`${base}/sms/remove`, guard, async (ctx) => {
+    const c = consoleState(ctx);
+    await removeSmsProvider(c.svc);
+    await flash(ctx, 'ok', c.t('instanceSettings.smsRemoved'));
+    ctx.redirect(paths.instanceSettings);
   });
 
   router.post(`${base}/smtp/test`, guard, async (ctx) => {

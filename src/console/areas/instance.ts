@@ -3,6 +3,7 @@ import type { ConsoleArea } from '../index.js';
 import { renderConsole } from '../render.js';
 import { brandingRoutes } from './branding.js';
 import { idpRoutes } from './idps.js';
+import { instanceDomainRoutes } from './instance-domains.js';
 import { atInstance } from './instance-guard.js';
 import { instanceManagerRoutes } from './instance-managers.js';
 import { instanceOrgRoutes } from './instance-orgs.js';
@@ -21,6 +22,7 @@ export const instanceArea: ConsoleArea = {
       const c = consoleState(ctx);
       const links = [
         { href: paths.instanceSettings, key: 'settings', allowed: true },
+        { href: paths.instanceDomains, key: 'domains', allowed: true },
         { href: paths.instanceOrgs, key: 'orgs', allowed: c.perms.can('org.global.read', {}) },
         { href: paths.instanceManagers, key: 'managers', allowed: c.perms.can('iam.member.read', {}) },
         { href: paths.instancePolicies, key: 'policies', allowed: c.perms.can('iam.policy.read', {}) },
@@ -33,6 +35,7 @@ export const instanceArea: ConsoleArea = {
     idpRoutes(router, true);
     brandingRoutes(router, true);
     instanceSettingsRoutes(router);
+    instanceDomainRoutes(router);
     instanceOrgRoutes(router);
     instanceManagerRoutes(router);
   },

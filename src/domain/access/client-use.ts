@@ -14,10 +14,11 @@ import { activeGrantExpiries, principalStates } from './repository.js';
  *   grant on it).
  *
  * Whether the client itself is still active is the client directory's part (an inactive app or
- * machine user is no client at all). The user's and org's states are read at every call, so a
- * locked user is refused at once in every process; the project checks, which cost more, go
- * through `remember` (the oidc claims cache: dropped by PostgreSQL's notice on every write to the
- * tables they read, and at the earliest expiry of the grants they rest on).
+ * machine user is no client at all). The user's and org's states (`rememberStates`) and the
+ * project checks (`remember`) are kept in the oidc claims cache: dropped by PostgreSQL's notice
+ * on every write to the tables they read, in every process as the write commits (and at the
+ * earliest expiry of the grants they rest on); the API waits for its own notices after each
+ * write, so a user locked through it is refused by the next call.
  */
 export type ClientUseRefusal = 'user_inactive' | 'org_inactive' | 'has_project_check_failed' | 'project_role_check_failed';
 
@@ -32,21 +33,29 @@ export interface ProjectCheckResult {
 /** Keeps a project check's outcome for (user, project) until a write or its validUntil; absent: always read. */
 export type RememberProjectCheck = (userId: string, projectId: string, load: () => Promise<ProjectCheckResult>) => Promise<ProjectCheckResult>;
 
+/** The user's and their org's states, as principalStates reads them. */
+export type PrincipalStates = Awaited<ReturnType<typeof principalStates>>;
+
+/** Keeps the user's and org's states until a write to either (absent: always read). */
+export type RememberStates = (userId: string, load: () => Promise<{ states: PrincipalStates }>) => Promise<{ states: PrincipalStates }>;
+
 export interface ClientUseRequest {
   userId: string;
   /** the client's project; machine clients and Tessera's own apps have none */
   projectId?: string;
   remember?: RememberProjectCheck;
+  rememberStates?: RememberStates;
 }
 
 export async function clientUseRefusal(scope: Scope, req: ClientUseRequest): Promise<ClientUseRefusal | undefined> {
-  const who = await principalStates(scope, req.userId);
+  const load = async () => ({ states: await principalStates(scope, req.userId) });
+  const who = (await (req.rememberStates ? req.rememberStates(req.userId, load) : load())).states;
   if (!who || who.userState !== 'active') return 'user_inactive';
   if (who.orgState !== 'active') return 'org_inactive';
   if (!req.projectId) return undefined;
   const projectId = req.projectId;
-  const load = () => projectCheck(scope, req.userId, who.orgId, projectId);
-  return (await (req.remember ? req.remember(req.userId, projectId, load) : load())).refusal;
+  const check = () => projectCheck(scope, req.userId, who.orgId, projectId);
+  return (await (req.remember ? req.remember(req.userId, projectId, check) : check())).refusal;
 }
 
 async function projectCheck(scope: Scope, userId: string, userOrgId: string, projectId: string): Promise<ProjectCheckResult> {

@@ -7,7 +7,8 @@ import { getOrg, primaryOrgDomain } from '../org/repository.js';
 import { getProject, findApplicationByClientId, listOrgApplications, type ApplicationRow, type ProjectRow } from '../project/repository.js';
 import { getProjectGrant } from '../project-grant/repository.js';
 import { activeRoleGrants, listUserGrants, userHasProjectAccess, type UserGrantRow } from '../user-grant/repository.js';
-import { findUserNamedFromOrg, getUser, type UserRow } from '../user/repository.js';
+import { getUser, type UserRow } from '../user/repository.js';
+import { findUserNamedFromOrg } from '../user/login-name-repository.js';
 import { explainLogin, type LoginExplanation } from './login.js';
 
 export type { LoginExplanation } from './login.js';

@@ -2,7 +2,7 @@ import { notFound } from '../../shared/errors.js';
 import type { Permission, Resource } from '../../authz/index.js';
 import { authorize, isAllowed } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
-import { findUserNamedFromOrg } from '../user/repository.js';
+import { findUserNamedFromOrg } from '../user/login-name-repository.js';
 import { userSummariesByIds, type UserSummary } from '../user/summary-repository.js';
 import { listEvents, pageEventsBefore, type AuditEvent, type EventFilter } from './repository.js';
 

@@ -71,10 +71,24 @@ export async function testIdpDiscovery(ctx: ServiceContext, orgId: string | null
       scopesSupported: m.scopes_supported,
     };
   } catch (err) {
-    const e = err as Error & { cause?: unknown };
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-    return { ok: false, error: `${e.message}${cause}` };
+    return { ok: false, error: discoveryFailure(err, idp.issuer) };
   }
+}
+
+/**
+ * What failed, in words an admin can act on: the messages of the whole cause chain (duck-typed, as
+ * errors of fetch may come from another realm), without openid-client's generic "something went
+ * wrong"; a network failure says the issuer could not be reached, and why.
+ */
+export function discoveryFailure(err: unknown, issuer: string): string {
+  const chain: string[] = [];
+  for (let c: unknown = err, i = 0; c && typeof c === 'object' && i < 6; c = (c as { cause?: unknown }).cause, i++) {
+    const message = (c as { message?: unknown }).message;
+    if (typeof message === 'string' && message && message !== 'something went wrong' && !chain.includes(message)) chain.push(message);
+  }
+  const network = chain.indexOf('fetch failed');
+  if (network >= 0) return `${issuer} could not be reached: ${chain.slice(network + 1).join(': ') || 'no answer'}`;
+  return chain.join(': ') || 'unknown error';
 }
 
 // ---- the APIs' reads: a missing permission answers permission_denied (the console's above answer not_found) ----

@@ -19,11 +19,6 @@ import {
   type InstanceRow,
 } from './repository.js';
 
-/** Instance domains route traffic for the whole installation, so only the system (System API, CLI) changes them. */
-function requireSystem(ctx: ServiceContext, permission: string): void {
-  if (ctx.actor.type === 'user') throw permissionDenied(permission);
-}
-
 async function publishAfter<R>(ctx: ServiceContext, fn: (scope: Scope) => Promise<R>): Promise<R> {
   const result = await ctx.scope.transaction(fn);
   await ctx.deps.changes.publish(ctx.scope.instanceId);
@@ -116,13 +111,22 @@ export async function getSmtpSettings(scope: Scope, box: SecretBox): Promise<(Sm
 
 const domainTaken = (domain: string) => alreadyExists('instance_domain.taken', `domain ${domain} is already served by an instance`);
 
+/*
+ * Instance domains route traffic to the instance, so changing them needs iam.domain.write: the
+ * system (System API, CLI) always has it; of the manager roles only IAM_OWNER does, for its own
+ * instance (the scope of the call). ZITADEL keeps custom domains to system users; an operator
+ * who wants that here takes iam.domain.write out of IAM_OWNER under `roles:`.
+ */
+
 export async function addInstanceDomain(ctx: ServiceContext, domainName: string, opts: { primary?: boolean } = {}): Promise<void> {
   const domain = normalizeDomain(domainName);
-  requireSystem(ctx, 'system.domain.write');
+  await authorize(ctx, 'iam.domain.write', {});
   try {
     await publishAfter(ctx, async (scope) => {
       // Unique across the installation: this one lookup deliberately looks past the instance.
-      if (await instanceServingDomain(scope, domain)) throw domainTaken(domain);
+      const servedBy = await instanceServingDomain(scope, domain);
+      if (servedBy === scope.instanceId) throw alreadyExists('instance_domain.exists', `the instance already has the domain ${domain}`);
+      if (servedBy) throw domainTaken(domain);
       if (opts.primary) await clearPrimaryInstanceDomain(scope);
       await insertInstanceDomain(scope, { domain, is_primary: opts.primary ?? false });
       await appendEvent(scope, ctx.actor, {
@@ -140,7 +144,7 @@ export async function addInstanceDomain(ctx: ServiceContext, domainName: string,
 
 export async function setPrimaryInstanceDomain(ctx: ServiceContext, domainName: string): Promise<void> {
   const domain = normalizeDomain(domainName);
-  requireSystem(ctx, 'system.domain.write');
+  await authorize(ctx, 'iam.domain.write', {});
   await publishAfter(ctx, async (scope) => {
     const row = (await listInstanceDomains(scope)).find((d) => d.domain === domain);
     if (!row) throw notFound('instance domain', domain);
@@ -150,13 +154,24 @@ export async function setPrimaryInstanceDomain(ctx: ServiceContext, domainName: 
   });
 }
 
-export async function removeInstanceDomain(ctx: ServiceContext, domainName: string): Promise<void> {
+/**
+ * Stops serving the instance at a domain. Never its last or primary domain, nor a generated one;
+ * `servedAt`, the host the caller's own request came in on (the console's), is refused too, so
+ * an admin cannot cut off the page they are using.
+ */
+export async function removeInstanceDomain(ctx: ServiceContext, domainName: string, opts: { servedAt?: string } = {}): Promise<void> {
   const domain = normalizeDomain(domainName);
-  requireSystem(ctx, 'system.domain.write');
+  await authorize(ctx, 'iam.domain.write', {});
   await publishAfter(ctx, async (scope) => {
-    const row = (await listInstanceDomains(scope)).find((d) => d.domain === domain);
+    const domains = await listInstanceDomains(scope);
+    const row = domains.find((d) => d.domain === domain);
     if (!row) throw notFound('instance domain', domain);
+    if (domains.length === 1) throw ruleViolation('instance_domain.last', 'the last domain of an instance cannot be removed');
     if (row.is_primary) throw ruleViolation('instance_domain.primary', 'the primary domain cannot be removed; make another domain primary first');
+    if (row.is_generated) throw ruleViolation('instance_domain.generated', 'a generated domain cannot be removed');
+    if (opts.servedAt !== undefined && opts.servedAt.toLowerCase().replace(/\.$/, '') === domain) {
+      throw ruleViolation('instance_domain.current', 'this request came in on this domain; remove it from another domain of the instance');
+    }
     await deleteInstanceDomain(scope, domain);
     await appendEvent(scope, ctx.actor, { resourceType: 'instance', resourceId: scope.instanceId, type: 'instance.domain.removed', payload: { domain } });
   });

@@ -3,7 +3,7 @@ import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
 import { authorize, permissionsOf } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
-import { findUserByLoginName, findUserNamedFromOrg } from '../user/repository.js';
+import { findUserByLoginName, findUserNamedFromOrg } from '../user/login-name-repository.js';
 import { userSummariesByIds, type UserSummary } from '../user/summary-repository.js';
 import { getMembership, listMembershipsOfUser, pageMemberships, type MembershipRow } from './repository.js';
 import type { MemberTarget } from './service.js';

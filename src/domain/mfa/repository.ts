@@ -14,6 +14,20 @@ export async function getTotp(scope: Scope, userId: string): Promise<TotpRow | u
   return scope.table('user_totp').where({ user_id: userId }).first();
 }
 
+/**
+ * The second factors a user has at sign-in: a verified authenticator app, and a passkey of this
+ * relying party. One statement: the login asks both after every first factor.
+ */
+export async function secondFactorsOf(scope: Scope, userId: string, rpId: string): Promise<{ totp: boolean; passkey: boolean }> {
+  const totp = scope.table('user_totp').where({ user_id: userId, verified: true }).select(scope.expression('1'));
+  const passkey = scope.table('user_passkeys').where({ user_id: userId, rp_id: rpId }).select(scope.expression('1'));
+  const row = await scope
+    .table('users')
+    .where({ id: userId })
+    .first(scope.expression('exists(?) as totp', [totp]), scope.expression('exists(?) as passkey', [passkey]));
+  return { totp: row?.totp === true, passkey: row?.passkey === true };
+}
+
 /** Replaces any enrolment of the user with a new, unverified secret. */
 export async function putUnverifiedTotp(scope: Scope, userId: string, secretEnc: string): Promise<void> {
   await scope.table('user_totp').where({ user_id: userId }).delete();

@@ -7,6 +7,7 @@ import { constantTimeEqual, sha256 } from '../../shared/crypto.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
+import { requireRecentSignIn } from '../recent-sign-in.js';
 import { deletePasskeysOfUser, listPasskeysOfUser } from '../passkey/repository.js';
 import { getUser, type UserRow } from '../user/repository.js';
 import {
@@ -18,6 +19,7 @@ import {
   recordTotpFailure,
   replaceRecoveryCodes,
   resetTotpFailures,
+  secondFactorsOf,
   useRecoveryCode,
 } from './repository.js';
 
@@ -47,11 +49,12 @@ async function requireHuman(ctx: ServiceContext, userId: string): Promise<UserRo
 }
 
 /**
- * Users manage their own factors; managers need user.credential.write on the user's org and every
- * permission the user holds (removing a factor opens the account to whoever has the password).
+ * Users manage their own factors after a recent sign-in (src/domain/recent-sign-in.ts); managers
+ * need user.credential.write on the user's org and every permission the user holds (removing a
+ * factor opens the account to whoever has the password).
  */
 async function authorizeFactorChange(ctx: ServiceContext, user: UserRow): Promise<void> {
-  if (ctx.actor.type === 'user' && ctx.actor.userId === user.id) return;
+  if (ctx.actor.type === 'user' && ctx.actor.userId === user.id) return requireRecentSignIn(ctx, user.id);
   await authorize(ctx, 'user.credential.write', { orgId: user.org_id });
   await authorizeActingAs(ctx, user.id);
 }
@@ -120,20 +123,30 @@ export async function confirmTotpEnrolment(ctx: ServiceContext, userId: string, 
     await recordTotpFailure(ctx.scope, userId, MAX_FAILED_CODES, BLOCK_MS);
     throw ruleViolation('mfa.invalid_code', 'the code is wrong or was already used');
   }
+  return { recoveryCodes: await newRecoveryCodes(ctx, user, 'user.mfa.totp.verified') };
+}
+
+/** A fresh set of recovery codes in place of the old ones, and the event that says why; the codes in clear, for the user's eyes only. */
+async function newRecoveryCodes(ctx: ServiceContext, user: { id: string; org_id: string }, type: string): Promise<string[]> {
   const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   await ctx.scope.transaction(async (scope) => {
     await replaceRecoveryCodes(
       scope,
-      userId,
-      recoveryCodes.map((c) => hashRecoveryCode(userId, c)),
+      user.id,
+      recoveryCodes.map((c) => hashRecoveryCode(user.id, c)),
     );
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.totp.verified' });
+    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: user.id, type });
   });
-  return { recoveryCodes };
+  return recoveryCodes;
 }
 
 export async function hasVerifiedTotp(ctx: Pick<ServiceContext, 'scope'>, userId: string): Promise<boolean> {
   return (await getTotp(ctx.scope, userId))?.verified === true;
+}
+
+/** Whether the user has a verified authenticator app, and a passkey for this relying party (the login's second-factor rule). */
+export function secondFactorsHere(ctx: Pick<ServiceContext, 'scope'>, userId: string, rpId: string): Promise<{ totp: boolean; passkey: boolean }> {
+  return secondFactorsOf(ctx.scope, userId, rpId);
 }
 
 /**
@@ -171,16 +184,7 @@ export async function regenerateRecoveryCodes(ctx: ServiceContext, userId: strin
   const user = await requireHuman(ctx, userId);
   await authorizeFactorChange(ctx, user);
   if (!(await hasVerifiedTotp(ctx, userId))) throw ruleViolation('mfa.totp_not_enrolled', 'recovery codes need a verified authenticator');
-  const recoveryCodes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-  await ctx.scope.transaction(async (scope) => {
-    await replaceRecoveryCodes(
-      scope,
-      userId,
-      recoveryCodes.map((c) => hashRecoveryCode(userId, c)),
-    );
-    await appendEvent(scope, ctx.actor, { orgId: user.org_id, resourceType: 'user', resourceId: userId, type: 'user.mfa.recovery_codes.regenerated' });
-  });
-  return { recoveryCodes };
+  return { recoveryCodes: await newRecoveryCodes(ctx, user, 'user.mfa.recovery_codes.regenerated') };
 }
 
 export async function remainingRecoveryCodes(ctx: Pick<ServiceContext, 'scope'>, userId: string): Promise<number> {

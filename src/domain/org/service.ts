@@ -174,7 +174,7 @@ export async function addOrgDomain(
   const domain = normalizeDomain(domainName);
   await authorize(ctx, 'org.write', { orgId });
   try {
-    return await ctx.scope.transaction(async (scope) => {
+    const added = await ctx.scope.transaction(async (scope) => {
       await requireOrg(scope, orgId);
       if (await getOrgDomain(scope, orgId, domain)) throw alreadyExists('org_domain.exists', `the organization already has domain ${domain}`);
       const policy = await getEffectivePolicy(scope, 'domain', orgId);
@@ -186,6 +186,9 @@ export async function addOrgDomain(
       await appendEvent(scope, ctx.actor, { orgId, resourceType: 'org', resourceId: orgId, type: 'org.domain.added', payload: { domain, verified } });
       return { domain, verified, validationCode };
     });
+    // A verified domain is one the login discovers its org by (kept with the provider: src/domain/sign-in-reads.ts).
+    if (added.verified) await ctx.deps.changes.publish(ctx.scope.instanceId);
+    return added;
   } catch (err) {
     // A concurrent verification of the same domain, or a double add, loses here.
     if (isUniqueViolation(err, 'org_domains_verified_once')) throw takenError(domain);
@@ -226,6 +229,7 @@ export async function verifyOrgDomain(ctx: ServiceContext, orgId: string, domain
     if (isUniqueViolation(err, 'org_domains_verified_once')) throw takenError(domain);
     throw err;
   }
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
 }
 
 /** The primary domain gives users their preferred login name; it must be verified. */
@@ -254,4 +258,5 @@ export async function removeOrgDomain(ctx: ServiceContext, orgId: string, domain
     await deleteOrgDomain(scope, orgId, domain);
     await appendEvent(scope, ctx.actor, { orgId, resourceType: 'org', resourceId: orgId, type: 'org.domain.removed', payload: { domain } });
   });
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
 }

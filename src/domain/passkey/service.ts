@@ -15,7 +15,9 @@ import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
 import type { Principal } from '../principal.js';
-import { getUser, preferredLoginName, type UserRow } from '../user/repository.js';
+import { requireRecentSignIn } from '../recent-sign-in.js';
+import { getUser, type UserRow } from '../user/repository.js';
+import { preferredLoginName } from '../user/login-name-repository.js';
 import {
   countPasskeysOfUser,
   deletePasskeyRow,
@@ -73,13 +75,17 @@ async function authorizeChange(ctx: ServiceContext, user: UserRow): Promise<void
   await authorizeActingAs(ctx, user.id);
 }
 
+/** Whether a domain is the instance's own; the login passes its provider's cached answer (src/domain/sign-in-reads.ts). */
+export type ServesDomain = (domain: string) => Promise<boolean>;
+
 async function newChallenge(
   ctx: Pick<ServiceContext, 'scope'>,
   rp: RelyingParty,
   row: Omit<ChallengeRow, 'id' | 'challenge' | 'rp_id' | 'origin' | 'expires_at'>,
+  servesDomain: ServesDomain = (domain) => instanceServesDomain(ctx.scope, domain),
 ): Promise<{ id: string; challenge: string }> {
   // The RP ID must be one of this instance's own domains: a caller cannot ask for another's.
-  if (!(await instanceServesDomain(ctx.scope, rp.rpId))) throw invalidInput(`${rp.rpId} is not a domain of this instance`);
+  if (!(await servesDomain(rp.rpId))) throw invalidInput(`${rp.rpId} is not a domain of this instance`);
   const id = newId();
   const challenge = newSecret(32); // base64url, as clientDataJSON will carry it
   await insertChallenge(ctx.scope, { ...row, id, challenge, rp_id: rp.rpId, origin: rp.origin, expires_at: new Date(Date.now() + CEREMONY_MS) });
@@ -113,6 +119,8 @@ export interface RegistrationStart {
 export async function startPasskeyRegistration(ctx: ServiceContext, userId: string, opts: { rp: RelyingParty; binding: string }): Promise<RegistrationStart> {
   const user = await requireHuman(ctx, userId);
   await authorizeChange(ctx, user);
+  // Adding a passkey adds a way in: only after a recent sign-in (rename and remove do not need one).
+  requireRecentSignIn(ctx, userId);
   const existing = await listPasskeysOfUser(ctx.scope, userId);
   if (existing.length >= MAX_PASSKEYS_PER_USER) throw ruleViolation('passkey.too_many', `a user has at most ${MAX_PASSKEYS_PER_USER} passkeys`);
   const { id, challenge } = await newChallenge(ctx, opts.rp, { purpose: 'registration', user_id: userId, binding: opts.binding, user_verification: true });
@@ -149,6 +157,8 @@ export async function finishPasskeyRegistration(
 ): Promise<RegisteredPasskey> {
   const user = await requireHuman(ctx, userId);
   await authorizeChange(ctx, user);
+  // Adding a passkey adds a way in: only after a recent sign-in (rename and remove do not need one).
+  requireRecentSignIn(ctx, userId);
   const challenge = await redeemChallenge(ctx, input.challengeId, input.binding, 'registration');
   if (!challenge || challenge.user_id !== userId)
     throw ruleViolation('passkey.challenge_invalid', 'the passkey ceremony expired or was not started here; try again');
@@ -215,16 +225,21 @@ export interface AuthenticationStart {
  */
 export async function startPasskeyAuthentication(
   ctx: Pick<ServiceContext, 'scope'>,
-  opts: { rp: RelyingParty; binding: string; userId?: string },
+  opts: { rp: RelyingParty; binding: string; userId?: string; servesDomain?: ServesDomain },
 ): Promise<AuthenticationStart> {
   const passwordless = opts.userId === undefined;
   const allow = passwordless ? [] : (await listPasskeysOfUser(ctx.scope, opts.userId!)).filter((p) => p.rp_id === opts.rp.rpId);
-  const { id, challenge } = await newChallenge(ctx, opts.rp, {
-    purpose: 'authentication',
-    user_id: opts.userId ?? null,
-    binding: opts.binding,
-    user_verification: passwordless,
-  });
+  const { id, challenge } = await newChallenge(
+    ctx,
+    opts.rp,
+    {
+      purpose: 'authentication',
+      user_id: opts.userId ?? null,
+      binding: opts.binding,
+      user_verification: passwordless,
+    },
+    opts.servesDomain,
+  );
   const options = await generateAuthenticationOptions({
     rpID: opts.rp.rpId,
     challenge: Buffer.from(challenge, 'base64url'),

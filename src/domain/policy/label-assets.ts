@@ -54,6 +54,8 @@ export async function setLabelAsset(ctx: ServiceContext, orgId: string | null, k
       payload: { kind, contentType, bytes: data.length },
     });
   });
+  // Login pages keep the asset stamps with the provider (src/domain/sign-in-reads.ts).
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
 }
 
 export async function removeLabelAsset(ctx: ServiceContext, orgId: string | null, kind: AssetKind): Promise<void> {
@@ -68,4 +70,5 @@ export async function removeLabelAsset(ctx: ServiceContext, orgId: string | null
       type: orgId ? 'org.label_asset.removed' : 'instance.label_asset.removed',
     });
   });
+  await ctx.deps.changes.publish(ctx.scope.instanceId);
 }

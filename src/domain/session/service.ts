@@ -99,7 +99,8 @@ export async function resumeUiSession(
     session: {
       key,
       app: row.app,
-      actor: { type: 'user', userId: row.user_id, orgId: row.org_id },
+      // The auth_time of the sign-in (or the latest sign-in again) behind the session, for changes that need it recent.
+      actor: { type: 'user', userId: row.user_id, orgId: row.org_id, authTime: typeof row.data?.authTime === 'number' ? row.data.authTime : undefined },
       csrfSecret: row.csrf_secret,
       providerSid: row.provider_sid,
       data: row.data ?? {},

@@ -5,28 +5,13 @@ import type { OrgDomainRow, OrgRow } from '../org/repository.js';
 import type { PolicyKind } from '../policy/schemas.js';
 import type { UserRow } from '../user/repository.js';
 import type { ApplicationRow, ProjectRoleRow, ProjectRow } from '../project/repository.js';
+import type { ProjectGrantRow } from '../project-grant/repository.js';
+import type { UserGrantRow } from '../user-grant/repository.js';
 
 /**
  * Everything `tessera apply` compares against and `tessera export` writes out: one instance's
  * stored state, read in a handful of scoped queries (read-only; every write goes through the services).
  */
-export interface ProjectGrantRow {
-  id: string;
-  project_id: string;
-  granted_org_id: string;
-  role_keys: string[];
-  state: 'active' | 'inactive';
-}
-export interface UserGrantRow {
-  id: string;
-  user_id: string;
-  project_id: string;
-  org_id: string;
-  project_grant_id: string | null;
-  role_keys: string[];
-  state: 'active' | 'inactive';
-  expires_at: Date | null;
-}
 export interface IdpRow {
   id: string;
   org_id: string | null;

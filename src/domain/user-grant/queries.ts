@@ -5,7 +5,7 @@ import { authorize, permissionsOf, visibleIn } from '../authorization.js';
 import type { ServiceContext } from '../deps.js';
 import { listGrantedProjects } from '../project-grant/repository.js';
 import { getProject, listProjectRoles, listProjects, projectNamesByIds } from '../project/repository.js';
-import { findUserNamedFromOrg } from '../user/repository.js';
+import { findUserNamedFromOrg } from '../user/login-name-repository.js';
 import { userSummariesByIds, type UserSummary } from '../user/summary-repository.js';
 import { getUserGrant, listUserGrants, pageUserGrants, type UserGrantFilter, type UserGrantRow } from './repository.js';
 import { userGrantResource } from './service.js';

@@ -5,13 +5,13 @@ import type { Scope } from '../../db/scope.js';
  * used by domain/user/codes.ts. A repository of its own beside the user's, found by the isolation
  * matrix like every file named *repository.ts.
  */
-export type CodeKind = 'email_verification' | 'password_reset' | 'initial_password' | 'email_change';
+export type CodeKind = 'email_verification' | 'password_reset' | 'initial_password' | 'email_change' | 'phone_verification';
 
 export interface UserCodeRow {
   user_id: string;
   kind: CodeKind;
   code_hash: string;
-  /** the address an email_verification code was sent to */
+  /** the address an email_verification code was sent to; the number, for phone_verification */
   email: string | null;
   attempts: number;
   expires_at: Date;

@@ -23,9 +23,18 @@ const hashCode = (userId: string, kind: CodeKind, code: string) => sha256(`${kin
 type CodeUser = Pick<UserRow, 'id' | 'org_id'>;
 const onUser = (user: CodeUser) => ({ orgId: user.org_id, resourceType: 'user', resourceId: user.id });
 
-/** A new code of this kind for the user (replacing any earlier one); `email`: the address it goes to, for verification codes. */
-export async function issueUserCode(ctx: ServiceContext, user: CodeUser, kind: CodeKind, opts: { ttlMin: number; email?: string }): Promise<string> {
-  const code = Array.from({ length: 8 }, () => alphabet[randomInt(alphabet.length)]).join('');
+/**
+ * A new code of this kind for the user (replacing any earlier one); `email`: the address it goes
+ * to, for verification codes (the phone number, for phone_verification). `digits`: a code of six
+ * digits, to be typed from an SMS.
+ */
+export async function issueUserCode(
+  ctx: ServiceContext,
+  user: CodeUser,
+  kind: CodeKind,
+  opts: { ttlMin: number; email?: string; digits?: boolean },
+): Promise<string> {
+  const code = opts.digits ? String(randomInt(1_000_000)).padStart(6, '0') : Array.from({ length: 8 }, () => alphabet[randomInt(alphabet.length)]).join('');
   const expiresAt = new Date(Date.now() + opts.ttlMin * 60_000);
   await ctx.scope.transaction(async (scope) => {
     await replaceUserCode(scope, { user_id: user.id, kind, code_hash: hashCode(user.id, kind, code), email: opts.email ?? null, expires_at: expiresAt });

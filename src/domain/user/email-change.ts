@@ -42,8 +42,15 @@ export async function pendingEmailChange(ctx: ServiceContext, userId: string): P
   return { email: row.email, expiresAt: new Date(row.expires_at) };
 }
 
-/** Confirms with the mailed code: the new address replaces the old one, verified. False when the code is wrong or expired. */
-export async function confirmEmailChange(ctx: ServiceContext, userId: string, code: string): Promise<{ ok: false } | { ok: true; email: string }> {
+/**
+ * Confirms with the mailed code: the new address replaces the old one, verified; the old one is
+ * given back for the notice to it. False when the code is wrong or expired.
+ */
+export async function confirmEmailChange(
+  ctx: ServiceContext,
+  userId: string,
+  code: string,
+): Promise<{ ok: false } | { ok: true; email: string; previousEmail: string | null }> {
   requireSelf(ctx, userId);
   const user = await requireUser(ctx.scope, userId);
   const used = await useUserCode(ctx, user, 'email_change', code);
@@ -59,5 +66,5 @@ export async function confirmEmailChange(ctx: ServiceContext, userId: string, co
       payload: { verified: true },
     });
   });
-  return { ok: true, email };
+  return { ok: true, email, previousEmail: user.email ?? null };
 }

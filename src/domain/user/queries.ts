@@ -3,6 +3,7 @@ import { authorize, isAllowed, permissionsOf } from '../authorization.js';
 import type { Page, PageParams } from '../../db/paging.js';
 import { notFound } from '../../shared/errors.js';
 import { canReadUser } from './service.js';
+import { withoutSecrets } from './without-secrets.js';
 import type { ServiceContext } from '../deps.js';
 import { listIdpLinksOfUser, type UserIdpLinkRow } from '../idp/repository.js';
 import { listMembershipsOfUserNamed } from '../membership/repository.js';
@@ -10,23 +11,30 @@ import { listAuthFactors, type AuthFactor } from '../mfa/service.js';
 import { listSignInSessions, type SignInSession } from '../session/repository.js';
 import { listUserGrantsOfUserNamed } from '../user-grant/repository.js';
 import {
-  findUserByLoginName,
   getUser,
   getUserMetadata,
   listMachineKeys,
   listPersonalAccessTokens,
-  loginNamesOf,
-  loginNamesOfUsers,
   pageUsers,
-  preferredLoginName,
   type MachineKeyRow,
   type PersonalAccessTokenRow,
-  type UserLoginNames,
+  type ListedUser,
   type UserRow,
   type UserState,
 } from './repository.js';
+import {
+  findUserByLoginName,
+  loginNamesOf,
+  loginNamesFrom,
+  loginNamesOfUsers,
+  orgLoginNames,
+  preferredLoginName,
+  type OrgLoginNames,
+  type UserLoginNames,
+} from './login-name-repository.js';
 
-export type { UserRow, UserState, MachineKeyRow, PersonalAccessTokenRow, UserLoginNames } from './repository.js';
+export type { ListedUser, UserRow, UserState, MachineKeyRow, PersonalAccessTokenRow } from './repository.js';
+export type { UserLoginNames } from './login-name-repository.js';
 export type { UserIdpLinkRow } from '../idp/repository.js';
 
 /**
@@ -45,7 +53,7 @@ export async function searchOrgUsers(
   orgId: string,
   f: UserSearch,
   p: PageParams,
-): Promise<Page<UserRow & { preferredLoginName: string }>> {
+): Promise<Page<ListedUser & { preferredLoginName: string }>> {
   const perms = await permissionsOf(ctx);
   if (!perms.can('user.read', { orgId })) throw notFound('org', orgId);
   const page = await pageUsers(ctx.scope, { orgId, text: f.text?.trim() || undefined, state: f.state, type: f.type }, p);
@@ -143,9 +151,17 @@ export async function requireUserOfOrg(ctx: ServiceContext, orgId: string, userI
   if (!user || user.org_id !== orgId) throw notFound('user', userId);
 }
 
-/** A user of `orgId` for a caller holding `permission` (user.read unless named) there. */
+/**
+ * A user of `orgId` for a caller holding `permission` (user.read unless named) there. A request
+ * that only reads takes the row from ctx.kept when it has it (without its secret hashes): every
+ * write to the row sends a notice that drops it in every process, and the API waits for its own.
+ */
 export async function readUserOfOrg(ctx: ServiceContext, orgId: string, userId: string, permission: Permission = 'user.read'): Promise<UserRow> {
-  const user = await getUser(ctx.scope, userId);
+  const read = async () => {
+    const row = await getUser(ctx.scope, userId);
+    return row && withoutSecrets(row);
+  };
+  const user = ctx.kept ? await ctx.kept.caller(ctx.scope.instanceId, userId, 'user row', read) : await getUser(ctx.scope, userId);
   if (!user || user.org_id !== orgId) throw notFound('user', userId);
   await authorize(ctx, permission, { orgId: user.org_id });
   return user;
@@ -157,15 +173,32 @@ export async function pageOrgUsers(
   orgId: string,
   f: { type?: 'human' | 'machine'; state?: UserState; usernameContains?: string },
   p: PageParams,
-): Promise<Page<UserRow> & { names: Map<string, UserLoginNames> }> {
+): Promise<Page<ListedUser> & { names: Map<string, UserLoginNames> }> {
   await authorize(ctx, 'user.read', { orgId });
   const page = await pageUsers(ctx.scope, { orgId, ...f }, p);
-  return { ...page, names: await loginNamesOfUsers(ctx.scope, page.rows) };
+  return { ...page, names: await keptLoginNames(ctx, page.rows) };
 }
 
 /** The names a user is shown and logs in with, for a user the caller has read. */
-export async function namesOfUser(ctx: ServiceContext, user: UserRow): Promise<UserLoginNames> {
-  return (await loginNamesOfUsers(ctx.scope, [user])).get(user.id)!;
+export async function namesOfUser(ctx: ServiceContext, user: Pick<UserRow, 'id' | 'username' | 'org_id'>): Promise<UserLoginNames> {
+  return (await keptLoginNames(ctx, [user])).get(user.id)!;
+}
+
+/**
+ * Login names with each org's parts from ctx.kept when the request has it: they rest on orgs,
+ * org_domains and policies, whose every write drops the instance's kept reads in every process.
+ */
+async function keptLoginNames(ctx: ServiceContext, users: Pick<UserRow, 'id' | 'username' | 'org_id'>[]): Promise<Map<string, UserLoginNames>> {
+  const kept = ctx.kept;
+  if (!kept) return loginNamesOfUsers(ctx.scope, users);
+  const orgIds = [...new Set(users.map((u) => u.org_id))];
+  const parts = await Promise.all(
+    orgIds.map(
+      async (id) =>
+        [id, await kept.caller(ctx.scope.instanceId, `org:${id}`, 'login names', async () => (await orgLoginNames(ctx.scope, [id])).get(id))] as const,
+    ),
+  );
+  return loginNamesFrom(users, new Map(parts.filter((p): p is readonly [string, OrgLoginNames] => p[1] !== undefined)));
 }
 
 /**

@@ -39,7 +39,7 @@ export async function insertUser(scope: Scope, row: NewUser): Promise<void> {
 }
 
 export async function getUser(scope: Scope, id: string): Promise<UserRow | undefined> {
-  return scope.table('users').where({ id }).first();
+  return scope.byId('users', id);
 }
 
 export interface MachineKeyRow {
@@ -101,109 +101,6 @@ export async function findUsersByUsername(scope: Scope, username: string, orgId?
   return q;
 }
 
-/** Whether the org's effective domain policy lets its users log in with the bare username. */
-async function bareUsernameAllowed(scope: Scope, orgId: string): Promise<boolean> {
-  const row =
-    (await scope.table('policies').where({ kind: 'domain', org_id: orgId }).first('settings')) ??
-    (await scope.table('policies').where({ kind: 'domain' }).whereNull('org_id').first('settings'));
-  // The built-in default is userLoginMustBeDomain: true.
-  return row?.settings?.userLoginMustBeDomain === false;
-}
-
-function single<T>(rows: T[]): T | undefined {
-  return rows.length === 1 ? rows[0] : undefined;
-}
-
-/**
- * Resolves what a person types on the login page, as ZITADEL does: an exact login name across
- * the instance first (`username@{a verified domain of the user's org}`, or the bare username
- * where the org's domain policy allows it), then a verified email. An ambiguous answer is no answer.
- */
-export async function findUserByLoginName(scope: Scope, loginName: string): Promise<UserRow | undefined> {
-  const name = loginName.trim();
-  if (!name) return undefined;
-  const byDomain = await usersByDomainLoginName(scope, name);
-  if (byDomain.length) return single(byDomain);
-  const bare: UserRow[] = [];
-  for (const u of await findUsersByUsername(scope, name)) {
-    if (await bareUsernameAllowed(scope, u.org_id)) bare.push(u);
-  }
-  if (bare.length) return single(bare);
-  const byEmail = await scope.table('users').whereRaw('lower(email) = lower(?)', [name]).andWhere({ email_verified: true });
-  return single(byEmail);
-}
-
-/** Every name the user can log in with. */
-/** A user's login names (`username@` each verified domain, primary first; the bare username where allowed) and the preferred one. */
-export interface UserLoginNames {
-  loginNames: string[];
-  preferredLoginName: string;
-}
-
-/**
- * The login names of many users in one query, whatever their number and orgs: each org's verified
- * and primary domains and its domain policy (else the instance's) read together. Lists call it once
- * per page, never once per row.
- */
-export async function loginNamesOfUsers(scope: Scope, users: Pick<UserRow, 'id' | 'username' | 'org_id'>[]): Promise<Map<string, UserLoginNames>> {
-  const orgIds = [...new Set(users.map((u) => u.org_id))];
-  const rows: { id: string; verified: string[] | null; primary_domain: string | null; domain_policy: { userLoginMustBeDomain?: boolean } | null }[] =
-    orgIds.length
-      ? await scope
-          .table('orgs', 'o')
-          .whereIn('o.id', orgIds)
-          .select(
-            'o.id',
-            scope.expression(
-              `(SELECT json_agg(d.domain ORDER BY d.is_primary DESC, d.domain) FROM org_domains d
-              WHERE d.instance_id = o.instance_id AND d.org_id = o.id AND d.is_verified) AS verified`,
-            ),
-            scope.expression(
-              `(SELECT d.domain FROM org_domains d WHERE d.instance_id = o.instance_id AND d.org_id = o.id AND d.is_primary LIMIT 1) AS primary_domain`,
-            ),
-            scope.expression(
-              `coalesce(
-              (SELECT p.settings FROM policies p WHERE p.instance_id = o.instance_id AND p.kind = 'domain' AND p.org_id = o.id LIMIT 1),
-              (SELECT p.settings FROM policies p WHERE p.instance_id = o.instance_id AND p.kind = 'domain' AND p.org_id IS NULL LIMIT 1)
-            ) AS domain_policy`,
-            ),
-          )
-      : [];
-  const byOrg = new Map(rows.map((r) => [r.id, r]));
-  return new Map(
-    users.map((u) => {
-      const org = byOrg.get(u.org_id);
-      const names = (org?.verified ?? []).map((d) => `${u.username}@${d}`);
-      // The built-in default is userLoginMustBeDomain: true.
-      if (org?.domain_policy?.userLoginMustBeDomain === false) names.push(u.username);
-      const preferred = org?.primary_domain ? `${u.username}@${org.primary_domain}` : u.username;
-      return [u.id, { loginNames: names, preferredLoginName: preferred }];
-    }),
-  );
-}
-
-export async function loginNamesOf(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> {
-  const domains = await scope
-    .table('org_domains')
-    .where({ org_id: user.org_id, is_verified: true })
-    .orderBy([{ column: 'is_primary', order: 'desc' }, 'domain'])
-    .pluck('domain');
-  const names = domains.map((d: string) => `${user.username}@${d}`);
-  if (await bareUsernameAllowed(scope, user.org_id)) names.push(user.username);
-  return names;
-}
-
-/** `username@{primary domain of the user's org}`: the preferred_username claim. */
-export async function preferredLoginName(scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string> {
-  return user.username + (await loginNameSuffix(scope, user.org_id));
-}
-
-/** What follows the username in the preferred login names of an org's users: "@{primary domain}", or '' without one. */
-export async function loginNameSuffix(scope: Scope, orgId: string): Promise<string> {
-  const row = await scope.table('org_domains').where({ org_id: orgId, is_primary: true }).first('domain');
-  return row ? `@${row.domain}` : '';
-}
-
 /** The machine user a personal access token belongs to; nothing for unknown or expired tokens or users not active. */
 export async function findUserByPersonalAccessToken(scope: Scope, token: string): Promise<(UserRow & { pat_id: string; pat_scopes: string[] }) | undefined> {
   const q = scope.join(scope.table('personal_access_tokens', 'p'), 'users as u', (j) => j.on('u.id', 'p.user_id'));
@@ -219,15 +116,9 @@ export async function findUserByPersonalAccessToken(scope: Scope, token: string)
   return row;
 }
 
-/**
- * The machine user authenticating with client_credentials: its client_id is its username, or
- * one of its login names when two orgs use the same username.
- */
-export async function getMachineByClientId(scope: Scope, clientId: string): Promise<UserRow | undefined> {
-  const machines = (await findUsersByUsername(scope, clientId)).filter((u) => u.type === 'machine');
-  if (machines.length === 1) return machines[0];
-  const byLogin = await findUserByLoginName(scope, clientId);
-  return byLogin?.type === 'machine' ? byLogin : undefined;
+/** A personal access token by the sha-256 of its text (what the table holds): whose it is, until when. */
+export async function findPersonalAccessTokenByHash(scope: Scope, tokenHash: string): Promise<{ user_id: string; expires_at: Date | null } | undefined> {
+  return scope.table('personal_access_tokens').where({ token_hash: tokenHash }).first('user_id', 'expires_at');
 }
 
 /** A machine user's keys; expired ones count for nothing and are left out unless asked for. */
@@ -291,9 +182,42 @@ export const userSortColumns = {
   displayName: 'display_name',
 } as const;
 
+/** A user as lists show them: no credentials, nothing only sign-ins use. */
+export type ListedUser = Omit<
+  UserRow,
+  'password_hash' | 'client_secret_hash' | 'password_changed_at' | 'password_change_required' | 'failed_password_attempts' | 'nick_name'
+>;
+
+/**
+ * The columns of a ListedUser. A page of users read every column: the password and secret
+ * hashes were read and parsed, 20 times a page, only to be dropped (a large part of the
+ * driver's work per row: the longest strings, one more timestamp).
+ */
+const LISTED_COLUMNS = [
+  'id',
+  'org_id',
+  'type',
+  'username',
+  'state',
+  'email',
+  'email_verified',
+  'phone',
+  'phone_verified',
+  'given_name',
+  'family_name',
+  'display_name',
+  'preferred_language',
+  'name',
+  'description',
+  'access_token_type',
+  'version',
+  'created_at',
+  'updated_at',
+].map((c) => `users.${c}`);
+
 /** One page of users with the total over the same filters, paged in the database (no cap on the total). */
-export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'offset'> & { text?: string }, p: PageParams): Promise<Page<UserRow>> {
-  const q = scope.table('users');
+export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'offset'> & { text?: string }, p: PageParams): Promise<Page<ListedUser>> {
+  const q = scope.table('users').select(LISTED_COLUMNS);
   if (f.text) {
     // Any of: a login name (username@verified domain), username, email, a name.
     const like = `%${f.text.replace(/[%_\\]/g, '\\$&')}%`;
@@ -325,7 +249,7 @@ export async function pageUsers(scope: Scope, f: Omit<UserFilter, 'limit' | 'off
   if (f.type) q.where({ type: f.type });
   if (f.state) q.where({ state: f.state });
   if (f.usernameContains) q.whereILike('username', `%${f.usernameContains.replace(/[%_\\]/g, '\\$&')}%`);
-  return pageQuery<UserRow>(q, p, userSortColumns, 'username', 'id');
+  return pageQuery<ListedUser>(q, p, userSortColumns, 'username', 'id');
 }
 
 /** Counts one wrong password; the new count and the user's state, or nothing for an unknown id. Not a change of the user: no version bump. */
@@ -344,35 +268,4 @@ export async function findHumansByEmail(scope: Scope, email: string, opts: { org
   const q = scope.table('users').where({ type: 'human' }).whereIn('state', opts.states).whereRaw('lower(email) = lower(?)', [email]);
   if (opts.orgId) q.where({ org_id: opts.orgId });
   return q.limit(opts.limit);
-}
-
-/** `username@domain` where the domain is a verified domain of the user's org: at most one user in a sound instance. */
-async function usersByDomainLoginName(scope: Scope, loginName: string): Promise<UserRow[]> {
-  const at = loginName.lastIndexOf('@');
-  if (at <= 0 || at === loginName.length - 1) return [];
-  return scope
-    .join(scope.table('users', 'u'), 'org_domains as d', (j) => j.on('d.org_id', 'u.org_id'))
-    .where('d.domain', loginName.slice(at + 1).toLowerCase())
-    .andWhere('d.is_verified', true)
-    .whereRaw('lower(u.username) = lower(?)', [loginName.slice(0, at)])
-    .select('u.*');
-}
-
-/**
- * The user whose login name is exactly `username@{a verified domain of their org}`: no bare
- * username, no email. How a manager names a user of another org, who is not theirs to search.
- */
-export async function findUserByExactLoginName(scope: Scope, loginName: string): Promise<UserRow | undefined> {
-  return single(await usersByDomainLoginName(scope, loginName.trim()));
-}
-
-/**
- * A user as a manager names them: a user of `orgId` by username, or anyone by their exact login
- * name. Managers search only their own org; another org's user they must name exactly.
- */
-export async function findUserNamedFromOrg(scope: Scope, orgId: string, name: string): Promise<UserRow | undefined> {
-  const text = name.trim();
-  if (!text) return undefined;
-  const own = await findUsersByUsername(scope, text, orgId);
-  return own.length === 1 ? own[0] : findUserByExactLoginName(scope, text);
 }

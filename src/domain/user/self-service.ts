@@ -1,7 +1,8 @@
 import { invalidInput, permissionDenied, ruleViolation } from '../../shared/errors.js';
 import { appendEvent } from '../audit/repository.js';
 import type { ServiceContext } from '../deps.js';
-import { preferredLoginName, updateUser, type UserRow } from './repository.js';
+import { updateUser, type UserRow } from './repository.js';
+import { preferredLoginName } from './login-name-repository.js';
 import { requireUser } from './service.js';
 
 /**

@@ -1,0 +1,57 @@
+import { loginWorld, LoginSession, type LoginWorld } from './login-support.js';
+import { addHuman, Browser } from '../support/rp.js';
+
+/**
+ * What a sign-in asks of PostgreSQL, request by request (the sign-in benchmark's "DB
+ * queries per sign-in"; docs/benchmark.md). Only the reads this file is about are counted: other
+ * runs sharing Redis announce changes that refill per-process caches at any time.
+ */
+let w: LoginWorld;
+beforeAll(async () => {
+  w = await loginWorld('Queries');
+});
+afterAll(async () => {
+  await w.close();
+});
+
+/** The SQL of each HTTP request of the flow (redirects followed, so each request is its own entry). */
+async function sqlPerRequest(run: () => Promise<unknown>): Promise<Map<string, string[]>> {
+  const seen: [string, string[]][] = [];
+  const onQuery = (q: { sql: string }) => seen.at(-1)?.[1].push(q.sql);
+  const label = (url: URL, post: boolean) =>
+    `${post ? 'POST' : 'GET'} ${url.pathname.replace(/\/ui\/login\/[^/]+/, '/ui/login/:uid').replace(/^\/auth\/[^/]+/, '/auth/:uid')}`;
+  const request = Browser.prototype.request;
+  Browser.prototype.request = function (this: Browser, url: URL, init?: { form?: unknown }) {
+    seen.push([label(url, Boolean(init?.form)), []]);
+    return request.call(this, url, init as never);
+  };
+  w.rt.db.knex.on('query', onQuery);
+  try {
+    await run();
+  } finally {
+    w.rt.db.knex.off('query', onQuery);
+    Browser.prototype.request = request;
+  }
+  return new Map(seen);
+}
+
+const resolvesName = (sql: string) => /from "users"/.test(sql) && /lower\((u\.)?"?(username|email)/.test(sql);
+const secondFactors = (sql: string) => /user_totp|user_passkeys/.test(sql);
+
+test.each([
+  ['an email', (u: { username: string }) => `${u.username}@example.com`],
+  ['username@domain', (u: { loginName: string }) => u.loginName],
+])('a sign-in by %s resolves the name in one statement per step, and its second factors in one', async (_kind, typed) => {
+  const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `q${Date.now()}` });
+  let sub = '';
+  const sql = await sqlPerRequest(async () => {
+    const s = await new LoginSession(w).start({}, 'openid profile email');
+    await s.password(typed(u), u.password);
+    sub = (await s.tokens()).sub;
+  });
+  expect(sub).toBe(u.userId);
+  const count = (label: string, kind: (sql: string) => boolean) => (sql.get(label) ?? []).filter(kind).length;
+  expect(count('POST /ui/login/:uid/loginname', resolvesName)).toBe(1);
+  expect(count('POST /ui/login/:uid/password', resolvesName)).toBe(1);
+  expect(count('POST /ui/login/:uid/password', secondFactors)).toBe(1);
+});
