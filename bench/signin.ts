@@ -30,6 +30,14 @@ export interface SigninSpec {
   single: number;
 }
 
+/** What bench/bare-signin.ts is started with (BARE_SIGNIN, JSON): the accounts' password and argon2's parameters. */
+export interface BareSigninSetup {
+  password: string;
+  params: { memoryCost: number; timeCost: number; parallelism: number };
+}
+/** The bare provider's one client. */
+export const BARE_CLIENT = { id: 'bench', secret: 'bench-secret-bench-secret-bench-secret', redirectUri: 'http://127.0.0.1/cb' };
+
 /** One HTTP request of a sign-in, and how long it took (ms). */
 export interface StepTiming {
   step: string;

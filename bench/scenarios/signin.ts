@@ -7,9 +7,9 @@
 import type { Argon2Result, Argon2Spec } from '../argon2-load.js';
 import { cpuMs, dbTransactions, log, type Settings } from '../harness.js';
 import { signinSpec, type BenchInstance } from '../instance.js';
-import { runJson } from '../processes.js';
+import { freePort, runJson, startTs } from '../processes.js';
 import { medianFigure, type Figure, type Row } from '../report.js';
-import { breakdownTable, type SigninResult } from '../signin.js';
+import { BARE_CLIENT, breakdownTable, type BareSigninSetup, type SigninResult } from '../signin.js';
 import type { BenchContext, Scenario } from './context.js';
 
 /** One sign-in load against an instance, as a Figure (sign-ins/s), with the raw result for the breakdown. */
@@ -48,6 +48,42 @@ export async function measureArgon2(ctx: BenchContext): Promise<Figure> {
   return { value: r.rate, unit: 'verifies/s', p50: r.p50, p99: r.p99 };
 }
 
+/**
+ * The same flow, the same load, against a bare oidc-provider whose login only verifies argon2id
+ * (bench/bare-signin.ts): the floor of any sign-in on this stack, so a reader can tell Tessera's
+ * own work from what oidc-provider, HTTP and the load generator cost on this machine.
+ */
+export async function measureBareSignins(ctx: BenchContext, inst: BenchInstance): Promise<Figure> {
+  const { settings } = ctx;
+  const port = await freePort();
+  const setup: BareSigninSetup = { password: inst.accounts[0].password, params: ctx.tessera.config.passwordHashing };
+  const bare = startTs('bench/bare-signin.ts', [String(port)], { NODE_ENV: 'production', BARE_SIGNIN: JSON.stringify(setup) });
+  try {
+    const { issuer } = JSON.parse(await bare.waitFor(/"ready":true/, 60_000)) as { issuer: string };
+    const spec = {
+      ...signinSpec(inst, { concurrency: settings.signinConcurrency, duration: settings.duration, warmup: settings.warmup, single: 0 }),
+      issuer,
+      clientId: BARE_CLIENT.id,
+      clientSecret: BARE_CLIENT.secret,
+      redirectUri: BARE_CLIENT.redirectUri,
+      scope: 'openid',
+    };
+    const cpuBefore = cpuMs(bare.child.pid!);
+    const result = await runJson<SigninResult>('bench/signin-load.ts', spec, (settings.duration + settings.warmup + 240) * 1000);
+    const cpuAfter = cpuMs(bare.child.pid!);
+    if (result.failures) throw new Error(`${result.failures} bare sign-ins failed, the first: ${result.firstFailure}`);
+    return {
+      value: result.rate,
+      unit: 'sign-ins/s',
+      p50: result.p50,
+      p99: result.p99,
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / Math.max(1, result.total) } : {}),
+    };
+  } finally {
+    await bare.stop();
+  }
+}
+
 export const argon2What = (s: Settings, p: { memoryCost: number; timeCost: number; parallelism: number }) =>
   `argon2id verifies (m=${p.memoryCost} KiB, t=${p.timeCost}, p=${p.parallelism}), ${s.signinConcurrency} concurrent`;
 
@@ -55,6 +91,7 @@ export const signin: Scenario = async (ctx) => {
   const { settings } = ctx;
   const signins: Figure[] = [];
   const argon: Figure[] = [];
+  const bare: Figure[] = [];
   let last: SigninResult | undefined;
   for (let round = 0; round < settings.rounds; round++) {
     const signinFirst = round % 2 === 1;
@@ -78,19 +115,34 @@ export const signin: Scenario = async (ctx) => {
       await doArgon();
       await doSignins();
     }
+    log('signin: the floor, the same flow on a bare oidc-provider whose login only verifies argon2id');
+    bare.push(await measureBareSignins(ctx, ctx.small));
   }
+  const ceiling = { what: argon2What(settings, ctx.tessera.config.passwordHashing), figure: medianFigure(argon) };
   const row: Row = {
     scenario: 'signin',
     path: `full sign-in, ${settings.signinConcurrency} concurrent, ${ctx.small.accounts.length} accounts`,
     measured: medianFigure(signins),
-    ceiling: { what: argon2What(settings, ctx.tessera.config.passwordHashing), figure: medianFigure(argon) },
+    ceiling,
     targets: [
       { kind: 'share', atLeast: 0.75 },
       { kind: 'p50Below', ms: 300 },
     ],
   };
+  const floor: Row = {
+    scenario: 'signin',
+    path: `the same sign-in on a bare oidc-provider (memory storage; the login verifies argon2id, nothing else), ${settings.signinConcurrency} concurrent`,
+    measured: medianFigure(bare),
+    ceiling,
+  };
+  const againstFloor: Row = {
+    scenario: 'signin',
+    path: "full sign-in, against the bare provider's sign-in (the floor above)",
+    measured: medianFigure(signins),
+    ceiling: { what: 'bare oidc-provider sign-ins, same run', figure: medianFigure(bare) },
+  };
   return {
-    rows: [row],
+    rows: [row, floor, againstFloor],
     details: [
       'Where a sign-in\'s time goes (each HTTP request of the flow; "alone": 20 sign-ins one at a time before the load):',
       '',

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { Metrics } from '../shared/metrics.js';
 import { callRedis, type RedisClient } from '../shared/redis.js';
 import { redisKeyPrefix } from '../shared/redis-keys.js';
@@ -16,7 +17,8 @@ const SIBLINGS: Record<string, string> = { AccessToken: 'ClientCredentials', Cli
  * Keys fit Redis Cluster: the keys one command touches together share a hash tag, the token's
  * own id ({id}: the payload and its consumed marker), and nothing else is combined in one
  * command. A token bound to a grant is listed under the grant first and stored second, so a
- * token can never exist unlisted (revoking the grant would miss it).
+ * token can never exist unlisted (revoking the grant would miss it); on a standalone Redis both
+ * go in one round trip, in that order.
  */
 export class RedisAdapter {
   private readonly prefix: string;
@@ -57,8 +59,17 @@ export class RedisAdapter {
     ] as const) {
       if (value) before.push(set(this.lookupKey(kind, value), id));
     }
-    await Promise.all(before);
-    await set(this.key(id), JSON.stringify(payload));
+    // A standalone Redis runs one connection's commands in the order sent, so the payload can go
+    // in the same round trip as its listing and still land after it. A cluster may route them to
+    // different nodes: there the payload waits for the listing.
+    if (r instanceof Cluster) await Promise.all(before);
+    try {
+      await Promise.all([...before, set(this.key(id), JSON.stringify(payload))]);
+    } catch (err) {
+      // A listing refused while the payload was stored: the token must not outlive that.
+      await r.del(this.key(id)).catch(() => undefined);
+      throw err;
+    }
   }
 
   async find(id: string): Promise<Payload | undefined> {
