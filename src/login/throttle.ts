@@ -1,4 +1,4 @@
-import type { RedisClient } from '../shared/redis.js';
+import { readyOrFirstConnection, type RedisClient } from '../shared/redis.js';
 import { loginThrottleLimiters, redisKeyPrefix } from '../shared/redis-keys.js';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 
@@ -60,8 +60,18 @@ export class LoginThrottle {
     return { account: `${k.instanceId}:${k.account.toLowerCase()}`, address: `${k.instanceId}:${k.address}` };
   }
 
+  /**
+   * A connection still making its first connection (at boot) is waited for a moment: the limiters
+   * would otherwise count those failures in this process's insurance limiter, which a read from
+   * Redis a moment later does not see. A connection that was up and is down goes to it at once.
+   */
+  private async storeReady(): Promise<void> {
+    if (this.redis) await readyOrFirstConnection(this.redis);
+  }
+
   /** Whether another attempt may be checked at all; reads only, consumes nothing. */
   async check(k: AttemptKey): Promise<ThrottleVerdict> {
+    await this.storeReady();
     const keys = LoginThrottle.keys(k);
     const [acct, addr] = await Promise.all([this.byAccount.get(keys.account), this.byAddress.get(keys.address)]);
     const over = [
@@ -78,6 +88,7 @@ export class LoginThrottle {
 
   /** Counts one failed attempt against the account and the address. */
   async fail(k: AttemptKey): Promise<void> {
+    await this.storeReady();
     const keys = LoginThrottle.keys(k);
     // consume() starts the block once the limit is crossed; its rejection then is expected, a store error is not.
     const count = (limiter: Limiter, key: string) =>
@@ -89,6 +100,7 @@ export class LoginThrottle {
 
   /** A successful login clears the account's count; the address keeps its own. */
   async succeed(k: AttemptKey): Promise<void> {
+    await this.storeReady();
     await this.byAccount.delete(LoginThrottle.keys(k).account);
   }
 

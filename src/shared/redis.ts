@@ -170,8 +170,13 @@ async function firstConnection(redis: RedisClient): Promise<boolean> {
 
 const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|TRYAGAIN|BUSY)/;
 
+/** Whether the connection takes commands now, after waiting a moment for a first connection still being made. */
+export async function readyOrFirstConnection(redis: RedisClient): Promise<boolean> {
+  return redis.status === 'ready' || firstConnection(redis);
+}
+
 export async function callRedis<T>(redis: RedisClient, run: (r: RedisClient) => Promise<T>): Promise<T> {
-  if (redis.status !== 'ready' && !(await firstConnection(redis))) throw new ServiceUnavailable('redis');
+  if (!(await readyOrFirstConnection(redis))) throw new ServiceUnavailable('redis');
   try {
     return await run(redis);
   } catch (err) {

@@ -158,6 +158,20 @@ test('unknown users and overlong passwords: the same failure; unknown users cost
   expect(e.hasher.verifies).toBe(1);
 });
 
+test('failures counted while a process is still connecting to Redis are seen by every process', async () => {
+  // A process at boot: its throttle's connection is brand new and not ready yet.
+  const booting = redisConnections(rt.config.redis);
+  throttles.push({ close: async () => booting.close() });
+  const prefix = `tessera:test:${newId()}`;
+  const limits = { perAccount: 3 };
+  const starting = new LoginThrottle({ redis: booting.commands('throttle'), prefix, limits });
+  const running = new LoginThrottle({ redis: rt.redis!.commands('throttle-running'), prefix, limits });
+  const key = { instanceId: inst.instanceId, account: 'booting', address: '10.7.0.1' };
+  await Promise.all([starting.fail(key), starting.fail(key), starting.fail(key)]);
+  expect(await running.check(key)).toMatchObject({ allowed: false });
+  expect(await starting.check(key)).toMatchObject({ allowed: false });
+});
+
 test('with Redis unreachable the throttle keeps counting in this process instead of failing logins', async () => {
   const unreachable = redisConnections({ url: 'redis://127.0.0.1:1', mode: 'standalone', commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
   const throttle = new LoginThrottle({ redis: unreachable.commands('throttle'), prefix: `tessera:test:${newId()}`, limits: { perAccount: 2 } });

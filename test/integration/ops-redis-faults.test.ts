@@ -62,7 +62,7 @@ async function refreshWithRetry(refreshToken: string, seen: number[]) {
   for (let attempt = 0; ; attempt++) {
     const res = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
     seen.push(res.status);
-    if (res.status < 500 || attempt >= 40) return res;
+    if (res.status < 500 || attempt >= 100) return res;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
