@@ -18,6 +18,7 @@ import { request } from './api-client.js';
  */
 
 const SYSTEM_KEY = 'ops-test-system-key-0123456789';
+const DRAINED = 'ops-process-b';
 let postgres: PrivatePostgres;
 let redis: PrivateRedis;
 let dir: string;
@@ -46,7 +47,8 @@ beforeAll(async () => {
   };
   // One after the other: the first migrates and creates the first instance.
   a = await boot(env);
-  b = await boot(env);
+  // b's connections are named, so the drain test can tell its blocked query from anyone else's.
+  b = await boot({ ...env, DATABASE_URL: `${postgres.url()}?application_name=${DRAINED}` });
 }, 240_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
@@ -131,6 +133,16 @@ function rawRequest(port: number, host: string, p: string) {
 }
 
 test('SIGTERM drains: the request in flight is answered with Connection: close, idle sockets are closed, exit code 0', async () => {
+  // Each step below waits on its own limit; on a failure, the draining process's log tells which.
+  const failing = setTimeout(() => process.stderr.write(`ops-processes: the draining process's log so far:\n${b.output().slice(-6000)}\n`), 80_000);
+  try {
+    await drainsOnSigterm();
+  } finally {
+    clearTimeout(failing);
+  }
+}, 100_000);
+
+async function drainsOnSigterm() {
   const domain = `drain-${newId()}.example`;
   expect((await system(a.port, 'POST', `/instances/${await firstInstanceId()}/domains`, { domain })).status).toBeLessThan(300);
 
@@ -139,7 +151,9 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
   const idle = rawRequest(b.port, 'localhost', '/livez');
   expect((await idle.answered).status).toBe(200);
 
-  // A request held in flight: its host lookup waits on a lock taken here.
+  // A request held in flight: its host lookup waits on a lock taken here. The wait is b's own
+  // (its connections' name): another process's query blocked on the same lock would let the test
+  // stop b before b had even read the request, and then nothing would ever answer it.
   const locker = new pg.Client({ connectionString: postgres.url() });
   locker.on('error', () => undefined);
   await locker.connect();
@@ -148,8 +162,12 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
   const inFlight = rawRequest(b.port, domain, '/.well-known/openid-configuration');
   const waiting = await eventually(
     async () =>
-      (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%instance_domains%'")).rows[0]
-        .n as number,
+      (
+        await locker.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%instance_domains%' AND application_name = $1",
+          [DRAINED],
+        )
+      ).rows[0].n as number,
     (n) => n > 0,
     10_000,
   );
@@ -182,4 +200,4 @@ test('SIGTERM drains: the request in flight is answered with Connection: close, 
   await inFlight.closed;
   expect(await exited).toBe(0);
   expect(b.output()).toContain('"clean":true');
-});
+}
