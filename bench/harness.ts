@@ -3,7 +3,7 @@
  * PostgreSQL and Redis, and the bare oidc-provider), and the measurement of one load with the
  * server's CPU time and database transactions per request.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
@@ -147,6 +147,41 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU time (ms) used so far by every PostgreSQL server process on this machine, from /proc: the
+ * database shares the cores with Tessera in the bench, so its work per request is part of what a
+ * request costs. Undefined off Linux or when PostgreSQL runs elsewhere. On a machine where other
+ * databases of the same server are busy, their work counts too.
+ */
+export function postgresCpuMs(): number | undefined {
+  let total = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.startsWith(`${entry} (postgres)`)) continue;
+      const fields = stat.split(') ')[1].split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1000;
+      found = true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found ? total : undefined;
+}
+
+/** The difference of two CPU readings per request, when both were read. */
+export function perRequest(before: number | undefined, after: number | undefined, requests: number): number | undefined {
+  return before !== undefined && after !== undefined ? (after - before) / requests : undefined;
+}
+
 /** A process's resident memory (KiB), from /proc. */
 export function rssKiB(pid: number): number | undefined {
   try {
@@ -173,9 +208,13 @@ export interface Target {
 export async function measureLoad(target: Target, spec: LoadSpec): Promise<Figure> {
   const before = target.countQueries ? await dbTransactions() : 0;
   const cpuBefore = cpuMs(target.pid);
+  const pgBefore = target.countQueries ? postgresCpuMs() : undefined;
   const result = await runLoad(spec);
   const cpuAfter = cpuMs(target.pid);
+  const pgAfter = target.countQueries ? postgresCpuMs() : undefined;
   const served = Math.max(1, result.total + result.warmupTotal);
+  const cpu = perRequest(cpuBefore, cpuAfter, served);
+  const dbCpu = perRequest(pgBefore, pgAfter, served);
   // Our own counting connection commits once per reading: not Tessera's.
   const db = target.countQueries ? ((await dbTransactions()) - before - 1) / served : undefined;
   return {
@@ -185,7 +224,8 @@ export async function measureLoad(target: Target, spec: LoadSpec): Promise<Figur
     p99: result.p99,
     non2xx: result.non2xx,
     errors: result.errors,
-    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / served } : {}),
+    ...(cpu !== undefined ? { cpuMsPerRequest: cpu } : {}),
+    ...(dbCpu !== undefined ? { dbCpuMsPerRequest: dbCpu } : {}),
     ...(db !== undefined ? { dbPerRequest: db } : {}),
   };
 }

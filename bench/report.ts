@@ -50,6 +50,8 @@ export interface Figure {
   errors?: number;
   /** the server process's CPU time (user + system) per request, ms */
   cpuMsPerRequest?: number;
+  /** the PostgreSQL server processes' CPU time per request, ms (they share the machine's cores) */
+  dbCpuMsPerRequest?: number;
   /** PostgreSQL transactions per request (each lone query is one), from pg_stat_database */
   dbPerRequest?: number;
 }
@@ -127,6 +129,7 @@ export function medianFigure(rounds: Figure[]): Figure {
     non2xx: sum((x) => x.non2xx),
     errors: sum((x) => x.errors),
     cpuMsPerRequest: med((x) => x.cpuMsPerRequest),
+    dbCpuMsPerRequest: med((x) => x.dbCpuMsPerRequest),
     dbPerRequest: med((x) => x.dbPerRequest),
   });
 }
@@ -225,8 +228,8 @@ function latencies(f: Figure): string {
 }
 
 export const TABLE_HEADER = [
-  '| scenario | path | measured | p50 / p99 (ms) | ceiling, same run | share | target | met? | CPU ms/req | DB queries/req |',
-  '| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |',
+  '| scenario | path | measured | p50 / p99 (ms) | ceiling, same run | share | target | met? | CPU ms/req | DB queries/req | DB CPU ms/req |',
+  '| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: | ---: |',
 ];
 
 export function markdownTable(rows: Row[]): string {
@@ -237,8 +240,9 @@ export function markdownTable(rows: Row[]): string {
     const ceiling = row.ceiling ? `${row.ceiling.what}: ${formatValue(row.ceiling.figure)}` : '';
     const cpu = m.cpuMsPerRequest === undefined ? '' : String(round(m.cpuMsPerRequest, 2));
     const db = m.dbPerRequest === undefined ? '' : String(round(m.dbPerRequest, 1));
+    const dbCpu = m.dbCpuMsPerRequest === undefined ? '' : String(round(m.dbCpuMsPerRequest, 2));
     lines.push(
-      `| ${row.scenario} | ${row.path} | ${formatValue(m)} | ${latencies(m)} | ${ceiling} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${(row.targets ?? []).map(targetText).join('; ')} | ${verdict(row)} | ${cpu} | ${db} |`,
+      `| ${row.scenario} | ${row.path} | ${formatValue(m)} | ${latencies(m)} | ${ceiling} | ${share === undefined ? '' : `${round(share * 100, 1)}%`} | ${(row.targets ?? []).map(targetText).join('; ')} | ${verdict(row)} | ${cpu} | ${db} | ${dbCpu} |`,
     );
   }
   return lines.join('\n');

@@ -5,7 +5,7 @@
  * same run. Every sign-in verifies one password, so that is as fast as sign-ins can go.
  */
 import type { Argon2Result, Argon2Spec } from '../argon2-load.js';
-import { cpuMs, dbTransactions, log, type Settings } from '../harness.js';
+import { cpuMs, dbTransactions, log, perRequest, postgresCpuMs, type Settings } from '../harness.js';
 import { signinSpec, type BenchInstance } from '../instance.js';
 import { freePort, runJson, startTs } from '../processes.js';
 import { medianFigure, type Figure, type Row } from '../report.js';
@@ -18,11 +18,15 @@ export async function measureSignins(ctx: BenchContext, inst: BenchInstance, sin
   const spec = signinSpec(inst, { concurrency: settings.signinConcurrency, duration: settings.duration, warmup: settings.warmup, single });
   const dbBefore = await dbTransactions();
   const cpuBefore = cpuMs(ctx.tessera.pid);
+  const pgBefore = postgresCpuMs();
   const result = await runJson<SigninResult>('bench/signin-load.ts', spec, (settings.duration + settings.warmup + 240) * 1000);
   const cpuAfter = cpuMs(ctx.tessera.pid);
+  const pgAfter = postgresCpuMs();
   if (result.failures) throw new Error(`${result.failures} sign-ins failed, the first: ${result.firstFailure}`);
   const all = Math.max(1, result.total);
   const db = ((await dbTransactions()) - dbBefore - 1) / all;
+  const cpu = perRequest(cpuBefore, cpuAfter, all);
+  const dbCpu = perRequest(pgBefore, pgAfter, all);
   return {
     result,
     figure: {
@@ -31,7 +35,8 @@ export async function measureSignins(ctx: BenchContext, inst: BenchInstance, sin
       p50: result.p50,
       p99: result.p99,
       dbPerRequest: db,
-      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / all } : {}),
+      ...(cpu !== undefined ? { cpuMsPerRequest: cpu } : {}),
+      ...(dbCpu !== undefined ? { dbCpuMsPerRequest: dbCpu } : {}),
     },
   };
 }
@@ -72,12 +77,13 @@ export async function measureBareSignins(ctx: BenchContext, inst: BenchInstance)
     const result = await runJson<SigninResult>('bench/signin-load.ts', spec, (settings.duration + settings.warmup + 240) * 1000);
     const cpuAfter = cpuMs(bare.child.pid!);
     if (result.failures) throw new Error(`${result.failures} bare sign-ins failed, the first: ${result.firstFailure}`);
+    const cpu = perRequest(cpuBefore, cpuAfter, Math.max(1, result.total));
     return {
       value: result.rate,
       unit: 'sign-ins/s',
       p50: result.p50,
       p99: result.p99,
-      ...(cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMsPerRequest: (cpuAfter - cpuBefore) / Math.max(1, result.total) } : {}),
+      ...(cpu !== undefined ? { cpuMsPerRequest: cpu } : {}),
     };
   } finally {
     await bare.stop();

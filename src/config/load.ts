@@ -14,6 +14,7 @@ const envMap: Record<string, { key: string; list?: boolean }> = {
   HOST: { key: 'server.host' },
   TESSERA_TRUSTED_PROXIES: { key: 'server.trustedProxies', list: true },
   DATABASE_URL: { key: 'database.url' },
+  TESSERA_DATABASE_PREPARED_STATEMENTS: { key: 'database.preparedStatements' },
   TESSERA_DATA_DIR: { key: 'dataDir' },
   REDIS_URL: { key: 'redis.url' },
   TESSERA_MASTER_KEY: { key: 'masterKey' },

@@ -17,6 +17,8 @@ export const configSchema = z.object({
         .string()
         .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty')
         .default(''),
+      // Named (prepared) statements: off only behind PgBouncer in transaction mode before 1.21.
+      preparedStatements: z.union([z.boolean(), z.stringbool()]).default(true),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('./data'),

@@ -7,6 +7,7 @@ import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import { migrationSource } from '../../migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { PreparingPgClient } from './prepared-statements.js';
 
 // Return bigint/numeric counts as numbers and keep timestamps as Date.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -33,6 +34,8 @@ export interface DatabaseOptions {
   url: string;
   dataDir: string;
   pool?: { min: number; max: number };
+  /** PostgreSQL only: send parameterised queries as named statements (src/db/prepared-statements.ts). Default true. */
+  preparedStatements?: boolean;
   /**
    * Embedded only: wait for the lock of a process that died holding the data directory (a server
    * starting). Otherwise (the CLI) a directory held by a running process fails at once.
@@ -46,7 +49,8 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
-    const knex = knexFactory({ client: 'pg', connection: opts.url, pool: opts.pool ?? { min: 0, max: 10 } });
+    const client = opts.preparedStatements === false ? 'pg' : (PreparingPgClient as unknown as typeof knexFactory.Client);
+    const knex = knexFactory({ client, connection: opts.url, pool: opts.pool ?? { min: 0, max: 10 } });
     forgetOnWrites(knex);
     return { knex, kind: 'postgres', close: () => knex.destroy() };
   }

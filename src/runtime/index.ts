@@ -60,7 +60,12 @@ function redisInstanceState(redis: RedisConnections, log: Logger): ShortLivedSta
 
 export async function createRuntime(config: Config, opts: { migrate?: boolean; log?: Logger; waitForDataDir?: boolean } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format === 'auto' ? undefined : config.log.format });
-  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, waitForDataDir: opts.waitForDataDir });
+  const db = await openDatabase({
+    url: config.database.url,
+    dataDir: config.dataDir,
+    waitForDataDir: opts.waitForDataDir,
+    preparedStatements: config.database.preparedStatements,
+  });
   const metrics = new PromMetrics();
   metrics.watchDatabase(db.knex);
   const box = new SecretBox(resolveMasterKey(config, db.kind === 'embedded'));
