@@ -13,10 +13,12 @@ import PgClient from 'knex/lib/dialects/postgres/index.js';
  * once per connection is then only bound and executed; PostgreSQL re-plans it by itself after a
  * schema change.
  *
- * Bounds: at most MAX_PER_CONNECTION distinct statements are prepared on one connection (the
- * shapes are few, but a `whereIn` over n values is one shape per n); later ones run unnamed.
- * Statements without parameters stay on the simple protocol, so a raw multi-statement string
- * works as before. `database.preparedStatements: false` turns it off (PgBouncer in transaction
+ * Bounds: PostgreSQL keeps each prepared statement's plan in the connection's memory (8–230 KiB;
+ * the login-name lookup's is the largest), so at most MAX_PER_CONNECTION distinct statements are
+ * prepared on one connection, and none with more than MAX_BINDINGS parameters (a `whereIn` over
+ * n values or an insert of n rows is one shape per n); those run unnamed. A sign-in and the
+ * Management API's reads use fewer than 80. Statements without parameters stay on the simple
+ * protocol, so a raw multi-statement string works as before. `database.preparedStatements: false` turns it off (PgBouncer in transaction
  * mode before 1.21 cannot keep named statements).
  *
  * A schema change that alters what a prepared statement returns (`SELECT *` on a table that
@@ -25,7 +27,8 @@ import PgClient from 'knex/lib/dialects/postgres/index.js';
  * connection, and the query is repeated at once unless it was inside a transaction (which the
  * error has aborted; the caller sees it as any failed transaction).
  */
-const MAX_PER_CONNECTION = 500;
+const MAX_PER_CONNECTION = 200;
+const MAX_BINDINGS = 32;
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const CACHED_PLAN_CHANGED = '0A000';
 
@@ -74,7 +77,7 @@ const BaseClient = PgClient as unknown as new (config: Knex.Config) => Knex.Clie
 
 /** The name to send `obj` under on `connection`, or undefined to send it unnamed. */
 function nameFor(connection: object, obj: QueryObject): string | undefined {
-  if (!obj.sql || !obj.bindings?.length || obj.options?.name !== undefined || !PREPARABLE.test(obj.sql)) return undefined;
+  if (!obj.sql || !obj.bindings?.length || obj.bindings.length > MAX_BINDINGS || obj.options?.name !== undefined || !PREPARABLE.test(obj.sql)) return undefined;
   const name = nameOf(obj.sql);
   const statements = statementsOf(connection);
   if (statements.stale.has(name)) return undefined;

@@ -90,11 +90,17 @@ test('a table that gains a column: select * answers with it (outside a transacti
   await runSql(url, 'ALTER TABLE things DROP COLUMN extra, DROP COLUMN more');
 });
 
-test('at most 500 statements are prepared on one connection; later ones run unnamed and answer the same', async () => {
+test('at most 200 statements are prepared on one connection, none with more than 32 parameters; the rest run unnamed and answer the same', async () => {
   const knex = await open();
-  for (let i = 0; i < 510; i++) {
+  for (let i = 0; i < 210; i++) {
     const r = (await knex.raw(`SELECT ?::int AS n${i}`, [i])) as { rows: Record<string, number>[] };
     expect(r.rows[0][`n${i}`]).toBe(i);
   }
-  expect((await preparedOn(knex)).filter((s) => /AS n\d+$/.test(s))).toHaveLength(500);
+  expect((await preparedOn(knex)).filter((s) => /AS n\d+$/.test(s))).toHaveLength(200);
+
+  const other = await open();
+  const ids = Array.from({ length: 33 }, (_, i) => (i === 0 ? 'a' : `x${i}`));
+  expect(await other('things').whereIn('id', ids).select('id')).toEqual([{ id: 'a' }]);
+  expect(await other('things').whereIn('id', ids.slice(0, 32)).select('id')).toEqual([{ id: 'a' }]);
+  expect((await preparedOn(other)).filter((s) => s.includes('things'))).toEqual([expect.stringMatching(/\$32\)$/)]);
 });
