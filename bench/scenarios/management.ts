@@ -4,7 +4,7 @@
  * oidc-provider): one user, a page of 20 users, the org's projects. Tessera's own discovery is
  * measured too, for what the instance resolution and the outer app cost.
  */
-import { instanceRequest, loadSpec, measureSideBySide } from '../harness.js';
+import { instanceRequest, loadSpec, measureSideBySide, warmUp } from '../harness.js';
 import { callerPat, once } from '../instance.js';
 import type { LoadRequest, Row } from '../report.js';
 import { bareTarget, tesseraTarget, type Scenario } from './context.js';
@@ -27,10 +27,12 @@ export const management: Scenario = async (ctx) => {
   ];
   for (const [, r] of reads) await once(r);
   const bare = bareRequests(ctx.bare).discovery;
-  const figures = await measureSideBySide('management', settings, [
+  const loads = [
     ...reads.map(([path, r]) => ({ name: path, target: tesseraTarget(ctx), spec: loadSpec(settings, r, settings.apiConnections) })),
     { name: 'bare oidc-provider discovery', target: bareTarget(ctx), spec: loadSpec(settings, bare, settings.apiConnections) },
-  ]);
+  ];
+  await warmUp('management', settings, loads);
+  const figures = await measureSideBySide('management', settings, loads);
   const ceiling = { what: 'bare oidc-provider discovery', figure: figures[reads.length] };
   const rows: Row[] = reads.map(([path, , share], i) => ({
     scenario: 'management',

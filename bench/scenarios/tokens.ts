@@ -5,7 +5,7 @@
  * - client_credentials without a scope, userinfo and introspection of a user's token, as before;
  * - introspection of the audience token by the project's API app.
  */
-import { basic, FORM, loadSpec, measureSideBySide, type Bare } from '../harness.js';
+import { basic, FORM, loadSpec, measureSideBySide, warmUp, type Bare } from '../harness.js';
 import { audienceToken, checkTokenRequests, tokenRequests } from '../instance.js';
 import type { LoadRequest, Row } from '../report.js';
 import { bareTarget, tesseraTarget, type Scenario } from './context.js';
@@ -30,27 +30,29 @@ export const tokens: Scenario = async (ctx) => {
   const reqs = tokenRequests(ctx.tessera, ctx.small, await audienceToken(ctx.small));
   const bare = bareRequests(ctx.bare);
   await checkTokenRequests(reqs);
-  const pair = async (path: string, tessera: LoadRequest, ceiling: LoadRequest, ceilingWhat: string): Promise<Row> => {
+  const ccBare: [LoadRequest, string] = [bare.clientCredentials, 'bare oidc-provider client_credentials'];
+  const userinfoBare: [LoadRequest, string] = [bare.userinfo, 'bare oidc-provider userinfo'];
+  const introspectionBare: [LoadRequest, string] = [bare.introspection, 'bare oidc-provider introspection'];
+  const pairs: [string, LoadRequest, [LoadRequest, string]][] = [
+    ['client_credentials, project audience scope', reqs.clientCredentialsAudience, ccBare],
+    ['client_credentials, no scope', reqs.clientCredentials, ccBare],
+    ['userinfo (roles claim)', reqs.userinfo, userinfoBare],
+    ["introspection of a user's token by the API app", reqs.introspection, introspectionBare],
+    ['introspection of the audience token by the API app', reqs.introspectionAudience, introspectionBare],
+  ];
+  await warmUp('tokens', settings, [
+    ...pairs.map(([path, tessera]) => ({ name: `Tessera, ${path}`, spec: loadSpec(settings, tessera) })),
+    ...[ccBare, userinfoBare, introspectionBare].map(([r, what]) => ({ name: what, spec: loadSpec(settings, r) })),
+  ]);
+  const rows: Row[] = [];
+  for (const [path, tessera, [ceiling, ceilingWhat]] of pairs) {
     const [measured, ceilingFigure] = await measureSideBySide(`tokens: ${path}`, settings, [
       { name: 'Tessera', target: tesseraTarget(ctx), spec: loadSpec(settings, tessera) },
       { name: ceilingWhat, target: bareTarget(ctx), spec: loadSpec(settings, ceiling) },
     ]);
-    return { scenario: 'tokens', path, measured, ceiling: { what: ceilingWhat, figure: ceilingFigure } };
-  };
-  const rows: Row[] = [];
-  const ccAudience = await pair(
-    'client_credentials, project audience scope',
-    reqs.clientCredentialsAudience,
-    bare.clientCredentials,
-    'bare oidc-provider client_credentials',
-  );
-  rows.push({ ...ccAudience, targets: [{ kind: 'share', atLeast: 0.5 }] });
-  rows.push(await pair('client_credentials, no scope', reqs.clientCredentials, bare.clientCredentials, 'bare oidc-provider client_credentials'));
-  rows.push(await pair('userinfo (roles claim)', reqs.userinfo, bare.userinfo, 'bare oidc-provider userinfo'));
-  rows.push(await pair("introspection of a user's token by the API app", reqs.introspection, bare.introspection, 'bare oidc-provider introspection'));
-  rows.push(
-    await pair('introspection of the audience token by the API app', reqs.introspectionAudience, bare.introspection, 'bare oidc-provider introspection'),
-  );
+    rows.push({ scenario: 'tokens', path, measured, ceiling: { what: ceilingWhat, figure: ceilingFigure } });
+  }
+  rows[0].targets = [{ kind: 'share', atLeast: 0.5 }];
   // A token evicted or revoked under load would have made the figures meaningless.
   await checkTokenRequests(reqs);
   return { rows };
