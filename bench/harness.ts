@@ -256,8 +256,9 @@ export async function measureSideBySide(label: string, settings: Settings, loads
 /**
  * Each load once, unmeasured, before any is measured. A freshly started server compiles its code
  * paths, grows its heap and fills its caches under its first load; without this, the first load
- * measured (client_credentials with the audience, GET one user) paid for that alone, and its share
- * moved with it: 0.61–0.84 ms of CPU per token in a first load against 0.38 in later rounds.
+ * measured (client_credentials with the audience, GET one user) paid for that alone: 0.61–0.84 ms
+ * of CPU per token in a first load against 0.38 in later rounds. (The first pair of the 10:27 run
+ * of Dec 2 still cost more, 0.52 ms: not all of it is warm-up.)
  */
 export async function warmUp(label: string, settings: Settings, loads: { name: string; spec: LoadSpec }[]): Promise<void> {
   const seconds = Math.max(2, settings.warmup);
