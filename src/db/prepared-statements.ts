@@ -8,18 +8,19 @@ import PgClient from 'knex/lib/dialects/postgres/index.js';
  *
  * Why: knex sends unnamed statements, so PostgreSQL parses and plans each query on every call.
  * For a list (a window count, a sort, a table with many indexes) planning is most of the
- * server's work: 0.4 ms of PostgreSQL CPU per page of 20 users, 0.1 ms prepared, measured on the
- * bench's 2-core VM, where the database shares the cores with Tessera. A statement prepared
+ * server's work: 0.25–0.4 ms of PostgreSQL CPU per page of 20 users, 0.1 ms prepared, measured on
+ * the bench's 2-core VM, where the database shares the cores with Tessera. A statement prepared
  * once per connection is then only bound and executed; PostgreSQL re-plans it by itself after a
  * schema change.
  *
- * Bounds: PostgreSQL keeps each prepared statement's plan in the connection's memory (8–230 KiB;
- * the login-name lookup's is the largest), so at most MAX_PER_CONNECTION distinct statements are
- * prepared on one connection, and none with more than MAX_BINDINGS parameters (a `whereIn` over
- * n values or an insert of n rows is one shape per n); those run unnamed. A sign-in and the
- * Management API's reads use fewer than 80. Statements without parameters stay on the simple
- * protocol, so a raw multi-statement string works as before. `database.preparedStatements: false` turns it off (PgBouncer in transaction
- * mode before 1.21 cannot keep named statements).
+ * Bounds: PostgreSQL keeps each prepared statement and its plan in the connection's memory (the
+ * login-name lookup's holds 230 KiB), so at most MAX_PER_CONNECTION distinct
+ * statements are prepared on one connection, and none with more than MAX_BINDINGS parameters (a
+ * `whereIn` over n values or an insert of n rows is one shape per n); those run unnamed. The
+ * bench's sign-ins ran fewer than 80 distinct statements. Statements without parameters stay on
+ * the simple protocol, so a raw multi-statement string works as before.
+ * `database.preparedStatements: false` turns it off (PgBouncer in transaction mode before 1.21
+ * cannot keep named statements).
  *
  * A schema change that alters what a prepared statement returns (`SELECT *` on a table that
  * gained a column, while an older process is still running) fails it once with PostgreSQL's
