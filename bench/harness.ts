@@ -134,14 +134,32 @@ export async function dbTransactions(): Promise<number> {
 const CLOCK_TICKS = 100;
 
 /**
+ * A process's /proc/PID/stat: its command name and the fields after it (the name is in
+ * parentheses and may hold spaces, so the fields are counted from its end). Throws off Linux or
+ * when the process has ended.
+ */
+function procStat(pid: number | string): { command: string; fields: string[] } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const end = stat.lastIndexOf(') ');
+  return { command: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+}
+
+/** The sum of /proc clock-tick fields, in ms. */
+function ticksMs(fields: string[], indexes: number[]): number {
+  return (indexes.reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS) * 1000;
+}
+
+/** utime and stime in the fields procStat returns; then cutime and cstime, the children it has reaped. */
+const OWN_CPU = [11, 12];
+const OWN_AND_REAPED_CPU = [11, 12, 13, 14];
+
+/**
  * CPU time a process has used so far (user + system, ms), from /proc: per request, it tells a
  * server that computes from one that waits (on PostgreSQL, Redis, or a busy machine's scheduler).
  */
 export function cpuMs(pid: number): number | undefined {
   try {
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1000;
+    return ticksMs(procStat(pid).fields, OWN_CPU);
   } catch {
     return undefined; // not Linux
   }
@@ -156,28 +174,22 @@ export function cpuMs(pid: number): number | undefined {
  * are busy, their work counts too.
  */
 export function postgresCpuMs(): number | undefined {
-  let total = 0;
-  let found = false;
   let entries: string[];
   try {
-    entries = readdirSync('/proc');
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
     return undefined;
   }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  let total: number | undefined;
+  for (const pid of entries) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.startsWith(`${entry} (postgres)`)) continue;
-      const fields = stat.split(') ')[1].split(' ');
-      // utime, stime, and cutime, cstime: the children the process has reaped.
-      total += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS) * 1000;
-      found = true;
+      const { command, fields } = procStat(pid);
+      if (command === 'postgres') total = (total ?? 0) + ticksMs(fields, OWN_AND_REAPED_CPU);
     } catch {
       // the process ended while we looked
     }
   }
-  return found ? total : undefined;
+  return total;
 }
 
 /** The difference of two CPU readings per request, when both were read. */
