@@ -18,7 +18,7 @@ export const configSchema = z.object({
         .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty')
         .default(''),
       // Named (prepared) statements: off only behind PgBouncer in transaction mode before 1.21.
-      preparedStatements: z.union([z.boolean(), z.stringbool()]).default(true),
+      preparedStatements: z.union([z.boolean(), z.stringbool()], { error: 'must be true or false' }).default(true),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('./data'),

@@ -13,6 +13,8 @@ describe('configuration', () => {
     expect(c.server.port).toBe(9090);
     expect(c.database.url).toBe('postgres://u@h/db');
     expect(c.firstInstance.domains).toEqual(['a.example', 'b.example']);
+    expect(c.database.preparedStatements).toBe(true);
+    expect(loadConfig({ TESSERA_DATABASE_PREPARED_STATEMENTS: 'false' }).database.preparedStatements).toBe(false);
   });
 
   test.each([
@@ -20,6 +22,10 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^config error: database\.url \(DATABASE_URL\): must be a postgres:\/\/ URL/],
     [{ TESSERA_MASTER_KEY: 'short' }, /^config error: masterKey \(TESSERA_MASTER_KEY\): must be 32 bytes/],
     [{ LOG_LEVEL: 'loud' }, /^config error: log\.level \(LOG_LEVEL\): /],
+    [
+      { TESSERA_DATABASE_PREPARED_STATEMENTS: 'maybe' },
+      /^config error: database\.preparedStatements \(TESSERA_DATABASE_PREPARED_STATEMENTS\): must be true or false/,
+    ],
     [{ TESSERA_CONFIG: '/nonexistent.yaml' }, /^config error: TESSERA_CONFIG: file \/nonexistent\.yaml does not exist/],
   ])('%j is refused with one line naming the key', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
