@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import type { LoginWorld } from '../integration/login-support.js';
-import { newJourney } from './browser-support.js';
+import { newJourney, waitOrExplain } from './browser-support.js';
 import { VirtualAuthenticator } from './virtual-authenticator.js';
 
 /** What the account page's browser tests share: signing in at /ui/account, and the axe-core check. */
@@ -21,6 +21,7 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
 export async function typePassword(page: Page, user: { loginName: string; password: string }): Promise<void> {
   await page.locator('#loginName').fill(user.loginName);
   await page.locator('form[action$="/loginname"] button[type=submit]').click();
+  await waitOrExplain(page, page.locator('#password'), 'the password page after the login name');
   await page.locator('#password').fill(user.password);
   await page.locator('form[action$="/password"] button[type=submit]').first().click();
 }

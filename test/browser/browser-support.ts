@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { client } from '../support/rp.js';
 import type { LoginWorld } from '../integration/login-support.js';
 
@@ -26,6 +26,29 @@ export function launchChromium(): Promise<Browser> {
       '--host-resolver-rules=MAP * 127.0.0.1',
     ],
   });
+}
+
+/**
+ * Waits for `locator` as `locator.waitFor()` does; when it does not come, the error says where the
+ * browser is and what the page shows (and leaves a screenshot in test-artifacts/browser/failures),
+ * so a failure in CI can be told apart from a slow page without running it again.
+ */
+export async function waitOrExplain(page: Page, locator: Locator, what: string): Promise<void> {
+  try {
+    await locator.waitFor();
+  } catch (err) {
+    const dir = path.resolve('test-artifacts', 'browser', 'failures');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${Date.now()}-${what.replace(/[^\w-]+/g, '-')}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    const shown = await page
+      .locator('body')
+      .innerText({ timeout: 1_000 })
+      .catch(() => '(no body)');
+    throw new Error(
+      `${what} did not come (${(err as Error).message.split('\n')[0]})\nat ${page.url()}\npage shows: ${shown.slice(0, 600)}\nscreenshot: ${file}`,
+    );
+  }
 }
 
 /** Saves a screenshot of every page a journey visits: test-artifacts/{journey}/{nn}-{name}.png */

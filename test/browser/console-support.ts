@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { LoginWorld } from '../integration/login-support.js';
+import { waitOrExplain } from './browser-support.js';
 
 /**
  * The console in Chromium: a journey is one admin (or manager) in one browser context, with a
@@ -60,6 +61,7 @@ export class ConsoleJourney {
     // The login pages speak the browser's language too.
     await this.page.getByLabel(/^(Login name or email|Loginname oder E-Mail)$/).fill(loginName);
     await this.page.getByRole('button', { name: /^(Next|Weiter)$/ }).click();
+    await waitOrExplain(this.page, this.page.getByLabel(/^(Password|Passwort)$/), 'the password page after the login name');
     await this.page.getByLabel(/^(Password|Passwort)$/).fill(password);
     await this.page.getByRole('button', { name: /^(Sign in|Anmelden)$/ }).click();
     await this.page.waitForURL((u) => u.pathname.startsWith('/ui/console'));
