@@ -9,7 +9,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { localRequest } from '../test/support/rp.js';
-import { freePort, runJson, runTs, startTs, type Child } from './processes.js';
+import { freePort, runJson, runNode, startNode, startTs, type Child } from './processes.js';
 import { medianFigure, SCENARIOS, type Figure, type LoadRequest, type LoadResult, type LoadSpec, type ScenarioName } from './report.js';
 
 export interface Settings {
@@ -347,13 +347,21 @@ export interface Tessera {
 }
 
 /**
- * Tessera through `src/main.ts`, as the Dockerfile runs it (NODE_ENV=production), on real
- * PostgreSQL and Redis, with a System API key and debug logs (for the provider builds).
+ * Where startTessera compiles Tessera to: the production build (`scripts/build.mjs`, as
+ * `npm run build` makes it), run by plain Node as the Dockerfile runs it, not through tsx (whose
+ * per-function naming helpers and loader are no part of what production runs).
+ */
+const BUILD = 'bench/results/dist';
+
+/**
+ * Tessera's compiled build (`node dist/src/main.js`, as the Dockerfile runs it, NODE_ENV=production),
+ * on real PostgreSQL and Redis, with a System API key and debug logs (for the provider builds).
  * BENCH_PROFILE=1 adds a V8 CPU profile, written when it exits (open it in Chrome DevTools).
  */
 export async function startTessera(): Promise<Tessera> {
   const port = await freePort();
   mkdirSync('bench/results', { recursive: true });
+  await runNode('scripts/build.mjs', [BUILD], {});
   const systemKey = secret();
   const configFile = 'bench/results/tessera.yaml';
   writeFileSync(configFile, `${JSON.stringify({ systemApiKeys: [{ id: 'bench', key: systemKey }] })}\n`);
@@ -369,7 +377,7 @@ export async function startTessera(): Promise<Tessera> {
     NODE_ENV: 'production',
   };
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
-  const child = startTs('src/main.ts', [], env, profile);
+  const child = startNode(`${BUILD}/src/main.js`, [], env, profile);
   const builds: number[] = [];
   child.onLine((line) => {
     if (!line.includes('oidc provider built')) return;
@@ -391,7 +399,7 @@ export async function startTessera(): Promise<Tessera> {
     async apply(name, spec, extra = {}) {
       const file = `bench/results/${name}.json`;
       writeFileSync(file, JSON.stringify(spec));
-      return runTs('src/cli/main.ts', ['apply', file], { ...env, LOG_LEVEL: 'warn', ...extra }, 30 * 60_000);
+      return runNode(`${BUILD}/src/cli/main.js`, ['apply', file], { ...env, LOG_LEVEL: 'warn', ...extra }, 30 * 60_000);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Child processes of the benchmark: every server and load generator is its own process, run on
- * this same Node through tsx, and every one still alive is killed when the run ends, however it ends.
+ * Child processes of the benchmark: every server and load generator is its own process on this
+ * same Node (bench code through tsx, Tessera as its compiled build), and every one still alive is
+ * killed when the run ends, however it ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,12 @@ export interface Child {
 
 /** Runs a TypeScript file with this Node and tsx, in its own process. */
 export function startTs(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
+  return startNode(file, args, env, [...nodeArgs, '--import', 'tsx']);
+}
+
+/** Runs a JavaScript file with this Node, in its own process. */
+export function startNode(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, file, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -83,8 +89,16 @@ export function startTs(file: string, args: string[], env: Record<string, string
 }
 
 /** Runs a TypeScript file to completion; its stdout, or an error with its output. */
-export async function runTs(file: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
-  const c = startTs(file, args, env);
+export function runTs(file: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
+  return runToEnd(startTs(file, args, env), `${file} ${args.join(' ')}`, timeoutMs);
+}
+
+/** Runs a JavaScript file to completion; its stdout, or an error with its output. */
+export function runNode(file: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
+  return runToEnd(startNode(file, args, env), `${file} ${args.join(' ')}`, timeoutMs);
+}
+
+async function runToEnd(c: Child, what: string, timeoutMs: number): Promise<string> {
   let stdout = '';
   c.child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
@@ -92,7 +106,7 @@ export async function runTs(file: string, args: string[], env: Record<string, st
   const timer = setTimeout(() => void c.stop(), timeoutMs);
   const code = await new Promise<number | null>((resolve) => c.child.once('close', resolve));
   clearTimeout(timer);
-  if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code}:\n${c.output()}`);
+  if (code !== 0) throw new Error(`${what} exited with ${code}:\n${c.output()}`);
   return stdout;
 }
 

@@ -43,7 +43,8 @@ function frameName(node: CpuProfileNode): string {
   return `${functionName || '(anonymous)'}${at ? ` ${at}:${lineNumber + 1}` : ''}`;
 }
 
-const isTessera = (node: CpuProfileNode) => /\/src\/[^?]*\.ts/.test(node.callFrame.url) && !node.callFrame.url.includes('/node_modules/');
+// src/*.ts run through tsx, or the compiled build's src/*.js (bench/results/dist, as the bench runs Tessera)
+const isTessera = (node: CpuProfileNode) => /\/src\/[^?]*\.[jt]s/.test(node.callFrame.url) && !node.callFrame.url.includes('/node_modules/');
 
 function ranked(totals: Map<string, number>, top: number): Hotspot[] {
   return [...totals]

@@ -210,4 +210,12 @@ describe('the CPU profile summary', () => {
     expect(s.self[0]).toEqual({ name: 'writev node:net:1', us: 2000 });
     expect(s.tessera).toEqual([{ name: 'userinfo src/oidc/provider.ts:1', us: 4000 }]);
   });
+
+  it("knows Tessera's compiled build (the bench runs it) as Tessera too", () => {
+    const compiled: CpuProfile = {
+      ...profile,
+      nodes: profile.nodes.map((n) => (n.id === 2 ? { ...n, callFrame: frame('userinfo', 'file:///app/bench/results/dist/src/oidc/provider.js') } : n)),
+    };
+    expect(summarizeProfile(compiled).tessera).toEqual([{ name: 'userinfo src/oidc/provider.js:1', us: 4000 }]);
+  });
 });
