@@ -10,7 +10,8 @@ const MAX_BODY = 56 * 1024;
 /**
  * The request's body as a string. Listeners rather than `for await`: the token endpoint reads
  * every form here, and the async iterator was a measurable share of a token's CPU.
- * A body over the limit stops the read; Node discards the rest once the answer (413) is sent.
+ * A body over the limit is no longer collected: the rest flows on and is dropped (as Node does
+ * with a body nobody reads), so the connection stays usable after the 413.
  */
 export function readForm(req: IncomingMessage): Promise<{ raw: string; params: URLSearchParams; tooLarge: boolean }> {
   if (req.readableEnded) return Promise.resolve({ raw: '', params: new URLSearchParams(), tooLarge: false });
@@ -27,7 +28,7 @@ export function readForm(req: IncomingMessage): Promise<{ raw: string; params: U
       size += chunk.length;
       if (size <= MAX_BODY) return void chunks.push(chunk);
       stop();
-      req.pause();
+      req.resume();
       resolve({ raw: '', params: new URLSearchParams(), tooLarge: true });
     };
     const onEnd = () => {
