@@ -14,13 +14,12 @@ import PgClient from 'knex/lib/dialects/postgres/index.js';
  * schema change.
  *
  * Bounds: PostgreSQL keeps each prepared statement and its plan in the connection's memory (the
- * login-name lookup's holds 230 KiB), so at most MAX_PER_CONNECTION distinct
- * statements are prepared on one connection, and none with more than MAX_BINDINGS parameters (a
- * `whereIn` over n values or an insert of n rows is one shape per n); those run unnamed. The
- * bench's sign-ins ran fewer than 80 distinct statements. Statements without parameters stay on
- * the simple protocol, so a raw multi-statement string works as before.
- * `database.preparedStatements: false` turns it off (PgBouncer in transaction mode before 1.21
- * cannot keep named statements).
+ * login-name lookup's holds 230 KiB), so at most MAX_PER_CONNECTION distinct statements are
+ * prepared on one connection, and none with more than MAX_BINDINGS parameters (a `whereIn` over
+ * n values or an insert of n rows is one shape per n); those run unnamed. The bench's sign-ins
+ * ran fewer than 80 distinct statements. Statements without parameters stay on the simple
+ * protocol, so a raw multi-statement string works as before. `database.preparedStatements:
+ * false` turns it off (PgBouncer in transaction mode before 1.21 cannot keep named statements).
  *
  * A schema change that alters what a prepared statement returns (`SELECT *` on a table that
  * gained a column, while an older process is still running) fails it once with PostgreSQL's

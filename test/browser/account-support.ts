@@ -21,8 +21,9 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
 export async function typePassword(page: Page, user: { loginName: string; password: string }): Promise<void> {
   await page.locator('#loginName').fill(user.loginName);
   await page.locator('form[action$="/loginname"] button[type=submit]').click();
-  await waitOrExplain(page, page.locator('#password'), 'the password page after the login name');
-  await page.locator('#password').fill(user.password);
+  const password = page.locator('#password');
+  await waitOrExplain(page, password, 'the password page after the login name');
+  await password.fill(user.password);
   await page.locator('form[action$="/password"] button[type=submit]').first().click();
 }
 

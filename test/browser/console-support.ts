@@ -61,8 +61,9 @@ export class ConsoleJourney {
     // The login pages speak the browser's language too.
     await this.page.getByLabel(/^(Login name or email|Loginname oder E-Mail)$/).fill(loginName);
     await this.page.getByRole('button', { name: /^(Next|Weiter)$/ }).click();
-    await waitOrExplain(this.page, this.page.getByLabel(/^(Password|Passwort)$/), 'the password page after the login name');
-    await this.page.getByLabel(/^(Password|Passwort)$/).fill(password);
+    const passwordField = this.page.getByLabel(/^(Password|Passwort)$/);
+    await waitOrExplain(this.page, passwordField, 'the password page after the login name');
+    await passwordField.fill(password);
     await this.page.getByRole('button', { name: /^(Sign in|Anmelden)$/ }).click();
     await this.page.waitForURL((u) => u.pathname.startsWith('/ui/console'));
   }
