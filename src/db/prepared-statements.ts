@@ -29,7 +29,8 @@ import PgClient from 'knex/lib/dialects/postgres/index.js';
  */
 const MAX_PER_CONNECTION = 200;
 const MAX_BINDINGS = 32;
-const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+// A union starts with its first part's parenthesis (knex writes `(select …) union all (select …)`).
+const PREPARABLE = /^[\s(]*(select|insert|update|delete|with)\b/i;
 const CACHED_PLAN_CHANGED = '0A000';
 
 /** Statement names by SQL text; cleared when it grows past a bound (texts are few; names are cheap to recompute). */

@@ -60,6 +60,20 @@ test('a parameterised query is prepared once on its connection, then only execut
   expect(prepared).toEqual(['select * from "things" where "id" = $1 limit $2']);
 });
 
+test('a union is prepared too (knex starts it with a parenthesis), as the login-name lookup is', async () => {
+  const knex = await open();
+  const union = () =>
+    knex('things')
+      .where({ id: 'a' })
+      .select('id')
+      .unionAll([knex('things').where({ label: 'second' }).select('id')], true);
+  expect(await union()).toEqual([{ id: 'a' }, { id: 'b' }]);
+  expect(await union()).toEqual([{ id: 'a' }, { id: 'b' }]);
+  expect((await preparedOn(knex)).filter((s) => s.includes('union all'))).toEqual([
+    expect.stringMatching(/^\(select "id" from "things" where "id" = \$1\) union all/),
+  ]);
+});
+
 test('a query without parameters is not prepared, so a string of several statements still runs', async () => {
   const knex = await open();
   await knex.raw('SELECT 1; SELECT 2');
