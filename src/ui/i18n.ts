@@ -86,6 +86,15 @@ export type Translate = (key: string, vars?: Record<string, string | number>) =>
  * `{key}.one`, `{key}.other` (Intl.PluralRules' categories), falling back to `{key}.other`.
  */
 export function translator(locale: Locale): Translate {
+  let t = translators.get(locale);
+  if (!t) translators.set(locale, (t = newTranslator(locale)));
+  return t;
+}
+
+/** One per language: the catalogues never change while the process runs, and an Intl.PluralRules costs a page's worth of CPU to build. */
+const translators = new Map<Locale, Translate>();
+
+function newTranslator(locale: Locale): Translate {
   const own = catalogue(locale);
   const en = catalogue('en');
   const plural = new Intl.PluralRules(locale);
