@@ -91,7 +91,7 @@ export function translator(locale: Locale): Translate {
   return t;
 }
 
-/** One per language: the catalogues never change while the process runs, and an Intl.PluralRules costs a page's worth of CPU to build. */
+/** One per language: the catalogues never change while the process runs (a new one per page, with its Intl.PluralRules, showed in a sign-in's profile). */
 const translators = new Map<Locale, Translate>();
 
 function newTranslator(locale: Locale): Translate {
