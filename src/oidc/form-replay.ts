@@ -48,17 +48,46 @@ export function readForm(req: IncomingMessage): Promise<{ raw: string; params: U
 }
 
 /**
- * A request like `req` whose body is `body` (content-length adjusted): the request itself
- * underneath (headers, socket, url…), whose body reads again. oidc-provider reads a body with
- * `for await (const chunk of req.iterator())` (shared/selective_body.js), which the one chunk in
- * an array answers; a stream built per request was a measurable share of a token's CPU.
+ * A request like `req` whose body is `body` (content-length adjusted), with the fields of a request
+ * that Koa and oidc-provider read. oidc-provider reads a body with `for await (const chunk of
+ * req.iterator())` (shared/selective_body.js), which the one chunk in an array answers: no stream
+ * is built per request. One class, so every stand-in has the same shape (V8's inline caches stay
+ * monomorphic; an object whose prototype is the request itself would give each one its own).
  */
+class ReplayedRequest {
+  readonly readable = true;
+  readonly readableEncoding = null;
+  readonly complete = true;
+  readonly headers: IncomingMessage['headers'];
+  readonly rawHeaders: string[];
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly httpVersion: string;
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+  readonly socket: IncomingMessage['socket'];
+  readonly trailers: IncomingMessage['trailers'];
+
+  constructor(
+    req: IncomingMessage,
+    private readonly body: Buffer,
+  ) {
+    this.headers = { ...req.headers, 'content-length': String(body.length) };
+    this.rawHeaders = req.rawHeaders;
+    this.method = req.method;
+    this.url = req.url;
+    this.httpVersion = req.httpVersion;
+    this.httpVersionMajor = req.httpVersionMajor;
+    this.httpVersionMinor = req.httpVersionMinor;
+    this.socket = req.socket;
+    this.trailers = req.trailers;
+  }
+
+  iterator(): Buffer[] {
+    return [this.body];
+  }
+}
+
 export function replayRequest(req: IncomingMessage, body: string): IncomingMessage {
-  const raw = Buffer.from(body, 'utf8');
-  return Object.create(req, {
-    headers: { value: { ...req.headers, 'content-length': String(raw.length) } },
-    readable: { value: true },
-    readableEncoding: { value: null },
-    iterator: { value: () => [raw] },
-  }) as IncomingMessage;
+  return new ReplayedRequest(req, Buffer.from(body, 'utf8')) as unknown as IncomingMessage;
 }
