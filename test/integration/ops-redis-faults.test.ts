@@ -94,10 +94,19 @@ describe('Redis down', () => {
 
   beforeAll(async () => {
     await eventually(() => redis.ping(), Boolean);
+    // The block before restarted Redis: until every connection of the server is back, what it
+    // writes goes to PostgreSQL instead, and the tokens below would not be in Redis only.
+    const connections = await eventually(
+      async () => rt.redis!.states(),
+      (states) => states.every((c) => c.ready),
+      20_000,
+    );
+    expect(connections.filter((c) => !c.ready)).toEqual([]);
     const api = await login(config, rp, creds(`openid ${API_SCOPE}`));
     before = { accessToken: (await login(config, rp, creds())).tokens.access_token, apiToken: api.tokens.access_token };
     pat = (await machineCaller(rt, inst, inst.orgId)).token;
     // Both tokens live in Redis only (written while it was up).
+    expect(await rt.db.knex('oidc_payloads').whereIn('id', [before.accessToken, before.apiToken]).select('id')).toEqual([]);
     expect((await request(server.port, host, 'GET', '/auth/v1/users/me', { token: before.apiToken })).status).toBe(200);
     await redis.kill();
   });
