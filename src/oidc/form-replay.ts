@@ -7,13 +7,14 @@ import type { IncomingMessage } from 'node:http';
 const MAX_BODY = 56 * 1024;
 
 /**
- * The request's body as a string. Listeners rather than `for await`: the token endpoint reads
+ * The request's body, as received (`raw`, handed on unchanged by replayRequest) and parsed.
+ * Listeners rather than `for await`: the token endpoint reads
  * every form here, and the async iterator was a measurable share of a token's CPU.
  * A body over the limit is no longer collected: the rest flows on and is dropped (as Node does
  * with a body nobody reads), so the connection stays usable after the 413.
  */
-export function readForm(req: IncomingMessage): Promise<{ raw: string; params: URLSearchParams; tooLarge: boolean }> {
-  if (req.readableEnded) return Promise.resolve({ raw: '', params: new URLSearchParams(), tooLarge: false });
+export function readForm(req: IncomingMessage): Promise<{ raw: Buffer; params: URLSearchParams; tooLarge: boolean }> {
+  if (req.readableEnded) return Promise.resolve({ raw: Buffer.alloc(0), params: new URLSearchParams(), tooLarge: false });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -28,12 +29,12 @@ export function readForm(req: IncomingMessage): Promise<{ raw: string; params: U
       if (size <= MAX_BODY) return void chunks.push(chunk);
       stop();
       req.resume();
-      resolve({ raw: '', params: new URLSearchParams(), tooLarge: true });
+      resolve({ raw: Buffer.alloc(0), params: new URLSearchParams(), tooLarge: true });
     };
     const onEnd = () => {
       stop();
-      const raw = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
-      resolve({ raw, params: new URLSearchParams(raw), tooLarge: false });
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      resolve({ raw, params: new URLSearchParams(raw.toString('utf8')), tooLarge: false });
     };
     const onError = (err: Error) => {
       stop();
@@ -88,6 +89,6 @@ class ReplayedRequest {
   }
 }
 
-export function replayRequest(req: IncomingMessage, body: string): IncomingMessage {
-  return new ReplayedRequest(req, Buffer.from(body, 'utf8')) as unknown as IncomingMessage;
+export function replayRequest(req: IncomingMessage, body: Buffer | string): IncomingMessage {
+  return new ReplayedRequest(req, typeof body === 'string' ? Buffer.from(body, 'utf8') : body) as unknown as IncomingMessage;
 }
