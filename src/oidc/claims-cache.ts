@@ -104,8 +104,9 @@ export class ClaimsCache {
    * Resolves once this process has heard every notice of what committed before the call: a
    * notice of its own, sent after them, has come back (PostgreSQL delivers notices in commit
    * order). The API awaits it after each write, so the writer's next call sees its change at
-   * once (every process hears the same notices at the same moment). Not live: nothing is kept,
-   * nothing to wait for; a notice that never comes back gives up after SYNC_TIMEOUT_MS.
+   * once; every other process hears the same notices on its own connection, milliseconds later.
+   * Not live: nothing is kept, nothing to wait for; a notice that never comes back gives up
+   * after SYNC_TIMEOUT_MS.
    */
   async sync(): Promise<void> {
     const client = this.client;
