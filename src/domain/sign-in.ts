@@ -5,6 +5,7 @@ import { findUserByIdpLink, getIdpWithSecret } from './idp/service.js';
 import type { IdpWithSecret } from './idp/repository.js';
 import type { OrgRow } from './org/repository.js';
 import type { PrivateLabelingSetting } from './project/repository.js';
+import { secondFactorColumns, secondFactorsFrom, type SecondFactors } from './mfa/repository.js';
 import { readsOf, type SignInReads } from './sign-in-reads.js';
 import { findHumansByEmail, getUser, type UserRow } from './user/repository.js';
 import { findUserByLoginName, loginNamesOf, preferredLoginName, resolveLoginName } from './user/login-name-repository.js';
@@ -15,7 +16,7 @@ import { findUserByLoginName, loginNamesOf, preferredLoginName, resolveLoginName
  * function answers only what the login pages and their rules need. The writes of the sign-in
  * are services (user/lockout.ts, user/codes.ts, user/external-profile.ts, idp/service.ts…).
  */
-export type { UserRow, OrgRow, IdpWithSecret, PrivateLabelingSetting, SignInReads };
+export type { UserRow, OrgRow, IdpWithSecret, PrivateLabelingSetting, SignInReads, SecondFactors };
 export { CachedSignInReads, readsOf } from './sign-in-reads.js';
 
 /** The user by id, read at most once per HTTP request (src/db/request-memo.ts). */
@@ -24,9 +25,20 @@ export const userById = (scope: Scope, id: string): Promise<UserRow | undefined>
 /** What a person typed on the login page, resolved as ZITADEL does (see findUserByLoginName). */
 export const userByLoginName = (scope: Scope, loginName: string): Promise<UserRow | undefined> => findUserByLoginName(scope, loginName);
 
-/** userByLoginName, and whether what was typed is one of the user's login names or their email (one query). */
-export const resolveTypedName = (scope: Scope, loginName: string): Promise<{ user?: UserRow; via?: 'loginName' | 'email' }> =>
-  resolveLoginName(scope, loginName);
+/**
+ * userByLoginName, and whether what was typed is one of the user's login names or their email
+ * (one query). With `secondFactorsAt` (the relying party ID), also the user's second factors
+ * there, in the same query: the password step needs them right after argon2.
+ */
+export async function resolveTypedName(
+  scope: Scope,
+  loginName: string,
+  opts: { secondFactorsAt?: string } = {},
+): Promise<{ user?: UserRow; via?: 'loginName' | 'email'; secondFactors?: SecondFactors }> {
+  if (opts.secondFactorsAt === undefined) return resolveLoginName(scope, loginName);
+  const { extra, ...found } = await resolveLoginName(scope, loginName, secondFactorColumns(scope, 'u.id', opts.secondFactorsAt));
+  return found.user ? { ...found, secondFactors: secondFactorsFrom(extra) } : found;
+}
 
 /** Every name the user can log in with. */
 export const loginNames = (scope: Scope, user: Pick<UserRow, 'username' | 'org_id'>): Promise<string[]> => loginNamesOf(scope, user);

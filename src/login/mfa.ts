@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { secondFactorStep } from '../domain/mfa/next-step.js';
 import { confirmTotpEnrolment, hasVerifiedTotp, startTotpEnrolment, verifySecondFactor } from '../domain/mfa/service.js';
-import { userById, type UserRow } from '../domain/sign-in.js';
+import { userById, type SecondFactors, type UserRow } from '../domain/sign-in.js';
 import { DomainError } from '../shared/errors.js';
 import { finishLogin, refusedForClient } from './finish.js';
 import { asUser, loginState, saveLoginState, type Step } from './interaction.js';
@@ -15,12 +15,24 @@ import { secondFactorForm, secondFactorsHereFor } from './passkey-forms.js';
  * attempt limits are the domain's (src/domain/mfa).
  */
 
-/** After the password or an external IdP: a second factor where the user has one or the policy forces one. */
-export async function afterFirstFactor(ctx: Context, step: Step, look: Look, user: UserRow, amr: string[], local: boolean, wantsMfa = false): Promise<void> {
+/**
+ * After the password or an external IdP: a second factor where the user has one or the policy
+ * forces one. `secondFactors`: the user's, when this request has read them already (the
+ * password step, with the login name).
+ */
+export async function afterFirstFactor(
+  ctx: Context,
+  step: Step,
+  look: Look,
+  user: UserRow,
+  amr: string[],
+  local: boolean,
+  opts: { wantsMfa?: boolean; secondFactors?: SecondFactors } = {},
+): Promise<void> {
   if (await refusedForClient(ctx, step, user)) return;
   // The rule is the domain's (the access explanation applies it too).
-  const has = await secondFactorsHereFor(ctx, step, user);
-  const next = secondFactorStep(look.policy, has, local, wantsMfa);
+  const has = opts.secondFactors ?? (await secondFactorsHereFor(ctx, step, user));
+  const next = secondFactorStep(look.policy, has, local, opts.wantsMfa ?? false);
   if (next.step === 'none') return completeLogin(ctx, step, look, user, amr);
   if (next.step === 'refused') return errorPage(ctx, step, 403, 'login.no_second_factor_allowed', 'The login policy forces a second factor but allows none.');
   await saveLoginState(step, { pendingUserId: user.id, pendingAmr: amr, passkeySetup: undefined });

@@ -15,7 +15,8 @@ export async function submitPassword(ctx: Context, step: Step, typed: string, pa
     const { throttle, deps } = step.services;
     const scope = step.oidc.scope;
     const look0 = await lookFor(ctx, step);
-    const { user, loginName } = await identify(step, look0.org, typed);
+    // The second factors are read with the name: afterFirstFactor needs them right after argon2.
+    const { user, loginName, secondFactors } = await identify(step, look0.org, typed, { secondFactorsAt: ctx.hostname });
     const look = user ? await lookFor(ctx, step, { userOrgId: user.org_id }) : look0;
     if (user && !look.policy.allowUsernamePassword) return showLoginName(ctx, step, look, loginName, look.t('login.usernamePasswordDisabled'));
     const result = await checkPassword({ scope, deps, throttle }, { user, loginName, password, address: ctx.ip });
@@ -30,6 +31,6 @@ export async function submitPassword(ctx: Context, step: Step, typed: string, pa
     }
     // The user may choose a second factor themselves (the checkbox on the password page).
     const wantsMfa = (ctx.request.body as Record<string, unknown> | undefined)?.setupMfa === 'yes';
-    return afterFirstFactor(ctx, step, look, result.user, ['pwd'], true, wantsMfa);
+    return afterFirstFactor(ctx, step, look, result.user, ['pwd'], true, { wantsMfa, secondFactors });
   });
 }

@@ -304,6 +304,13 @@ const reads: Read[] = [
   ['user.findUserByLoginName (email)', (s) => loginNameRepo.findUserByLoginName(s, 'isolated@a.example')],
   ['user.resolveLoginName (domain)', async (s) => (await loginNameRepo.resolveLoginName(s, 'isolated-human@isolated-a.example')).user],
   ['user.resolveLoginName (email)', async (s) => (await loginNameRepo.resolveLoginName(s, 'isolated@a.example')).user],
+  [
+    'user.resolveLoginName (second factors)',
+    async (s) =>
+      (await loginNameRepo.resolveLoginName(s, 'isolated-human@isolated-a.example', mfaRepo.secondFactorColumns(s, 'u.id', a.domain))).extra?.has_passkey
+        ? 1
+        : null,
+  ],
   ['user.loginNamesOf', async (s) => (await loginNameRepo.loginNamesOf(s, { username: 'u', org_id: a.orgId })).filter((n) => n !== 'u')],
   [
     'user.loginNamesOfUsers',
@@ -643,6 +650,9 @@ const exempt: Record<string, string> = {
   'instance.instanceExists': 'takes the bare knex on purpose: whether the instance a configuration file names exists',
   'org.orgSlug': 'pure: turns a name into a domain label, no database',
   'user.loginNamesFrom': 'pure: puts login names together from rows already read, no database',
+  'mfa.secondFactorColumns':
+    "builds subqueries for a caller's statement and runs none: covered by user.resolveLoginName (second factors) and mfa.secondFactorsOf",
+  'mfa.secondFactorsFrom': 'pure: reads two columns of a row already read, no database',
   'session.sweepUiSessions': 'takes the bare knex on purpose: drops expired sessions of every instance',
   'instance.instanceServingDomain': 'looks past the instance on purpose: an instance domain is unique in the installation',
   'notify.claimDueOutboxRows': "takes the bare knex on purpose: the sender claims every instance's due mails, then sends each under its instance's Scope",

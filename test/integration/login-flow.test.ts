@@ -6,6 +6,7 @@ import { getUser } from '../../src/domain/user/repository.js';
 import { unlockUser } from '../../src/domain/user/service.js';
 import { confirmTotpEnrolment, currentStep, startTotpEnrolment, totpCodeAt } from '../../src/domain/mfa/service.js';
 import { newId } from '../../src/shared/ids.js';
+import { insertPasskey } from '../../src/domain/passkey/repository.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
 
 let w: LoginWorld;
@@ -139,6 +140,34 @@ describe('second factor', () => {
     expect(s.page.status).toBe(400);
     await s.submit('/mfa', { code: totpCodeAt(e.secret, currentStep()) });
     expect((await s.tokens()).sub).toBe(u.userId);
+  });
+
+  test('a passkey is a second factor only on its own domain: elsewhere the password finishes, here the passkey is asked', async () => {
+    const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `pk${newId()}` });
+    const passkey = (rpId: string) =>
+      insertPasskey(w.inst.scope, {
+        id: newId(),
+        user_id: u.userId,
+        credential_id: `cred-${newId()}`,
+        public_key: Buffer.from('not used'),
+        sign_count: 0,
+        backup_eligible: false,
+        backed_up: false,
+        transports: [],
+        aaguid: null,
+        rp_id: rpId,
+        name: rpId,
+      });
+    await passkey(`elsewhere.${w.inst.domain}`);
+    const elsewhere = await session().start();
+    await elsewhere.password(`${u.username}@${home}`, u.password);
+    expect(elsewhere.page.body).not.toContain('/mfa');
+    expect((await elsewhere.tokens()).sub).toBe(u.userId);
+    await passkey(w.inst.domain);
+    const here = await session().start();
+    await here.password(`${u.username}@${home}`, u.password);
+    expect(here.page.body).toContain('action="/ui/login/');
+    expect(here.page.body).toContain('/mfa/passkey"');
   });
 
   test('forceMfa: a user without a factor enrols (QR code and key), sees recovery codes, then finishes', async () => {

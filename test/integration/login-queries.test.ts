@@ -41,7 +41,7 @@ const secondFactors = (sql: string) => /user_totp|user_passkeys/.test(sql);
 test.each([
   ['an email', (u: { username: string }) => `${u.username}@example.com`],
   ['username@domain', (u: { loginName: string }) => u.loginName],
-])('a sign-in by %s resolves the name in one statement per step, and its second factors in one', async (_kind, typed) => {
+])('a sign-in by %s resolves the name in one statement per step; the password step reads the second factors in the same one', async (_kind, typed) => {
   const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `q${Date.now()}` });
   let sub = '';
   const sql = await sqlPerRequest(async () => {
@@ -54,4 +54,5 @@ test.each([
   expect(count('POST /ui/login/:uid/loginname', resolvesName)).toBe(1);
   expect(count('POST /ui/login/:uid/password', resolvesName)).toBe(1);
   expect(count('POST /ui/login/:uid/password', secondFactors)).toBe(1);
+  expect(count('POST /ui/login/:uid/password', (q) => resolvesName(q) || secondFactors(q))).toBe(1);
 });

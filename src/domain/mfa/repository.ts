@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Scope } from '../../db/scope.js';
 
 export interface TotpRow {
@@ -14,18 +15,33 @@ export async function getTotp(scope: Scope, userId: string): Promise<TotpRow | u
   return scope.table('user_totp').where({ user_id: userId }).first();
 }
 
+export interface SecondFactors {
+  totp: boolean;
+  passkey: boolean;
+}
+
 /**
- * The second factors a user has at sign-in: a verified authenticator app, and a passkey of this
- * relying party. One statement: the login asks both after every first factor.
+ * What counts as a second factor at sign-in, as two columns (`has_totp`, `has_passkey`) of a
+ * query on users: a verified authenticator app, and a passkey of this relying party.
+ * `userIdColumn` names the users' id column of that query ('users.id', 'u.id'). It runs nothing
+ * itself: the password step reads them with the login name (src/domain/user/login-name-repository.ts).
  */
-export async function secondFactorsOf(scope: Scope, userId: string, rpId: string): Promise<{ totp: boolean; passkey: boolean }> {
-  const totp = scope.table('user_totp').where({ user_id: userId, verified: true }).select(scope.expression('1'));
-  const passkey = scope.table('user_passkeys').where({ user_id: userId, rp_id: rpId }).select(scope.expression('1'));
-  const row = await scope
-    .table('users')
-    .where({ id: userId })
-    .first(scope.expression('exists(?) as totp', [totp]), scope.expression('exists(?) as passkey', [passkey]));
-  return { totp: row?.totp === true, passkey: row?.passkey === true };
+export function secondFactorColumns(scope: Scope, userIdColumn: string, rpId: string): Record<'has_totp' | 'has_passkey', Knex.Raw> {
+  const totp = scope.table('user_totp', 't').whereRaw('t.user_id = ??', [userIdColumn]).andWhere('t.verified', true).select(scope.expression('1'));
+  const passkey = scope.table('user_passkeys', 'k').whereRaw('k.user_id = ??', [userIdColumn]).andWhere('k.rp_id', rpId).select(scope.expression('1'));
+  return { has_totp: scope.expression('exists(?) as has_totp', [totp]), has_passkey: scope.expression('exists(?) as has_passkey', [passkey]) };
+}
+
+/** The two columns of secondFactorColumns, read back. */
+export const secondFactorsFrom = (row: { has_totp?: unknown; has_passkey?: unknown } | undefined): SecondFactors => ({
+  totp: row?.has_totp === true,
+  passkey: row?.has_passkey === true,
+});
+
+/** The second factors a user has at sign-in (secondFactorColumns), in one statement. */
+export async function secondFactorsOf(scope: Scope, userId: string, rpId: string): Promise<SecondFactors> {
+  const columns = secondFactorColumns(scope, 'users.id', rpId);
+  return secondFactorsFrom(await scope.table('users').where({ id: userId }).first(columns.has_totp, columns.has_passkey));
 }
 
 /** Replaces any enrolment of the user with a new, unverified secret. */
