@@ -4,6 +4,7 @@ import type { Scope } from '../db/scope.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
 import type { ChangeBus } from '../shared/changes.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { ChallengeStore } from './passkey/challenge-store.js';
 import type { Principal } from './principal.js';
 
 /** What every service needs, built once at start-up and passed in (no global singletons). */
@@ -16,6 +17,8 @@ export interface ServiceDeps {
   metrics?: Metrics;
   /** state kept outside the database (Redis), dropped with its instance; absent without Redis */
   shortLivedState?: ShortLivedState;
+  /** where passkey ceremonies' challenges wait (Redis when configured); PostgreSQL when absent */
+  challenges?: ChallengeStore;
 }
 
 export interface ShortLivedState {

@@ -27,7 +27,7 @@ export function relyingParty(ctx: Context, look: Look): RelyingParty {
 export async function passwordlessForm(ctx: Context, step: Step, look: Look): Promise<PasskeyForm | undefined> {
   if (look.policy.passwordlessType !== 'allowed') return undefined;
   const { challengeId, options } = await startPasskeyAuthentication(
-    { scope: step.oidc.scope },
+    { scope: step.oidc.scope, deps: step.services.deps },
     { rp: relyingParty(ctx, look), binding: step.uid, servesDomain: (d) => step.oidc.signIn.servesDomain(d) },
   );
   return { action: `/ui/login/${step.uid}/passkey`, mode: 'authenticate', challengeId, options: JSON.stringify(options), autofill: true };
@@ -36,7 +36,7 @@ export async function passwordlessForm(ctx: Context, step: Step, look: Look): Pr
 /** The second factor page's passkey form: the user's own passkeys on this domain. */
 export async function secondFactorForm(ctx: Context, step: Step, look: Look, user: UserRow): Promise<PasskeyForm> {
   const { challengeId, options } = await startPasskeyAuthentication(
-    { scope: step.oidc.scope },
+    { scope: step.oidc.scope, deps: step.services.deps },
     { rp: relyingParty(ctx, look), binding: step.uid, userId: user.id, servesDomain: (d) => step.oidc.signIn.servesDomain(d) },
   );
   return { action: `/ui/login/${step.uid}/mfa/passkey`, mode: 'authenticate', challengeId, options: JSON.stringify(options) };

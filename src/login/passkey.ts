@@ -27,7 +27,10 @@ function parseResponse(raw: string): unknown {
 }
 
 export function checkAssertion(step: Step, input: { challengeId: string; response: string }): Promise<PasskeyCheck> {
-  return verifyPasskeyAssertion({ scope: step.oidc.scope }, { challengeId: input.challengeId, binding: step.uid, response: parseResponse(input.response) });
+  return verifyPasskeyAssertion(
+    { scope: step.oidc.scope, deps: step.services.deps },
+    { challengeId: input.challengeId, binding: step.uid, response: parseResponse(input.response) },
+  );
 }
 
 /**

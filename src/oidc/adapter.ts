@@ -135,6 +135,8 @@ export async function sweepExpiredPayloads(knex: Knex, limit = 5000): Promise<nu
     `DELETE FROM sign_in_devices d WHERE d.last_seen_at < now() - interval '1 day' AND NOT EXISTS ` +
       `(SELECT 1 FROM oidc_payloads p WHERE p.instance_id = d.instance_id AND p.uid = d.session_uid AND p.model = 'Session')`,
   );
+  // Passkey challenges written to PostgreSQL (without Redis, or during an outage) that nobody answered.
+  await knex.raw(`DELETE FROM webauthn_challenges WHERE expires_at < now()`);
   return result.rowCount ?? 0;
 }
 

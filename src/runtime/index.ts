@@ -13,6 +13,7 @@ import { PasswordHasher, SecretBox } from '../shared/crypto.js';
 import { RedisChangeBus } from '../shared/redis-changes.js';
 import { redisConnections, type RedisClient, type RedisConnections } from '../shared/redis.js';
 import { deleteInstanceKeys } from '../shared/redis-keys.js';
+import { redisChallenges } from '../domain/passkey/challenge-store.js';
 import { createLogger } from '../ops/logging.js';
 import { PromMetrics } from '../ops/metrics.js';
 
@@ -77,7 +78,10 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
   const changes: ChangeBus = redis ? await subscribedChangeBus(redis, log) : new LocalChangeBus();
   if (redis) metrics.watchRedis(() => redis.states());
   const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
-  if (redis) deps.shortLivedState = redisInstanceState(redis, log);
+  if (redis) {
+    deps.shortLivedState = redisInstanceState(redis, log);
+    deps.challenges = redisChallenges(redis.commands('webauthn'), metrics);
+  }
   return {
     config,
     db,

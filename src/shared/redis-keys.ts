@@ -11,6 +11,8 @@ export const redisKeyPrefix = {
   oidc: (instanceId: string) => `tessera:oidc:${instanceId}:`,
   /** the failed-login throttle (src/login/throttle.ts): rate-limiter-flexible adds `:{limiter}:{instanceId}:…` */
   loginThrottle: 'tessera:login',
+  /** passkey ceremonies' challenges (src/domain/passkey/challenge-store.ts) */
+  webauthn: (instanceId: string) => `tessera:webauthn:${instanceId}:`,
 };
 
 /** The throttle's limiters, each a key prefix of its own. */
@@ -22,6 +24,7 @@ const glob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&');
 export function instanceKeyPatterns(instanceId: string): string[] {
   return [
     `${glob(redisKeyPrefix.oidc(instanceId))}*`,
+    `${glob(redisKeyPrefix.webauthn(instanceId))}*`,
     ...loginThrottleLimiters.map((limiter) => `${glob(`${redisKeyPrefix.loginThrottle}:${limiter}:${instanceId}:`)}*`),
   ];
 }

@@ -38,8 +38,8 @@ async function userWithPasskey(orgId = inst.orgId) {
     name: 'YubiKey',
   });
   const signIn = async () => {
-    const a = await startPasskeyAuthentication({ scope: inst.scope }, { rp, binding: 'l' });
-    return verifyPasskeyAssertion({ scope: inst.scope }, { challengeId: a.challengeId, binding: 'l', response: key.get(a.options, rp.origin) });
+    const a = await startPasskeyAuthentication({ scope: inst.scope, deps: rt.deps }, { rp, binding: 'l' });
+    return verifyPasskeyAssertion({ scope: inst.scope, deps: rt.deps }, { challengeId: a.challengeId, binding: 'l', response: key.get(a.options, rp.origin) });
   };
   return { id, passkeyId: passkey.id, signIn };
 }

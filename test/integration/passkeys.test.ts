@@ -15,6 +15,9 @@ import { listPasskeys } from '../../src/domain/passkey/queries.js';
 import { listEvents } from '../../src/domain/audit/repository.js';
 import { createIdp, linkUserToIdp, unlinkUser } from '../../src/domain/idp/service.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
+import { redisChallenges } from '../../src/domain/passkey/challenge-store.js';
+import { callRedis, redisConnections, type RedisClient } from '../../src/shared/redis.js';
+import { redisKeyPrefix } from '../../src/shared/redis-keys.js';
 import { contexts } from './identity-support.js';
 
 /**
@@ -24,9 +27,11 @@ import { contexts } from './identity-support.js';
 let rt: Runtime;
 let A: TestInstance;
 let B: TestInstance;
+let redis: RedisClient;
 beforeAll(async () => {
   rt = await testRuntime();
   [A, B] = await Promise.all([testInstance(rt, 'Passkeys A'), testInstance(rt, 'Passkeys B')]);
+  redis = rt.redis!.commands('test');
 });
 afterAll(async () => {
   await rt.close();
@@ -58,9 +63,9 @@ async function register(inst: TestInstance, user: Awaited<ReturnType<typeof huma
 /** A passwordless sign-in (no user given) or a second factor (userId given) at `inst`. */
 async function signIn(inst: TestInstance, authenticator: SoftAuthenticator, opts: { userId?: string; origin?: string; binding?: string } = {}) {
   const rp = rpOf(inst);
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: inst.scope }, { rp, binding: 'login-1', userId: opts.userId });
+  const { challengeId, options } = await startPasskeyAuthentication({ scope: inst.scope, deps: rt.deps }, { rp, binding: 'login-1', userId: opts.userId });
   const response = authenticator.get(options, opts.origin ?? rp.origin);
-  return verifyPasskeyAssertion({ scope: inst.scope }, { challengeId, binding: opts.binding ?? 'login-1', response });
+  return verifyPasskeyAssertion({ scope: inst.scope, deps: rt.deps }, { challengeId, binding: opts.binding ?? 'login-1', response });
 }
 
 const eventTypes = async (inst: TestInstance, userId: string) => (await listEvents(inst.scope, { resourceId: userId, limit: 1000 })).map((e) => e.type);
@@ -88,12 +93,15 @@ test('a passkey registered at one instance is refused at another', async () => {
   // A's credential answering B's ceremony, signed for B's RP ID or for A's: B's lookup is scoped to B.
   const rp = rpOf(B);
   for (const signedFor of [B.domain, A.domain]) {
-    const { challengeId, options } = await startPasskeyAuthentication({ scope: B.scope }, { rp, binding: 'x' });
+    const { challengeId, options } = await startPasskeyAuthentication({ scope: B.scope, deps: rt.deps }, { rp, binding: 'x' });
     const response = key.assert(key.credentials[0], options.challenge, rp.origin, signedFor);
-    expect(await verifyPasskeyAssertion({ scope: B.scope }, { challengeId, binding: 'x', response })).toEqual({ ok: false, reason: 'unknown_credential' });
+    expect(await verifyPasskeyAssertion({ scope: B.scope, deps: rt.deps }, { challengeId, binding: 'x', response })).toEqual({
+      ok: false,
+      reason: 'unknown_credential',
+    });
   }
   // B cannot start a ceremony for A's domain either.
-  await expect(startPasskeyAuthentication({ scope: B.scope }, { rp: rpOf(A), binding: 'x' })).rejects.toMatchObject({ code: 'invalid_input' });
+  await expect(startPasskeyAuthentication({ scope: B.scope, deps: rt.deps }, { rp: rpOf(A), binding: 'x' })).rejects.toMatchObject({ code: 'invalid_input' });
   expect(await signIn(A, key)).toMatchObject({ ok: true, userId: u.id }); // at home it works
 });
 
@@ -105,9 +113,12 @@ test('the origin is checked exactly and the RP ID must match the assertion', asy
     expect(await signIn(A, key, { origin })).toEqual({ ok: false, reason: 'not_verified' });
   }
   const rp = rpOf(A);
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope }, { rp, binding: 'x' });
+  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope, deps: rt.deps }, { rp, binding: 'x' });
   const otherRp = key.assert(key.credentials[0], options.challenge, rp.origin, 'other.example');
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId, binding: 'x', response: otherRp })).toEqual({ ok: false, reason: 'not_verified' });
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId, binding: 'x', response: otherRp })).toEqual({
+    ok: false,
+    reason: 'not_verified',
+  });
   expect(await signIn(A, key)).toMatchObject({ ok: true }); // the genuine one still works
 });
 
@@ -144,29 +155,75 @@ test('a challenge works once, only for its own interaction, and only for its pur
   const key = new SoftAuthenticator();
   await register(A, u, key);
   const rp = rpOf(A);
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope }, { rp, binding: 'login-1' });
+  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope, deps: rt.deps }, { rp, binding: 'login-1' });
   const response = key.get(options, rp.origin);
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId, binding: 'login-2', response })).toEqual({ ok: false, reason: 'challenge_invalid' });
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId, binding: 'login-2', response })).toEqual({
+    ok: false,
+    reason: 'challenge_invalid',
+  });
   // The wrong binding consumed it: the genuine interaction must start again.
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId, binding: 'login-1', response })).toEqual({ ok: false, reason: 'challenge_invalid' });
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId, binding: 'login-1', response })).toEqual({
+    ok: false,
+    reason: 'challenge_invalid',
+  });
   expect(await signIn(A, key)).toMatchObject({ ok: true });
-  // An expired ceremony:
-  const late = await startPasskeyAuthentication({ scope: A.scope }, { rp, binding: 'login-1' });
+  // An expired ceremony (in PostgreSQL, where a row outlives its expiry until swept; Redis drops it by TTL):
+  const inDatabase = { scope: A.scope, deps: {} };
+  const late = await startPasskeyAuthentication(inDatabase, { rp, binding: 'login-1' });
   await A.scope
     .table('webauthn_challenges')
     .where({ id: late.challengeId })
     .update({ expires_at: new Date(Date.now() - 1000) });
-  expect(
-    await verifyPasskeyAssertion({ scope: A.scope }, { challengeId: late.challengeId, binding: 'login-1', response: key.get(late.options, rp.origin) }),
-  ).toEqual({ ok: false, reason: 'challenge_invalid' });
+  expect(await verifyPasskeyAssertion(inDatabase, { challengeId: late.challengeId, binding: 'login-1', response: key.get(late.options, rp.origin) })).toEqual({
+    ok: false,
+    reason: 'challenge_invalid',
+  });
   // A registration challenge does not verify an assertion.
   const reg = await startPasskeyRegistration(u.self, u.id, { rp, binding: 'login-1' });
   expect(
     await verifyPasskeyAssertion(
-      { scope: A.scope },
+      { scope: A.scope, deps: rt.deps },
       { challengeId: reg.challengeId, binding: 'login-1', response: key.get({ ...options, challenge: reg.options.challenge }, rp.origin) },
     ),
   ).toEqual({ ok: false, reason: 'challenge_invalid' });
+});
+
+test('with Redis a challenge waits there, not in PostgreSQL; while Redis is unreachable it goes to PostgreSQL, and works once either way', async () => {
+  const u = await human(A);
+  const key = new SoftAuthenticator();
+  await register(A, u, key);
+  const rp = rpOf(A);
+  const rows = (id: string) => A.scope.table('webauthn_challenges').where({ id }).select('id');
+  const inRedis = await startPasskeyAuthentication({ scope: A.scope, deps: rt.deps }, { rp, binding: 'login-1' });
+  expect(await rows(inRedis.challengeId)).toEqual([]);
+  expect(await callRedis(redis, (r) => r.exists(`${redisKeyPrefix.webauthn(A.instanceId)}${inRedis.challengeId}`))).toBe(1);
+  const answer = key.get(inRedis.options, rp.origin);
+  expect(
+    await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId: inRedis.challengeId, binding: 'login-1', response: answer }),
+  ).toMatchObject({
+    ok: true,
+  });
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId: inRedis.challengeId, binding: 'login-1', response: answer })).toEqual({
+    ok: false,
+    reason: 'challenge_invalid',
+  });
+  // A Redis nobody answers on: the ceremony starts all the same, with its challenge in PostgreSQL…
+  const unreachable = redisConnections({ url: 'redis://127.0.0.1:1', mode: 'standalone', commandTimeoutMs: 200, connectTimeoutMs: 200 });
+  try {
+    const duringOutage = await startPasskeyAuthentication(
+      { scope: A.scope, deps: { challenges: redisChallenges(unreachable.commands('down')) } },
+      { rp, binding: 'login-1' },
+    );
+    expect(await rows(duringOutage.challengeId)).toEqual([{ id: duringOutage.challengeId }]);
+    // …where a process whose Redis is up finds it, once.
+    const late = key.get(duringOutage.options, rp.origin);
+    const check = (response: unknown) =>
+      verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId: duringOutage.challengeId, binding: 'login-1', response });
+    expect(await check(late)).toMatchObject({ ok: true });
+    expect(await check(late)).toEqual({ ok: false, reason: 'challenge_invalid' });
+  } finally {
+    unreachable.close();
+  }
 });
 
 test("as a second factor, only the signed-in user's own passkey counts", async () => {
@@ -177,10 +234,13 @@ test("as a second factor, only the signed-in user's own passkey counts", async (
   await register(A, alice, aliceKey);
   await register(A, bob, bobKey);
   const rp = rpOf(A);
-  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope }, { rp, binding: 'l', userId: alice.id });
+  const { challengeId, options } = await startPasskeyAuthentication({ scope: A.scope, deps: rt.deps }, { rp, binding: 'l', userId: alice.id });
   expect(options.allowCredentials?.map((c) => c.id)).toEqual([aliceKey.credentials[0].id.toString('base64url')]);
   const bobs = bobKey.assert(bobKey.credentials[0], options.challenge, rp.origin);
-  expect(await verifyPasskeyAssertion({ scope: A.scope }, { challengeId, binding: 'l', response: bobs })).toEqual({ ok: false, reason: 'wrong_user' });
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { challengeId, binding: 'l', response: bobs })).toEqual({
+    ok: false,
+    reason: 'wrong_user',
+  });
   expect(await signIn(A, aliceKey, { userId: alice.id })).toMatchObject({ ok: true, userId: alice.id });
 });
 

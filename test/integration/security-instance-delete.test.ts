@@ -48,6 +48,8 @@ test("DELETE /system/v1/instances/{id} removes the instance's Redis keys at once
   const before = await keysNaming(doomed.inst.instanceId);
   expect(before.some((k) => k.startsWith(`tessera:oidc:${doomed.inst.instanceId}:`))).toBe(true);
   expect(before.some((k) => k.startsWith('tessera:login:'))).toBe(true);
+  // The login pages' passkey ceremonies:
+  expect(before.some((k) => k.startsWith(`tessera:webauthn:${doomed.inst.instanceId}:`))).toBe(true);
   const bystanderKeys = await keysNaming(bystander.inst.instanceId);
   expect(bystanderKeys.length).toBeGreaterThan(0);
 

@@ -12,7 +12,7 @@ import { authorize } from '../authorization.js';
 import { notFound, ruleViolation, invalidInput } from '../../shared/errors.js';
 import { newId, newSecret } from '../../shared/ids.js';
 import { appendEvent } from '../audit/repository.js';
-import type { ServiceContext } from '../deps.js';
+import type { ServiceContext, ServiceDeps } from '../deps.js';
 import { authorizeActingAs } from '../membership/service.js';
 import type { Principal } from '../principal.js';
 import { requireRecentSignIn } from '../recent-sign-in.js';
@@ -23,15 +23,14 @@ import {
   deletePasskeyRow,
   findPasskeyByCredentialId,
   getPasskey,
-  insertChallenge,
   insertPasskey,
   instanceServesDomain,
   listPasskeysOfUser,
   recordPasskeyUse,
   renamePasskeyRow,
-  takeChallenge,
   type ChallengeRow,
 } from './repository.js';
+import { databaseChallenges, type ChallengeStore } from './challenge-store.js';
 
 /**
  * Passkeys (WebAuthn) on @simplewebauthn/server. The relying party is the instance domain the
@@ -78,8 +77,17 @@ async function authorizeChange(ctx: ServiceContext, user: UserRow): Promise<void
 /** Whether a domain is the instance's own; the login passes its provider's cached answer (src/domain/sign-in-reads.ts). */
 export type ServesDomain = (domain: string) => Promise<boolean>;
 
+/**
+ * What a ceremony needs of its call's context: the instance, and the deps that say where
+ * challenges wait (their store, else PostgreSQL). Required, so that no caller starts a ceremony
+ * in one store and finishes it in the other.
+ */
+export type CeremonyContext = Pick<ServiceContext, 'scope'> & { deps: Pick<ServiceDeps, 'challenges'> };
+
+const challengesOf = (ctx: CeremonyContext): ChallengeStore => ctx.deps.challenges ?? databaseChallenges;
+
 async function newChallenge(
-  ctx: Pick<ServiceContext, 'scope'>,
+  ctx: CeremonyContext,
   rp: RelyingParty,
   row: Omit<ChallengeRow, 'id' | 'challenge' | 'rp_id' | 'origin' | 'expires_at'>,
   servesDomain: ServesDomain = (domain) => instanceServesDomain(ctx.scope, domain),
@@ -88,19 +96,14 @@ async function newChallenge(
   if (!(await servesDomain(rp.rpId))) throw invalidInput(`${rp.rpId} is not a domain of this instance`);
   const id = newId();
   const challenge = newSecret(32); // base64url, as clientDataJSON will carry it
-  await insertChallenge(ctx.scope, { ...row, id, challenge, rp_id: rp.rpId, origin: rp.origin, expires_at: new Date(Date.now() + CEREMONY_MS) });
+  await challengesOf(ctx).put(ctx.scope, { ...row, id, challenge, rp_id: rp.rpId, origin: rp.origin, expires_at: new Date(Date.now() + CEREMONY_MS) });
   return { id, challenge };
 }
 
 /** The challenge of a ceremony, once, if it is this binding's, of this kind, and unexpired. */
-async function redeemChallenge(
-  ctx: Pick<ServiceContext, 'scope'>,
-  id: string,
-  binding: string,
-  purpose: ChallengeRow['purpose'],
-): Promise<ChallengeRow | undefined> {
+async function redeemChallenge(ctx: CeremonyContext, id: string, binding: string, purpose: ChallengeRow['purpose']): Promise<ChallengeRow | undefined> {
   if (!/^\d{1,30}$/.test(id)) return undefined;
-  const row = await takeChallenge(ctx.scope, id);
+  const row = await challengesOf(ctx).take(ctx.scope, id);
   if (!row || row.binding !== binding || row.purpose !== purpose || row.expires_at.getTime() <= Date.now()) return undefined;
   return row;
 }
@@ -224,7 +227,7 @@ export interface AuthenticationStart {
  * password, limited to that user's passkeys on this domain (presence is enough there).
  */
 export async function startPasskeyAuthentication(
-  ctx: Pick<ServiceContext, 'scope'>,
+  ctx: CeremonyContext,
   opts: { rp: RelyingParty; binding: string; userId?: string; servesDomain?: ServesDomain },
 ): Promise<AuthenticationStart> {
   const passwordless = opts.userId === undefined;
@@ -264,7 +267,7 @@ const owner = (user: Pick<UserRow, 'id' | 'org_id'>): Principal => ({ type: 'use
  * authenticator: refused, and recorded as `user.passkey.counter_regressed`.
  */
 export async function verifyPasskeyAssertion(
-  ctx: Pick<ServiceContext, 'scope'>,
+  ctx: CeremonyContext,
   input: {
     challengeId: string;
     binding: string;
