@@ -25,6 +25,7 @@ import { introspectionAllowed, introspectionAsZitadel } from './introspection.js
 import { JWT_BEARER } from './jwt-bearer.js';
 import { activeSigningAlg, providerJwks, type SigningKeyRow } from './keys.js';
 import { recordSessionDevices, signJwtAccessTokens, unknownRoutesAsOidcErrors } from './provider-middleware.js';
+import { rememberDiscovery } from './discovery-cache.js';
 import { SettingsCache } from './settings-cache.js';
 import { CachedSignInReads, type SignInReads } from '../domain/sign-in-reads.js';
 import { extraTokenClaimsFor } from './token-extras.js';
@@ -128,6 +129,8 @@ export function buildProvider(deps: ProviderDeps, instance: InstanceRow, keys: S
   provider.registerGrantType(JWT_BEARER, async () => {
     throw new Error('answered by src/oidc/jwt-bearer.ts');
   }, ['assertion', 'scope']);
+  // Outermost, so it keeps the document as it leaves the provider.
+  provider.use(rememberDiscovery);
   provider.use(signJwtAccessTokens(accessTokens));
   provider.use(introspectionAsZitadel(scope, findClient, deps.claimsCache));
   provider.use(unknownRoutesAsOidcErrors);

@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import { answerDiscovery } from './discovery-cache.js';
 import { providerCookies } from './internals.js';
 import type { ProviderPool } from './pool.js';
 import type { InstanceProvider } from './provider.js';
@@ -40,6 +41,7 @@ export function providerContext(pool: ProviderPool): Middleware {
 export function providerEndpoints(): Middleware {
   return async function openIdProvider(ctx: Context): Promise<void> {
     const oidc = ctx.state.oidc;
+    if (answerDiscovery(ctx, oidc.provider)) return;
     if (ctx.method === 'GET' && ctx.path === '/auth') askConsentForOfflineAccess(ctx);
     const req = await prepareProviderRequest(ctx, oidc);
     if (!req) return;
