@@ -75,7 +75,7 @@ export async function recordPasskeyUse(scope: Scope, id: string, seen: number, n
 
 export async function insertChallenge(scope: Scope, row: ChallengeRow): Promise<void> {
   // Expired challenges of abandoned ceremonies go with every new one, in the same statement (one
-  // round trip: every login page makes a challenge); the index keeps it cheap.
+  // round trip: without Redis every login page makes a challenge here); the index keeps it cheap.
   const expired = scope.table('webauthn_challenges').where('expires_at', '<', new Date()).delete();
   await scope.insert('webauthn_challenges', row).with('expired', expired);
 }
