@@ -19,12 +19,14 @@ export function findAccountFor(scope: Scope, settings: SettingsCache, clientUse:
     const route = ctx?.oidc?.route;
     const projectId = route === 'userinfo' || route === 'token' ? clientInfo(ctx.oidc.client).projectId : undefined;
     if (await clientUse(sub, projectId)) return undefined;
-    // On userinfo, the roles the response needs are read in the same statement as the user,
-    // through the claims cache (invalidated by PostgreSQL on every relevant write).
-    const userinfo = ctx?.oidc?.route === 'userinfo';
-    const projectIds = userinfo && token?.scope ? await rolesToPrefetch(settings, clientInfo(ctx.oidc.client), String(token.scope).split(' ')) : undefined;
+    // On userinfo and at the token endpoint (the ID token), the roles the response carries are
+    // read in the same statement as the user: on userinfo through the claims cache (invalidated by
+    // PostgreSQL on every relevant write), for an ID token always fresh.
+    const claimsUse = route === 'userinfo' ? 'userinfo' : route === 'token' ? 'id_token' : undefined;
+    const projectIds =
+      claimsUse && token?.scope ? await rolesToPrefetch(settings, clientInfo(ctx.oidc.client), String(token.scope).split(' '), claimsUse) : undefined;
     const load = () => userWithRoleGrants(scope, sub, projectIds ?? []);
-    const { user, grants } = userinfo && claimsCache ? await claimsCache.read(scope.instanceId, sub, projectIds ?? [], load) : await load();
+    const { user, grants } = claimsUse === 'userinfo' && claimsCache ? await claimsCache.read(scope.instanceId, sub, projectIds ?? [], load) : await load();
     if (!isLoginable(user)) return undefined;
     const prefetched = projectIds ? { projectIds, grants } : undefined;
     return {

@@ -4,6 +4,7 @@ import type { UserRow } from '../domain/user/repository.js';
 import {
   audienceProjects,
   buildClaims,
+  carriedClaims,
   machineTokenClaims,
   METADATA_SCOPE,
   requestedOrg,
@@ -55,14 +56,15 @@ export async function accountClaims(
   reads: SettingsReads = directReads(scope),
   prefetched?: PrefetchedGrants,
 ): Promise<Record<string, unknown>> {
-  // Only what the scopes can release is read: userinfo is the hottest endpoint.
-  const needsOrg = scopes.includes('profile') || scopes.includes(RESOURCE_OWNER_SCOPE) || requestedOrg(scopes) !== undefined;
+  // Only what the scopes can release, and the token carries, is read: userinfo is the hottest endpoint.
+  const carried = carriedClaims(use, client.flags, true);
+  const needsOrg = carried.profile && (scopes.includes('profile') || scopes.includes(RESOURCE_OWNER_SCOPE) || requestedOrg(scopes) !== undefined);
   const [org, project] = await Promise.all([
     needsOrg ? reads.orgSummary(user.org_id) : undefined,
     client.projectId ? reads.projectSettings(client.projectId) : undefined,
   ]);
   let grants: RoleGrant[] = [];
-  if (project && rolesRequested(scopes, project.project_role_assertion)) {
+  if (carried.roles && project && rolesRequested(scopes, project.project_role_assertion)) {
     const projectIds = audienceProjects(scopes, project.id);
     grants = prefetched && sameSet(prefetched.projectIds, projectIds) ? prefetched.grants : await activeRoleGrants(scope, user.id, projectIds);
   }
@@ -88,7 +90,7 @@ export async function accountClaims(
     project: project ? { id: project.id, projectRoleAssertion: project.project_role_assertion } : undefined,
     app: client.flags,
     grants,
-    metadata: scopes.includes(METADATA_SCOPE) ? await userMetadata(scope, user.id) : undefined,
+    metadata: carried.profile && scopes.includes(METADATA_SCOPE) ? await userMetadata(scope, user.id) : undefined,
     withAccessToken: true,
   });
 }
@@ -105,8 +107,8 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((
  * Which projects' role grants a response for this client and these scopes will need, so they can
  * be read in the same statement as the user. Undefined when no roles will be needed.
  */
-export async function rolesToPrefetch(reads: SettingsReads, client: ClientInfo, scopes: string[]): Promise<string[] | undefined> {
-  if (!client.projectId) return undefined;
+export async function rolesToPrefetch(reads: SettingsReads, client: ClientInfo, scopes: string[], use: ClaimsInput['use']): Promise<string[] | undefined> {
+  if (!client.projectId || !carriedClaims(use, client.flags, true).roles) return undefined;
   const project = await reads.projectSettings(client.projectId);
   if (!project || !rolesRequested(scopes, project.project_role_assertion)) return undefined;
   return audienceProjects(scopes, project.id);

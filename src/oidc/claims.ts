@@ -64,7 +64,6 @@ export interface ClaimsInput {
 
 export type RoleClaim = Record<string, Record<string, string>>;
 
-/** The audience's project ids: the client's project plus any requested by `…:project:id:{id}:aud`. */
 /**
  * The `acr` of a sign-in (OpenID Connect Core 2: an absolute URI both sides agree on): one factor,
  * or several (amr has `mfa`). Listed in discovery as acr_values_supported.
@@ -75,6 +74,7 @@ export const acrOfAmr = (amr: string[]): string => (amr.includes('mfa') ? ACR.mu
 /** `urn:zitadel:iam:org:project:id:{id}:aud`: the scope that adds a project to the audience. */
 export const isAudienceScope = (scope: string): boolean => AUD_SCOPE.test(scope);
 
+/** The audience's project ids: the client's project plus any requested by `…:project:id:{id}:aud`. */
 export function audienceProjects(scopes: string[], clientProjectId?: string): string[] {
   const ids = new Set<string>(clientProjectId ? [clientProjectId] : []);
   for (const s of scopes) {
@@ -120,19 +120,30 @@ export function base64url(value: string): string {
   return Buffer.from(value, 'utf8').toString('base64url');
 }
 
+/**
+ * What a token of this use carries: the profile claims (profile, email, phone, metadata, the org)
+ * and the roles. ZITADEL keeps the ID token small when an access token can fetch the rest from
+ * userinfo, unless the app asserts them in the ID token; an access token carries roles only for an
+ * app with accessTokenRoleAssertion. Also what accountClaims reads, so nothing is read in vain.
+ */
+export function carriedClaims(use: ClaimsInput['use'], app: ClaimsInput['app'], withAccessToken = false): { profile: boolean; roles: boolean } {
+  return {
+    profile: use !== 'id_token' || !withAccessToken || Boolean(app?.idTokenUserinfoAssertion),
+    roles:
+      use === 'userinfo' ||
+      (use === 'id_token' && (!withAccessToken || Boolean(app?.idTokenRoleAssertion))) ||
+      (use === 'access_token' && Boolean(app?.accessTokenRoleAssertion)),
+  };
+}
+
 export function buildClaims(input: ClaimsInput): Record<string, unknown> {
   const { scopes, user, org, use } = input;
   const has = (s: string) => scopes.includes(s);
   const claims: Record<string, unknown> = { sub: user.id };
 
-  // ZITADEL keeps the ID token small when an access token can fetch the rest from userinfo.
-  const userinfoInIdToken = use !== 'id_token' || !input.withAccessToken || Boolean(input.app?.idTokenUserinfoAssertion);
-  const rolesInToken =
-    use === 'userinfo' ||
-    (use === 'id_token' && (!input.withAccessToken || Boolean(input.app?.idTokenRoleAssertion))) ||
-    (use === 'access_token' && Boolean(input.app?.accessTokenRoleAssertion));
+  const carried = carriedClaims(use, input.app, input.withAccessToken);
 
-  if (userinfoInIdToken) {
+  if (carried.profile) {
     if (has('profile')) {
       const name =
         user.type === 'machine'
@@ -169,7 +180,7 @@ export function buildClaims(input: ClaimsInput): Record<string, unknown> {
     }
   }
 
-  if (input.project && rolesInToken && rolesRequested(scopes, input.project.projectRoleAssertion)) {
+  if (input.project && carried.roles && rolesRequested(scopes, input.project.projectRoleAssertion)) {
     const roles = roleClaim(input.grants, input.project.id, scopes);
     if (Object.keys(roles).length) claims[ROLES_CLAIM] = roles;
     if (has(PROJECTS_ROLES_SCOPE)) {

@@ -1,5 +1,5 @@
 import { loginWorld, LoginSession, type LoginWorld } from './login-support.js';
-import { addHuman, Browser } from '../support/rp.js';
+import { addApp, addHuman, addProject, Browser, discover, grantRoles, login } from '../support/rp.js';
 
 /**
  * What a sign-in asks of PostgreSQL, request by request (the sign-in benchmark's "DB
@@ -55,4 +55,37 @@ test.each([
   expect(count('POST /ui/login/:uid/password', resolvesName)).toBe(1);
   expect(count('POST /ui/login/:uid/password', secondFactors)).toBe(1);
   expect(count('POST /ui/login/:uid/password', (q) => resolvesName(q) || secondFactors(q))).toBe(1);
+});
+
+const ROLES = 'urn:zitadel:iam:org:project:roles';
+const readsRoles = (sql: string) => /from "user_grants"/.test(sql);
+
+test.each([
+  ['asserts roles in the ID token: they are read with the user, in one statement', true],
+  ['leaves roles to userinfo: the sign-in never reads them', false],
+])('an app that %s', async (_kind, idTokenRoleAssertion) => {
+  const project = await addProject(w.inst.scope, w.inst.orgId, { roleAssertion: true, roles: ['reader'] });
+  const app = await addApp(w.rt, w.inst.scope, project.projectId, { idTokenRoleAssertion });
+  const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `r${Date.now()}` });
+  await grantRoles(w.inst.scope, u.userId, project.projectId, w.inst.orgId, ['reader']);
+  const rp = { issuer: w.issuer, clientId: app.clientId, clientSecret: app.clientSecret, redirectUri: app.redirectUri };
+  const config = await discover(rp);
+  const seen: string[] = [];
+  const onQuery = (q: { sql: string }) => seen.push(q.sql);
+  w.rt.db.knex.on('query', onQuery);
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await login(config, rp, { loginName: u.loginName, password: u.password })).tokens.claims()!;
+  } finally {
+    w.rt.db.knex.off('query', onQuery);
+  }
+  const roleReads = seen.filter(readsRoles);
+  if (idTokenRoleAssertion) {
+    expect(claims[ROLES]).toEqual({ reader: { [w.inst.orgId]: expect.any(String) } });
+    expect(roleReads).toHaveLength(1);
+    expect(roleReads[0]).toMatch(/from "users"/);
+  } else {
+    expect(claims[ROLES]).toBeUndefined();
+    expect(roleReads).toHaveLength(0);
+  }
 });
