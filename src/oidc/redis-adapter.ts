@@ -1,6 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { Metrics } from '../shared/metrics.js';
 import { callRedis, type RedisClient } from '../shared/redis.js';
+import { readWithFallback, writeWithFallback, type RedisWithFallback } from '../shared/redis-fallback.js';
 import { redisKeyPrefix } from '../shared/redis-keys.js';
 import { ServiceUnavailable } from '../shared/unavailable.js';
 import type { OidcAdapter, Payload, PgAdapter } from './adapter.js';
@@ -130,44 +131,31 @@ export class RedisAdapter {
  * never "unknown token".
  */
 export class ShortLivedAdapter implements OidcAdapter {
+  private readonly fallback: RedisWithFallback;
   constructor(
     private readonly redis: RedisAdapter,
     private readonly client: RedisClient,
     private readonly pg: PgAdapter,
-    private readonly metrics: Metrics,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.fallback = { client, metrics };
+  }
 
   private attempt<T>(run: () => Promise<T>): Promise<T> {
     return callRedis(this.client, run);
   }
 
-  async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    try {
-      await this.attempt(() => this.redis.upsert(id, payload, expiresIn));
-    } catch (err) {
-      if (!(err instanceof ServiceUnavailable)) throw err;
-      this.metrics.redisFallback('write');
-      await this.pg.upsert(id, payload, expiresIn);
-    }
+  upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+    return writeWithFallback(
+      this.fallback,
+      () => this.redis.upsert(id, payload, expiresIn),
+      () => this.pg.upsert(id, payload, expiresIn),
+    );
   }
 
   /** `fromRedis` answers undefined for a miss, or null for a miss PostgreSQL cannot make good (the id is another model's). */
-  private async read(fromRedis: () => Promise<Payload | undefined | null>, fromPg: () => Promise<Payload | undefined>): Promise<Payload | undefined> {
-    let down: ServiceUnavailable | undefined;
-    try {
-      const found = await this.attempt(fromRedis);
-      if (found) return found;
-      if (found === null) return undefined;
-    } catch (err) {
-      if (!(err instanceof ServiceUnavailable)) throw err;
-      down = err;
-    }
-    const found = await fromPg();
-    if (down) {
-      if (!found) throw down;
-      this.metrics.redisFallback('read');
-    }
-    return found;
+  private read(fromRedis: () => Promise<Payload | undefined | null>, fromPg: () => Promise<Payload | undefined>): Promise<Payload | undefined> {
+    return readWithFallback(this.fallback, fromRedis, fromPg);
   }
 
   find(id: string) {

@@ -17,6 +17,7 @@ import { createIdp, linkUserToIdp, unlinkUser } from '../../src/domain/idp/servi
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { redisChallenges } from '../../src/domain/passkey/challenge-store.js';
 import { callRedis, redisConnections, type RedisClient } from '../../src/shared/redis.js';
+import { ServiceUnavailable } from '../../src/shared/unavailable.js';
 import { redisKeyPrefix } from '../../src/shared/redis-keys.js';
 import { contexts } from './identity-support.js';
 
@@ -224,6 +225,35 @@ test('with Redis a challenge waits there, not in PostgreSQL; while Redis is unre
   } finally {
     unreachable.close();
   }
+});
+
+test('while Redis is unreachable, an answer to a challenge waiting in Redis is unavailable (503), never refused; it works once Redis answers', async () => {
+  const u = await human(A);
+  const key = new SoftAuthenticator();
+  await register(A, u, key);
+  const rp = rpOf(A);
+  const started = await startPasskeyAuthentication({ scope: A.scope, deps: rt.deps }, { rp, binding: 'login-1' });
+  const answer = { challengeId: started.challengeId, binding: 'login-1', response: key.get(started.options, rp.origin) };
+  const unreachable = redisConnections({ url: 'redis://127.0.0.1:1', mode: 'standalone', commandTimeoutMs: 200, connectTimeoutMs: 200 });
+  try {
+    const down = { scope: A.scope, deps: { challenges: redisChallenges(unreachable.commands('down')) } };
+    const refused = await verifyPasskeyAssertion(down, answer).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ServiceUnavailable);
+    expect(refused).toMatchObject({ status: 503, dependency: 'redis' });
+    // A ceremony started during the outage is answered during it, from PostgreSQL.
+    const during = await startPasskeyAuthentication(down, { rp, binding: 'login-2' });
+    expect(
+      await verifyPasskeyAssertion(down, { challengeId: during.challengeId, binding: 'login-2', response: key.get(during.options, rp.origin) }),
+    ).toMatchObject({
+      ok: true,
+    });
+  } finally {
+    unreachable.close();
+  }
+  // (a new signature: the authenticator's counter has moved on since)
+  expect(await verifyPasskeyAssertion({ scope: A.scope, deps: rt.deps }, { ...answer, response: key.get(started.options, rp.origin) })).toMatchObject({
+    ok: true,
+  });
 });
 
 test("as a second factor, only the signed-in user's own passkey counts", async () => {
