@@ -14,9 +14,13 @@ afterAll(async () => {
   await w.close();
 });
 
-/** The SQL of each HTTP request of the flow (redirects followed, so each request is its own entry). */
-async function sqlPerRequest(run: () => Promise<unknown>): Promise<Map<string, string[]>> {
+/**
+ * The SQL of each HTTP request of the flow (redirects followed, so each request is its own entry);
+ * `mark` starts an entry for requests made without the browser (the code exchange).
+ */
+async function sqlPerRequest(run: (mark: (label: string) => void) => Promise<unknown>): Promise<Map<string, string[]>> {
   const seen: [string, string[]][] = [];
+  const mark = (label: string) => seen.push([label, []]);
   const onQuery = (q: { sql: string }) => seen.at(-1)?.[1].push(q.sql);
   const label = (url: URL, post: boolean) =>
     `${post ? 'POST' : 'GET'} ${url.pathname.replace(/\/ui\/login\/[^/]+/, '/ui/login/:uid').replace(/^\/auth\/[^/]+/, '/auth/:uid')}`;
@@ -27,7 +31,7 @@ async function sqlPerRequest(run: () => Promise<unknown>): Promise<Map<string, s
   };
   w.rt.db.knex.on('query', onQuery);
   try {
-    await run();
+    await run(mark);
   } finally {
     w.rt.db.knex.off('query', onQuery);
     Browser.prototype.request = request;
@@ -37,6 +41,8 @@ async function sqlPerRequest(run: () => Promise<unknown>): Promise<Map<string, s
 
 const resolvesName = (sql: string) => /from "users"/.test(sql) && /lower\((u\.)?"?(username|email)/.test(sql);
 const secondFactors = (sql: string) => /user_totp|user_passkeys/.test(sql);
+/** A read of the user row itself (not the states the claims cache keeps, nor the login-name lookup). */
+const readsUser = (sql: string) => /^select (\*|"users"\.\*)( |,.* )from "users"/.test(sql);
 
 test.each([
   ['an email', (u: { username: string }) => `${u.username}@example.com`],
@@ -44,9 +50,10 @@ test.each([
 ])('a sign-in by %s resolves the name in one statement per step; the password step reads the second factors in the same one', async (_kind, typed) => {
   const u = await addHuman(w.rt, w.inst.scope, w.inst.orgId, { username: `q${Date.now()}` });
   let sub = '';
-  const sql = await sqlPerRequest(async () => {
+  const sql = await sqlPerRequest(async (mark) => {
     const s = await new LoginSession(w).start({}, 'openid profile email');
     await s.password(typed(u), u.password);
+    mark('POST /token');
     sub = (await s.tokens()).sub;
   });
   expect(sub).toBe(u.userId);
@@ -55,6 +62,9 @@ test.each([
   expect(count('POST /ui/login/:uid/password', resolvesName)).toBe(1);
   expect(count('POST /ui/login/:uid/password', secondFactors)).toBe(1);
   expect(count('POST /ui/login/:uid/password', (q) => resolvesName(q) || secondFactors(q))).toBe(1);
+  // Issuing the code reads the user once (the account and the grant policy share the read); so does the code exchange.
+  expect(count('GET /auth/:uid', readsUser)).toBe(1);
+  expect(count('POST /token', readsUser)).toBe(1);
 });
 
 const ROLES = 'urn:zitadel:iam:org:project:roles';
