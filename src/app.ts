@@ -48,11 +48,11 @@ export function createApp(rt: Runtime, drain?: DrainState): TesseraApp {
   const { config, db, deps, log } = rt;
 
   // Shared parts, one each per process.
-  const transports = new MailTransports(db.knex, deps.box, deps.changes);
+  const transports = new MailTransports(db.knex, deps.box, deps.changes, deps.outbound);
   // Mail leaves through the outbox, after the request has answered; this process's sender sends it.
   // An admin action's mail (an invitation) is sent at once instead, so the admin is told whether it went out.
   const mailer = new Mailer(transports, rt.metrics);
-  const outbox = new MailOutbox(db.knex, mailer, deps.box, log, config.mail.outbox, new WebhookSmsSender(deps.box)).start();
+  const outbox = new MailOutbox(db.knex, mailer, deps.box, log, config.mail.outbox, new WebhookSmsSender(deps.box, deps.outbound)).start();
   const notifier = new Notifier(outbox, deps, directDelivery(mailer));
   const throttle = new LoginThrottle({ redis: rt.redis?.commands('throttle'), limits: config.login.throttle });
   const pool = new ProviderPool(

@@ -60,7 +60,7 @@ export function identityLinkPages(router: Router): void {
     if (!idp) return refuse(ctx, 'identities.linkNotAvailable', 404);
     let begun: Awaited<ReturnType<typeof beginUpstreamAuthorization>>;
     try {
-      begun = await beginUpstreamAuthorization(idp, `${ctx.state.origin}${upstreamCallback.path}`, upstreamCallback.accountLinkPrefix);
+      begun = await beginUpstreamAuthorization(a.svc.deps.outbound, idp, `${ctx.state.origin}${upstreamCallback.path}`, upstreamCallback.accountLinkPrefix);
     } catch {
       return refuse(ctx, 'identities.linkUnreachable', 502, { idp: idp.name });
     }
@@ -94,7 +94,7 @@ export function identityLinkPages(router: Router): void {
     if (ctx.query.error) return refuse(ctx, 'identities.linkCancelled', 400, { idp: idp.name });
     let profile: ExternalProfile;
     try {
-      profile = await finishUpstreamAuthorization(idp, new URL(`${ctx.state.origin}${upstreamCallback.path}?${ctx.querystring}`), pending);
+      profile = await finishUpstreamAuthorization(a.svc.deps.outbound, idp, new URL(`${ctx.state.origin}${upstreamCallback.path}?${ctx.querystring}`), pending);
     } catch {
       return refuse(ctx, 'identities.linkCancelled', 400, { idp: idp.name });
     }

@@ -11,7 +11,7 @@ import { policyRoutes } from './policies.js';
 import { labelAssetRoutes } from './label-assets.js';
 import { smsProviderRoutes } from './sms-provider.js';
 import { ApiGroup } from './route.js';
-import { createSmtpTransport } from '../mail/transport.js';
+import { sendTestMail } from '../mail/transport.js';
 import { id, iso, listOf, listQuery, timestamp, versioned } from './schemas.js';
 
 /** Admin API: one instance's settings, default policies, IdPs, members and audit trail. */
@@ -240,22 +240,13 @@ adminApi.route({
   handler: async ({ body, call }) => {
     const smtp = await smtpSettingsToTest(call.svc);
     if (!smtp) throw ruleViolation('smtp.not_configured', 'set the SMTP settings first');
-    // The very transport builder the account mails use (src/mail/transport.ts), so the test
-    // proves what real mail will do: implicit TLS on 465, else STARTTLS required; off: plain.
-    const transport = createSmtpTransport(smtp);
+    // The very transport the account mails use (src/mail/transport.ts), so the test proves what
+    // real mail will do: implicit TLS on 465, else STARTTLS required; off: plain.
     try {
-      const info = await transport.sendMail({
-        from: { name: smtp.fromName || 'Tessera', address: smtp.fromAddress },
-        to: body.to,
-        subject: 'Tessera SMTP test',
-        text: 'This is a test mail from your Tessera instance. The SMTP settings work.',
-      });
-      return { sent: true, messageId: info.messageId, response: String(info.response ?? '') };
+      return { sent: true, ...(await sendTestMail(smtp, body.to, call.svc.deps.outbound)) };
     } catch (err) {
       // The SMTP server's own answer is what the admin needs to fix the settings.
       throw new DomainError('rule_violation', `the SMTP server refused: ${(err as Error).message}`, 'smtp.send_failed');
-    } finally {
-      transport.close();
     }
   },
 });

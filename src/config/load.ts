@@ -26,6 +26,8 @@ const envMap: Record<string, { key: string; list?: boolean }> = {
   TESSERA_ADMIN_USERNAME: { key: 'firstInstance.admin.username' },
   TESSERA_ADMIN_EMAIL: { key: 'firstInstance.admin.email' },
   TESSERA_ADMIN_PASSWORD: { key: 'firstInstance.admin.password' },
+  TESSERA_OUTBOUND_ALLOW_PRIVATE_NETWORKS: { key: 'outbound.allowPrivateNetworks' },
+  TESSERA_OUTBOUND_ALLOWED_HOSTS: { key: 'outbound.allowedHosts', list: true },
 };
 
 function setPath(target: Json, dotted: string, value: unknown): void {

@@ -135,6 +135,13 @@ export const configSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  // Connections to addresses tenants configure (IdPs, SMS webhook, SMTP): src/shared/outbound.ts.
+  outbound: z
+    .object({
+      allowPrivateNetworks: z.union([z.boolean(), z.stringbool()], { error: 'must be true or false' }).default(false),
+      allowedHosts: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   systemApiKeys: z.array(z.object({ id: z.string().min(1), key: z.string().min(16) })).default([]),
   roles: z.record(z.string().regex(/^[A-Z_]+$/), z.array(z.string().min(1))).default({}),
 });

@@ -4,6 +4,7 @@ import type { Scope } from '../db/scope.js';
 import type { PasswordHasher, SecretBox } from '../shared/crypto.js';
 import type { ChangeBus } from '../shared/changes.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { Outbound } from '../shared/outbound.js';
 import type { ChallengeStore } from './passkey/challenge-store.js';
 import type { Principal } from './principal.js';
 
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   shortLivedState?: ShortLivedState;
   /** where passkey ceremonies' challenges wait (Redis when configured); PostgreSQL when absent */
   challenges?: ChallengeStore;
+  /** connections to addresses tenants configure (IdPs, SMS webhook, SMTP), checked against config.outbound */
+  outbound: Outbound;
 }
 
 export interface ShortLivedState {

@@ -35,7 +35,7 @@ export async function startIdpLogin(ctx: Context, step: Step, idpId: string): Pr
     if (!idp) return errorPage(ctx, step, 404, 'login.idp_not_offered', 'This identity provider is not offered here.');
     let begun: Awaited<ReturnType<typeof beginUpstreamAuthorization>>;
     try {
-      begun = await beginUpstreamAuthorization(idp, `${ctx.state.origin}${upstreamCallback.path}`, step.uid);
+      begun = await beginUpstreamAuthorization(step.services.deps.outbound, idp, `${ctx.state.origin}${upstreamCallback.path}`, step.uid);
     } catch (err) {
       return fail(ctx, step, (err as Error).message);
     }
@@ -73,7 +73,12 @@ export async function idpReturn(ctx: Context, step: Step): Promise<void> {
     if (!idp || idp.state !== 'active') return fail(ctx, step, 'the identity provider is gone');
     let profile: ExternalProfile;
     try {
-      profile = await finishUpstreamAuthorization(idp, new URL(`${ctx.state.origin}${upstreamCallback.path}?${ctx.querystring}`), pending);
+      profile = await finishUpstreamAuthorization(
+        step.services.deps.outbound,
+        idp,
+        new URL(`${ctx.state.origin}${upstreamCallback.path}?${ctx.querystring}`),
+        pending,
+      );
     } catch (err) {
       return fail(ctx, step, (err as Error).message);
     }

@@ -4,6 +4,8 @@ import { Scope } from '../db/scope.js';
 import { getSmtpSettings, type SmtpSettings } from '../domain/instance/settings.js';
 import { ALL_INSTANCES, type ChangeBus } from '../shared/changes.js';
 import type { SecretBox } from '../shared/crypto.js';
+import type { Outbound } from '../shared/outbound.js';
+import type { Socket } from 'node:net';
 
 /**
  * An instance's pooled SMTP transport. A change notice retires it: no new mail goes through it,
@@ -36,12 +38,17 @@ export class InstanceTransport {
 }
 
 /**
- * The one reading of an instance's SMTP settings, for account mails and the Admin API's test
- * mail alike, so a passing test mail means real mail goes out the same way: `tls` on port 465 is
- * implicit TLS; `tls` on any other port requires STARTTLS (a server without it is refused, never
- * silently used in plain text); `tls` off is plain SMTP, as configured (e.g. a local relay).
+ * The one reading of an instance's SMTP settings, for account mails and the test mail alike, so
+ * a passing test mail means real mail goes out the same way: `tls` on port 465 is implicit TLS;
+ * `tls` on any other port requires STARTTLS (a server without it is refused, never silently used
+ * in plain text); `tls` off is plain SMTP, as configured (e.g. a local relay). The connection is
+ * opened through `outbound`, which refuses the server's own networks (src/shared/outbound.ts).
  */
-export function createSmtpTransport(s: Pick<SmtpSettings, 'host' | 'port' | 'tls' | 'user' | 'password'>, opts: { pool?: boolean } = {}): Transporter {
+export function createSmtpTransport(
+  s: Pick<SmtpSettings, 'host' | 'port' | 'tls' | 'user' | 'password'>,
+  outbound: Outbound,
+  opts: { pool?: boolean } = {},
+): Transporter {
   const implicitTls = s.tls && s.port === 465;
   const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
   const base = {
@@ -51,9 +58,32 @@ export function createSmtpTransport(s: Pick<SmtpSettings, 'host' | 'port' | 'tls
     requireTLS: s.tls && !implicitTls,
     ignoreTLS: !s.tls,
     auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
+    // nodemailer upgrades the socket to TLS itself (implicit TLS or STARTTLS), checking the certificate against `host`.
+    getSocket: (_options: unknown, callback: (err: Error | null, socket?: { connection: Socket }) => void) => {
+      outbound.connect(s.host, s.port, timeouts.connectionTimeout).then(
+        (connection) => callback(null, { connection }),
+        (err: Error) => callback(err),
+      );
+    },
     ...timeouts,
   };
   return opts.pool ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 2 }) : nodemailer.createTransport(base);
+}
+
+/** The admin's test mail (Admin API and console): sent as account mails are; the SMTP server's own refusal is thrown as is. */
+export async function sendTestMail(smtp: SmtpSettings, to: string, outbound: Outbound): Promise<{ messageId: string; response: string }> {
+  const transport = createSmtpTransport(smtp, outbound);
+  try {
+    const info = await transport.sendMail({
+      from: { name: smtp.fromName || 'Tessera', address: smtp.fromAddress },
+      to,
+      subject: 'Tessera SMTP test',
+      text: 'This is a test mail from your Tessera instance. The SMTP settings work.',
+    });
+    return { messageId: info.messageId, response: String(info.response ?? '') };
+  } finally {
+    transport.close();
+  }
 }
 
 /**
@@ -68,6 +98,7 @@ export class MailTransports {
     private readonly knex: Knex,
     private readonly box: SecretBox,
     changes: ChangeBus,
+    private readonly outbound: Outbound,
   ) {
     changes.subscribe((instanceId) => (instanceId === ALL_INSTANCES ? this.close() : this.drop(instanceId)));
   }
@@ -86,7 +117,7 @@ export class MailTransports {
   private async build(instanceId: string): Promise<InstanceTransport | undefined> {
     const s = await getSmtpSettings(new Scope(this.knex, instanceId), this.box);
     if (!s) return undefined;
-    return new InstanceTransport(createSmtpTransport(s, { pool: true }), { name: s.fromName, address: s.fromAddress });
+    return new InstanceTransport(createSmtpTransport(s, this.outbound, { pool: true }), { name: s.fromName, address: s.fromAddress });
   }
 
   drop(instanceId: string): void {

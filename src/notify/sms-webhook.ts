@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Scope } from '../db/scope.js';
 import { smsProviderForSending } from '../domain/instance/sms-provider.js';
 import type { SecretBox } from '../shared/crypto.js';
+import type { Outbound } from '../shared/outbound.js';
 import { DomainError } from '../shared/errors.js';
 import type { SmsMessage, SmsSender } from './delivery.js';
 
@@ -21,13 +22,16 @@ export function smsSignature(signingKey: string, timestamp: number, body: string
  * tries again later.
  */
 export class WebhookSmsSender implements SmsSender {
-  constructor(private readonly box: SecretBox) {}
+  constructor(
+    private readonly box: SecretBox,
+    private readonly outbound: Outbound,
+  ) {}
 
   async send(scope: Scope, sms: SmsMessage): Promise<void> {
     const provider = await smsProviderForSending(scope, this.box);
     if (!provider) throw new DomainError('precondition_failed', 'the instance has no SMS provider', 'sms.no_provider');
     const body = JSON.stringify({ recipient: sms.recipient, text: sms.text });
-    const res = await fetch(provider.endpoint, {
+    const res = await this.outbound.fetch(provider.endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [SMS_SIGNATURE_HEADER]: smsSignature(provider.signingKey, Math.floor(Date.now() / 1000), body) },
       body,

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load.js';
 import { decodeKey, type Config } from '../config/schema.js';
 import { migrateLatest, openDatabase, type Database } from '../db/database.js';
 import type { ServiceDeps, ShortLivedState } from '../domain/deps.js';
+import { Outbound } from '../shared/outbound.js';
 import { LocalChangeBus, type ChangeBus } from '../shared/changes.js';
 import { PasswordHasher, SecretBox } from '../shared/crypto.js';
 import { RedisChangeBus } from '../shared/redis-changes.js';
@@ -77,7 +78,7 @@ export async function createRuntime(config: Config, opts: { migrate?: boolean; l
   const redis = config.redis.url ? redisConnections(config.redis, log) : undefined;
   const changes: ChangeBus = redis ? await subscribedChangeBus(redis, log) : new LocalChangeBus();
   if (redis) metrics.watchRedis(() => redis.states());
-  const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics };
+  const deps: ServiceDeps = { config, hasher: new PasswordHasher(config.passwordHashing), box, changes, metrics, outbound: new Outbound(config.outbound) };
   if (redis) {
     deps.shortLivedState = redisInstanceState(redis, log);
     deps.challenges = redisChallenges(redis.commands('webauthn'), metrics);

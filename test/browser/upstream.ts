@@ -14,6 +14,8 @@ export interface Upstream {
   clientId: string;
   clientSecret: string;
   accounts: Map<string, Record<string, unknown>>;
+  /** how many HTTP requests it has received */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
@@ -57,12 +59,17 @@ export async function startUpstream(redirectUris: string[]): Promise<Upstream> {
   (provider as any).on('server_error', (_ctx: unknown, err: Error) => {
     console.error('upstream error', err);
   });
+  let requests = 0;
+  server.on('request', () => requests++);
   server.on('request', provider.callback());
   return {
     issuer,
     clientId,
     clientSecret,
     accounts,
+    get requests() {
+      return requests;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

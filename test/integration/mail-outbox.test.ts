@@ -42,7 +42,7 @@ afterAll(async () => {
 
 /** A sender as a process runs it, on that runtime's own database connections. */
 function sender(rt: Runtime, opts: OutboxOptions = {}): MailOutbox {
-  const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
+  const transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes, rt.deps.outbound);
   const outbox = new MailOutbox(rt.db.knex, new Mailer(transports), rt.deps.box, pino({ level: 'silent' }), { pollMs: 50, ...opts });
   open.push({ outbox, transports });
   return outbox;

@@ -33,7 +33,7 @@ beforeAll(async () => {
   [smtpA, smtpB] = await Promise.all([new MailCatcher().start(), new MailCatcher().start()]);
   await setSmtpSettings(sys(a), smtp(smtpA.port, 'noreply@a.example'));
   await setSmtpSettings(sys(b), smtp(smtpB.port, 'noreply@b.example'));
-  transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes);
+  transports = new MailTransports(rt.db.knex, rt.deps.box, rt.deps.changes, rt.deps.outbound);
   mailer = new Mailer(transports);
 });
 afterAll(async () => {
@@ -143,9 +143,9 @@ test('an instance without SMTP settings refuses to send with a clear reason', as
 });
 
 test('one TLS rule for account mails and the Admin API test mail: implicit TLS on 465, else tls demands STARTTLS', async () => {
-  // Both build their transport with createSmtpTransport (the Admin API's _test route included).
+  // Both build their transport with createSmtpTransport (the test mail of the Admin API and the console through sendTestMail).
   const opts = (port: number, tls: boolean) => {
-    const t = createSmtpTransport({ host: '127.0.0.1', port, tls });
+    const t = createSmtpTransport({ host: '127.0.0.1', port, tls }, rt.deps.outbound);
     const o = (t as unknown as { options: Record<string, unknown> }).options;
     t.close();
     return { secure: o.secure, requireTLS: o.requireTLS, ignoreTLS: o.ignoreTLS };

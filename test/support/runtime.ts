@@ -15,6 +15,8 @@ export async function testRuntime(overrides: Record<string, unknown> = {}): Prom
       masterKey: TEST_MASTER_KEY,
       log: { level: 'silent' },
       passwordHashing: { memoryCost: 8192, timeCost: 1, parallelism: 1 },
+      // Every peer of the suite (upstream IdPs, smtp-server, SMS webhooks) listens on 127.0.0.1.
+      outbound: { allowPrivateNetworks: true },
       ...overrides,
     },
   );

@@ -5,7 +5,7 @@ import { instanceSettings, smtpSettingsToTest } from '../../domain/instance/quer
 import { renameInstance, setSmtpSettings, updateOidcSettings } from '../../domain/instance/service.js';
 import { getSmsProvider, removeSmsProvider, setHttpSmsProvider } from '../../domain/instance/sms-provider.js';
 import { atVersion } from '../../domain/versions.js';
-import { createSmtpTransport } from '../../mail/transport.js';
+import { sendTestMail } from '../../mail/transport.js';
 import { DomainError } from '../../shared/errors.js';
 import { consoleState, flash, paths } from '../context.js';
 import { checkbox, optional, parseForm, refusal, required, text, version, type FieldErrors } from '../forms.js';
@@ -142,18 +142,12 @@ export function instanceSettingsRoutes(router: Router): void {
     if (!form.ok) return settingsPage(ctx, { form: 'test', ...form }, 400);
     const smtp = await smtpSettingsToTest(c.svc);
     if (!smtp) return settingsPage(ctx, { form: 'test', values: form.values, test: { ok: false, text: c.t('instanceSettings.smtpNotSet') } }, 400);
-    const transport = createSmtpTransport(smtp);
     try {
-      const info = await transport.sendMail({
-        from: { name: smtp.fromName || 'Tessera', address: smtp.fromAddress },
-        to: form.data.to,
-        subject: 'Tessera SMTP test',
-        text: 'This is a test mail from your Tessera instance. The SMTP settings work.',
-      });
+      const sent = await sendTestMail(smtp, form.data.to, c.svc.deps.outbound);
       await settingsPage(ctx, {
         form: 'test',
         values: form.values,
-        test: { ok: true, text: c.t('instanceSettings.testSent', { to: form.data.to, response: String(info.response ?? '') }) },
+        test: { ok: true, text: c.t('instanceSettings.testSent', { to: form.data.to, response: sent.response }) },
       });
     } catch (err) {
       // The SMTP server's own answer is what the admin needs to fix the settings.
@@ -162,8 +156,6 @@ export function instanceSettingsRoutes(router: Router): void {
         { form: 'test', values: form.values, test: { ok: false, text: c.t('instanceSettings.testFailed', { error: (err as Error).message }) } },
         502,
       );
-    } finally {
-      transport.close();
     }
   });
 }

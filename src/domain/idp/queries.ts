@@ -1,10 +1,10 @@
-import * as client from 'openid-client';
 import type { Permission } from '../../authz/index.js';
 import { authorize, isAllowed } from '../authorization.js';
 import { notFound } from '../../shared/errors.js';
 import type { ServiceContext } from '../deps.js';
 import { getOrg } from '../org/repository.js';
 import { countLinksOfIdp, getIdp, listIdps, type IdpRow } from './repository.js';
+import { discoverUpstream } from './upstream.js';
 
 export type { IdpRow } from './repository.js';
 
@@ -54,11 +54,7 @@ export async function testIdpDiscovery(ctx: ServiceContext, orgId: string | null
   if (orgId) await authorize(ctx, 'org.idp.write', { orgId });
   else await authorize(ctx, 'iam.idp.write', {});
   try {
-    const insecure = idp.issuer.startsWith('http:');
-    const config = await client.discovery(new URL(idp.issuer), idp.client_id, undefined, client.None(), {
-      timeout: 10,
-      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
-    });
+    const config = await discoverUpstream(idp, ctx.deps.outbound);
     const m = config.serverMetadata();
     return {
       ok: true,

@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { ExternalProfile } from '../user/external-profile.js';
+import type { Outbound } from '../../shared/outbound.js';
 import type { IdpWithSecret } from './repository.js';
 
 /**
@@ -30,15 +31,21 @@ export interface UpstreamAuthorization {
   nonce: string;
 }
 
-async function configuration(idp: IdpWithSecret): Promise<client.Configuration> {
+/**
+ * The upstream's configuration from its discovery document, with every later call (token,
+ * userinfo, keys) made through the same checked connections (src/shared/outbound.ts). Also what
+ * an admin's "test" of an IdP runs (queries.ts), so a passing test means a login finds the same.
+ */
+export function discoverUpstream(
+  idp: Pick<IdpWithSecret, 'issuer' | 'client_id'> & { clientSecret?: string | null },
+  outbound: Outbound,
+): Promise<client.Configuration> {
   const insecure = idp.issuer.startsWith('http:');
-  return client.discovery(
-    new URL(idp.issuer),
-    idp.client_id,
-    undefined,
-    idp.clientSecret ? client.ClientSecretPost(idp.clientSecret) : client.None(),
-    insecure ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
-  );
+  return client.discovery(new URL(idp.issuer), idp.client_id, undefined, idp.clientSecret ? client.ClientSecretPost(idp.clientSecret) : client.None(), {
+    timeout: 10,
+    [client.customFetch]: (url, options) => outbound.fetch(url, options as RequestInit),
+    ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+  });
 }
 
 /**
@@ -47,13 +54,14 @@ async function configuration(idp: IdpWithSecret): Promise<client.Configuration> 
  * who started the authorization. Throws when the upstream's discovery fails.
  */
 export async function beginUpstreamAuthorization(
+  outbound: Outbound,
   idp: IdpWithSecret,
   redirectUri: string,
   statePrefix: string,
 ): Promise<{ url: URL; pending: UpstreamAuthorization }> {
   let config: client.Configuration;
   try {
-    config = await configuration(idp);
+    config = await discoverUpstream(idp, outbound);
   } catch (err) {
     throw new Error(`discovery of ${idp.issuer} failed: ${(err as Error).message}`);
   }
@@ -76,8 +84,13 @@ export async function beginUpstreamAuthorization(
  * checked against the pending state, nonce and PKCE verifier; then the ID token's claims, with
  * userinfo when they carry no email. Throws when any of it fails.
  */
-export async function finishUpstreamAuthorization(idp: IdpWithSecret, callbackUrl: URL, pending: UpstreamAuthorization): Promise<ExternalProfile> {
-  const config = await configuration(idp);
+export async function finishUpstreamAuthorization(
+  outbound: Outbound,
+  idp: IdpWithSecret,
+  callbackUrl: URL,
+  pending: UpstreamAuthorization,
+): Promise<ExternalProfile> {
+  const config = await discoverUpstream(idp, outbound);
   const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
     pkceCodeVerifier: pending.codeVerifier,
     expectedState: pending.state,
