@@ -26,7 +26,7 @@ export class OutboundRefused extends Error {
     readonly address: string,
   ) {
     super(
-      `${host} resolves to ${address}, an address of a private, loopback or link-local network: refused (an installation may allow it: outbound.allowedHosts)`,
+      `${host === address ? `${address} is` : `${host} resolves to ${address},`} an address of a private, loopback or link-local network: refused (an installation may allow it: outbound.allowedHosts)`,
     );
   }
 }
@@ -90,8 +90,8 @@ export class Outbound {
     const dispatcher = new Agent({
       // A name is checked by the lookup; an address in the URL (or a redirect to one) never reaches a lookup.
       connect: (options, callback) => {
-        const address = bare(options.hostname);
-        if (isIP(address) && this.refuses(address) && isInternalAddress(address)) return callback(new OutboundRefused(address, address), null);
+        const refused = this.refusedAddress(options.hostname);
+        if (refused) return callback(refused, null);
         connect(options, callback);
       },
     });
@@ -102,12 +102,18 @@ export class Outbound {
     return !this.config.allowPrivateNetworks && !this.allowed.has(bare(host));
   }
 
+  /** The refusal of a host that is itself an internal address (no lookup checks those). */
+  private refusedAddress(host: string): OutboundRefused | undefined {
+    const address = bare(host);
+    return isIP(address) && this.refuses(address) && isInternalAddress(address) ? new OutboundRefused(address, address) : undefined;
+  }
+
   /** A TCP connection to host:port under the same rule (for SMTP: nodemailer's getSocket). */
   connect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-    const address = bare(host);
-    if (isIP(address) && this.refuses(address) && isInternalAddress(address)) return Promise.reject(new OutboundRefused(address, address));
+    const refused = this.refusedAddress(host);
+    if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address, port, lookup: this.lookup, timeout: timeoutMs });
+      const socket = net.connect({ host: bare(host), port, lookup: this.lookup, timeout: timeoutMs });
       const fail = (err: Error) => {
         socket.destroy();
         reject(err);
