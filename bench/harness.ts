@@ -166,14 +166,14 @@ export function cpuMs(pid: number): number | undefined {
 }
 
 /**
- * CPU time (ms) used so far by every PostgreSQL server process on this machine, from /proc: the
- * database shares the cores with Tessera in the bench, so its work per request is part of what a
- * request costs. A backend that ended (a pool's idle connection closed) leaves its time in its
- * parent's children's counters, which are counted too, so the sum never goes back. Undefined off
- * Linux or when PostgreSQL runs elsewhere. On a machine where other databases of the same server
- * are busy, their work counts too.
+ * CPU time (ms) used so far by every process of a server on this machine (`postgres`,
+ * `redis-server`), from /proc: the servers share the cores with Tessera in the bench, so their
+ * work per request is part of what a request costs. A PostgreSQL backend that ended (a pool's idle
+ * connection closed) leaves its time in its parent's children's counters, which are counted too,
+ * so the sum never goes back. Undefined off Linux or when the server runs elsewhere. On a machine
+ * where other databases of the same server are busy, their work counts too.
  */
-export function postgresCpuMs(): number | undefined {
+export function serverCpuMs(command: 'postgres' | 'redis-server'): number | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
@@ -183,14 +183,16 @@ export function postgresCpuMs(): number | undefined {
   let total: number | undefined;
   for (const pid of entries) {
     try {
-      const { command, fields } = procStat(pid);
-      if (command === 'postgres') total = (total ?? 0) + ticksMs(fields, OWN_AND_REAPED_CPU);
+      const stat = procStat(pid);
+      if (stat.command === command) total = (total ?? 0) + ticksMs(stat.fields, OWN_AND_REAPED_CPU);
     } catch {
       // the process ended while we looked
     }
   }
   return total;
 }
+
+export const postgresCpuMs = () => serverCpuMs('postgres');
 
 /** The difference of two CPU readings per request, when both were read. */
 export function perRequest(before: number | undefined, after: number | undefined, requests: number): number | undefined {

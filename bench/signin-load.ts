@@ -120,9 +120,11 @@ async function run(concurrency: number, seconds: number, next: () => SigninAccou
 let turn = 0;
 const nextAccount = () => spec.accounts[turn++ % spec.accounts.length];
 
+const cpuBefore = process.cpuUsage();
 const single = spec.single > 0 ? await run(1, 120, nextAccount, spec.single) : undefined;
 if (spec.warmup > 0) await run(spec.concurrency, spec.warmup, nextAccount);
 const load = await run(spec.concurrency, spec.duration, nextAccount);
+const cpu = process.cpuUsage(cpuBefore);
 const out: SigninResult = {
   completed: load.totals.length,
   rate: load.totals.length / load.seconds,
@@ -134,5 +136,6 @@ const out: SigninResult = {
   steps: stepStats(load.timings),
   single: single ? stepStats(single.timings) : [],
   singleTotal: single ? median(single.totals) : NaN,
+  cpuMsPerSignin: (cpu.user + cpu.system) / 1000 / Math.max(1, made),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);

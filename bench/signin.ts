@@ -68,6 +68,8 @@ export interface SigninResult {
   single: StepStat[];
   /** one sign-in at a time: the median total */
   singleTotal: number;
+  /** the load generator's own CPU time per sign-in (user + system), over all of them */
+  cpuMsPerSignin: number;
 }
 
 /**
@@ -116,4 +118,39 @@ export function breakdownTable(result: SigninResult, concurrency: number): strin
   }
   lines.push(`| whole sign-in | ${result.single.length ? r1(result.singleTotal) : ''} | ${r1(result.p50)} | ${r1(result.p99)} |`);
   return lines.join('\n');
+}
+
+/** CPU time per sign-in (ms) of every process taking part, each the median over the rounds; undefined where not measured. */
+export interface SigninCpu {
+  server?: number;
+  postgres?: number;
+  redis?: number;
+  loadGenerator?: number;
+}
+
+const sumOf = (c: SigninCpu) => (c.server ?? 0) + (c.postgres ?? 0) + (c.redis ?? 0) + (c.loadGenerator ?? 0);
+
+/**
+ * Where the machine's CPU goes per sign-in, Tessera's and the floor's, beside one argon2id verify:
+ * with every core busy, sign-ins per second can be at most cores × 1000 / total, so a sign-in
+ * reaches a share of argon2's own rate only if its total is at most the verify's over that share.
+ */
+export function cpuBudgetTable(tessera: SigninCpu, floor: SigninCpu, argon2PerVerify: number, cores: number, targetShare: number): string {
+  const cell = (n: number | undefined) => (n === undefined ? '–' : String(r1(n)));
+  const rate = (total: number) => `${r1((cores * 1000) / total)} (${r1((argon2PerVerify / total) * 100)}%)`;
+  const lines = [
+    "| CPU per sign-in (ms), every process on the machine | Tessera's sign-in | the floor (bare oidc-provider) | one argon2id verify alone |",
+    '| --- | ---: | ---: | ---: |',
+    `| the server's process (argon2's threads included) | ${cell(tessera.server)} | ${cell(floor.server)} | ${cell(argon2PerVerify)} |`,
+    `| PostgreSQL | ${cell(tessera.postgres)} | – | – |`,
+    `| Redis | ${cell(tessera.redis)} | – | – |`,
+    `| the load generator | ${cell(tessera.loadGenerator)} | ${cell(floor.loadGenerator)} | – |`,
+    `| total | ${cell(sumOf(tessera))} | ${cell(sumOf(floor))} | ${cell(argon2PerVerify)} |`,
+    `| at most, ${cores} cores busy: per second (share of argon2's) | ${rate(sumOf(tessera))} | ${rate(sumOf(floor))} | ${rate(argon2PerVerify)} |`,
+  ];
+  return [
+    ...lines,
+    '',
+    `${r1(targetShare * 100)}% of argon2's rate needs a total of at most ${r1(argon2PerVerify / targetShare)} ms per sign-in: ${r1(argon2PerVerify / targetShare - argon2PerVerify)} ms for everything but the verify.`,
+  ].join('\n');
 }

@@ -12,7 +12,7 @@ import {
   type Figure,
   type Row,
 } from '../../bench/report.js';
-import { breakdownTable, stepLabel, stepStats, type SigninResult } from '../../bench/signin.js';
+import { breakdownTable, cpuBudgetTable, stepLabel, stepStats, type SigninResult } from '../../bench/signin.js';
 import { argsToEnv, readSettings } from '../../bench/harness.js';
 import { summarizeProfile, type CpuProfile } from '../../bench/profile.js';
 
@@ -157,6 +157,7 @@ describe('the sign-in breakdown', () => {
       steps: [{ step: 'GET /auth', p50: 50, p99: 90, mean: 55 }],
       single: [{ step: 'GET /auth', p50: 12.34, p99: 20, mean: 13 }],
       singleTotal: 120,
+      cpuMsPerSignin: 3,
     };
     expect(breakdownTable(result, 8).split('\n')).toEqual([
       '| step of one sign-in | alone: median (ms) | 8 concurrent: p50 (ms) | 8 concurrent: p99 (ms) |',
@@ -164,6 +165,17 @@ describe('the sign-in breakdown', () => {
       '| GET /auth | 12.3 | 50 | 90 |',
       '| whole sign-in | 120 | 400 | 700 |',
     ]);
+  });
+});
+
+describe('the CPU budget of a sign-in', () => {
+  it('adds every process, and says what the cores allow against one argon2id verify', () => {
+    const table = cpuBudgetTable({ server: 30, postgres: 2.5, redis: 1, loadGenerator: 6.5 }, { server: 24, loadGenerator: 6 }, 20, 2, 0.75).split('\n');
+    expect(table).toContain('| total | 40 | 30 | 20 |');
+    // 2 cores: 2000 ms of CPU a second; 40 ms a sign-in is 50/s, half of argon2's 100/s.
+    expect(table).toContain("| at most, 2 cores busy: per second (share of argon2's) | 50 (50%) | 66.7 (66.7%) | 100 (100%) |");
+    expect(table).toContain('| PostgreSQL | 2.5 | – | – |');
+    expect(table.at(-1)).toBe("75% of argon2's rate needs a total of at most 26.7 ms per sign-in: 6.7 ms for everything but the verify.");
   });
 });
 
