@@ -17,14 +17,14 @@ export function findAccountFor(scope: Scope, settings: SettingsCache, clientUse:
   return async function findAccount(ctx: any, sub: string, token: any) {
     // Everywhere the user and their org must be active; on userinfo and at the token endpoint the client's project checks too.
     const route = ctx?.oidc?.route;
-    const projectId = route === 'userinfo' || route === 'token' ? clientInfo(ctx.oidc.client).projectId : undefined;
+    const client = clientInfo(ctx?.oidc?.client);
+    const projectId = route === 'userinfo' || route === 'token' ? client.projectId : undefined;
     if (await clientUse(sub, projectId)) return undefined;
     // On userinfo and at the token endpoint (the ID token), the roles the response carries are
     // read in the same statement as the user: on userinfo through the claims cache (invalidated by
     // PostgreSQL on every relevant write), for an ID token always fresh.
     const claimsUse = route === 'userinfo' ? 'userinfo' : route === 'token' ? 'id_token' : undefined;
-    const projectIds =
-      claimsUse && token?.scope ? await rolesToPrefetch(settings, clientInfo(ctx.oidc.client), String(token.scope).split(' '), claimsUse) : undefined;
+    const projectIds = claimsUse && token?.scope ? await rolesToPrefetch(settings, client, String(token.scope).split(' '), claimsUse) : undefined;
     const load = () => userWithRoleGrants(scope, sub, projectIds ?? []);
     const { user, grants } = claimsUse === 'userinfo' && claimsCache ? await claimsCache.read(scope.instanceId, sub, projectIds ?? [], load) : await load();
     if (!isLoginable(user)) return undefined;
@@ -32,15 +32,7 @@ export function findAccountFor(scope: Scope, settings: SettingsCache, clientUse:
     return {
       accountId: user.id,
       async claims(use: string, scopeValue: string) {
-        return accountClaims(
-          scope,
-          user,
-          clientInfo(ctx?.oidc?.client),
-          use === 'id_token' ? 'id_token' : 'userinfo',
-          scopeValue.split(' '),
-          settings,
-          prefetched,
-        );
+        return accountClaims(scope, user, client, use === 'id_token' ? 'id_token' : 'userinfo', scopeValue.split(' '), settings, prefetched);
       },
     };
   };
